@@ -1,0 +1,168 @@
+/*
+ * dnsmsg.h -- DNS wire format for the query path.
+ *
+ * Parses one query packet into a struct dns_query (lower-cased name,
+ * label offsets, EDNS0 OPT) and writes answers straight into a caller's
+ * buffer. Neither direction allocates: the answer path runs at rbldnsd's
+ * cost or better. All reads go through a bounded cursor; a malformed
+ * packet can only produce an error code, never an out-of-bounds access.
+ *
+ * The writer compresses owner names against the question (the qname is
+ * at offset 12 of every reply, so any owner that is a suffix of it is a
+ * two-byte pointer). Names inside RDATA (SOA, NS) are written in full.
+ *
+ * Pure functions, no I/O, no globals: usable from any thread.
+ */
+#ifndef RBLMUX_DNSMSG_H
+#define RBLMUX_DNSMSG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DNS_HDRLEN		12
+#define DNS_MAXNAME		255		/* wire length incl. root */
+#define DNS_MAXLABELS		128
+
+/* RR types and classes we deal with */
+#define DNS_TYPE_A		1
+#define DNS_TYPE_NS		2
+#define DNS_TYPE_SOA		6
+#define DNS_TYPE_TXT		16
+#define DNS_TYPE_AAAA		28
+#define DNS_TYPE_OPT		41
+#define DNS_TYPE_IXFR		251
+#define DNS_TYPE_AXFR		252
+#define DNS_TYPE_ANY		255
+#define DNS_CLASS_IN		1
+#define DNS_CLASS_CH		3
+#define DNS_CLASS_ANY		255
+
+/* RCODEs (the low 4 bits; BADVERS is extended, via OPT) */
+#define DNS_RCODE_NOERROR	0
+#define DNS_RCODE_FORMERR	1
+#define DNS_RCODE_SERVFAIL	2
+#define DNS_RCODE_NXDOMAIN	3
+#define DNS_RCODE_NOTIMP	4
+#define DNS_RCODE_REFUSED	5
+#define DNS_RCODE_BADVERS	16
+
+/* Sections for dnsmsg_add_* */
+enum dns_section {
+	DNS_SEC_ANSWER = 0,
+	DNS_SEC_AUTHORITY,
+	DNS_SEC_ADDITIONAL,
+};
+
+/* What the parser made of one query packet. */
+struct dns_query {
+	uint16_t	 id;
+	uint16_t	 flags;			/* header flags word as received */
+	uint8_t		 opcode;
+	uint16_t	 qtype;
+	uint16_t	 qclass;
+	uint8_t		 qname[DNS_MAXNAME];	/* wire form, lower-cased */
+	uint8_t		 qname_len;		/* bytes incl. the root label */
+	uint8_t		 nlabels;		/* labels, root not counted */
+	uint8_t		 label_off[DNS_MAXLABELS]; /* offset of each label's
+						   length byte in qname */
+	size_t		 question_end;		/* packet offset after QCLASS */
+	bool		 edns;			/* OPT present */
+	uint8_t		 edns_version;
+	bool		 edns_do;		/* DO bit */
+	uint16_t	 edns_udp_size;		/* as sent by the client */
+};
+
+/*
+ * Verdict of dnsmsg_parse_query(): DNSMSG_OK (answer it), DNSMSG_DROP
+ * (say nothing: QR=1, shorter than a header, unparseable header), or a
+ * positive RCODE to answer with (FORMERR, NOTIMP, BADVERS).
+ * With an RCODE, q holds whatever could be parsed (at least id, flags,
+ * opcode) and q->question_end is 0 unless the question parsed cleanly.
+ */
+#define DNSMSG_OK	0
+#define DNSMSG_DROP	(-1)
+
+int	 dnsmsg_parse_query(const uint8_t *pkt, size_t len, struct dns_query *q);
+
+/*
+ * Answer writer. Writes the reply header and the question at init, then
+ * records, then OPT at finish. limit is the size the reply must fit
+ * (UDP: the EDNS buffer or 512; TCP: 65535); cap is the buffer size
+ * (>= limit). If records do not fit, finish() truncates the reply to the
+ * header and question (plus OPT) and sets TC=1.
+ */
+struct dns_writer {
+	uint8_t		*buf;
+	size_t		 cap;			/* buffer size */
+	size_t		 limit;			/* reply size limit */
+	size_t		 len;			/* bytes written */
+	size_t		 question_end;		/* where records start */
+	uint16_t	 count[3];		/* AN, NS, AR */
+	enum dns_section last;			/* sections must not go back */
+	bool		 overflow;		/* something did not fit */
+	bool		 edns;			/* add OPT at finish */
+	uint16_t	 edns_size;		/* our UDP size in OPT */
+	const struct dns_query *q;
+};
+
+/*
+ * Start a reply to q in buf. The question is copied from q (lower-cased
+ * name; RFC 4343 lets us answer in any case but we echo the client's
+ * case from pkt when pkt is not NULL). Returns 0, or RBLMUX_ESPACE if not
+ * even the header and question fit into cap.
+ */
+int	 dnsmsg_writer_init(struct dns_writer *w, uint8_t *buf, size_t cap,
+	    size_t limit, const struct dns_query *q, const uint8_t *pkt,
+	    uint16_t edns_size);
+
+/*
+ * Owner names: "owner" is the offset of a suffix of qname, in labels
+ * from the start (0 = the whole qname, q->nlabels = the root). The writer
+ * turns it into a compression pointer.
+ */
+int	 dnsmsg_add_a(struct dns_writer *w, enum dns_section s,
+	    unsigned owner, uint32_t ttl, uint32_t addr);
+/* TXT: text of any length, split into <=255-byte character-strings */
+int	 dnsmsg_add_txt(struct dns_writer *w, enum dns_section s,
+	    unsigned owner, uint32_t ttl, const char *txt, size_t len);
+/* names: presentation form without trailing dot, e.g. "ns1.rbl.local" */
+int	 dnsmsg_add_ns(struct dns_writer *w, enum dns_section s,
+	    unsigned owner, uint32_t ttl, const char *nsname);
+int	 dnsmsg_add_soa(struct dns_writer *w, enum dns_section s,
+	    unsigned owner, uint32_t ttl, const char *mname, const char *rname,
+	    uint32_t serial, uint32_t refresh, uint32_t retry, uint32_t expire,
+	    uint32_t minimum);
+
+/*
+ * Finish the reply: set QR, AA (if aa), RD copied, RCODE (extended bits
+ * into OPT), section counts, OPT when the query had EDNS. Returns the
+ * reply length.
+ */
+size_t	 dnsmsg_finish(struct dns_writer *w, int rcode, bool aa);
+
+/*
+ * Build an error reply (FORMERR/NOTIMP/REFUSED/BADVERS/SERVFAIL) to the
+ * packet pkt whose parse produced q: echoes the question when
+ * q->question_end is set, else sends the header alone. Returns the reply
+ * length, or 0 if nothing sensible can be sent.
+ */
+size_t	 dnsmsg_error_reply(const uint8_t *pkt, size_t len,
+	    const struct dns_query *q, int rcode, uint8_t *out, size_t cap);
+
+/* Label i of q (0 = leftmost): pointer to its bytes and its length. */
+static inline const uint8_t *
+dnsmsg_label(const struct dns_query *q, unsigned i, unsigned *len)
+{
+	const uint8_t *p = q->qname + q->label_off[i];
+	*len = p[0];
+	return p + 1;
+}
+
+/*
+ * Convert a presentation name ("ns1.rbl.local", no trailing dot needed)
+ * into wire form. Returns the wire length or 0 if invalid.
+ */
+size_t	 dnsmsg_name_to_wire(const char *name, uint8_t *out, size_t cap);
+
+#endif /* RBLMUX_DNSMSG_H */
