@@ -1,0 +1,101 @@
+/*
+ * answer.h -- answer one query from a view.
+ *
+ * The query path after the wire parser: find the zone, classify the name
+ * (apex, IPv4/IPv6 reversed address, domain name, per-result subzone,
+ * empty non-terminal), consult the zone's sources, merge, and write the
+ * reply with the dnsmsg writer. No allocation, no I/O; the view must stay
+ * alive for the duration of the call.
+ *
+ * answer_verdict() is the same decision without DNS wire output, used by
+ * the control socket's "lookup".
+ */
+#ifndef RBLMUX_ANSWER_H
+#define RBLMUX_ANSWER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dnsmsg.h"
+#include "list.h"
+#include "merge.h"
+#include "view.h"
+
+#define ANSWER_MAX_VALS		8	/* values per source reported */
+#define ANSWER_MAX_SRC		64	/* sources per zone */
+
+enum subject_kind {
+	SUBJ_NONE = 0,		/* no such name: NXDOMAIN */
+	SUBJ_APEX,		/* the zone apex */
+	SUBJ_ENT,		/* empty non-terminal: NOERROR, no data */
+	SUBJ_IP4,
+	SUBJ_IP6,
+	SUBJ_NAME,
+};
+
+/* What a query name asks about. */
+struct subject {
+	enum subject_kind	 kind;
+	uint32_t		 ip4;		/* host order */
+	uint8_t			 ip6[16];
+	char			 name[DNS_MAXNAME + 1]; /* SUBJ_NAME, dotted */
+	size_t			 name_len;
+	char			 text[DNS_MAXNAME + 1]; /* for "$" in TXT */
+	const struct vsource	*only;		/* per-result subzone, or NULL */
+};
+
+/* One source's raw answer for a subject. */
+struct verdict_src {
+	const struct vsource	*src;
+	const struct list_value	*vals[ANSWER_MAX_VALS];
+	int			 nvals;		/* 0 = not listed */
+};
+
+struct verdict {
+	int			 listed;	/* the zone answers listed */
+	bool			 testpoint;	/* RFC 5782 test address/name */
+	const struct vlist	*exempted_by;	/* allowlist that won, or NULL */
+	struct verdict_src	 src[ANSWER_MAX_SRC];
+	size_t			 nsrc;
+	struct merge_hit	 hits[ANSWER_MAX_SRC];
+	size_t			 nhits;
+	struct merge_out	 merged;	/* aggregate zones, when listed */
+};
+
+/*
+ * Classify the labels of q below zone z into *s. Returns the subject kind.
+ */
+enum subject_kind answer_classify(const struct vzone *z,
+	    const struct dns_query *q, struct subject *s);
+
+/*
+ * Parse a subject given as text ("192.0.2.1", "2001:db8::1",
+ * "example.com") for zone z. Returns 0 or RBLMUX_EINVAL.
+ */
+int	 answer_subject_parse(const struct vzone *z, const char *text,
+	    struct subject *s);
+
+/*
+ * Decide the answer of zone z for subject s (kind IP4, IP6 or NAME).
+ * When want_txt is set, reasons are expanded into txtbuf (txtcap bytes)
+ * and merge hits point into it. Returns vd->listed.
+ */
+int	 answer_verdict(const struct view *v, const struct vzone *z,
+	    const struct subject *s, bool want_txt, char *txtbuf,
+	    size_t txtcap, struct verdict *vd);
+
+/*
+ * Answer q (parsed from pkt) from v into out (cap bytes, the reply must
+ * fit limit). Stores the RCODE sent in *rcode. Returns the reply length,
+ * or 0 when nothing is to be sent.
+ */
+size_t	 answer_query(const struct view *v, const struct dns_query *q,
+	    const uint8_t *pkt, size_t pktlen, uint8_t *out, size_t cap,
+	    size_t limit, int *rcode);
+
+/* Find the zone a query name falls in (longest apex), or NULL. */
+const struct vzone *answer_find_zone(const struct view *v,
+	    const struct dns_query *q);
+
+#endif /* RBLMUX_ANSWER_H */

@@ -1,0 +1,31 @@
+/*
+ * query.h -- the server's message handler: access control, parsing,
+ * protocol rules, answering, counting.
+ *
+ * Sits between srv.c (bytes and peers) and answer.c (DNSBL semantics).
+ * Runs in the event loop; the view pointer is swapped by main.c between
+ * loop iterations, never while a query is being handled.
+ */
+#ifndef RBLMUX_QUERY_H
+#define RBLMUX_QUERY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+struct view;
+struct acl;
+struct stats;
+
+struct query_ctx {
+	struct view	*view;		/* current view (borrowed) */
+	struct acl	*acl;		/* current access control (borrowed) */
+	struct stats	*st;
+};
+
+/* srv_handler_fn: answer one message; returns the reply length or 0. */
+size_t	 query_handle(void *ctx, const uint8_t *msg, size_t len,
+	    const struct sockaddr *peer, bool tcp, uint8_t *out, size_t cap);
+
+#endif /* RBLMUX_QUERY_H */

@@ -1,0 +1,37 @@
+/*
+ * stats.h -- cumulative counters, never reset while the server runs.
+ *
+ * Owned by main.c, updated from the event loop only (no locking), read by
+ * the control socket ("stats") and SIGUSR1.
+ */
+#ifndef RBLMUX_STATS_H
+#define RBLMUX_STATS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct stats {
+	uint64_t	 queries_udp;		/* packets received over UDP */
+	uint64_t	 queries_tcp;		/* messages received over TCP */
+	uint64_t	 rcode[16];		/* replies sent, by RCODE */
+	uint64_t	 badvers;		/* BADVERS replies */
+	uint64_t	 answers_listed;	/* NOERROR with data */
+	uint64_t	 truncated;		/* TC=1 replies */
+	uint64_t	 dropped;		/* malformed or responses, dropped */
+	uint64_t	 acl_refused;		/* REFUSED by access-control */
+	uint64_t	 acl_dropped;		/* dropped by access-control deny */
+	uint64_t	 tcp_accepted;		/* TCP connections accepted */
+	uint64_t	 tcp_rejected;		/* over tcp-max-clients */
+	uint64_t	 tcp_timeouts;		/* closed idle */
+	uint64_t	 send_errors;		/* replies that could not be sent */
+	uint64_t	 reloads;		/* views swapped in */
+	uint64_t	 reload_failures;	/* reloads that kept the old view */
+};
+
+/*
+ * Write "name: value" lines into buf (cap bytes, NUL-terminated).
+ * Returns the length.
+ */
+size_t	 stats_format(const struct stats *st, char *buf, size_t cap);
+
+#endif /* RBLMUX_STATS_H */

@@ -1,0 +1,141 @@
+/*
+ * view.h -- one immutable snapshot of what the server answers from.
+ *
+ * A view binds a validated config to its loaded lists and compiles each
+ * zone for the query path: apex in wire form, the sources (results) that
+ * take part with their bit/value/weight, allowlists, SOA/NS data. Views
+ * are built off to the side (a reload thread may build one while the event
+ * loop keeps answering from the current one) and swapped in whole.
+ *
+ * Lists are shared between successive views when their files did not
+ * change, and kept from the previous view when a reload of their files
+ * finds problems (a broken download never replaces good data).
+ *
+ * Reference counts are atomic; a view and everything it points to is
+ * read-only once view_build() returns.
+ */
+#ifndef RBLMUX_VIEW_H
+#define RBLMUX_VIEW_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "conf.h"
+#include "dnsmsg.h"
+#include "list.h"
+
+/* A config shared by the views built from it. */
+struct vconf {
+	struct conf	*c;
+	atomic_int	 refs;
+};
+
+/* Identity of one list file at load time, to notice changes. */
+struct vfile {
+	char		*path;		/* resolved path */
+	dev_t		 dev;
+	ino_t		 ino;
+	off_t		 size;
+	struct timespec	 mtime;
+};
+
+/* A loaded local list, shared by views. */
+struct vlist {
+	char		*name;
+	enum list_type	 type;
+	struct list	*list;		/* loaded from files, or NULL */
+	const struct list *data;	/* what lookups use: list, or the
+					   data of kept */
+	struct vlist	*kept;		/* files broken: data kept from this
+					   earlier version (referenced) */
+	struct vfile	*files;
+	size_t		 nfiles;
+	time_t		 loaded;	/* when */
+	double		 load_secs;	/* how long it took */
+	unsigned	 problems;	/* bad lines skipped at load */
+	atomic_int	 refs;
+};
+
+enum vsource_kind {
+	VSRC_LIST = 0,		/* a local list */
+	VSRC_UPSTREAM,		/* an upstream result (not served yet) */
+	VSRC_ESCALATION,	/* an escalation rule (not served yet) */
+};
+
+/* A result taking part in a zone. */
+struct vsource {
+	const char		*name;		/* result name (borrowed from conf) */
+	enum vsource_kind	 kind;
+	const struct vlist	*vl;		/* VSRC_LIST */
+	const struct conf_list	*cl;		/* VSRC_LIST */
+	uint32_t		 bit;		/* bitmask zones */
+	uint32_t		 value;		/* each zones; 0 = own value */
+	int			 weight;	/* score zones */
+	uint8_t			 label[64];	/* result name as a wire label */
+};
+
+#define VFAM_IP4	0x1
+#define VFAM_IP6	0x2
+#define VFAM_NAME	0x4
+
+struct vzone {
+	const struct conf_zone	*cz;
+	const char		*name;
+	uint8_t			 apex[DNS_MAXNAME];	/* wire, lower case */
+	size_t			 apex_len;
+	unsigned		 apex_labels;
+	bool			 serve;
+	enum conf_answer	 answer;
+	struct vsource		*src;
+	size_t			 nsrc;
+	const struct vlist	**exempt;
+	size_t			 nexempt;
+	unsigned		 families;	/* VFAM_* the zone answers */
+	uint32_t		 serial;
+	uint32_t		 neg_ttl;	/* SOA in negative answers */
+};
+
+struct view {
+	struct vconf		*vc;
+	const struct conf	*conf;		/* == vc->c */
+	struct vlist		**lists;	/* parallel to conf->lists */
+	size_t			 nlists;
+	struct vzone		*zones;
+	size_t			 nzones;
+	time_t			 built;
+	atomic_int		 refs;
+};
+
+/* Called for each problem found while building (file may be NULL). */
+typedef void view_report_fn(void *arg, const char *file, unsigned line,
+    const char *msg);
+
+/*
+ * Build a view from vc (a reference is taken). Lists of old (may be NULL)
+ * whose files are unchanged are shared instead of loaded again; when a
+ * list's files load with problems and old has that list, old's data is
+ * kept (strict = true) -- at start-up (old == NULL) bad lines are skipped
+ * and the rest is used. Problems are reported through report.
+ * Returns 0 and *out (one reference, release with view_unref()), or a
+ * negative RBLMUX_E* code.
+ */
+int	 view_build(struct vconf *vc, const struct view *old,
+	    view_report_fn *report, void *arg, struct view **out);
+
+void	 view_ref(struct view *v);
+void	 view_unref(struct view *v);		/* accepts NULL */
+
+struct vconf	*vconf_new(struct conf *c);	/* takes ownership of c */
+void		 vconf_unref(struct vconf *vc);	/* accepts NULL */
+
+/* 1 if a file of any list in v changed since it was loaded, else 0. */
+int	 view_lists_changed(const struct view *v);
+
+/* Find a zone by name (no trailing dot), or NULL. */
+const struct vzone *view_zone(const struct view *v, const char *name);
+
+#endif /* RBLMUX_VIEW_H */

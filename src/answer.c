@@ -1,0 +1,511 @@
+/*
+ * answer.c -- from a parsed query to a reply, for one view.
+ *
+ * The zone is found by comparing the wire suffix of the query name with
+ * each apex (zones are few; list data is never scanned). The labels below
+ * the apex are classified once: a per-result subzone label next to the
+ * apex (RFC 5782 2.3), then 4 decimal labels (IPv4), 32 nibbles (IPv6), a
+ * shorter run of either (empty non-terminal, RFC 8020 / RFC 9156: answer
+ * NOERROR so minimising resolvers carry on), or a domain name.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "answer.h"
+#include "err.h"
+
+#define TP_NONE		0
+#define TP_LISTED	1
+#define TP_NEVER	(-1)
+
+static const char tp_text[] = "RFC 5782 test point";
+
+/* answer_find_zone - the served zone holding the query name */
+const struct vzone *
+answer_find_zone(const struct view *v, const struct dns_query *q)
+{
+	const struct vzone *best = NULL;
+	size_t i;
+
+	for (i = 0; i < v->nzones; i++) {
+		const struct vzone *z = &v->zones[i];
+		unsigned off;
+
+		if (z->apex_labels > q->nlabels)
+			continue;
+		if (best != NULL && best->apex_labels >= z->apex_labels)
+			continue;
+		off = z->apex_labels == q->nlabels ? q->qname_len - 1 :
+		    q->label_off[q->nlabels - z->apex_labels];
+		if (q->qname_len - off == z->apex_len &&
+		    memcmp(q->qname + off, z->apex, z->apex_len) == 0)
+			best = z;
+	}
+	return best;
+}
+
+/* dec_label - value of a decimal label 0..255, or -1 */
+static int
+dec_label(const uint8_t *p, unsigned len)
+{
+	unsigned i;
+	int v = 0;
+
+	if (len == 0 || len > 3)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		v = v * 10 + (p[i] - '0');
+	}
+	if (len > 1 && p[0] == '0')
+		return -1;		/* "01" is not how anyone writes it */
+	return v > 255 ? -1 : v;
+}
+
+/* nib_label - value of a one-nibble label, or -1 */
+static int
+nib_label(const uint8_t *p, unsigned len)
+{
+	if (len != 1)
+		return -1;
+	if (p[0] >= '0' && p[0] <= '9')
+		return p[0] - '0';
+	if (p[0] >= 'a' && p[0] <= 'f')
+		return p[0] - 'a' + 10;
+	return -1;
+}
+
+/* set_name - dotted form of labels 0..m-1; 0 if a label holds a dot */
+static int
+set_name(const struct dns_query *q, unsigned m, struct subject *s)
+{
+	size_t len = 0;
+	unsigned i, l;
+
+	for (i = 0; i < m; i++) {
+		const uint8_t *p = dnsmsg_label(q, i, &l);
+
+		if (memchr(p, '.', l) != NULL || memchr(p, '\0', l) != NULL)
+			return 0;
+		if (i > 0)
+			s->name[len++] = '.';
+		memcpy(s->name + len, p, l);
+		len += l;
+	}
+	s->name[len] = '\0';
+	s->name_len = len;
+	memcpy(s->text, s->name, len + 1);
+	return 1;
+}
+
+/* answer_classify - what the labels below the apex ask about */
+enum subject_kind
+answer_classify(const struct vzone *z, const struct dns_query *q,
+    struct subject *s)
+{
+	unsigned k = q->nlabels - z->apex_labels, m = k, i, l;
+	int dec[4], all_dec = 1, all_nib = 1;
+	const uint8_t *p;
+
+	s->only = NULL;
+	if (k == 0)
+		return s->kind = SUBJ_APEX;
+
+	/* RFC 5782 2.3: d.c.b.a.RESULT.ZONE answers one result alone */
+	if (!z->serve) {
+		p = dnsmsg_label(q, k - 1, &l);
+		for (i = 0; i < z->nsrc; i++) {
+			const uint8_t *rl = z->src[i].label;
+
+			if (rl[0] == l && memcmp(rl + 1, p, l) == 0) {
+				s->only = &z->src[i];
+				m = k - 1;
+				break;
+			}
+		}
+		if (m == 0)
+			return s->kind = SUBJ_ENT;
+	}
+
+	for (i = 0; i < m && (all_dec || all_nib); i++) {
+		int d;
+
+		p = dnsmsg_label(q, i, &l);
+		d = dec_label(p, l);
+		if (d < 0)
+			all_dec = 0;
+		else if (i < 4)
+			dec[i] = d;
+		if (nib_label(p, l) < 0)
+			all_nib = 0;
+	}
+
+	if (all_dec && m <= 4 && (z->families & VFAM_IP4)) {
+		if (m < 4)
+			return s->kind = SUBJ_ENT;
+		s->ip4 = (uint32_t)dec[3] << 24 | (uint32_t)dec[2] << 16 |
+		    (uint32_t)dec[1] << 8 | (uint32_t)dec[0];
+		snprintf(s->text, sizeof(s->text), "%d.%d.%d.%d",
+		    dec[3], dec[2], dec[1], dec[0]);
+		return s->kind = SUBJ_IP4;
+	}
+	if (all_nib && m <= 32 && (z->families & VFAM_IP6)) {
+		if (m < 32)
+			return s->kind = SUBJ_ENT;
+		memset(s->ip6, 0, sizeof(s->ip6));
+		for (i = 0; i < 32; i++) {
+			int n = nib_label(dnsmsg_label(q, i, &l), l);
+
+			/* label 0 is the lowest nibble (RFC 5782 2.4) */
+			s->ip6[15 - i / 2] |= (uint8_t)(i & 1 ? n << 4 : n);
+		}
+		inet_ntop(AF_INET6, s->ip6, s->text, sizeof(s->text));
+		return s->kind = SUBJ_IP6;
+	}
+	if (!set_name(q, m, s))
+		return s->kind = SUBJ_NONE;
+	if ((z->families & VFAM_NAME) ||
+	    (m == 1 && (strcmp(s->name, "test") == 0 ||
+	    strcmp(s->name, "invalid") == 0)))
+		return s->kind = SUBJ_NAME;
+	return s->kind = SUBJ_NONE;
+}
+
+/* answer_subject_parse - a subject typed by an operator */
+int
+answer_subject_parse(const struct vzone *z, const char *text,
+    struct subject *s)
+{
+	struct in_addr a4;
+	size_t len = strlen(text);
+
+	memset(s, 0, sizeof(*s));
+	if (inet_pton(AF_INET, text, &a4) == 1) {
+		s->kind = SUBJ_IP4;
+		s->ip4 = ntohl(a4.s_addr);
+		snprintf(s->text, sizeof(s->text), "%s", text);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, text, s->ip6) == 1) {
+		s->kind = SUBJ_IP6;
+		inet_ntop(AF_INET6, s->ip6, s->text, sizeof(s->text));
+		return 0;
+	}
+	while (len > 0 && text[len - 1] == '.')
+		len--;
+	if (len == 0 || len > 253)
+		return RBLMUX_EINVAL;
+	for (size_t i = 0; i < len; i++) {
+		char c = text[i];
+
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		s->name[i] = c;
+	}
+	s->name[len] = '\0';
+	s->name_len = len;
+	memcpy(s->text, s->name, len + 1);
+	s->kind = SUBJ_NAME;
+	return 0;
+}
+
+/* testpoint - RFC 5782 section 5: what must and must not be listed */
+static int
+testpoint(const struct subject *s)
+{
+	static const uint8_t v6_2[16] = { [10] = 0xff, [11] = 0xff,
+	    [12] = 0x7f, [15] = 2 };
+	static const uint8_t v6_1[16] = { [10] = 0xff, [11] = 0xff,
+	    [12] = 0x7f, [15] = 1 };
+
+	switch (s->kind) {
+	case SUBJ_IP4:
+		if (s->ip4 == 0x7f000002U)
+			return TP_LISTED;
+		if (s->ip4 == 0x7f000001U)
+			return TP_NEVER;
+		break;
+	case SUBJ_IP6:
+		if (memcmp(s->ip6, v6_2, 16) == 0)
+			return TP_LISTED;
+		if (memcmp(s->ip6, v6_1, 16) == 0)
+			return TP_NEVER;
+		break;
+	case SUBJ_NAME:
+		if (s->name_len == 4 && memcmp(s->name, "test", 4) == 0)
+			return TP_LISTED;
+		if (s->name_len == 7 && memcmp(s->name, "invalid", 7) == 0)
+			return TP_NEVER;
+		break;
+	default:
+		break;
+	}
+	return TP_NONE;
+}
+
+/* list_lookup - look a subject up in one list */
+static int
+list_lookup(const struct list *l, const struct subject *s,
+    const struct list_value **vals, int max)
+{
+	if (l == NULL)
+		return 0;
+	switch (s->kind) {
+	case SUBJ_IP4:
+		return list_lookup_ip4(l, s->ip4, vals, max);
+	case SUBJ_IP6:
+		return list_lookup_ip6(l, s->ip6, vals, max);
+	case SUBJ_NAME:
+		return list_lookup_name(l, s->name, s->name_len, vals, max);
+	default:
+		return 0;
+	}
+}
+
+/* reason - expand the TXT reason of a listing into buf */
+static size_t
+reason(const struct vsource *src, const struct list_value *val,
+    const struct subject *s, char *buf, size_t cap)
+{
+	const char *tmpl = val != NULL ? val->lv_txt : NULL;
+
+	if (tmpl == NULL && src->cl != NULL)
+		tmpl = src->cl->txt;
+	if (tmpl == NULL)
+		return 0;
+	return list_txt_expand(tmpl, s->text, buf, cap);
+}
+
+/* answer_verdict - the zone's decision for one subject */
+int
+answer_verdict(const struct view *v, const struct vzone *z,
+    const struct subject *s, bool want_txt, char *txtbuf, size_t txtcap,
+    struct verdict *vd)
+{
+	const struct conf_server *cs = &v->conf->server;
+	size_t i, n, used = 0;
+	int tp = testpoint(s);
+
+	vd->listed = 0;
+	vd->testpoint = tp == TP_LISTED;
+	vd->exempted_by = NULL;
+	vd->nsrc = vd->nhits = 0;
+	if (tp == TP_NEVER)
+		return 0;
+
+	n = s->only != NULL ? 1 : z->nsrc;
+	if (n > ANSWER_MAX_SRC)
+		n = ANSWER_MAX_SRC;
+	for (i = 0; i < n; i++) {
+		const struct vsource *src = s->only != NULL ? s->only :
+		    &z->src[i];
+		struct verdict_src *vs = &vd->src[vd->nsrc++];
+		struct merge_hit *h;
+
+		vs->src = src;
+		vs->nvals = 0;
+		if (src->kind == VSRC_LIST && src->vl != NULL)
+			vs->nvals = list_lookup(src->vl->data, s, vs->vals,
+			    ANSWER_MAX_VALS);
+		if (vs->nvals == 0 && tp != TP_LISTED)
+			continue;
+
+		h = &vd->hits[vd->nhits++];
+		h->name = src->name;
+		h->bit = src->bit;
+		h->value = src->value;
+		h->weight = src->weight;
+		h->txt = NULL;
+		h->txt_len = 0;
+		if (vs->nvals > 0) {
+			h->own_a = vs->vals[0]->lv_a;
+			h->ttl = vs->vals[0]->lv_ttl;
+		} else {
+			/* test point the list itself does not carry */
+			h->own_a = 0x7f000002U;
+			h->ttl = src->cl != NULL ? src->cl->ttl : cs->ttl_min;
+			if (h->weight < 0)
+				h->weight = 0;
+			h->txt = tp_text;
+			h->txt_len = sizeof(tp_text) - 1;
+		}
+		if (want_txt && vs->nvals > 0 && used < txtcap) {
+			size_t len = reason(src, vs->vals[0], s,
+			    txtbuf + used, txtcap - used);
+
+			h->txt = txtbuf + used;
+			h->txt_len = len;
+			used += len;
+		}
+	}
+
+	/* Allowlists win over every list, but never over a test point. */
+	if (tp == TP_NONE) {
+		for (i = 0; i < z->nexempt; i++) {
+			const struct list_value *ev[1];
+
+			if (list_lookup(z->exempt[i]->data, s, ev, 1) > 0) {
+				vd->exempted_by = z->exempt[i];
+				vd->nhits = 0;
+				return 0;
+			}
+		}
+	}
+
+	if (z->serve || s->only != NULL)
+		vd->listed = vd->nhits > 0;
+	else
+		vd->listed = merge_answer(z->answer, vd->hits, vd->nhits,
+		    cs->ttl_min, cs->ttl_max, &vd->merged);
+	return vd->listed;
+}
+
+/* add_soa - the zone's SOA record at its apex */
+static int
+add_soa(struct dns_writer *w, const struct vzone *z, enum dns_section sec,
+    unsigned apex, uint32_t ttl)
+{
+	const struct conf_zone *cz = z->cz;
+
+	return dnsmsg_add_soa(w, sec, apex, ttl, cz->soa_mname, cz->soa_rname,
+	    z->serial, cz->soa_refresh, cz->soa_retry, cz->soa_expire,
+	    cz->soa_minimum);
+}
+
+/* add_raw - a served list's own values: the rbldnsd-compatible answer */
+static void
+add_raw(struct dns_writer *w, const struct verdict *vd,
+    const struct subject *s, uint16_t qtype, bool clamp,
+    const struct conf_server *cs)
+{
+	uint32_t seen_a[ANSWER_MAX_SRC * ANSWER_MAX_VALS];
+	size_t nseen = 0, i, j;
+	char buf[1024];
+	int k, any = 0;
+
+	for (i = 0; i < vd->nsrc; i++) {
+		const struct verdict_src *vs = &vd->src[i];
+
+		for (k = 0; k < vs->nvals; k++) {
+			const struct list_value *lv = vs->vals[k];
+			uint32_t ttl = lv->lv_ttl;
+
+			if (clamp)
+				ttl = merge_clamp_ttl(ttl, cs->ttl_min,
+				    cs->ttl_max);
+			any = 1;
+			if (qtype == DNS_TYPE_TXT) {
+				size_t len;
+
+				if (lv->lv_txt == NULL)
+					continue;
+				len = list_txt_expand(lv->lv_txt, s->text,
+				    buf, sizeof(buf));
+				dnsmsg_add_txt(w, DNS_SEC_ANSWER, 0, ttl,
+				    buf, len);
+				continue;
+			}
+			for (j = 0; j < nseen; j++)
+				if (seen_a[j] == lv->lv_a)
+					break;
+			if (j < nseen)
+				continue;
+			seen_a[nseen++] = lv->lv_a;
+			dnsmsg_add_a(w, DNS_SEC_ANSWER, 0, ttl, lv->lv_a);
+		}
+	}
+	if (!any && vd->testpoint) {
+		if (qtype == DNS_TYPE_TXT)
+			dnsmsg_add_txt(w, DNS_SEC_ANSWER, 0, cs->ttl_min,
+			    tp_text, sizeof(tp_text) - 1);
+		else
+			dnsmsg_add_a(w, DNS_SEC_ANSWER, 0, cs->ttl_min,
+			    0x7f000002U);
+	}
+}
+
+/* answer_query - write the reply to one query */
+size_t
+answer_query(const struct view *v, const struct dns_query *q,
+    const uint8_t *pkt, size_t pktlen, uint8_t *out, size_t cap, size_t limit,
+    int *rcode)
+{
+	const struct conf_server *cs = &v->conf->server;
+	const struct vzone *z;
+	struct dns_writer w;
+	struct subject s;
+	struct verdict vd;
+	char txt[4096];
+	unsigned apex;
+	uint16_t qt = q->qtype;
+
+	z = answer_find_zone(v, q);
+	if (z == NULL || (q->qclass != DNS_CLASS_IN &&
+	    q->qclass != DNS_CLASS_ANY) || qt == DNS_TYPE_AXFR ||
+	    qt == DNS_TYPE_IXFR) {
+		/* not ours: rblmux is not a resolver */
+		*rcode = DNS_RCODE_REFUSED;
+		return dnsmsg_error_reply(pkt, pktlen, q,
+		    DNS_RCODE_REFUSED, out, cap);
+	}
+	if (dnsmsg_writer_init(&w, out, cap, limit, q, pkt,
+	    cs->edns_buffer_size) != 0) {
+		*rcode = DNS_RCODE_SERVFAIL;
+		return 0;
+	}
+	apex = q->nlabels - z->apex_labels;
+
+	switch (answer_classify(z, q, &s)) {
+	case SUBJ_APEX:
+		if (qt == DNS_TYPE_SOA || qt == DNS_TYPE_ANY) {
+			add_soa(&w, z, DNS_SEC_ANSWER, apex, z->cz->soa_ttl);
+		} else if (qt == DNS_TYPE_NS) {
+			for (size_t i = 0; i < z->cz->nns; i++)
+				dnsmsg_add_ns(&w, DNS_SEC_ANSWER, apex,
+				    z->cz->soa_ttl, z->cz->ns[i]);
+		} else
+			goto nodata;
+		*rcode = DNS_RCODE_NOERROR;
+		return dnsmsg_finish(&w, *rcode, true);
+	case SUBJ_ENT:
+		goto nodata;
+	case SUBJ_NONE:
+		goto nxdomain;
+	default:
+		break;
+	}
+
+	if (!answer_verdict(v, z, &s, qt == DNS_TYPE_TXT, txt, sizeof(txt) / 2,
+	    &vd))
+		goto nxdomain;
+
+	if (qt != DNS_TYPE_A && qt != DNS_TYPE_TXT && qt != DNS_TYPE_ANY)
+		goto nodata;
+	/* RFC 8482: ANY gets the A records alone */
+	if (z->serve || s.only != NULL) {
+		add_raw(&w, &vd, &s, qt, s.only != NULL, cs);
+	} else if (qt == DNS_TYPE_TXT) {
+		size_t len = merge_txt(vd.hits, vd.nhits, txt + sizeof(txt) / 2,
+		    sizeof(txt) / 2);
+
+		dnsmsg_add_txt(&w, DNS_SEC_ANSWER, 0, vd.merged.ttl,
+		    txt + sizeof(txt) / 2, len);
+	} else {
+		for (int i = 0; i < vd.merged.na; i++)
+			dnsmsg_add_a(&w, DNS_SEC_ANSWER, 0, vd.merged.ttl,
+			    vd.merged.a[i]);
+	}
+	*rcode = DNS_RCODE_NOERROR;
+	return dnsmsg_finish(&w, *rcode, true);
+
+nodata:
+	add_soa(&w, z, DNS_SEC_AUTHORITY, apex, z->neg_ttl);
+	*rcode = DNS_RCODE_NOERROR;
+	return dnsmsg_finish(&w, *rcode, true);
+nxdomain:
+	add_soa(&w, z, DNS_SEC_AUTHORITY, apex, z->neg_ttl);
+	*rcode = DNS_RCODE_NXDOMAIN;
+	return dnsmsg_finish(&w, *rcode, true);
+}

@@ -1,0 +1,605 @@
+/*
+ * main.c -- rblmuxd: command line, start-up, signals, reload, shutdown.
+ *
+ * Start-up loads and checks the config and every list, binds the
+ * listeners, opens the control socket and runs the libev loop. A reload
+ * (SIGHUP, "rblmuxctl reload", or a list file that changed) builds a new
+ * view in a background thread and swaps it in between loop iterations;
+ * on any problem the old view keeps serving.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "acl.h"
+#include "conf.h"
+#include "ctl.h"
+#include "err.h"
+#include "log.h"
+#include "query.h"
+#include "srv.h"
+#include "stats.h"
+#include "view.h"
+#include "xmalloc.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc/rblmux"
+#endif
+#define RBLMUX_VERSION "0.1"
+
+/* Collected problem text, for "rblmuxctl reload" and -n. */
+struct report {
+	char		 text[8192];
+	size_t		 len;
+	unsigned	 count;
+	int		 to_log;	/* also log each problem */
+};
+
+/* A reload in progress. */
+struct reload_job {
+	struct daemon	*d;
+	bool		 full;		/* re-read the config too */
+	struct vconf	*vc;		/* lists-only: the current config */
+	struct view	*old;		/* referenced */
+	struct view	*result;	/* NULL: failed */
+	struct report	 rep;
+};
+
+struct daemon {
+	struct ev_loop	*loop;
+	const char	*conf_path;
+	struct view	*view;
+	struct acl	*acl;
+	struct srv	*srv;
+	struct ctl	*ctl;
+	struct stats	 st;
+	struct query_ctx qctx;
+	time_t		 started;
+	ev_signal	 sighup, sigterm, sigint, sigusr1;
+	ev_timer	 check;
+	ev_async	 reload_done;
+	struct reload_job *job;		/* running */
+	bool		 again_full;	/* another reload was asked for */
+	bool		 again_lists;
+	pthread_mutex_t	 lock;		/* job hand-over */
+	struct reload_job *finished;
+};
+
+static void	usage(void) __attribute__((noreturn));
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: rblmuxd [-c FILE] [-f] [-n] [-d] [-p PIDFILE]\n");
+	exit(2);
+}
+
+/* report_cb - a config or list problem, as "file:line: message" */
+static void
+report_cb(void *arg, const char *file, unsigned line, const char *msg)
+{
+	struct report *r = arg;
+	char one[1024];
+	int n;
+
+	if (file != NULL && line > 0)
+		n = snprintf(one, sizeof(one), "%s:%u: %s\n", file, line, msg);
+	else if (file != NULL)
+		n = snprintf(one, sizeof(one), "%s: %s\n", file, msg);
+	else
+		n = snprintf(one, sizeof(one), "%s\n", msg);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(one))
+		n = sizeof(one) - 1;
+	r->count++;
+	if (r->to_log)
+		log_warnx("%.*s", n - 1, one);
+	if (r->len + (size_t)n < sizeof(r->text)) {
+		memcpy(r->text + r->len, one, (size_t)n);
+		r->len += (size_t)n;
+		r->text[r->len] = '\0';
+	}
+}
+
+/* not_yet - say which configured features this version does not run */
+static void
+not_yet(const struct conf *c)
+{
+	const struct conf_server *s = &c->server;
+	size_t i;
+
+	for (i = 0; i < c->nupstreams; i++)
+		log_warnx("upstream %s (%s): upstream queries are not "
+		    "available in this version; its results contribute "
+		    "nothing", c->upstreams[i].name, c->upstreams[i].zone);
+	for (i = 0; i < c->nescalations; i++)
+		log_warnx("escalation %s: escalation rules are not available "
+		    "in this version; it lists nothing", c->escalations[i].name);
+	for (i = 0; i < c->nzones; i++)
+		if (c->zones[i].nallow_transfer > 0)
+			log_warnx("zone %s: allow-transfer: zone transfers are "
+			    "not available in this version", c->zones[i].name);
+	if (c->nupstreams > 0 || c->resolver.nforward > 0)
+		log_warnx("cache-dir, cache-max-size, serve-stale and the "
+		    "resolver: clause take effect once upstream queries are "
+		    "available");
+	if (s->metrics != NULL)
+		log_warnx("metrics: %s: the metrics listener is not available "
+		    "in this version", s->metrics->text);
+	if (s->workers > 1)
+		log_warnx("workers: %u: only one worker runs in this version",
+		    s->workers);
+	if (s->username != NULL && s->username[0] != '\0')
+		log_warnx("username: %s: dropping privileges is not available "
+		    "in this version", s->username);
+}
+
+/* load_view - config and lists, for start-up and -n */
+static struct view *
+load_view(const char *path, struct report *rep)
+{
+	struct conf *c;
+	struct vconf *vc;
+	struct view *v = NULL;
+
+	if (conf_load(path, report_cb, rep, &c) != 0)
+		return NULL;
+	vc = vconf_new(c);
+	if (view_build(vc, NULL, report_cb, rep, &v) != 0)
+		v = NULL;
+	vconf_unref(vc);
+	return v;
+}
+
+/* reload_thread - build the next view off the event loop */
+static void *
+reload_thread(void *arg)
+{
+	struct reload_job *job = arg;
+	struct daemon *d = job->d;
+	struct conf *c;
+	struct vconf *vc = NULL;
+
+	if (job->full) {
+		if (conf_load(d->conf_path, report_cb, &job->rep, &c) == 0)
+			vc = vconf_new(c);
+	} else {
+		vc = job->vc;
+		job->vc = NULL;
+	}
+	if (vc != NULL) {
+		if (view_build(vc, job->old, report_cb, &job->rep,
+		    &job->result) != 0)
+			job->result = NULL;
+		vconf_unref(vc);
+	}
+	pthread_mutex_lock(&d->lock);
+	d->finished = job;
+	pthread_mutex_unlock(&d->lock);
+	ev_async_send(d->loop, &d->reload_done);
+	return NULL;
+}
+
+/* start_reload - begin a reload unless one runs; then queue it */
+static void
+start_reload(struct daemon *d, bool full)
+{
+	struct reload_job *job;
+	pthread_attr_t attr;
+	pthread_t tid;
+
+	if (d->job != NULL) {
+		if (full)
+			d->again_full = true;
+		else
+			d->again_lists = true;
+		return;
+	}
+	job = xcalloc(1, sizeof(*job));
+	job->d = d;
+	job->full = full;
+	job->rep.to_log = 1;
+	job->old = d->view;
+	view_ref(job->old);
+	if (!full) {
+		job->vc = d->view->vc;
+		atomic_fetch_add(&job->vc->refs, 1);
+	}
+	log_info("reloading %s", full ? "config and lists" : "lists");
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&tid, &attr, reload_thread, job) != 0) {
+		log_warn("reload thread");
+		view_unref(job->old);
+		vconf_unref(job->vc);
+		free(job);
+		ctl_reload_done(d->ctl, false, "cannot start reload\n");
+	} else
+		d->job = job;
+	pthread_attr_destroy(&attr);
+}
+
+/* same_listen - would the new config bind the same sockets? */
+static bool
+same_listen(const struct conf *a, const struct conf *b)
+{
+	size_t i;
+
+	if (a->server.nlisten != b->server.nlisten)
+		return false;
+	for (i = 0; i < a->server.nlisten; i++)
+		if (strcmp(a->server.listen[i].text,
+		    b->server.listen[i].text) != 0)
+			return false;
+	return true;
+}
+
+/* apply_conf - settings that follow the config on reload */
+static void
+apply_conf(struct daemon *d, const struct conf *c)
+{
+	acl_free(d->acl);
+	d->acl = acl_new(c->server.acl, c->server.nacl);
+	d->qctx.acl = d->acl;
+	srv_set_limits(d->srv, c->server.tcp_max_clients,
+	    c->server.tcp_idle_timeout_ms / 1000.);
+	ev_timer_stop(d->loop, &d->check);
+	if (c->server.check_interval > 0) {
+		ev_timer_set(&d->check, c->server.check_interval,
+		    c->server.check_interval);
+		ev_timer_start(d->loop, &d->check);
+	}
+}
+
+/* reload_done_cb - swap in the new view (event loop) */
+static void
+reload_done_cb(struct ev_loop *loop, ev_async *w, int revents)
+{
+	struct daemon *d = (struct daemon *)((char *)w -
+	    offsetof(struct daemon, reload_done));
+	struct reload_job *job;
+	char msg[256];
+
+	pthread_mutex_lock(&d->lock);
+	job = d->finished;
+	d->finished = NULL;
+	pthread_mutex_unlock(&d->lock);
+	if (job == NULL)
+		return;
+	d->job = NULL;
+	if (job->result != NULL) {
+		struct view *old = d->view;
+		bool newconf = job->result->vc != old->vc;
+
+		if (newconf && !same_listen(old->conf, job->result->conf))
+			log_warnx("listen: addresses changed; restart rblmuxd "
+			    "to bind the new ones");
+		d->view = job->result;
+		d->qctx.view = d->view;
+		if (newconf) {
+			apply_conf(d, d->view->conf);
+			not_yet(d->view->conf);
+		}
+		view_unref(old);
+		d->st.reloads++;
+		snprintf(msg, sizeof(msg), "reloaded; %u problem%s\n",
+		    job->rep.count, job->rep.count == 1 ? "" : "s");
+		log_info("%.*s", (int)strlen(msg) - 1, msg);
+		if (job->rep.len + strlen(msg) < sizeof(job->rep.text))
+			strcat(job->rep.text, msg);
+		ctl_reload_done(d->ctl, true, job->rep.text);
+	} else {
+		d->st.reload_failures++;
+		log_warnx("reload failed; the previous config and lists keep "
+		    "serving");
+		ctl_reload_done(d->ctl, false, job->rep.len ? job->rep.text :
+		    "reload failed\n");
+	}
+	view_unref(job->old);
+	vconf_unref(job->vc);
+	free(job);
+	if (d->again_full || d->again_lists) {
+		bool full = d->again_full;
+
+		d->again_full = d->again_lists = false;
+		start_reload(d, full);
+	}
+	(void)loop;
+	(void)revents;
+}
+
+/* check_cb - poll list files for changes */
+static void
+check_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct daemon *d = (struct daemon *)((char *)w -
+	    offsetof(struct daemon, check));
+
+	if (d->job == NULL && view_lists_changed(d->view))
+		start_reload(d, false);
+	(void)loop;
+	(void)revents;
+}
+
+static void
+sighup_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct daemon *d = (struct daemon *)((char *)w -
+	    offsetof(struct daemon, sighup));
+
+	start_reload(d, true);
+	(void)loop;
+	(void)revents;
+}
+
+static void
+sigterm_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	log_info("signal %d: stopping", w->signum);
+	ev_break(loop, EVBREAK_ALL);
+	(void)revents;
+}
+
+static void
+sigusr1_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct daemon *d = (struct daemon *)((char *)w -
+	    offsetof(struct daemon, sigusr1));
+	char buf[4096], *line, *save = NULL;
+
+	stats_format(&d->st, buf, sizeof(buf));
+	for (line = strtok_r(buf, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save))
+		log_info("stats %s", line);
+	(void)loop;
+	(void)revents;
+}
+
+/* ctl hooks */
+static struct view *
+hook_view(void *arg)
+{
+	return ((struct daemon *)arg)->view;
+}
+
+static size_t
+hook_stats(void *arg, char *buf, size_t cap)
+{
+	return stats_format(&((struct daemon *)arg)->st, buf, cap);
+}
+
+static void
+hook_reload(void *arg)
+{
+	start_reload(arg, true);
+}
+
+/* hook_status - the "status" text */
+static size_t
+hook_status(void *arg, char *buf, size_t cap)
+{
+	struct daemon *d = arg;
+	const struct view *v = d->view;
+	const struct conf *c = v->conf;
+	size_t len = 0, i;
+	int n;
+
+#define OUT(...) do {							\
+	n = snprintf(buf + len, cap - len, __VA_ARGS__);		\
+	if (n < 0 || (size_t)n >= cap - len) return cap - 1;		\
+	len += (size_t)n;						\
+} while (0)
+	OUT("status: up\n");
+	OUT("version: %s\n", RBLMUX_VERSION);
+	OUT("pid: %ld\n", (long)getpid());
+	OUT("uptime: %lds\n", (long)(time(NULL) - d->started));
+	OUT("config: %s\n", c->path);
+	OUT("reload: %s\n", d->job ? "running" : "idle");
+	OUT("tcp-clients: %u\n", srv_tcp_clients(d->srv));
+	for (i = 0; i < v->nzones; i++) {
+		const struct vzone *z = &v->zones[i];
+
+		OUT("zone %s: %s, %zu source%s, serial %u\n", z->name,
+		    z->serve ? "serve" : z->answer == ANSWER_BITMASK ?
+		    "bitmask" : z->answer == ANSWER_EACH ? "each" : "score",
+		    z->nsrc, z->nsrc == 1 ? "" : "s", z->serial);
+	}
+	for (i = 0; i < v->nlists; i++) {
+		const struct vlist *vl = v->lists[i];
+
+		OUT("list %s: %s, %zu entries, %zu bytes, loaded in %.3fs, "
+		    "%u problem%s%s\n", vl->name, list_type_name(vl->type),
+		    vl->data ? list_entries(vl->data) : 0,
+		    vl->data ? list_memory(vl->data) : 0, vl->load_secs,
+		    vl->problems, vl->problems == 1 ? "" : "s",
+		    vl->kept ? " (files broken: previous data kept)" : "");
+	}
+	for (i = 0; i < c->nupstreams; i++)
+		OUT("upstream %s: down (upstream queries are not available "
+		    "in this version)\n", c->upstreams[i].name);
+	OUT("cache: not in use (no upstream queries in this version)\n");
+#undef OUT
+	return len;
+}
+
+/* write_pidfile - record our pid */
+static void
+write_pidfile(const char *path)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL) {
+		log_warn("pidfile %s", path);
+		return;
+	}
+	fprintf(f, "%ld\n", (long)getpid());
+	fclose(f);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct daemon d;
+	struct report rep;
+	const char *pidfile = NULL;
+	bool foreground = false, check = false;
+	int verbose = 0, ch;
+	size_t i;
+
+	memset(&d, 0, sizeof(d));
+	d.conf_path = SYSCONFDIR "/rblmux.conf";
+	while ((ch = getopt(argc, argv, "c:fndp:h")) != -1) {
+		switch (ch) {
+		case 'c':
+			d.conf_path = optarg;
+			break;
+		case 'f':
+			foreground = true;
+			break;
+		case 'n':
+			check = true;
+			break;
+		case 'd':
+			verbose++;
+			break;
+		case 'p':
+			pidfile = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+
+	log_init("rblmuxd", foreground || check, verbose);
+	memset(&rep, 0, sizeof(rep));
+
+	if (check) {
+		/* -n: every problem on stderr with file:line, exit 0 or 1 */
+		d.view = load_view(d.conf_path, &rep);
+		if (rep.len > 0)
+			fputs(rep.text, stderr);
+		if (d.view == NULL || rep.count > 0) {
+			fprintf(stderr, "%s: %u problem%s\n", d.conf_path,
+			    rep.count ? rep.count : 1, rep.count == 1 ? "" : "s");
+			view_unref(d.view);
+			return 1;
+		}
+		printf("%s: OK\n", d.conf_path);
+		view_unref(d.view);
+		return 0;
+	}
+
+	rep.to_log = 1;
+	d.view = load_view(d.conf_path, &rep);
+	if (d.view == NULL)
+		fatalx("%s: not started: %u problem%s", d.conf_path, rep.count,
+		    rep.count == 1 ? "" : "s");
+	not_yet(d.view->conf);
+
+	signal(SIGPIPE, SIG_IGN);
+	d.loop = ev_default_loop(EVFLAG_AUTO);
+	if (d.loop == NULL)
+		fatalx("cannot create the event loop");
+	d.started = time(NULL);
+	pthread_mutex_init(&d.lock, NULL);
+
+	d.acl = acl_new(d.view->conf->server.acl, d.view->conf->server.nacl);
+	d.qctx.view = d.view;
+	d.qctx.acl = d.acl;
+	d.qctx.st = &d.st;
+	{
+		struct srv_opts so;
+		const struct conf_server *cs = &d.view->conf->server;
+
+		memset(&so, 0, sizeof(so));
+		so.loop = d.loop;
+		so.handler = query_handle;
+		so.ctx = &d.qctx;
+		so.stats = &d.st;
+		so.tcp_max_clients = cs->tcp_max_clients;
+		so.tcp_idle_timeout = cs->tcp_idle_timeout_ms / 1000.;
+		if ((d.srv = srv_new(&so)) == NULL)
+			fatal("srv_new");
+		for (i = 0; i < cs->nlisten; i++) {
+			int rc = srv_listen(d.srv,
+			    (struct sockaddr *)&cs->listen[i].sa,
+			    cs->listen[i].salen);
+
+			if (rc != 0)
+				fatalx("listen %s: %s", cs->listen[i].text,
+				    rblmux_strerror(rc));
+			log_info("listening on %s (udp, tcp)",
+			    cs->listen[i].text);
+		}
+	}
+
+	if (!foreground && daemon(1, 0) != 0)
+		fatal("daemon");
+	if (pidfile == NULL)
+		pidfile = d.view->conf->server.pidfile;
+	if (pidfile != NULL)
+		write_pidfile(pidfile);
+	ev_loop_fork(d.loop);
+
+	{
+		struct ctl_hooks h = { &d, hook_view, hook_status, hook_stats,
+		    hook_reload };
+		char *path = conf_path(d.view->conf,
+		    d.view->conf->server.control_socket);
+
+		d.ctl = ctl_open(d.loop, path, &h);
+		if (d.ctl == NULL)
+			log_warnx("control socket %s unavailable; rblmuxctl "
+			    "will not reach this server", path);
+		free(path);
+	}
+
+	ev_signal_init(&d.sighup, sighup_cb, SIGHUP);
+	ev_signal_init(&d.sigterm, sigterm_cb, SIGTERM);
+	ev_signal_init(&d.sigint, sigterm_cb, SIGINT);
+	ev_signal_init(&d.sigusr1, sigusr1_cb, SIGUSR1);
+	ev_signal_start(d.loop, &d.sighup);
+	ev_signal_start(d.loop, &d.sigterm);
+	ev_signal_start(d.loop, &d.sigint);
+	ev_signal_start(d.loop, &d.sigusr1);
+	ev_async_init(&d.reload_done, reload_done_cb);
+	ev_async_start(d.loop, &d.reload_done);
+	ev_init(&d.check, check_cb);
+	if (d.view->conf->server.check_interval > 0) {
+		ev_timer_set(&d.check, d.view->conf->server.check_interval,
+		    d.view->conf->server.check_interval);
+		ev_timer_start(d.loop, &d.check);
+	}
+
+	log_info("rblmuxd %s started, %zu zone%s", RBLMUX_VERSION,
+	    d.view->nzones, d.view->nzones == 1 ? "" : "s");
+	ev_run(d.loop, 0);
+
+	/*
+	 * Every query is answered synchronously in this version, so nothing
+	 * is in flight once the loop stops; a reload thread still running is
+	 * left to finish on its own as the process exits.
+	 */
+	srv_free(d.srv);
+	ctl_close(d.ctl);
+	if (pidfile != NULL)
+		unlink(pidfile);
+	if (d.job == NULL) {
+		view_unref(d.view);
+		acl_free(d.acl);
+	}
+	log_info("stopped");
+	return 0;
+}

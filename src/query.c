@@ -1,0 +1,92 @@
+/*
+ * query.c -- from a datagram or TCP message to a reply.
+ *
+ * The ladder (after Unbound's worker_check_request): access control
+ * (deny = silence, refuse = REFUSED), then the wire parser (drop
+ * responses and garbage silently, FORMERR/NOTIMP/BADVERS as RCODEs), then
+ * the answer. Malformed input never logs above debug level.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "acl.h"
+#include "answer.h"
+#include "dnsmsg.h"
+#include "log.h"
+#include "query.h"
+#include "stats.h"
+#include "view.h"
+
+/* count - tally the reply we are about to send */
+static void
+count(struct stats *st, const uint8_t *out, size_t len, int rcode)
+{
+	if (len < DNS_HDRLEN)
+		return;
+	if (rcode == DNS_RCODE_BADVERS)
+		st->badvers++;
+	else
+		st->rcode[rcode & 15]++;
+	if (out[2] & 0x02)
+		st->truncated++;
+	else if (rcode == DNS_RCODE_NOERROR && (out[6] | out[7]) != 0)
+		st->answers_listed++;
+}
+
+/* query_handle - answer one message (srv_handler_fn) */
+size_t
+query_handle(void *arg, const uint8_t *msg, size_t len,
+    const struct sockaddr *peer, bool tcp, uint8_t *out, size_t cap)
+{
+	struct query_ctx *ctx = arg;
+	const struct conf_server *cs = &ctx->view->conf->server;
+	struct stats *st = ctx->st;
+	struct dns_query q;
+	enum conf_acl_action act;
+	size_t limit, n;
+	int rc, rcode;
+
+	if (tcp)
+		st->queries_tcp++;
+	else
+		st->queries_udp++;
+
+	act = acl_check(ctx->acl, peer);
+	if (act == ACL_DENY) {
+		st->acl_dropped++;
+		return 0;
+	}
+	rc = dnsmsg_parse_query(msg, len, &q);
+	if (rc == DNSMSG_DROP) {
+		st->dropped++;
+		return 0;
+	}
+	if (act == ACL_REFUSE) {
+		st->acl_refused++;
+		rc = DNS_RCODE_REFUSED;
+	}
+	if (rc != DNSMSG_OK) {
+		n = dnsmsg_error_reply(msg, len, &q, rc, out, cap);
+		count(st, out, n, rc);
+		return n;
+	}
+
+	/* RFC 6891 6.2.3-6.2.5: below 512 counts as 512; we cap at ours */
+	if (tcp)
+		limit = cap;
+	else if (q.edns) {
+		limit = q.edns_udp_size < 512 ? 512 : q.edns_udp_size;
+		if (limit > cs->edns_buffer_size)
+			limit = cs->edns_buffer_size;
+	} else
+		limit = 512;
+	if (limit > cap)
+		limit = cap;
+
+	n = answer_query(ctx->view, &q, msg, len, out, cap, limit, &rcode);
+	count(st, out, n, rcode);
+	if (cs->log_queries && log_getverbose() > 0)
+		log_debug("query type %u class %u rcode %d len %zu%s",
+		    q.qtype, q.qclass, rcode, n, tcp ? " tcp" : "");
+	return n;
+}

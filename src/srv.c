@@ -1,0 +1,552 @@
+/*
+ * srv.c -- UDP and TCP listeners (libev).
+ *
+ * UDP: one socket per listen address, drained in batches of BATCH
+ * datagrams with recvmmsg() and answered with one sendmmsg(). A wildcard
+ * address (0.0.0.0, ::) asks the kernel for the destination address of
+ * each datagram (IP_PKTINFO / IPV6_RECVPKTINFO) and answers from it, so
+ * multi-homed hosts reply from the address that was asked.
+ *
+ * TCP (RFC 7766): each connection has a read buffer for one framed
+ * message, an output queue of framed replies (pipelined queries are
+ * answered in order), and an idle timer. While replies are queued,
+ * reading pauses: a client that does not read cannot make us buffer
+ * without bound.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "err.h"
+#include "log.h"
+#include "srv.h"
+#include "stats.h"
+
+#define BATCH		32		/* datagrams per recvmmsg */
+#define UDP_MAX		4096		/* largest query/reply we handle */
+#define TCP_MAX		65535
+#define MAX_ROUNDS	8		/* batches per wakeup, for fairness */
+
+struct srv;
+
+struct udp_sock {
+	ev_io		 io;		/* first: callbacks cast back */
+	struct srv	*srv;
+	int		 fd;
+	int		 family;
+	bool		 pktinfo;	/* wildcard bind: track destination */
+};
+
+struct tcp_listener {
+	ev_io		 io;
+	struct srv	*srv;
+	int		 fd;
+};
+
+struct conn {
+	ev_io		 rio;		/* first */
+	ev_io		 wio;
+	ev_timer	 idle;
+	struct srv	*srv;
+	int		 fd;
+	struct sockaddr_storage peer;
+	uint8_t		 in[2 + TCP_MAX];	/* one framed message */
+	size_t		 inlen;
+	uint8_t		*out;			/* framed replies queued */
+	size_t		 outlen, outoff, outcap;
+	struct conn	*prev, *next;
+};
+
+struct srv {
+	struct ev_loop	*loop;
+	srv_handler_fn	*handler;
+	void		*ctx;
+	struct stats	*st;
+	unsigned	 max_clients;
+	double		 idle;
+	struct udp_sock	**udp;
+	size_t		 nudp;
+	struct tcp_listener **tcp;
+	size_t		 ntcp;
+	struct conn	*conns;
+	unsigned	 nconns;
+	/* UDP batch buffers, reused for every batch */
+	struct mmsghdr	 rmsg[BATCH], smsg[BATCH];
+	struct iovec	 riov[BATCH], siov[BATCH];
+	struct sockaddr_storage peers[BATCH];
+	uint8_t		 rctl[BATCH][64], sctl[BATCH][64];
+	uint8_t		 rbuf[BATCH][UDP_MAX];
+	uint8_t		 sbuf[BATCH][UDP_MAX];
+	uint8_t		 tbuf[TCP_MAX];		/* one TCP reply */
+};
+
+static void	udp_cb(struct ev_loop *, ev_io *, int);
+static void	accept_cb(struct ev_loop *, ev_io *, int);
+static void	conn_read_cb(struct ev_loop *, ev_io *, int);
+static void	conn_write_cb(struct ev_loop *, ev_io *, int);
+static void	conn_idle_cb(struct ev_loop *, ev_timer *, int);
+
+/* srv_new - a server with no sockets yet */
+struct srv *
+srv_new(const struct srv_opts *o)
+{
+	struct srv *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		return NULL;
+	s->loop = o->loop;
+	s->handler = o->handler;
+	s->ctx = o->ctx;
+	s->st = o->stats;
+	s->max_clients = o->tcp_max_clients;
+	s->idle = o->tcp_idle_timeout;
+	return s;
+}
+
+/* is_wildcard - bound to every address of its family? */
+static bool
+is_wildcard(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)(const void *)sa)
+		    ->sin_addr.s_addr == htonl(INADDR_ANY);
+	return IN6_IS_ADDR_UNSPECIFIED(
+	    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr);
+}
+
+/* open_socket - socket, options, bind; -errno on failure */
+static int
+open_socket(const struct sockaddr *sa, socklen_t salen, int type)
+{
+	int fd, on = 1;
+
+	fd = socket(sa->sa_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	if (sa->sa_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+	if (bind(fd, sa, salen) != 0) {
+		int e = errno;
+
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+/* srv_listen - UDP and TCP on one address */
+int
+srv_listen(struct srv *s, const struct sockaddr *sa, socklen_t salen)
+{
+	struct udp_sock *u = NULL;
+	struct tcp_listener *t = NULL;
+	void *p;
+	int ufd, tfd, on = 1, rc;
+
+	ufd = open_socket(sa, salen, SOCK_DGRAM);
+	if (ufd < 0)
+		return ufd;
+	tfd = open_socket(sa, salen, SOCK_STREAM);
+	if (tfd < 0) {
+		close(ufd);
+		return tfd;
+	}
+	if (listen(tfd, 128) != 0) {
+		rc = -errno;
+		goto fail;
+	}
+	u = calloc(1, sizeof(*u));
+	t = calloc(1, sizeof(*t));
+	if (u == NULL || t == NULL) {
+		rc = RBLMUX_ENOMEM;
+		goto fail;
+	}
+	u->srv = t->srv = s;
+	u->fd = ufd;
+	t->fd = tfd;
+	u->family = sa->sa_family;
+	if (is_wildcard(sa)) {
+		u->pktinfo = true;
+		if (sa->sa_family == AF_INET)
+			setsockopt(ufd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on));
+		else
+			setsockopt(ufd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on,
+			    sizeof(on));
+	}
+	if ((p = realloc(s->udp, (s->nudp + 1) * sizeof(*s->udp))) == NULL) {
+		rc = RBLMUX_ENOMEM;
+		goto fail;
+	}
+	s->udp = p;
+	if ((p = realloc(s->tcp, (s->ntcp + 1) * sizeof(*s->tcp))) == NULL) {
+		rc = RBLMUX_ENOMEM;
+		goto fail;
+	}
+	s->tcp = p;
+	s->udp[s->nudp++] = u;
+	s->tcp[s->ntcp++] = t;
+	ev_io_init(&u->io, udp_cb, ufd, EV_READ);
+	ev_io_start(s->loop, &u->io);
+	ev_io_init(&t->io, accept_cb, tfd, EV_READ);
+	ev_io_start(s->loop, &t->io);
+	return 0;
+fail:
+	free(u);
+	free(t);
+	close(ufd);
+	close(tfd);
+	return rc;
+}
+
+/* copy_pktinfo - answer from the address the query was sent to */
+static size_t
+copy_pktinfo(struct msghdr *rh, uint8_t *ctl, size_t cap)
+{
+	struct cmsghdr *c;
+
+	for (c = CMSG_FIRSTHDR(rh); c != NULL; c = CMSG_NXTHDR(rh, c)) {
+		if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) ||
+		    (c->cmsg_level == IPPROTO_IPV6 &&
+		    c->cmsg_type == IPV6_PKTINFO)) {
+			if (c->cmsg_len > cap)
+				return 0;
+			memcpy(ctl, c, c->cmsg_len);
+			if (c->cmsg_level == IPPROTO_IP) {
+				struct in_pktinfo *pi = (struct in_pktinfo *)
+				    (void *)CMSG_DATA((struct cmsghdr *)(void *)ctl);
+
+				pi->ipi_spec_dst = pi->ipi_addr;
+				pi->ipi_ifindex = 0;
+			}
+			return CMSG_SPACE(c->cmsg_len - CMSG_LEN(0));
+		}
+	}
+	return 0;
+}
+
+/* udp_cb - drain a UDP socket in batches */
+static void
+udp_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct udp_sock *u = (struct udp_sock *)w;
+	struct srv *s = u->srv;
+	int round, n, i, nout, sent;
+
+	for (round = 0; round < MAX_ROUNDS; round++) {
+		for (i = 0; i < BATCH; i++) {
+			struct msghdr *h = &s->rmsg[i].msg_hdr;
+
+			s->riov[i].iov_base = s->rbuf[i];
+			s->riov[i].iov_len = UDP_MAX;
+			memset(h, 0, sizeof(*h));
+			h->msg_name = &s->peers[i];
+			h->msg_namelen = sizeof(s->peers[i]);
+			h->msg_iov = &s->riov[i];
+			h->msg_iovlen = 1;
+			if (u->pktinfo) {
+				h->msg_control = s->rctl[i];
+				h->msg_controllen = sizeof(s->rctl[i]);
+			}
+		}
+		n = recvmmsg(u->fd, s->rmsg, BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0)
+			return;
+		nout = 0;
+		for (i = 0; i < n; i++) {
+			struct msghdr *rh = &s->rmsg[i].msg_hdr;
+			struct msghdr *sh = &s->smsg[nout].msg_hdr;
+			size_t len;
+
+			if (rh->msg_flags & MSG_TRUNC)
+				continue;	/* no real query is that big */
+			len = s->handler(s->ctx, s->rbuf[i], s->rmsg[i].msg_len,
+			    (struct sockaddr *)&s->peers[i], false,
+			    s->sbuf[nout], UDP_MAX);
+			if (len == 0)
+				continue;
+			memset(sh, 0, sizeof(*sh));
+			s->siov[nout].iov_base = s->sbuf[nout];
+			s->siov[nout].iov_len = len;
+			sh->msg_name = &s->peers[i];
+			sh->msg_namelen = rh->msg_namelen;
+			sh->msg_iov = &s->siov[nout];
+			sh->msg_iovlen = 1;
+			if (u->pktinfo) {
+				size_t cl = copy_pktinfo(rh, s->sctl[nout],
+				    sizeof(s->sctl[nout]));
+
+				if (cl > 0) {
+					sh->msg_control = s->sctl[nout];
+					sh->msg_controllen = cl;
+				}
+			}
+			nout++;
+		}
+		for (i = 0; i < nout; i += sent) {
+			sent = sendmmsg(u->fd, s->smsg + i, nout - i,
+			    MSG_DONTWAIT);
+			if (sent <= 0) {
+				/* a full socket buffer drops one reply, not all */
+				if (s->st != NULL)
+					s->st->send_errors++;
+				sent = 1;
+			}
+		}
+		if (n < BATCH)
+			return;
+	}
+	(void)loop;
+	(void)revents;
+}
+
+/* conn_close - end a TCP connection */
+static void
+conn_close(struct conn *c)
+{
+	struct srv *s = c->srv;
+
+	ev_io_stop(s->loop, &c->rio);
+	ev_io_stop(s->loop, &c->wio);
+	ev_timer_stop(s->loop, &c->idle);
+	close(c->fd);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	s->nconns--;
+	free(c->out);
+	free(c);
+}
+
+/* accept_cb - take new TCP clients, within the cap */
+static void
+accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct tcp_listener *t = (struct tcp_listener *)w;
+	struct srv *s = t->srv;
+	struct sockaddr_storage peer;
+	socklen_t plen;
+	struct conn *c;
+	int fd, i;
+
+	for (i = 0; i < 64; i++) {
+		plen = sizeof(peer);
+		fd = accept4(t->fd, (struct sockaddr *)&peer, &plen,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return;
+		if (s->nconns >= s->max_clients ||
+		    (c = calloc(1, sizeof(*c))) == NULL) {
+			if (s->st != NULL)
+				s->st->tcp_rejected++;
+			close(fd);
+			continue;
+		}
+		if (s->st != NULL)
+			s->st->tcp_accepted++;
+		c->srv = s;
+		c->fd = fd;
+		c->peer = peer;
+		c->next = s->conns;
+		if (s->conns != NULL)
+			s->conns->prev = c;
+		s->conns = c;
+		s->nconns++;
+		ev_io_init(&c->rio, conn_read_cb, fd, EV_READ);
+		ev_io_init(&c->wio, conn_write_cb, fd, EV_WRITE);
+		ev_timer_init(&c->idle, conn_idle_cb, s->idle, 0.);
+		ev_io_start(loop, &c->rio);
+		ev_timer_start(loop, &c->idle);
+	}
+	(void)revents;
+}
+
+/* conn_idle_cb - RFC 7766 6.2.3: close connections that sit idle */
+static void
+conn_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct conn *c = (struct conn *)((char *)w -
+	    offsetof(struct conn, idle));
+
+	if (c->srv->st != NULL)
+		c->srv->st->tcp_timeouts++;
+	conn_close(c);
+	(void)loop;
+	(void)revents;
+}
+
+/* queue_reply - frame a reply and append it to the output queue */
+static int
+queue_reply(struct conn *c, const uint8_t *msg, size_t len)
+{
+	if (c->outlen + len + 2 > c->outcap) {
+		size_t ncap = c->outcap ? c->outcap : 4096;
+		uint8_t *p;
+
+		while (ncap < c->outlen + len + 2)
+			ncap *= 2;
+		if ((p = realloc(c->out, ncap)) == NULL)
+			return -1;
+		c->out = p;
+		c->outcap = ncap;
+	}
+	c->out[c->outlen] = (uint8_t)(len >> 8);
+	c->out[c->outlen + 1] = (uint8_t)len;
+	memcpy(c->out + c->outlen + 2, msg, len);
+	c->outlen += len + 2;
+	return 0;
+}
+
+/* flush - write queued replies; -1 on a dead connection */
+static int
+flush(struct conn *c)
+{
+	while (c->outoff < c->outlen) {
+		ssize_t n = send(c->fd, c->out + c->outoff,
+		    c->outlen - c->outoff, MSG_NOSIGNAL);
+
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			return -1;
+		}
+		c->outoff += (size_t)n;
+	}
+	c->outoff = c->outlen = 0;
+	return 0;
+}
+
+/* pump - answer every complete message in the read buffer */
+static int
+pump(struct conn *c)
+{
+	struct srv *s = c->srv;
+	size_t off = 0;
+
+	while (c->inlen - off >= 2) {
+		size_t mlen = (size_t)c->in[off] << 8 | c->in[off + 1], rlen;
+
+		if (c->inlen - off - 2 < mlen)
+			break;
+		rlen = s->handler(s->ctx, c->in + off + 2, mlen,
+		    (struct sockaddr *)&c->peer, true, s->tbuf, sizeof(s->tbuf));
+		if (rlen > 0 && queue_reply(c, s->tbuf, rlen) != 0)
+			return -1;
+		off += 2 + mlen;
+	}
+	if (off > 0) {
+		memmove(c->in, c->in + off, c->inlen - off);
+		c->inlen -= off;
+	}
+	return 0;
+}
+
+/* conn_read_cb - read, answer, and write back what we can */
+static void
+conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct conn *c = (struct conn *)w;
+	ssize_t n;
+
+	n = recv(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen, 0);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+	    errno != EINTR)) {
+		conn_close(c);
+		return;
+	}
+	if (n < 0)
+		return;
+	c->inlen += (size_t)n;
+	ev_timer_stop(loop, &c->idle);
+	ev_timer_set(&c->idle, c->srv->idle, 0.);
+	ev_timer_start(loop, &c->idle);
+	if (pump(c) != 0 || flush(c) != 0) {
+		conn_close(c);
+		return;
+	}
+	if (c->outlen > 0) {
+		/* the client is not reading: stop reading until it does */
+		ev_io_stop(loop, &c->rio);
+		ev_io_start(loop, &c->wio);
+	}
+	(void)revents;
+}
+
+/* conn_write_cb - the socket can take more of the queued replies */
+static void
+conn_write_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct conn *c = (struct conn *)((char *)w -
+	    offsetof(struct conn, wio));
+
+	if (flush(c) != 0) {
+		conn_close(c);
+		return;
+	}
+	if (c->outlen == 0) {
+		ev_io_stop(loop, &c->wio);
+		ev_io_start(loop, &c->rio);
+		if (pump(c) != 0 || flush(c) != 0)
+			conn_close(c);
+	}
+	(void)revents;
+}
+
+/* srv_set_limits - apply new TCP limits */
+void
+srv_set_limits(struct srv *s, unsigned max_clients, double idle)
+{
+	s->max_clients = max_clients;
+	s->idle = idle;
+}
+
+/* srv_stop - stop taking queries; connections still open are closed */
+void
+srv_stop(struct srv *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nudp; i++)
+		ev_io_stop(s->loop, &s->udp[i]->io);
+	for (i = 0; i < s->ntcp; i++)
+		ev_io_stop(s->loop, &s->tcp[i]->io);
+	while (s->conns != NULL)
+		conn_close(s->conns);
+}
+
+unsigned
+srv_tcp_clients(const struct srv *s)
+{
+	return s->nconns;
+}
+
+/* srv_free - close every socket */
+void
+srv_free(struct srv *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	srv_stop(s);
+	for (i = 0; i < s->nudp; i++) {
+		close(s->udp[i]->fd);
+		free(s->udp[i]);
+	}
+	for (i = 0; i < s->ntcp; i++) {
+		close(s->tcp[i]->fd);
+		free(s->tcp[i]);
+	}
+	free(s->udp);
+	free(s->tcp);
+	free(s);
+}

@@ -1,0 +1,486 @@
+/*
+ * view.c -- build, share and release the snapshots the server answers from.
+ *
+ * Building is the slow part of a reload (a million-entry list takes about
+ * a second) and runs in a background thread; only the pointer swap happens
+ * in the event loop. Lists whose files did not change are shared with the
+ * previous view instead of being parsed again.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "err.h"
+#include "log.h"
+#include "view.h"
+#include "xmalloc.h"
+
+struct build_ctx {
+	view_report_fn	*report;
+	void		*arg;
+	unsigned	 problems;
+};
+
+/* vconf_new - wrap a loaded config for sharing between views */
+struct vconf *
+vconf_new(struct conf *c)
+{
+	struct vconf *vc = xcalloc(1, sizeof(*vc));
+
+	vc->c = c;
+	atomic_init(&vc->refs, 1);
+	return vc;
+}
+
+/* vconf_unref - drop a reference; the last one frees the config */
+void
+vconf_unref(struct vconf *vc)
+{
+	if (vc == NULL || atomic_fetch_sub(&vc->refs, 1) != 1)
+		return;
+	conf_free(vc->c);
+	free(vc);
+}
+
+/* vlist_unref - drop a reference to a shared list */
+static void
+vlist_unref(struct vlist *vl)
+{
+	size_t i;
+
+	if (vl == NULL || atomic_fetch_sub(&vl->refs, 1) != 1)
+		return;
+	list_free(vl->list);
+	vlist_unref(vl->kept);
+	for (i = 0; i < vl->nfiles; i++)
+		free(vl->files[i].path);
+	free(vl->files);
+	free(vl->name);
+	free(vl);
+}
+
+/* file_same - does the file still look as it did at load time? */
+static int
+file_same(const struct vfile *f)
+{
+	struct stat st;
+
+	if (stat(f->path, &st) != 0)
+		return f->ino == 0;	/* was missing, still missing */
+	return st.st_dev == f->dev && st.st_ino == f->ino &&
+	    st.st_size == f->size && st.st_mtim.tv_sec == f->mtime.tv_sec &&
+	    st.st_mtim.tv_nsec == f->mtime.tv_nsec;
+}
+
+/* file_note - record a file's identity before it is read */
+static void
+file_note(struct vfile *f)
+{
+	struct stat st;
+
+	if (stat(f->path, &st) != 0) {
+		f->dev = 0;
+		f->ino = 0;
+		f->size = 0;
+		memset(&f->mtime, 0, sizeof(f->mtime));
+		return;
+	}
+	f->dev = st.st_dev;
+	f->ino = st.st_ino;
+	f->size = st.st_size;
+	f->mtime = st.st_mtim;
+}
+
+/* list_warn - pass a list file problem on, counting it */
+static void
+list_warn(void *arg, const char *file, unsigned line, const char *msg)
+{
+	struct build_ctx *bc = arg;
+
+	bc->problems++;
+	if (bc->report != NULL)
+		bc->report(bc->arg, file, line, msg);
+}
+
+/* old_list - the previous view's list of that name, or NULL */
+static struct vlist *
+old_list(const struct view *old, const char *name)
+{
+	size_t i;
+
+	if (old == NULL)
+		return NULL;
+	for (i = 0; i < old->nlists; i++)
+		if (strcmp(old->lists[i]->name, name) == 0)
+			return old->lists[i];
+	return NULL;
+}
+
+/* same_files - does ov read exactly the files in paths, unchanged? */
+static int
+same_files(const struct vlist *ov, enum list_type type, char **paths,
+    size_t n)
+{
+	size_t i;
+
+	if (ov->type != type || ov->nfiles != n || ov->data == NULL)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (strcmp(ov->files[i].path, paths[i]) != 0 ||
+		    !file_same(&ov->files[i]))
+			return 0;
+	return 1;
+}
+
+/* get_list - share, load, or keep the previous version of one list */
+static int
+get_list(const struct conf *c, const struct conf_list *cl,
+    const struct view *old, struct build_ctx *bc, struct vlist **out)
+{
+	struct vlist *ov = old_list(old, cl->name), *vl;
+	struct list_opts lo;
+	struct timespec t0, t1;
+	char **paths = xcalloc(cl->nfiles, sizeof(*paths));
+	unsigned before = bc->problems;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < cl->nfiles; i++)
+		paths[i] = conf_path(c, cl->files[i]);
+	if (ov != NULL && same_files(ov, cl->type, paths, cl->nfiles)) {
+		for (i = 0; i < cl->nfiles; i++)
+			free(paths[i]);
+		free(paths);
+		atomic_fetch_add(&ov->refs, 1);
+		*out = ov;
+		return 0;
+	}
+
+	vl = xcalloc(1, sizeof(*vl));
+	vl->name = xstrdup(cl->name);
+	vl->type = cl->type;
+	vl->nfiles = cl->nfiles;
+	vl->files = xcalloc(cl->nfiles, sizeof(*vl->files));
+	for (i = 0; i < cl->nfiles; i++) {
+		vl->files[i].path = paths[i];
+		file_note(&vl->files[i]);
+	}
+	free(paths);
+	atomic_init(&vl->refs, 1);
+
+	memset(&lo, 0, sizeof(lo));
+	lo.name = cl->name;
+	lo.type = cl->type;
+	lo.files = (const char *const *)NULL;
+	{
+		const char **fl = xcalloc(cl->nfiles, sizeof(*fl));
+
+		for (i = 0; i < cl->nfiles; i++)
+			fl[i] = vl->files[i].path;
+		lo.files = fl;
+		lo.nfiles = cl->nfiles;
+		lo.default_ttl = cl->ttl;
+		lo.warn = list_warn;
+		lo.warn_arg = bc;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		rc = list_load(&lo, &vl->list);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		free(fl);
+	}
+	vl->loaded = time(NULL);
+	vl->load_secs = (double)(t1.tv_sec - t0.tv_sec) +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	vl->problems = bc->problems - before;
+
+	/*
+	 * A reload that finds a broken file keeps the data it had: a
+	 * half-downloaded list must not replace a good one. At start-up
+	 * there is nothing to keep, so bad lines are skipped.
+	 */
+	if (ov != NULL && ov->data != NULL && (rc != 0 || vl->problems > 0)) {
+		if (bc->report != NULL) {
+			char msg[256];
+
+			snprintf(msg, sizeof(msg), "list %s: %u problem%s, "
+			    "keeping the data loaded before", cl->name,
+			    vl->problems, vl->problems == 1 ? "" : "s");
+			bc->report(bc->arg, NULL, 0, msg);
+		}
+		/*
+		 * Remember the broken files' identity so that they are not
+		 * parsed again until they change once more.
+		 */
+		list_free(vl->list);
+		vl->list = NULL;
+		atomic_fetch_add(&ov->refs, 1);
+		vl->kept = ov;
+		vl->data = ov->data;
+		*out = vl;
+		return 0;
+	}
+	vl->data = vl->list;
+	if (rc != 0) {
+		vlist_unref(vl);
+		return rc;
+	}
+	*out = vl;
+	return 0;
+}
+
+/* find_list - index of the local list called name, or -1 */
+static long
+find_list(const struct conf *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->nlists; i++)
+		if (strcmp(c->lists[i].name, name) == 0)
+			return (long)i;
+	return -1;
+}
+
+/* bind_source - resolve a result name to what produces it */
+static void
+bind_source(const struct view *v, const char *name, struct vsource *src)
+{
+	const struct conf *c = v->conf;
+	long li = find_list(c, name);
+	size_t i, j;
+
+	src->name = name;
+	src->weight = 1;
+	if (li >= 0) {
+		src->kind = VSRC_LIST;
+		src->vl = v->lists[li];
+		src->cl = &c->lists[li];
+		src->weight = c->lists[li].weight;
+		return;
+	}
+	src->kind = VSRC_ESCALATION;
+	for (i = 0; i < c->nupstreams; i++) {
+		const struct conf_upstream *u = &c->upstreams[i];
+
+		if (u->ncodes == 0 && strcmp(u->name, name) == 0) {
+			src->kind = VSRC_UPSTREAM;
+			src->weight = u->weight;
+		}
+		for (j = 0; j < u->ncodes; j++)
+			if (strcmp(u->codes[j].result, name) == 0) {
+				src->kind = VSRC_UPSTREAM;
+				src->weight = u->weight;
+			}
+	}
+}
+
+/* src_family - what kinds of subject a source can answer */
+static unsigned
+src_family(const struct view *v, const struct vsource *src)
+{
+	const struct conf *c = v->conf;
+	size_t i, j;
+
+	switch (src->kind) {
+	case VSRC_LIST:
+		switch (src->cl->type) {
+		case LIST_IP6TRIE:
+			return VFAM_IP6;
+		case LIST_DNSET:
+			return VFAM_NAME;
+		default:
+			return VFAM_IP4;
+		}
+	case VSRC_UPSTREAM:
+		for (i = 0; i < c->nupstreams; i++) {
+			const struct conf_upstream *u = &c->upstreams[i];
+			int hit = u->ncodes == 0 && strcmp(u->name, src->name) == 0;
+
+			for (j = 0; j < u->ncodes; j++)
+				hit |= strcmp(u->codes[j].result, src->name) == 0;
+			if (hit)
+				return u->family == FAMILY_IP6 ? VFAM_IP6 :
+				    u->family == FAMILY_NAME ? VFAM_NAME : VFAM_IP4;
+		}
+		return VFAM_IP4;
+	case VSRC_ESCALATION:
+		return VFAM_IP4 | VFAM_IP6;
+	}
+	return 0;
+}
+
+/* compile_zone - prepare one zone for the query path */
+static int
+compile_zone(struct view *v, const struct conf_zone *cz, struct vzone *z,
+    struct build_ctx *bc)
+{
+	const struct conf_server *cs = &v->conf->server;
+	time_t newest = 0;
+	size_t i, n;
+
+	z->cz = cz;
+	z->name = cz->name;
+	z->serve = cz->serve;
+	z->answer = cz->answer;
+	z->apex_len = dnsmsg_name_to_wire(cz->name, z->apex, sizeof(z->apex));
+	if (z->apex_len == 0)
+		return RBLMUX_EINVAL;
+	for (i = 0; z->apex[i] != 0; i += z->apex[i] + 1)
+		z->apex_labels++;
+
+	n = cz->serve ? cz->nserve_lists : cz->nmembers;
+	z->src = xcalloc(n ? n : 1, sizeof(*z->src));
+	z->nsrc = n;
+	for (i = 0; i < n; i++) {
+		struct vsource *src = &z->src[i];
+		size_t len;
+
+		if (cz->serve) {
+			bind_source(v, cz->serve_lists[i], src);
+		} else {
+			const struct conf_member *m = &cz->members[i];
+
+			bind_source(v, m->result, src);
+			src->bit = m->bit;
+			src->value = m->value;
+			if (m->weight_set)
+				src->weight = m->weight;
+		}
+		len = strlen(src->name);
+		if (len > 63)
+			len = 63;
+		src->label[0] = (uint8_t)len;
+		memcpy(src->label + 1, src->name, len);
+		z->families |= src_family(v, src);
+		if (src->kind == VSRC_LIST && src->vl->data != NULL &&
+		    list_mtime(src->vl->data) > newest)
+			newest = list_mtime(src->vl->data);
+	}
+	if (z->families == 0)
+		z->families = VFAM_IP4;
+
+	z->exempt = xcalloc(cz->nexempt ? cz->nexempt : 1, sizeof(*z->exempt));
+	for (i = 0; i < cz->nexempt; i++) {
+		long li = find_list(v->conf, cz->exempt[i]);
+
+		if (li < 0)
+			return RBLMUX_EINVAL;	/* conf validated this */
+		z->exempt[z->nexempt++] = v->lists[li];
+	}
+
+	/* RFC 1982 serial: the newest data, else the build time */
+	z->serial = (uint32_t)(newest ? newest : v->built);
+	/* RFC 2308 5: negative answers live min(SOA TTL, MINIMUM) */
+	z->neg_ttl = cz->soa_minimum < cz->soa_ttl ? cz->soa_minimum :
+	    cz->soa_ttl;
+	if (cs->negative_ttl_max != 0 && z->neg_ttl > cs->negative_ttl_max)
+		z->neg_ttl = cs->negative_ttl_max;
+	(void)bc;
+	return 0;
+}
+
+/* view_build - load and compile a new view next to the old one */
+int
+view_build(struct vconf *vc, const struct view *old, view_report_fn *report,
+    void *arg, struct view **out)
+{
+	const struct conf *c = vc->c;
+	struct build_ctx bc = { report, arg, 0 };
+	struct view *v;
+	size_t i;
+	int rc;
+
+	v = xcalloc(1, sizeof(*v));
+	atomic_fetch_add(&vc->refs, 1);
+	v->vc = vc;
+	v->conf = c;
+	v->built = time(NULL);
+	atomic_init(&v->refs, 1);
+	v->lists = xcalloc(c->nlists ? c->nlists : 1, sizeof(*v->lists));
+	for (i = 0; i < c->nlists; i++) {
+		rc = get_list(c, &c->lists[i], old, &bc, &v->lists[i]);
+		if (rc != 0) {
+			if (report != NULL) {
+				char msg[256];
+
+				snprintf(msg, sizeof(msg), "list %s: %s",
+				    c->lists[i].name, rblmux_strerror(rc));
+				report(arg, c->lists[i].file, c->lists[i].line,
+				    msg);
+			}
+			goto fail;
+		}
+		v->nlists++;
+	}
+	v->zones = xcalloc(c->nzones ? c->nzones : 1, sizeof(*v->zones));
+	for (i = 0; i < c->nzones; i++) {
+		rc = compile_zone(v, &c->zones[i], &v->zones[i], &bc);
+		v->nzones++;
+		if (rc != 0) {
+			if (report != NULL)
+				report(arg, c->zones[i].file, c->zones[i].line,
+				    "zone cannot be compiled");
+			goto fail;
+		}
+	}
+	*out = v;
+	return 0;
+fail:
+	view_unref(v);
+	return rc;
+}
+
+/* view_ref - take a reference */
+void
+view_ref(struct view *v)
+{
+	atomic_fetch_add(&v->refs, 1);
+}
+
+/* view_unref - drop a reference; the last one frees the view */
+void
+view_unref(struct view *v)
+{
+	size_t i;
+
+	if (v == NULL || atomic_fetch_sub(&v->refs, 1) != 1)
+		return;
+	for (i = 0; i < v->nzones; i++) {
+		free(v->zones[i].src);
+		free(v->zones[i].exempt);
+	}
+	free(v->zones);
+	for (i = 0; i < v->nlists; i++)
+		vlist_unref(v->lists[i]);
+	free(v->lists);
+	vconf_unref(v->vc);
+	free(v);
+}
+
+/* view_lists_changed - has any list file changed since it was loaded? */
+int
+view_lists_changed(const struct view *v)
+{
+	size_t i, j;
+
+	for (i = 0; i < v->nlists; i++)
+		for (j = 0; j < v->lists[i]->nfiles; j++)
+			if (!file_same(&v->lists[i]->files[j]))
+				return 1;
+	return 0;
+}
+
+/* view_zone - look a zone up by name */
+const struct vzone *
+view_zone(const struct view *v, const char *name)
+{
+	size_t i, len = strlen(name);
+
+	while (len > 0 && name[len - 1] == '.')
+		len--;
+	for (i = 0; i < v->nzones; i++)
+		if (strlen(v->zones[i].name) == len &&
+		    strncasecmp(v->zones[i].name, name, len) == 0)
+			return &v->zones[i];
+	return NULL;
+}
