@@ -38,7 +38,7 @@ xreallocarray(void *ptr, size_t nmemb, size_t size)
 
 	if (size != 0 && nmemb > SIZE_MAX / size)
 		fatalx("xreallocarray: %zu*%zu overflows", nmemb, size);
-	p = realloc(ptr, nmemb * size ? nmemb * size : 1);
+	p = realloc(ptr, (nmemb && size) ? nmemb * size : 1);
 	if (p == NULL)
 		fatal("xreallocarray %zu*%zu", nmemb, size);
 	return p;
