@@ -362,6 +362,25 @@ answer_verdict(const struct view *v, const struct vzone *z,
 	return vd->listed;
 }
 
+/* name_has_below - is the name an empty non-terminal of a name list? */
+static int
+name_has_below(const struct vzone *z, const struct subject *s)
+{
+	size_t i;
+
+	for (i = 0; i < z->nsrc; i++) {
+		const struct vsource *src = s->only ? s->only : &z->src[i];
+
+		if (src->kind == VSRC_LIST && src->vl->data != NULL &&
+		    list_type(src->vl->data) == LIST_DNSET &&
+		    list_has_below(src->vl->data, s->name, s->name_len))
+			return 1;
+		if (s->only)
+			break;
+	}
+	return 0;
+}
+
 /* add_soa - the zone's SOA record at its apex */
 static int
 add_soa(struct dns_writer *w, const struct vzone *z, enum dns_section sec,
@@ -478,8 +497,11 @@ answer_query(const struct view *v, const struct dns_query *q,
 	}
 
 	if (!answer_verdict(v, z, &s, qt == DNS_TYPE_TXT, txt, sizeof(txt) / 2,
-	    &vd))
+	    &vd)) {
+		if (s.kind == SUBJ_NAME && name_has_below(z, &s))
+			goto nodata;
 		goto nxdomain;
+	}
 
 	if (qt != DNS_TYPE_A && qt != DNS_TYPE_TXT && qt != DNS_TYPE_ANY)
 		goto nodata;
