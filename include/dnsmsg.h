@@ -23,6 +23,26 @@
 #define DNS_HDRLEN		12
 #define DNS_MAXNAME		255		/* wire length incl. root */
 #define DNS_MAXLABELS		128
+#define DNS_MAXMSG		65535		/* largest message (TCP) */
+#define DNS_UDPMIN		512		/* RFC 1035 UDP size */
+#define DNS_OPT_LEN		11		/* our OPT RR: root owner, no
+						   options */
+
+/* Header flags word (RFC 1035 4.1.1) */
+#define DNS_FLAG_QR		0x8000
+#define DNS_FLAG_AA		0x0400
+#define DNS_FLAG_TC		0x0200
+#define DNS_FLAG_RD		0x0100
+#define DNS_FLAG_RA		0x0080
+#define DNS_OPCODE_SHIFT	11
+#define DNS_OPCODE_MASK		0x7800
+#define DNS_RCODE_MASK		0x000f
+
+/* OPCODEs */
+#define DNS_OPCODE_QUERY	0
+#define DNS_OPCODE_STATUS	2
+#define DNS_OPCODE_NOTIFY	4
+#define DNS_OPCODE_UPDATE	5
 
 /* RR types and classes we deal with */
 #define DNS_TYPE_A		1
@@ -83,7 +103,26 @@ struct dns_query {
 #define DNSMSG_OK	0
 #define DNSMSG_DROP	(-1)
 
+/*
+ * The checks, in order: DROP below; OPCODE other than QUERY is NOTIMP
+ * (the question and OPT are still picked up for the echo when they
+ * parse); QDCOUNT != 1, a bad question (compression pointer, label over
+ * 63 bytes or of type 01/10, name over 255 bytes, truncation), a
+ * malformed or truncated record, two OPT RRs, an OPT owner other than
+ * the root, malformed EDNS options, ANCOUNT or NSCOUNT != 0 are FORMERR;
+ * an EDNS version above 0 is BADVERS (RFC 6891 6.1.3). Records after
+ * the question are walked only to find the OPT (TSIG and others are
+ * skipped); bytes after the last record are ignored. q->edns is set
+ * once an OPT RR parsed, even if the verdict is an RCODE, so that the
+ * error reply carries OPT too.
+ */
 int	 dnsmsg_parse_query(const uint8_t *pkt, size_t len, struct dns_query *q);
+
+/*
+ * The UDP reply size for q: 512 without EDNS, else the client's buffer
+ * clamped to 512..server_max (RFC 6891 6.2.3, 6.2.5).
+ */
+size_t	 dnsmsg_udp_limit(const struct dns_query *q, size_t server_max);
 
 /*
  * Answer writer. Writes the reply header and the question at init, then
@@ -109,8 +148,14 @@ struct dns_writer {
 /*
  * Start a reply to q in buf. The question is copied from q (lower-cased
  * name; RFC 4343 lets us answer in any case but we echo the client's
- * case from pkt when pkt is not NULL). Returns 0, or RBLMUX_ESPACE if not
- * even the header and question fit into cap.
+ * case from pkt when pkt is not NULL; pkt must then be the packet q was
+ * parsed from, at least q->question_end bytes). q must have parsed with
+ * DNSMSG_OK and must outlive the writer. The reply never grows beyond
+ * min(cap, limit, DNS_MAXMSG); when q has EDNS, DNS_OPT_LEN bytes of that
+ * are kept for the OPT that finish() appends, so it always fits.
+ * edns_size is the UDP size we announce in OPT (at least 512).
+ * Returns 0, RBLMUX_EINVAL if q has no parsed question, or RBLMUX_ESPACE
+ * if not even the header, question and OPT fit.
  */
 int	 dnsmsg_writer_init(struct dns_writer *w, uint8_t *buf, size_t cap,
 	    size_t limit, const struct dns_query *q, const uint8_t *pkt,
@@ -119,14 +164,23 @@ int	 dnsmsg_writer_init(struct dns_writer *w, uint8_t *buf, size_t cap,
 /*
  * Owner names: "owner" is the offset of a suffix of qname, in labels
  * from the start (0 = the whole qname, q->nlabels = the root). The writer
- * turns it into a compression pointer.
+ * turns it into a compression pointer (the root is a single 0 byte).
+ * Records are class IN and go in section order (answer, authority,
+ * additional). Each add returns 0; RBLMUX_EINVAL for an owner beyond
+ * q->nlabels, a section that goes back, or an invalid name (nothing is
+ * written); RBLMUX_ESPACE when the record does not fit: it is not
+ * written, w->overflow is set, later adds are refused the same way and
+ * finish() sends the truncated (TC=1) reply.
  */
 int	 dnsmsg_add_a(struct dns_writer *w, enum dns_section s,
 	    unsigned owner, uint32_t ttl, uint32_t addr);
 /* TXT: text of any length, split into <=255-byte character-strings */
 int	 dnsmsg_add_txt(struct dns_writer *w, enum dns_section s,
 	    unsigned owner, uint32_t ttl, const char *txt, size_t len);
-/* names: presentation form without trailing dot, e.g. "ns1.rbl.local" */
+/*
+ * names: presentation form, trailing dot optional, e.g. "ns1.rbl.local";
+ * written uncompressed (see dnsmsg_name_to_wire)
+ */
 int	 dnsmsg_add_ns(struct dns_writer *w, enum dns_section s,
 	    unsigned owner, uint32_t ttl, const char *nsname);
 int	 dnsmsg_add_soa(struct dns_writer *w, enum dns_section s,
@@ -136,17 +190,29 @@ int	 dnsmsg_add_soa(struct dns_writer *w, enum dns_section s,
 
 /*
  * Finish the reply: set QR, AA (if aa), RD copied, RCODE (extended bits
- * into OPT), section counts, OPT when the query had EDNS. Returns the
- * reply length.
+ * into OPT), section counts, OPT when the query had EDNS (version 0, DO
+ * clear: we do no DNSSEC). After an overflow the reply is cut back to
+ * the header and question with TC=1 and no records but the OPT. An
+ * extended RCODE without EDNS cannot be expressed and is sent as
+ * FORMERR; an RCODE outside 0..4095 as SERVFAIL. RA is never set.
+ * Call once. Returns the reply length.
  */
 size_t	 dnsmsg_finish(struct dns_writer *w, int rcode, bool aa);
 
 /*
  * Build an error reply (FORMERR/NOTIMP/REFUSED/BADVERS/SERVFAIL) to the
  * packet pkt whose parse produced q: echoes the question when
- * q->question_end is set, else sends the header alone. Returns the reply
- * length, or 0 if nothing sensible can be sent.
+ * q->question_end is set (in the client's case when pkt holds it), else
+ * sends the header alone (QDCOUNT 0). ID, OPCODE and RD are copied.
+ * OPT (announcing DNSMSG_ERR_EDNS_SIZE) is added when q->edns is set and
+ * always for BADVERS. The reply is at most 12 + 259 + 11 bytes, so it
+ * fits any UDP limit; if cap is smaller the question is left out.
+ * q must come from a parse that did not return DNSMSG_DROP. Returns the
+ * reply length, or 0 if nothing sensible can be sent (cap too small even
+ * for the header and OPT).
  */
+#define DNSMSG_ERR_EDNS_SIZE	1232
+
 size_t	 dnsmsg_error_reply(const uint8_t *pkt, size_t len,
 	    const struct dns_query *q, int rcode, uint8_t *out, size_t cap);
 
@@ -160,8 +226,11 @@ dnsmsg_label(const struct dns_query *q, unsigned i, unsigned *len)
 }
 
 /*
- * Convert a presentation name ("ns1.rbl.local", no trailing dot needed)
- * into wire form. Returns the wire length or 0 if invalid.
+ * Convert a presentation name ("ns1.rbl.local", no trailing dot needed;
+ * "." alone is the root) into wire form, keeping its case. Empty labels,
+ * labels over 63 bytes and names over 255 wire bytes are invalid; no
+ * escapes are interpreted. Returns the wire length, or 0 if invalid or
+ * longer than cap.
  */
 size_t	 dnsmsg_name_to_wire(const char *name, uint8_t *out, size_t cap);
 
