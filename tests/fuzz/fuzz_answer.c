@@ -1,0 +1,106 @@
+/*
+ * fuzz_answer.c -- arbitrary packets through the whole query path:
+ * parse, find the zone, classify, look up real lists, merge, write the
+ * reply (or the error reply). The view is built once from a small config
+ * and list files written to a temp dir.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "answer.h"
+#include "conf.h"
+#include "dnsmsg.h"
+#include "view.h"
+
+int	LLVMFuzzerInitialize(int *argc, char ***argv);
+int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static struct view *view;
+
+static void
+put(const char *dir, const char *name, const char *text)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((f = fopen(path, "w")) == NULL)
+		abort();
+	fputs(text, f);
+	fclose(f);
+}
+
+static void
+quiet(void *arg, const char *file, unsigned line, const char *msg)
+{
+	(void)arg; (void)file; (void)line; (void)msg;
+}
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	char dir[] = "/tmp/rblmux-fuzz.XXXXXX", conf[2048], path[300];
+	struct conf *c;
+	struct vconf *vc;
+
+	(void)argc; (void)argv;
+	if (mkdtemp(dir) == NULL)
+		abort();
+	put(dir, "a.ip4set", ":127.0.0.2:Listed $ here\n192.0.2.0/24\n"
+	    "!192.0.2.7\n10.1-2 :3:range $$\n");
+	put(dir, "b.ip4set", "192.0.2.1 :4:" "a fairly long reason text that "
+	    "repeats a fairly long reason text that repeats a fairly long\n");
+	put(dir, "c.ip6", "2001:db8::/32 :5:v6\n");
+	put(dir, "d.dn", ".example.com :6:name $\n*.example.net\n");
+	snprintf(conf, sizeof(conf),
+	    "server:\n directory: %s\n"
+	    "local-list:\n name: a\n file: a.ip4set\n"
+	    "local-list:\n name: b\n file: b.ip4set\n allow: no\n"
+	    "local-list:\n name: c\n type: ip6trie\n file: c.ip6\n"
+	    "local-list:\n name: d\n type: dnset\n file: d.dn\n"
+	    "zone:\n name: all.test\n answer: bitmask\n bit: 2 a\n bit: 4 b\n"
+	    " bit: 8 c\n bit: 16 d\n"
+	    "zone:\n name: each.test\n answer: each\n result: a\n result: b\n"
+	    "zone:\n name: score.test\n answer: score\n result: a\n result: b\n"
+	    "zone:\n name: bl.test\n serve: a b c d\n", dir);
+	put(dir, "rblmux.conf", conf);
+	snprintf(path, sizeof(path), "%s/rblmux.conf", dir);
+	if (conf_load(path, quiet, NULL, &c) != 0)
+		abort();
+	vc = vconf_new(c);
+	if (view_build(vc, NULL, quiet, NULL, &view) != 0)
+		abort();
+	vconf_unref(vc);
+	return 0;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static uint8_t out[65535];
+	struct dns_query q;
+	size_t limit, n;
+	int rc, rcode;
+
+	rc = dnsmsg_parse_query(data, size, &q);
+	if (rc == DNSMSG_DROP)
+		return 0;
+	if (rc != DNSMSG_OK) {
+		n = dnsmsg_error_reply(data, size, &q, rc, out, sizeof(out));
+		if (n > sizeof(out))
+			abort();
+		return 0;
+	}
+	/* the first byte of the ID picks the size limit */
+	limit = 12 + (size_t)(q.id & 0x0fff) * 16;
+	if (limit > sizeof(out))
+		limit = sizeof(out);
+	n = answer_query(view, &q, data, size, out, sizeof(out), limit, &rcode);
+	if (n > limit && n > 512)
+		abort();
+	return 0;
+}
