@@ -483,7 +483,8 @@ dnsmsg_add_a(struct dns_writer *w, enum dns_section s, unsigned owner,
 
 /*
  * Longest text one TXT RR can hold: n bytes take n + ceil(n / 255)
- * bytes of RDATA, which must stay within 65535.
+ * bytes of RDATA, which must stay within 65535. Clamping to it also
+ * keeps the size arithmetic from wrapping for absurd lengths.
  */
 #define TXT_MAX		(255 * 255 + 254)
 

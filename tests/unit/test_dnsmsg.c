@@ -96,6 +96,18 @@ dname_is(const ldns_rdf *d, const char *want)
 #define T_A	"0001 0001"
 #define T_TXT	"0010 0001"
 #define T_ANY	"00ff 0001"
+/* a 63-byte label "aaa...a" */
+#define L63	"3f" \
+	"61616161616161616161616161616161616161616161616161616161616161" \
+	"6161616161616161616161616161616161616161616161616161616161616161"
+/* a 61-byte label "bbb...b" */
+#define L61	"3d" \
+	"62626262626262626262626262626262626262626262626262626262626262" \
+	"626262626262626262626262626262626262626262626262626262626262"
+/* a 62-byte label "ccc...c" */
+#define L62	"3e" \
+	"63636363636363636363636363636363636363636363636363636363636363" \
+	"63636363636363636363636363636363636363636363636363636363636363"
 #define OPT(sz, ver, flags)	"00 0029" sz "00" ver flags "0000"
 
 /* query - parse hex into q, asserting the verdict */
@@ -170,6 +182,9 @@ static const struct pcase pcases[] = {
 	    {0}, DNS_RCODE_FORMERR, 1, 2, 1, 0, 1232, 0, 0 },
 	{ "pointer in qname", HDR_Q "c00c" T_A, {0}, DNS_RCODE_FORMERR,
 	    0, 0, 0, 0, 0, 0, 0 },
+	{ "pointer in qname, EDNS still seen", "abcd 0100 0001 0000 0000 0001"
+	    "c00c" T_A OPT("1000", "00", "0000"), {0}, DNS_RCODE_FORMERR,
+	    0, 0, 1, 0, 4096, 0, 0 },
 	{ "pointer after a label", HDR_Q "0161 c00c" T_A, {0},
 	    DNS_RCODE_FORMERR, 0, 0, 0, 0, 0, 0, 0 },
 	{ "label type 01", HDR_Q "41 61" "00" T_A, {0}, DNS_RCODE_FORMERR,
@@ -214,7 +229,7 @@ static const struct pcase pcases[] = {
 	{ "OPT fixed part truncated", "abcd 0100 0001 0000 0000 0001" N_EX T_A
 	    "00 0029 1000 00", {0}, DNS_RCODE_FORMERR, 1, 2, 0, 0, 0, 0, 0 },
 	{ "OPT option overruns RDATA", "abcd 0100 0001 0000 0000 0001" N_EX T_A
-	    "00 0029 1000 00 00 0000 0006 000a 0008 01020304", {0},
+	    "00 0029 1000 00 00 0000 0008 000a 0008 01020304", {0},
 	    DNS_RCODE_FORMERR, 1, 2, 0, 0, 0, 0, 0 },
 	{ "OPT option header cut", "abcd 0100 0001 0000 0000 0001" N_EX T_A
 	    "00 0029 1000 00 00 0000 0003 000a 00", {0},
@@ -228,6 +243,12 @@ static const struct pcase pcases[] = {
 	{ "additional owner, bad label type", "abcd 0100 0001 0000 0000 0001"
 	    N_EX T_A "41 00 0001 0001 00000000 0000", {0},
 	    DNS_RCODE_FORMERR, 1, 2, 0, 0, 0, 0, 0 },
+	{ "additional owner over 255 bytes", "abcd 0100 0001 0000 0000 0001"
+	    N_EX T_A L63 L63 L63 L62 "00 0001 0001 00000000 0000", {0},
+	    DNS_RCODE_FORMERR, 1, 2, 0, 0, 0, 0, 0 },
+	{ "additional owner of 255 bytes", "abcd 0100 0001 0000 0000 0001"
+	    N_EX T_A L63 L63 L63 L61 "00 0001 0001 00000000 0000", {0},
+	    DNSMSG_OK, 1, 2, 0, 0, 0, 0, 0 },
 	{ "trailing garbage", HDR_Q N_EX T_A "deadbeef 00 ff", {0}, DNSMSG_OK,
 	    1, 2, 0, 0, 0, 0, 0 },
 	{ "EDNS then trailing garbage", "abcd 0100 0001 0000 0000 0001" N_EX
@@ -592,6 +613,18 @@ test_writer_txt_huge(void **state)
 	assert_int_equal(ldns_rr_rd_count(ldns_rr_list_rr(ldns_pkt_answer(p),
 	    0)), 236);
 	ldns_pkt_free(p);
+
+	/* limit and cap above 65535: the reply still stops at 65535 */
+	assert_int_equal(dnsmsg_writer_init(&w, out, sizeof(out), 100000, &q,
+	    pkt, 1232), 0);
+	assert_int_equal(w.limit, DNS_MAXMSG);
+	assert_int_equal(dnsmsg_add_txt(&w, DNS_SEC_ANSWER, 0, 60, text,
+	    60000), 0);
+	assert_int_equal(dnsmsg_add_txt(&w, DNS_SEC_ANSWER, 0, 60, text,
+	    5500), RBLMUX_ESPACE);
+	assert_true(w.len <= DNS_MAXMSG);
+	assert_int_equal(dnsmsg_add_txt(&w, DNS_SEC_ANSWER, 0, 60, text,
+	    SIZE_MAX), RBLMUX_ESPACE);
 }
 
 /* test_writer_ns_soa - apex NS and SOA, NXDOMAIN with SOA in authority */
@@ -834,6 +867,22 @@ test_writer_overflow(void **state)
 	    &q, pkt, 1232), 0);
 	assert_int_equal(dnsmsg_add_a(&w, DNS_SEC_ANSWER, 0, 1, 1), 0);
 	assert_int_equal(dnsmsg_finish(&w, 0, true), qend + 16);
+	assert_false(out[2] & 0x02);
+
+	/* with EDNS the OPT's 11 bytes are kept free: the same A needs 27 */
+	query(Q_A_EDNS, &q, pkt, sizeof(pkt), DNSMSG_OK);
+	memset(out, 0xee, sizeof(out));
+	assert_int_equal(dnsmsg_writer_init(&w, out, sizeof(out), qend + 26,
+	    &q, pkt, 1232), 0);
+	assert_int_equal(dnsmsg_add_a(&w, DNS_SEC_ANSWER, 0, 1, 1),
+	    RBLMUX_ESPACE);
+	assert_int_equal(dnsmsg_finish(&w, 0, true), qend + 11);
+	assert_true(out[2] & 0x02);
+	assert_int_equal(out[qend + 11], 0xee);
+	assert_int_equal(dnsmsg_writer_init(&w, out, sizeof(out), qend + 27,
+	    &q, pkt, 1232), 0);
+	assert_int_equal(dnsmsg_add_a(&w, DNS_SEC_ANSWER, 0, 1, 1), 0);
+	assert_int_equal(dnsmsg_finish(&w, 0, true), qend + 27);
 	assert_false(out[2] & 0x02);
 }
 
