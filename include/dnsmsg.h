@@ -104,7 +104,7 @@ struct dns_query {
 #define DNSMSG_DROP	(-1)
 
 /*
- * The checks, in order: DROP below; OPCODE other than QUERY is NOTIMP
+ * The checks, in order: DROP as above; OPCODE other than QUERY is NOTIMP
  * (the question and OPT are still picked up for the echo when they
  * parse); QDCOUNT != 1, a bad question (compression pointer, label over
  * 63 bytes or of type 01/10, name over 255 bytes, truncation), a
@@ -134,7 +134,7 @@ size_t	 dnsmsg_udp_limit(const struct dns_query *q, size_t server_max);
 struct dns_writer {
 	uint8_t		*buf;
 	size_t		 cap;			/* buffer size */
-	size_t		 limit;			/* reply size limit */
+	size_t		 limit;			/* min(cap, limit, 65535) */
 	size_t		 len;			/* bytes written */
 	size_t		 question_end;		/* where records start */
 	uint16_t	 count[3];		/* AN, NS, AR */
@@ -187,6 +187,15 @@ int	 dnsmsg_add_soa(struct dns_writer *w, enum dns_section s,
 	    unsigned owner, uint32_t ttl, const char *mname, const char *rname,
 	    uint32_t serial, uint32_t refresh, uint32_t retry, uint32_t expire,
 	    uint32_t minimum);
+
+/*
+ * Any record with its RDATA already in wire form (rdlen bytes; names in
+ * it uncompressed). Lets a caller build fixed RDATA, such as a zone's
+ * SOA, once at load time instead of converting names on every query.
+ */
+int	 dnsmsg_add_rr(struct dns_writer *w, enum dns_section s,
+	    unsigned owner, uint16_t type, uint32_t ttl, const void *rdata,
+	    size_t rdlen);
 
 /*
  * Finish the reply: set QR, AA (if aa), RD copied, RCODE (extended bits

@@ -562,6 +562,21 @@ dnsmsg_add_soa(struct dns_writer *w, enum dns_section s, unsigned owner,
 	return 0;
 }
 
+/* dnsmsg_add_rr - append a record with ready-made RDATA */
+int
+dnsmsg_add_rr(struct dns_writer *w, enum dns_section s, unsigned owner,
+    uint16_t type, uint32_t ttl, const void *rdata, size_t rdlen)
+{
+	uint8_t *rd;
+	int rc;
+
+	if ((rc = rr_begin(w, s, owner, type, ttl, rdlen, &rd)) != 0)
+		return rc;
+	if (rdlen > 0)
+		memcpy(rd, rdata, rdlen);
+	return 0;
+}
+
 /* dnsmsg_finish - flags, counts and OPT; returns the reply length */
 size_t
 dnsmsg_finish(struct dns_writer *w, int rcode, bool aa)

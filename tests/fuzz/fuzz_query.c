@@ -3,7 +3,7 @@
  *
  * Parses arbitrary bytes as a query. A parse that returns an RCODE gets
  * an error reply; a clean parse gets a reply with records at several
- * owners (A, TXT of varying length, NS, SOA) into a buffer whose size
+ * owners (A, TXT of varying length, NS, SOA, raw AAAA) into a buffer whose size
  * and limit are derived from the input, so that truncation is reached
  * too. The buffer is allocated at exactly its capacity, so ASan catches
  * any write past it, and every reply must parse with ldns.
@@ -138,6 +138,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	dnsmsg_add_soa(&w, DNS_SEC_AUTHORITY, (h >> 9) % (nl + 1), 60,
 	    "ns1.rbl.local.", "hostmaster.rbl.local", h, 3600, 600, 86400, 60);
 	dnsmsg_add_a(&w, DNS_SEC_ADDITIONAL, nl, 60, h);
+	dnsmsg_add_rr(&w, DNS_SEC_ADDITIONAL, nl / 3, DNS_TYPE_AAAA, 60, text,
+	    16);
 	if (dnsmsg_add_a(&w, DNS_SEC_ANSWER, nl + 1, 0, 0) != RBLMUX_EINVAL)
 		abort();
 

@@ -679,6 +679,52 @@ test_writer_ns_soa(void **state)
 	ldns_pkt_free(p);
 }
 
+/* test_writer_raw - ready-made RDATA: same bytes as the typed adds */
+static void
+test_writer_raw(void **state)
+{
+	static const uint8_t aaaa[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
+	struct dns_query q;
+	struct dns_writer w;
+	uint8_t pkt[512], out1[512], out2[512], soa[300];
+	size_t n1, n2, m, r;
+	ldns_pkt *p;
+	ldns_rr *rr;
+
+	query(Q_A_EDNS, &q, pkt, sizeof(pkt), DNSMSG_OK);
+	assert_int_equal(dnsmsg_writer_init(&w, out1, sizeof(out1), 512, &q,
+	    pkt, 1232), 0);
+	assert_int_equal(dnsmsg_add_soa(&w, DNS_SEC_AUTHORITY, 4, 60,
+	    "ns1.bl.local", "hostmaster.bl.local", 7, 1, 2, 3, 4), 0);
+	n1 = dnsmsg_finish(&w, DNS_RCODE_NXDOMAIN, true);
+
+	m = dnsmsg_name_to_wire("ns1.bl.local", soa, sizeof(soa));
+	r = dnsmsg_name_to_wire("hostmaster.bl.local", soa + m,
+	    sizeof(soa) - m);
+	hex("00000007 00000001 00000002 00000003 00000004", soa + m + r, 20);
+	assert_int_equal(dnsmsg_writer_init(&w, out2, sizeof(out2), 512, &q,
+	    pkt, 1232), 0);
+	assert_int_equal(dnsmsg_add_rr(&w, DNS_SEC_AUTHORITY, 4, DNS_TYPE_SOA,
+	    60, soa, m + r + 20), 0);
+	n2 = dnsmsg_finish(&w, DNS_RCODE_NXDOMAIN, true);
+	assert_int_equal(n1, n2);
+	assert_memory_equal(out1, out2, n1);
+
+	/* a type the writer has no helper for */
+	assert_int_equal(dnsmsg_writer_init(&w, out2, sizeof(out2), 512, &q,
+	    pkt, 1232), 0);
+	assert_int_equal(dnsmsg_add_rr(&w, DNS_SEC_ANSWER, 0, DNS_TYPE_AAAA,
+	    30, aaaa, sizeof(aaaa)), 0);
+	assert_int_equal(dnsmsg_add_rr(&w, DNS_SEC_ANSWER, 7, DNS_TYPE_AAAA,
+	    30, aaaa, sizeof(aaaa)), RBLMUX_EINVAL);
+	n2 = dnsmsg_finish(&w, DNS_RCODE_NOERROR, true);
+	p = must_parse(out2, n2);
+	rr = ldns_rr_list_rr(ldns_pkt_answer(p), 0);
+	assert_int_equal(ldns_rr_get_type(rr), LDNS_RR_TYPE_AAAA);
+	assert_memory_equal(ldns_rdf_data(ldns_rr_rdf(rr, 0)), aaaa, 16);
+	ldns_pkt_free(p);
+}
+
 /* test_writer_owners - each owner index becomes the right pointer */
 static void
 test_writer_owners(void **state)
@@ -1112,6 +1158,7 @@ main(void)
 		cmocka_unit_test(test_writer_txt),
 		cmocka_unit_test(test_writer_txt_huge),
 		cmocka_unit_test(test_writer_ns_soa),
+		cmocka_unit_test(test_writer_raw),
 		cmocka_unit_test(test_writer_owners),
 		cmocka_unit_test(test_writer_bad_args),
 		cmocka_unit_test(test_writer_overflow),
