@@ -36,7 +36,7 @@ answer_find_zone(const struct view *v, const struct dns_query *q)
 			continue;
 		if (best != NULL && best->apex_labels >= z->apex_labels)
 			continue;
-		off = z->apex_labels == q->nlabels ? q->qname_len - 1 :
+		off = z->apex_labels == 0 ? q->qname_len - 1U :
 		    q->label_off[q->nlabels - z->apex_labels];
 		if (q->qname_len - off == z->apex_len &&
 		    memcmp(q->qname + off, z->apex, z->apex_len) == 0)
