@@ -97,6 +97,8 @@ struct vzone {
 	unsigned		 families;	/* VFAM_* the zone answers */
 	uint32_t		 serial;
 	uint32_t		 neg_ttl;	/* SOA in negative answers */
+	uint8_t			 soa_rdata[2 * DNS_MAXNAME + 20]; /* wire form */
+	size_t			 soa_rdlen;
 };
 
 struct view {

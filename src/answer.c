@@ -386,11 +386,8 @@ static int
 add_soa(struct dns_writer *w, const struct vzone *z, enum dns_section sec,
     unsigned apex, uint32_t ttl)
 {
-	const struct conf_zone *cz = z->cz;
-
-	return dnsmsg_add_soa(w, sec, apex, ttl, cz->soa_mname, cz->soa_rname,
-	    z->serial, cz->soa_refresh, cz->soa_retry, cz->soa_expire,
-	    cz->soa_minimum);
+	return dnsmsg_add_rr(w, sec, apex, DNS_TYPE_SOA, ttl, z->soa_rdata,
+	    z->soa_rdlen);
 }
 
 /* add_raw - a served list's own values: the rbldnsd-compatible answer */

@@ -72,14 +72,7 @@ query_handle(void *arg, const uint8_t *msg, size_t len,
 	}
 
 	/* RFC 6891 6.2.3-6.2.5: below 512 counts as 512; we cap at ours */
-	if (tcp)
-		limit = cap;
-	else if (q.edns) {
-		limit = q.edns_udp_size < 512 ? 512 : q.edns_udp_size;
-		if (limit > cs->edns_buffer_size)
-			limit = cs->edns_buffer_size;
-	} else
-		limit = 512;
+	limit = tcp ? cap : dnsmsg_udp_limit(&q, cs->edns_buffer_size);
 	if (limit > cap)
 		limit = cap;
 

@@ -309,6 +309,39 @@ src_family(const struct view *v, const struct vsource *src)
 	return 0;
 }
 
+/* put32 - a 32-bit value in network order */
+static void
+put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+/* soa_rdata - the SOA RDATA in wire form, once per view, not per answer */
+static int
+soa_rdata(struct vzone *z, const struct conf_zone *cz)
+{
+	size_t m, r;
+	uint8_t *p = z->soa_rdata;
+
+	m = dnsmsg_name_to_wire(cz->soa_mname, p, DNS_MAXNAME);
+	if (m == 0)
+		return -1;
+	r = dnsmsg_name_to_wire(cz->soa_rname, p + m, DNS_MAXNAME);
+	if (r == 0)
+		return -1;
+	p += m + r;
+	put32(p, z->serial);
+	put32(p + 4, cz->soa_refresh);
+	put32(p + 8, cz->soa_retry);
+	put32(p + 12, cz->soa_expire);
+	put32(p + 16, cz->soa_minimum);
+	z->soa_rdlen = m + r + 20;
+	return 0;
+}
+
 /* compile_zone - prepare one zone for the query path */
 static int
 compile_zone(struct view *v, const struct conf_zone *cz, struct vzone *z,
@@ -370,6 +403,8 @@ compile_zone(struct view *v, const struct conf_zone *cz, struct vzone *z,
 
 	/* RFC 1982 serial: the newest data, else the build time */
 	z->serial = (uint32_t)(newest ? newest : v->built);
+	if (soa_rdata(z, cz) != 0)
+		return RBLMUX_EINVAL;
 	/* RFC 2308 5: negative answers live min(SOA TTL, MINIMUM) */
 	z->neg_ttl = cz->soa_minimum < cz->soa_ttl ? cz->soa_minimum :
 	    cz->soa_ttl;
