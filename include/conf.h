@@ -65,7 +65,7 @@ struct conf_server {
 	uint32_t		 ttl_max;	/* default 1d */
 	uint32_t		 negative_ttl_max; /* default 15m */
 	uint32_t		 serve_stale;	/* default 1h */
-	struct conf_sockaddr	*metrics;	/* NULL = off */
+	struct conf_sockaddr	*metrics;	/* NULL = off; default port 9153 */
 	unsigned		 workers;	/* default 1 */
 	uint16_t		 edns_buffer_size; /* default 1232, 512..4096 */
 	uint32_t		 tcp_idle_timeout_ms; /* default 10000 */
@@ -97,10 +97,10 @@ struct conf_upstream {
 	char			*zone;		/* lower case, no trailing dot */
 	struct conf_code	*codes;
 	size_t			 ncodes;
-	struct conf_prefix	*error_codes;	/* default 127.255.255.0/24 */
+	struct conf_prefix	*error_codes;	/* IPv4; default 127.255.255.0/24 */
 	size_t			 nerror_codes;
 	enum conf_family	 family;	/* default ip4 */
-	int			 weight;	/* default 1 */
+	int			 weight;	/* default 1, -255..255 */
 	bool			 mirror;
 	struct conf_sockaddr	*servers;	/* default port 53 */
 	size_t			 nservers;
@@ -131,8 +131,11 @@ struct conf_escalation {
 	unsigned		 prefix;	/* IPv4 prefix, default 24 */
 	unsigned		 prefix6;	/* IPv6 prefix, default 64 */
 	unsigned		 threshold;	/* default 2 */
-	char			*txt;		/* may hold $count and $prefix */
-	uint32_t		 window;	/* upstream results seen within, s */
+	char			*txt;		/* may hold $count and $prefix;
+						   default "$count listed
+						   addresses in $prefix" */
+	uint32_t		 window;	/* upstream results seen within, s;
+						   default 1d */
 	const char		*file;
 	unsigned		 line;
 };
@@ -163,11 +166,14 @@ struct conf_zone {
 	size_t			 nserve_lists;
 	char			**exempt;	/* allowlists */
 	size_t			 nexempt;
-	char			*soa_mname;	/* lower case, no trailing dot */
-	char			*soa_rname;
+	char			*soa_mname;	/* lower case, no trailing dot;
+						   default: the zone name */
+	char			*soa_rname;	/* default: hostmaster.ZONE */
 	uint32_t		 soa_refresh, soa_retry, soa_expire, soa_minimum;
-	uint32_t		 soa_ttl;
-	char			**ns;		/* default: soa_mname */
+						/* default 3600 600 86400 300 */
+	uint32_t		 soa_ttl;	/* SOA/NS TTL; default soa_minimum */
+	char			**ns;		/* lower case, no trailing dot;
+						   default: soa_mname */
 	size_t			 nns;
 	struct conf_prefix	*allow_transfer;
 	size_t			 nallow_transfer;
@@ -213,12 +219,34 @@ void	 conf_free(struct conf *c);
  */
 char	*conf_path(const struct conf *c, const char *p);
 
-/* Parse helpers, also used by rblmuxctl: 0 on success, -1 on error. */
+/*
+ * Parse helpers, also used by rblmuxctl: 0 on success, -1 on error; the
+ * output is written only on success.
+ * Durations: a bare number is seconds; otherwise one or more NUMBER UNIT
+ * parts that add up ("1h30m"), units s m h d w (and ms for _ms).
+ * Sizes: NUMBER with an optional k, m or g (powers of 1024).
+ * Prefixes: ADDRESS[/LEN], IPv4 or IPv6; bits past LEN must be zero.
+ * Sockaddrs: ADDRESS[@PORT]; out->text is a copy of s the caller frees.
+ * Domain names: labels of letters, digits, '-' or '_' (1..63 bytes), at
+ * most CONF_DNAME_MAX bytes without the optional trailing dot; *out gets
+ * a lower-cased copy without the dot (xmalloc, caller frees).
+ */
 int	 conf_parse_duration(const char *s, uint32_t *secs);	/* s m h d w */
 int	 conf_parse_duration_ms(const char *s, uint32_t *ms);	/* + ms */
 int	 conf_parse_size(const char *s, uint64_t *bytes);	/* k m g */
 int	 conf_parse_prefix(const char *s, struct conf_prefix *p);
 int	 conf_parse_sockaddr(const char *s, uint16_t defport,
 	    struct conf_sockaddr *out);
+int	 conf_parse_dname(const char *s, char **out);
+
+#define CONF_DNAME_MAX		253	/* presentation length, no final dot */
+#define CONF_ZONE_MAX_MEMBERS	64	/* results per zone (= ANSWER_MAX_SRC) */
+
+/*
+ * Is s a valid list/upstream/escalation/result name: a letter, then up to
+ * 62 letters, digits, '-' or '_' (names are DNS labels in per-result
+ * subzones)? conf_load() stores names lower-cased. Returns 1 or 0.
+ */
+int	 conf_name_valid(const char *s);
 
 #endif /* RBLMUX_CONF_H */
