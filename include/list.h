@@ -16,7 +16,17 @@
  *   LIST_DNSET    rbldnsd dnset: names, "*.x" (subdomains), ".x" (both), "!".
  * Common syntax: ":A:TXT" default-value lines, per-entry values, "$TTL",
  * "$n text" substitutions, "$=" base template, "$SOA"/"$NS" (parsed and
- * recorded), "#"/";" comments.
+ * recorded), "$MAXRANGE4", "$TIMESTAMP", "#"/";" comments.
+ *
+ * Where rbldnsd's behaviour is not obvious it is followed as measured
+ * against rbldnsd 1.0pre (20210120): the last $TTL applies to the whole
+ * list; the first $n/$= definition wins and is applied when the load
+ * finishes; a default line lasts to the end of its file; ":2" means
+ * 127.0.0.2 and ":1.2" means 1.0.0.2; TXT text is cut to 255 bytes as
+ * read and to 254 once expanded; duplicate trie prefixes keep the first.
+ * Deliberate differences: CR counts as blank (CRLF files work), lines
+ * with NUL bytes or longer than 64 KiB are reported and skipped, gzip
+ * files are not read.
  *
  * Bad lines are reported through the warn callback with file:line and
  * skipped; nothing in a data file can crash the loader. Lookups never
@@ -38,6 +48,10 @@ enum list_type {
 	LIST_IP6TRIE,
 	LIST_DNSET,
 };
+
+/* rbldnsd's longest TXT answer; list_txt_expand() with this bufsz gives
+   the same text */
+#define LIST_TXT_LEN	254
 
 /* What a listing answers with. Owned by the list; valid while it lives. */
 struct list_value {
@@ -69,41 +83,94 @@ struct list;
  * Load a list. On success stores a new list in *out (free with list_free())
  * and returns 0; bad lines were reported and skipped. Returns RBLMUX_EIO
  * when a file cannot be opened or read (reported through warn too),
- * RBLMUX_ENOMEM on allocation failure; *out is then untouched.
+ * RBLMUX_EINVAL for a bad type, RBLMUX_ENOMEM on allocation failure; *out
+ * is then untouched.
  */
 int	 list_load(const struct list_opts *opts, struct list **out);
+
+/*
+ * As list_load(), but the data is the len bytes at buf, read as one file
+ * named opts->name (or "-"); opts->files is ignored. For tests and fuzzing.
+ */
+int	 list_load_mem(const struct list_opts *opts, const char *buf,
+	    size_t len, struct list **out);
 
 /* Release a list. Accepts NULL. */
 void	 list_free(struct list *l);
 
 /*
  * Lookups. Each stores up to max pointers to the values listing the
- * subject in vals[] and returns how many there are (0: not listed, or
- * excluded). The pointers stay valid while the list lives. A lookup of
- * the wrong family on a list returns 0.
+ * subject in vals[] and returns how many it stored (0: not listed, or
+ * excluded); with max <= 0 nothing is stored and the number of values is
+ * returned. Distinct values come in the order they first appeared in the
+ * files. The pointers stay valid while the list lives. A lookup of the
+ * wrong family on a list returns 0. addr is in host byte order for IPv4,
+ * network order (as on the wire) for IPv6.
  */
 int	 list_lookup_ip4(const struct list *l, uint32_t addr,
 	    const struct list_value **vals, int max);
 int	 list_lookup_ip6(const struct list *l, const uint8_t addr[16],
 	    const struct list_value **vals, int max);
-/* name: lower-case, dot-separated, no trailing dot ("mail.example.com") */
+/*
+ * name: dot-separated, no trailing dot ("mail.example.com"); upper case
+ * is folded. rbldnsd expands "$" in a dnset TXT to the name of the entry
+ * that matched (for "*.example.com" queried as "a.b.example.com":
+ * "example.com"), always a suffix of the queried name:
+ * list_lookup_name_subject() stores its offset in name in *subj_off.
+ */
 int	 list_lookup_name(const struct list *l, const char *name, size_t len,
 	    const struct list_value **vals, int max);
+int	 list_lookup_name_subject(const struct list *l, const char *name,
+	    size_t len, const struct list_value **vals, int max,
+	    size_t *subj_off);
 
 /*
- * For dnset lists: 1 if some entry lies strictly below name (so name is an
- * empty non-terminal when not itself listed), else 0.
+ * For dnset lists: 1 if some name strictly below name is listed (so name
+ * is an empty non-terminal when not itself listed), else 0: an entry
+ * below it that is not an exclusion, or a wildcard at or above it that
+ * covers its children. 0 for other list types.
  */
 int	 list_has_below(const struct list *l, const char *name, size_t len);
 
 /*
  * Expand a TXT template for subject (the queried address in text form or
- * the queried name): "$" becomes subject, "$$" becomes "$". Writes at most
- * bufsz bytes (no NUL terminator) and returns the expanded length, which
- * is capped at bufsz.
+ * the matched name, see list_lookup_name_subject): "$" becomes subject,
+ * "$$" becomes "$". Writes at most bufsz bytes (no NUL terminator) and
+ * returns the expanded length, which is capped at bufsz. rbldnsd cuts the
+ * result at LIST_TXT_LEN (254) bytes: pass that for the same answers.
  */
 size_t	 list_txt_expand(const char *tmpl, const char *subject, char *buf,
 	    size_t bufsz);
+
+/* $SOA of a list (the first valid one), serial 0 already replaced */
+struct list_soa {
+	uint32_t	 ls_ttl;		/* 0 = list TTL */
+	const char	*ls_mname;		/* as written */
+	const char	*ls_rname;
+	uint32_t	 ls_serial;
+	uint32_t	 ls_refresh;
+	uint32_t	 ls_retry;
+	uint32_t	 ls_expire;
+	uint32_t	 ls_minttl;
+};
+
+/* $NS of a list (the first valid one; "-name" entries dropped) */
+struct list_ns {
+	uint32_t	 ln_ttl;		/* 0 = list TTL */
+	size_t		 ln_count;
+	const char	*ln_names[32];		/* as written */
+};
+
+/* NULL when the files had none. Valid while the list lives. */
+const struct list_soa	*list_soa(const struct list *l);
+const struct list_ns	*list_ns(const struct list *l);
+
+/*
+ * $TIMESTAMP: when the data was made and when it expires (0 = not
+ * given). rbldnsd stops answering from a list past its expiry.
+ */
+time_t		 list_stamp(const struct list *l);
+time_t		 list_expires(const struct list *l);
 
 enum list_type	 list_type(const struct list *l);
 size_t		 list_entries(const struct list *l);	/* data lines kept */

@@ -1,0 +1,1345 @@
+/*
+ * list.c -- local lists in rbldnsd's data file syntax: the common part.
+ *
+ * Reads the files of a list as one logical file, line by line, and deals
+ * with everything that is the same for every format: blank lines,
+ * comments, "$" specials, ":A:TXT" default lines, per-entry values (kept
+ * once each in a value table), and the TXT templates, whose $n and $=
+ * references are resolved when the whole list has been read, as rbldnsd
+ * does at query time. The keys of each format are parsed and indexed by
+ * list_ip4.c, list_ip6.c and list_dn.c through a struct list_ops.
+ *
+ * A load allocates with malloc and fails with RBLMUX_ENOMEM rather than
+ * exiting: lists are reloaded while the daemon serves. A loaded list is
+ * never written again, so any number of threads may read it.
+ */
+#include <sys/stat.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "list.h"
+#include "list_int.h"
+
+#define DEFAULT_TTL	2100		/* rbldnsd's -t default, 35m */
+#define DEFAULT_A	0x7f000002U	/* 127.0.0.2 */
+#define READ_CHUNK	65536
+/* worst case of a resolved template: every output byte an escaped "$$" */
+#define RESOLVED_MAX	(2 * LIST_TXT_LEN + 2)
+
+static const struct list_ops *const list_types[] = {
+	[LIST_IP4SET] = &list_ip4set_ops,
+	[LIST_IP4TRIE] = &list_ip4trie_ops,
+	[LIST_IP6TRIE] = &list_ip6trie_ops,
+	[LIST_DNSET] = &list_dnset_ops,
+};
+#define NTYPES	(sizeof(list_types) / sizeof(list_types[0]))
+
+/* A source of lines: a file descriptor or a memory buffer. */
+struct lsrc {
+	int		 s_fd;		/* -1: read from s_mem */
+	const char	*s_mem;
+	size_t		 s_memlen;
+	size_t		 s_mempos;
+	char		*s_buf;
+	size_t		 s_cap;		/* one byte kept for a NUL */
+	size_t		 s_start;	/* unread data is [start, end) */
+	size_t		 s_end;
+	int		 s_eof;
+};
+
+/* list_type_name - text form of a list type */
+const char *
+list_type_name(enum list_type t)
+{
+	if ((size_t)t < NTYPES && list_types[t] != NULL)
+		return list_types[t]->lo_name;
+	return "unknown";
+}
+
+/* list_type_parse - list type from its text form, -1 if unknown */
+int
+list_type_parse(const char *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return -1;
+	for (i = 0; i < NTYPES; i++)
+		if (strcasecmp(s, list_types[i]->lo_name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* list_warn - report a problem at the current file:line */
+void
+list_warn(struct list_loader *ld, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (ld->ld_opts->warn == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ld->ld_opts->warn(ld->ld_opts->warn_arg, ld->ld_file, ld->ld_line,
+	    msg);
+}
+
+/* list_tok - printable copy of the token at s for a message */
+const char *
+list_tok(const char *s, char *buf, size_t bufsz)
+{
+	size_t i = 0;
+
+	while (*s != '\0' && !LIST_ISSPACE(*s) && i + 4 < bufsz && i < 64) {
+		unsigned char c = (unsigned char)*s++;
+
+		buf[i++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+	}
+	if (*s != '\0' && !LIST_ISSPACE(*s) && i + 4 <= bufsz) {
+		memcpy(buf + i, "...", 3);
+		i += 3;
+	}
+	buf[i] = '\0';
+	return buf;
+}
+
+/* list_sort64 - stable LSD radix sort on the bits from lowbits up */
+void
+list_sort64(uint64_t *a, uint64_t *tmp, size_t n, int lowbits)
+{
+	static const int digits = 16;
+	uint64_t *src = a, *dst = tmp, *t;
+	size_t *count, i, sum, c;
+	int shift;
+
+	if (n < 2)
+		return;
+	count = malloc(sizeof(*count) << digits);
+	if (count == NULL) {
+		/* insertion sort still terminates; only used on ENOMEM */
+		for (i = 1; i < n; i++) {
+			uint64_t v = a[i];
+			size_t j = i;
+
+			while (j > 0 && (a[j - 1] >> lowbits) > (v >> lowbits)) {
+				a[j] = a[j - 1];
+				j--;
+			}
+			a[j] = v;
+		}
+		return;
+	}
+	for (shift = lowbits; shift < 64; shift += digits) {
+		memset(count, 0, sizeof(*count) << digits);
+		for (i = 0; i < n; i++)
+			count[(src[i] >> shift) & 0xffff]++;
+		/* a digit all keys share needs no pass */
+		if (count[(src[0] >> shift) & 0xffff] == n)
+			continue;
+		for (sum = 0, i = 0; i < ((size_t)1 << digits); i++) {
+			c = count[i];
+			count[i] = sum;
+			sum += c;
+		}
+		for (i = 0; i < n; i++)
+			dst[count[(src[i] >> shift) & 0xffff]++] = src[i];
+		t = src;
+		src = dst;
+		dst = t;
+	}
+	if (src != a)
+		memcpy(a, src, n * sizeof(*a));
+	free(count);
+}
+
+/*
+ * The value table. Values are kept once: most entries of a big list share
+ * the default value, and rbldnsd answers identical A+TXT pairs once.
+ */
+
+/* vhash - hash of a value */
+static uint32_t
+vhash(uint32_t a, uint32_t hastxt, const char *txt, size_t len)
+{
+	uint32_t h = 2166136261U;
+	size_t i;
+
+	h = (h ^ a) * 16777619U;
+	h = (h ^ hastxt) * 16777619U;
+	for (i = 0; i < len; i++)
+		h = (h ^ (unsigned char)txt[i]) * 16777619U;
+	return h;
+}
+
+/* vtable_grow - double the value hash */
+static int
+vtable_grow(struct list_loader *ld)
+{
+	uint32_t ncap = ld->ld_vhashcap ? ld->ld_vhashcap * 2 : 1024;
+	uint32_t *nh, i, mask = ncap - 1;
+
+	nh = calloc(ncap, sizeof(*nh));
+	if (nh == NULL)
+		return RBLMUX_ENOMEM;
+	for (i = 0; i < ld->ld_nvals; i++) {
+		const struct list_rawval *v = &ld->ld_vals[i];
+		uint32_t h = vhash(v->rv_a, v->rv_hastxt,
+		    ld->ld_pool + v->rv_txt, v->rv_len) & mask;
+
+		while (nh[h] != 0)
+			h = (h + 1) & mask;
+		nh[h] = i + 1;
+	}
+	free(ld->ld_vhash);
+	ld->ld_vhash = nh;
+	ld->ld_vhashcap = ncap;
+	return 0;
+}
+
+/* value_add - index of value (a, txt); txt may point into ld_pool */
+static int
+value_add(struct list_loader *ld, uint32_t a, const char *txt, size_t len,
+    uint32_t hastxt, uint32_t *vidx)
+{
+	struct list_rawval *v;
+	uint32_t h, mask, i;
+	size_t off;
+	int rc;
+
+	if (!hastxt)
+		len = 0;
+	if ((uint64_t)(ld->ld_nvals + 1) * 2 > ld->ld_vhashcap &&
+	    (rc = vtable_grow(ld)) != 0)
+		return rc;
+	mask = ld->ld_vhashcap - 1;
+	h = vhash(a, hastxt, txt, len) & mask;
+	while ((i = ld->ld_vhash[h]) != 0) {
+		v = &ld->ld_vals[i - 1];
+		if (v->rv_a == a && v->rv_hastxt == hastxt &&
+		    v->rv_len == len &&
+		    memcmp(ld->ld_pool + v->rv_txt, txt, len) == 0) {
+			*vidx = i - 1;
+			return 0;
+		}
+		h = (h + 1) & mask;
+	}
+	if (ld->ld_nvals >= LIST_VEXCL - 1)
+		return RBLMUX_ENOMEM;
+	if (ld->ld_nvals == ld->ld_capvals) {
+		uint32_t ncap = ld->ld_capvals ? ld->ld_capvals * 2 : 64;
+		struct list_rawval *nv;
+
+		nv = reallocarray(ld->ld_vals, ncap, sizeof(*nv));
+		if (nv == NULL)
+			return RBLMUX_ENOMEM;
+		ld->ld_vals = nv;
+		ld->ld_capvals = ncap;
+	}
+	if (ld->ld_poollen + len + 1 > ld->ld_poolcap) {
+		size_t ncap = ld->ld_poolcap ? ld->ld_poolcap : 4096;
+		ptrdiff_t inpool = -1;
+		char *np;
+
+		if (txt >= ld->ld_pool && ld->ld_pool != NULL &&
+		    txt < ld->ld_pool + ld->ld_poollen)
+			inpool = txt - ld->ld_pool;
+		while (ld->ld_poollen + len + 1 > ncap)
+			ncap *= 2;
+		if (ncap > UINT32_MAX)
+			return RBLMUX_ENOMEM;
+		np = realloc(ld->ld_pool, ncap);
+		if (np == NULL)
+			return RBLMUX_ENOMEM;
+		ld->ld_pool = np;
+		ld->ld_poolcap = ncap;
+		if (inpool >= 0)
+			txt = np + inpool;
+	}
+	off = ld->ld_poollen;
+	memcpy(ld->ld_pool + off, txt, len);
+	ld->ld_pool[off + len] = '\0';
+	ld->ld_poollen += len + 1;
+	v = &ld->ld_vals[ld->ld_nvals];
+	v->rv_a = a;
+	v->rv_txt = (uint32_t)off;
+	v->rv_len = (uint32_t)len;
+	v->rv_hastxt = hastxt;
+	ld->ld_vhash[h] = ++ld->ld_nvals;
+	*vidx = ld->ld_nvals - 1;
+	return 0;
+}
+
+/*
+ * parse_a - an A value: "2" is 127.0.0.2, "1.2" is 1.0.0.2, "1.2.3" is
+ * 1.2.0.3 (the last part fills the low byte), "1.2.3.4" as written. Each
+ * part is a decimal 0..255; the result must not be 0. Returns the end or
+ * NULL.
+ */
+static const char *
+parse_a(const char *s, uint32_t *out)
+{
+	uint32_t part[4], a;
+	int n = 0;
+
+	for (;;) {
+		uint32_t v = 0;
+
+		if (!isdigit((unsigned char)*s))
+			return NULL;
+		while (isdigit((unsigned char)*s)) {
+			if (v <= 255)
+				v = v * 10 + (uint32_t)(*s - '0');
+			s++;
+		}
+		if (v > 255)
+			return NULL;
+		part[n++] = v;
+		if (n == 4 || *s != '.')
+			break;
+		s++;
+	}
+	switch (n) {
+	case 1:
+		a = part[0];
+		break;
+	case 2:
+		a = part[0] << 24 | part[1];
+		break;
+	case 3:
+		a = part[0] << 24 | part[1] << 16 | part[2];
+		break;
+	default:
+		a = part[0] << 24 | part[1] << 16 | part[2] << 8 | part[3];
+		break;
+	}
+	if (a == 0)
+		return NULL;
+	if (n == 1)
+		a |= 0x7f000000U;
+	*out = a;
+	return s;
+}
+
+/* parse_value_def - a value with def supplying what is left out */
+static int
+parse_value_def(struct list_loader *ld, char *s, uint32_t def,
+    uint32_t *vidx)
+{
+	const struct list_rawval *dv = &ld->ld_vals[def];
+	uint32_t a = dv->rv_a, hastxt;
+	const char *e;
+	size_t len;
+	char tok[80];
+
+	while (LIST_ISSPACE(*s))
+		s++;
+	if (*s == '\0' || LIST_ISCOMMENT(*s)) {
+		*vidx = def;
+		return 0;
+	}
+	if (*s == ':') {
+		e = parse_a(s + 1, &a);
+		if (e == NULL) {
+			list_warn(ld, "invalid A value '%s'",
+			    list_tok(s, tok, sizeof(tok)));
+			return -1;
+		}
+		s = (char *)e;
+		while (LIST_ISSPACE(*s))
+			s++;
+		if (*s == '\0') {
+			/* ":A" alone: the TXT of the default */
+			return value_add(ld, a, ld->ld_pool + dv->rv_txt,
+			    dv->rv_len, dv->rv_hastxt, vidx);
+		}
+		if (*s != ':') {
+			list_warn(ld, "unrecognized value for an entry '%s'",
+			    list_tok(s, tok, sizeof(tok)));
+			return -1;
+		}
+		s++;
+		while (LIST_ISSPACE(*s))
+			s++;
+	}
+	len = strlen(s);
+	if (len > LIST_TXT_MAX) {
+		list_warn(ld, "TXT truncated to %d bytes", LIST_TXT_MAX);
+		len = LIST_TXT_MAX;
+	}
+	hastxt = len > 0;
+	return value_add(ld, a, s, len, hastxt, vidx);
+}
+
+/* list_parse_value - the value of an entry, after its key */
+int
+list_parse_value(struct list_loader *ld, char *s, uint32_t *vidx)
+{
+	return parse_value_def(ld, s, ld->ld_defval, vidx);
+}
+
+/*
+ * Specials.
+ */
+
+/* parse_u32 - decimal number; returns the end or NULL */
+static const char *
+parse_u32(const char *s, uint32_t *out)
+{
+	uint64_t v = 0;
+
+	if (!isdigit((unsigned char)*s))
+		return NULL;
+	while (isdigit((unsigned char)*s)) {
+		v = v * 10 + (uint64_t)(*s++ - '0');
+		if (v > UINT32_MAX)
+			return NULL;
+	}
+	*out = (uint32_t)v;
+	return s;
+}
+
+/* parse_time - number with an optional unit s, m, h, d or w */
+static const char *
+parse_time(const char *s, uint32_t *out)
+{
+	uint64_t v;
+	uint32_t n;
+
+	if ((s = parse_u32(s, &n)) == NULL)
+		return NULL;
+	v = n;
+	switch (tolower((unsigned char)*s)) {
+	case 's':
+		s++;
+		break;
+	case 'm':
+		v *= 60;
+		s++;
+		break;
+	case 'h':
+		v *= 3600;
+		s++;
+		break;
+	case 'd':
+		v *= 86400;
+		s++;
+		break;
+	case 'w':
+		v *= 604800;
+		s++;
+		break;
+	}
+	if (v > UINT32_MAX)
+		return NULL;
+	*out = (uint32_t)v;
+	return s;
+}
+
+/* next_word - NUL-terminate the word at *sp, return it, advance *sp */
+static char *
+next_word(char **sp)
+{
+	char *s = *sp, *w;
+
+	while (LIST_ISSPACE(*s))
+		s++;
+	if (*s == '\0')
+		return NULL;
+	w = s;
+	while (*s != '\0' && !LIST_ISSPACE(*s))
+		s++;
+	if (*s != '\0')
+		*s++ = '\0';
+	*sp = s;
+	return w;
+}
+
+/* keyword - if s starts with kw and a blank, return the arguments */
+static char *
+keyword(char *s, const char *kw)
+{
+	size_t n = strlen(kw);
+
+	if (strncasecmp(s, kw, n) != 0 || !LIST_ISSPACE(s[n]))
+		return NULL;
+	s += n;
+	while (LIST_ISSPACE(*s))
+		s++;
+	return s;
+}
+
+/* parse_stamp - $TIMESTAMP time: yyyy[:-]mm[:-]dd[[:-]hh[[:-]mi[[:-]ss]]] */
+static int
+parse_stamp(const char *s, time_t *out)
+{
+	static const int width[6] = { 4, 2, 2, 2, 2, 2 };
+	int f[6] = { 0, 1, 1, 0, 0, 0 }, i, k;
+	struct tm tm;
+	time_t t;
+
+	if (strcmp(s, "0") == 0 || strcmp(s, "-") == 0) {
+		*out = 0;
+		return 0;
+	}
+	for (i = 0; i < 6 && *s != '\0'; i++) {
+		if (i > 0 && (*s == ':' || *s == '-'))
+			s++;
+		for (f[i] = 0, k = 0; k < width[i]; k++, s++) {
+			if (!isdigit((unsigned char)*s))
+				return -1;
+			f[i] = f[i] * 10 + (*s - '0');
+		}
+	}
+	if (*s != '\0' || i < 3 || f[1] < 1 || f[1] > 12 || f[2] < 1 ||
+	    f[2] > 31 || f[3] > 23 || f[4] > 59 || f[5] > 60)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = f[0] - 1900;
+	tm.tm_mon = f[1] - 1;
+	tm.tm_mday = f[2];
+	tm.tm_hour = f[3];
+	tm.tm_min = f[4];
+	tm.tm_sec = f[5];
+	t = timegm(&tm);
+	if (t == (time_t)-1)
+		return -1;
+	*out = t;
+	return 0;
+}
+
+/* special_timestamp - "$TIMESTAMP dstamp [expires]" */
+static int
+special_timestamp(struct list_loader *ld, char *args)
+{
+	char *w1 = next_word(&args), *w2 = next_word(&args);
+	time_t stamp, exp = 0;
+	uint32_t rel;
+	const char *e;
+
+	if (w1 == NULL || next_word(&args) != NULL ||
+	    parse_stamp(w1, &stamp) != 0)
+		return -1;
+	if (w2 != NULL) {
+		if (*w2 == '+') {
+			if ((e = parse_time(w2 + 1, &rel)) == NULL ||
+			    *e != '\0' || stamp == 0)
+				return -1;
+			exp = stamp + (time_t)rel;
+		} else if (parse_stamp(w2, &exp) != 0)
+			return -1;
+	}
+	if (stamp != 0 && stamp > time(NULL)) {
+		list_warn(ld, "$TIMESTAMP in the future, ignored");
+		return 0;
+	}
+	ld->ld_stamp = stamp;
+	ld->ld_expires = exp;
+	return 0;
+}
+
+/* special_soa - "$SOA ttl origin person serial refresh retry expire min" */
+static int
+special_soa(struct list_loader *ld, char *args)
+{
+	char *w[9];
+	uint32_t t[8];
+	struct list_soa *soa;
+	size_t l1, l2;
+	int i;
+
+	if (ld->ld_soa != NULL)
+		return 0;		/* only the first one counts */
+	for (i = 0; i < 9; i++)
+		w[i] = next_word(&args);
+	if (w[7] == NULL || w[8] != NULL)
+		return -1;
+	for (i = 0; i < 8; i++) {
+		const char *e;
+
+		if (i == 1 || i == 2)
+			continue;
+		e = i == 3 ? parse_u32(w[i], &t[i]) : parse_time(w[i], &t[i]);
+		if (e == NULL || *e != '\0')
+			return -1;
+	}
+	l1 = strlen(w[1]);
+	l2 = strlen(w[2]);
+	soa = malloc(sizeof(*soa) + l1 + l2 + 2);
+	if (soa == NULL)
+		return RBLMUX_ENOMEM;
+	memcpy((char *)(soa + 1), w[1], l1 + 1);
+	memcpy((char *)(soa + 1) + l1 + 1, w[2], l2 + 1);
+	soa->ls_mname = (char *)(soa + 1);
+	soa->ls_rname = (char *)(soa + 1) + l1 + 1;
+	soa->ls_ttl = t[0];
+	soa->ls_serial = t[3];
+	soa->ls_refresh = t[4];
+	soa->ls_retry = t[5];
+	soa->ls_expire = t[6];
+	soa->ls_minttl = t[7];
+	ld->ld_soa = soa;
+	return 0;
+}
+
+/* special_ns - "$NS ttl name name..." */
+static int
+special_ns(struct list_loader *ld, char *args)
+{
+	char *w, *names[LIST_NS_MAX], *p;
+	size_t n = 0, total = 0, i;
+	struct list_ns *ns;
+	uint32_t ttl;
+	const char *e;
+
+	if (ld->ld_ns != NULL)
+		return 0;		/* only the first one counts */
+	if ((w = next_word(&args)) == NULL ||
+	    (e = parse_time(w, &ttl)) == NULL || *e != '\0')
+		return -1;
+	if (*args == '\0')
+		return -1;
+	while ((w = next_word(&args)) != NULL) {
+		if (*w == '-' || n == LIST_NS_MAX)
+			continue;
+		names[n++] = w;
+		total += strlen(w) + 1;
+	}
+	ns = malloc(sizeof(*ns) + total);
+	if (ns == NULL)
+		return RBLMUX_ENOMEM;
+	memset(ns, 0, sizeof(*ns));
+	ns->ln_ttl = ttl;
+	ns->ln_count = n;
+	p = (char *)(ns + 1);
+	for (i = 0; i < n; i++) {
+		size_t l = strlen(names[i]) + 1;
+
+		memcpy(p, names[i], l);
+		ns->ln_names[i] = p;
+		p += l;
+	}
+	ld->ld_ns = ns;
+	return 0;
+}
+
+/* special_maxrange4 - "$MAXRANGE4 /len" or "$MAXRANGE4 count" */
+static int
+special_maxrange4(struct list_loader *ld, char *args)
+{
+	uint32_t r;
+	const char *e;
+	int cidr = 0;
+
+	if (*args == '/') {
+		cidr = 1;
+		args++;
+	}
+	if ((e = parse_u32(args, &r)) == NULL || *e != '\0' || r == 0)
+		return -1;
+	if (cidr) {
+		if (r > 32)
+			return -1;
+		r = (uint32_t)1 << (32 - r);
+	}
+	if (ld->ld_maxrange4 != 0 && ld->ld_maxrange4 <= r) {
+		list_warn(ld, "ignoring attempt to increase $MAXRANGE4 "
+		    "from %u to %u", ld->ld_maxrange4, r);
+		return 0;
+	}
+	ld->ld_maxrange4 = r;
+	return 0;
+}
+
+/*
+ * special - a line starting with "$" (or "#$", ";$", ":$"); s is what
+ * follows the dollar sign. Returns 0, or RBLMUX_ENOMEM.
+ */
+static int
+special(struct list_loader *ld, char *s)
+{
+	char *args, tok[80];
+	uint32_t ttl;
+	const char *e;
+	int rc = -1;
+
+	if ((args = keyword(s, "ttl")) != NULL) {
+		if ((e = parse_time(args, &ttl)) != NULL && *e == '\0') {
+			ld->ld_ttl = ttl;
+			rc = 0;
+		}
+	} else if ((args = keyword(s, "maxrange4")) != NULL)
+		rc = special_maxrange4(ld, args);
+	else if ((args = keyword(s, "soa")) != NULL)
+		rc = special_soa(ld, args);
+	else if ((args = keyword(s, "ns")) != NULL)
+		rc = special_ns(ld, args);
+	else if ((args = keyword(s, "timestamp")) != NULL)
+		rc = special_timestamp(ld, args);
+	else if ((isdigit((unsigned char)s[0]) || s[0] == '=') &&
+	    LIST_ISSPACE(s[1])) {
+		int n = s[0] == '=' ? LIST_SUBST_BASE : s[0] - '0';
+
+		rc = 0;
+		if (ld->ld_subst[n] == NULL) {
+			/* rbldnsd keeps the first definition */
+			args = s + 2;
+			while (LIST_ISSPACE(*args))
+				args++;
+			if ((ld->ld_subst[n] = strdup(args)) == NULL)
+				rc = RBLMUX_ENOMEM;
+		}
+	}
+	if (rc == RBLMUX_ENOMEM)
+		return rc;
+	if (rc != 0) {
+		size_t i;
+
+		/* the whole line, not just its first word */
+		for (i = 0; s[i] != '\0' && i < 64; i++)
+			tok[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+		tok[i] = '\0';
+		list_warn(ld, "invalid or unrecognized special entry '$%s%s'",
+		    tok, s[i] != '\0' ? "..." : "");
+	}
+	return 0;
+}
+
+/*
+ * Reading lines.
+ */
+
+/* src_fill - make room and read more; returns 0 or RBLMUX_EIO */
+static int
+src_fill(struct lsrc *r)
+{
+	size_t room;
+	ssize_t n;
+
+	if (r->s_start > 0) {
+		memmove(r->s_buf, r->s_buf + r->s_start, r->s_end - r->s_start);
+		r->s_end -= r->s_start;
+		r->s_start = 0;
+	}
+	room = r->s_cap - 1 - r->s_end;
+	if (room > READ_CHUNK)
+		room = READ_CHUNK;
+	if (r->s_fd < 0) {
+		n = (ssize_t)(r->s_memlen - r->s_mempos);
+		if ((size_t)n > room)
+			n = (ssize_t)room;
+		memcpy(r->s_buf + r->s_end, r->s_mem + r->s_mempos, (size_t)n);
+		r->s_mempos += (size_t)n;
+	} else {
+		do
+			n = read(r->s_fd, r->s_buf + r->s_end, room);
+		while (n < 0 && errno == EINTR);
+		if (n < 0)
+			return RBLMUX_EIO;
+	}
+	if (n == 0)
+		r->s_eof = 1;
+	r->s_end += (size_t)n;
+	return 0;
+}
+
+/*
+ * src_line - next line, NUL-terminated, without its newline. Returns 1
+ * with *line and *len set, 0 at the end, or RBLMUX_EIO. A line longer than
+ * LIST_LINE_MAX is consumed and returned with *toolong set.
+ */
+static int
+src_line(struct lsrc *r, char **line, size_t *len, int *toolong)
+{
+	char *p;
+	int rc;
+
+	*toolong = 0;
+	for (;;) {
+		p = memchr(r->s_buf + r->s_start, '\n', r->s_end - r->s_start);
+		if (p != NULL) {
+			*p = '\0';
+			*line = r->s_buf + r->s_start;
+			*len = (size_t)(p - *line);
+			r->s_start = (size_t)(p + 1 - r->s_buf);
+			if (*len >= LIST_LINE_MAX)
+				*toolong = 1;
+			if (*toolong) {
+				*len = 0;
+				**line = '\0';
+			}
+			return 1;
+		}
+		if (r->s_end - r->s_start >= LIST_LINE_MAX) {
+			/* too long: drop what we have, keep looking for \n */
+			*toolong = 1;
+			r->s_start = r->s_end = 0;
+		}
+		if (r->s_eof) {
+			if (r->s_end == r->s_start && !*toolong)
+				return 0;
+			*line = r->s_buf + r->s_start;
+			*len = r->s_end - r->s_start;
+			(*line)[*len] = '\0';
+			r->s_start = r->s_end;
+			if (*toolong) {
+				*len = 0;
+				**line = '\0';
+			}
+			return 1;
+		}
+		if ((rc = src_fill(r)) != 0)
+			return rc;
+	}
+}
+
+/* is_special - does a trimmed line hold a "$" special? */
+static char *
+is_special(char *s)
+{
+	if (s[0] == '$')
+		return s + 1;
+	if ((s[0] == '#' || s[0] == ';' || s[0] == ':') && s[1] == '$')
+		return s + 2;
+	return NULL;
+}
+
+/* read_source - feed every line of one source to the loader */
+static int
+read_source(struct list_loader *ld, struct lsrc *r)
+{
+	char *line, *end, *sp;
+	size_t len;
+	int toolong, rc;
+
+	ld->ld_line = 0;
+	ld->ld_defval = ld->ld_builtin;	/* a default lasts to end of file */
+	while ((rc = src_line(r, &line, &len, &toolong)) == 1) {
+		ld->ld_line++;
+		if (toolong) {
+			list_warn(ld, "line longer than %d bytes, skipped",
+			    LIST_LINE_MAX);
+			continue;
+		}
+		if (memchr(line, '\0', len) != NULL) {
+			list_warn(ld, "NUL byte in line, skipped");
+			continue;
+		}
+		end = line + len;
+		while (end > line && LIST_ISSPACE(end[-1]))
+			*--end = '\0';
+		while (LIST_ISSPACE(*line))
+			line++;
+		if (*line == '\0')
+			continue;
+		if ((sp = is_special(line)) != NULL) {
+			if ((rc = special(ld, sp)) != 0)
+				return rc;
+			continue;
+		}
+		if (LIST_ISCOMMENT(*line))
+			continue;
+		/* ip6trie: "::1" is an address, not a default line */
+		if (*line == ':' && !(ld->ld_ops->lo_type == LIST_IP6TRIE &&
+		    line[1] == ':')) {
+			uint32_t v;
+
+			rc = parse_value_def(ld, line, ld->ld_builtin, &v);
+			if (rc < 0 && rc != -1)
+				return rc;
+			if (rc == 0)
+				ld->ld_defval = v;
+			continue;
+		}
+		if ((rc = ld->ld_ops->lo_line(ld, line)) != 0)
+			return rc;
+	}
+	return rc;
+}
+
+/*
+ * Resolving templates. rbldnsd expands "$n" and "$=" when it answers,
+ * with the variables as they stand after the load; doing it once here
+ * gives the same text and leaves only "$" (subject) and "$$" for
+ * list_txt_expand().
+ */
+
+struct rbuf {
+	char	*b_buf;		/* RESOLVED_MAX + 1 bytes */
+	size_t	 b_len;
+	size_t	 b_min;		/* bytes the output has at least */
+	int	 b_full;	/* output reached LIST_TXT_LEN */
+};
+
+/* rb_lit - append one literal output byte */
+static void
+rb_lit(struct rbuf *b, char c)
+{
+	if (b->b_min >= LIST_TXT_LEN) {
+		b->b_full = 1;
+		return;
+	}
+	if (c == '$')
+		b->b_buf[b->b_len++] = '$';
+	b->b_buf[b->b_len++] = c;
+	b->b_min++;
+}
+
+/* rb_subject - append a reference to the subject */
+static void
+rb_subject(struct rbuf *b)
+{
+	if (b->b_min >= LIST_TXT_LEN) {
+		b->b_full = 1;
+		return;
+	}
+	b->b_buf[b->b_len++] = '$';
+	b->b_min++;
+}
+
+/*
+ * resolve - template t with entry text e into b. In t: "$$" is a dollar,
+ * "$0".."$9" a variable (verbatim; "$n" itself when undefined), "$=" the
+ * entry text verbatim (the subject when empty), "$" otherwise the subject.
+ */
+static void
+resolve(const struct list_loader *ld, const char *t, const char *e,
+    struct rbuf *b)
+{
+	const char *v;
+
+	while (*t != '\0' && !b->b_full) {
+		if (*t != '$') {
+			rb_lit(b, *t++);
+			continue;
+		}
+		t++;
+		if (*t == '$') {
+			rb_lit(b, '$');
+			t++;
+		} else if (isdigit((unsigned char)*t)) {
+			v = ld->ld_subst[*t - '0'];
+			if (v == NULL) {
+				rb_lit(b, '$');
+				rb_lit(b, *t);
+			} else
+				while (*v != '\0' && !b->b_full)
+					rb_lit(b, *v++);
+			t++;
+		} else if (*t == '=') {
+			if (*e == '\0')
+				rb_subject(b);
+			for (v = e; *v != '\0' && !b->b_full; v++)
+				rb_lit(b, *v);
+			t++;
+		} else
+			rb_subject(b);
+	}
+	b->b_buf[b->b_len] = '\0';
+}
+
+/* resolve_values - the final value table of l */
+static int
+resolve_values(struct list_loader *ld, struct list *l, uint32_t ttl)
+{
+	const char *base = ld->ld_subst[LIST_SUBST_BASE];
+	char tmp[RESOLVED_MAX + 1];
+	size_t *off, cap = 0, len = 0;
+	uint32_t i;
+	char *pool = NULL;
+
+	l->l_values = calloc(ld->ld_nvals ? ld->ld_nvals : 1,
+	    sizeof(*l->l_values));
+	off = calloc(ld->ld_nvals ? ld->ld_nvals : 1, sizeof(*off));
+	if (l->l_values == NULL || off == NULL) {
+		free(off);
+		return RBLMUX_ENOMEM;
+	}
+	l->l_nvalues = ld->ld_nvals;
+	for (i = 0; i < ld->ld_nvals; i++) {
+		const struct list_rawval *rv = &ld->ld_vals[i];
+		const char *raw = ld->ld_pool + rv->rv_txt;
+		const char *t, *e;
+		struct rbuf b = { tmp, 0, 0, 0 };
+
+		l->l_values[i].lv_a = rv->rv_a;
+		l->l_values[i].lv_ttl = ttl;
+		off[i] = SIZE_MAX;
+		if (!rv->rv_hastxt)
+			raw = "";
+		if (raw[0] == '=') {
+			/* "=text" opts out of the base template */
+			t = e = raw + 1;
+		} else if (base != NULL) {
+			t = base;
+			e = raw;
+		} else if (rv->rv_hastxt)
+			t = e = raw;
+		else
+			continue;
+		resolve(ld, t, e, &b);
+		if (b.b_len == 0)
+			continue;
+		if (len + b.b_len + 1 > cap) {
+			size_t ncap = cap ? cap * 2 : 4096;
+			char *np;
+
+			while (len + b.b_len + 1 > ncap)
+				ncap *= 2;
+			if ((np = realloc(pool, ncap)) == NULL) {
+				free(pool);
+				free(off);
+				return RBLMUX_ENOMEM;
+			}
+			pool = np;
+			cap = ncap;
+		}
+		memcpy(pool + len, tmp, b.b_len + 1);
+		off[i] = len;
+		len += b.b_len + 1;
+	}
+	if (pool != NULL && len < cap) {
+		char *np = realloc(pool, len);
+
+		if (np != NULL)
+			pool = np;
+	}
+	for (i = 0; i < ld->ld_nvals; i++)
+		l->l_values[i].lv_txt = off[i] == SIZE_MAX ? NULL :
+		    pool + off[i];
+	free(off);
+	l->l_txt = pool;
+	l->l_txtlen = len;
+	return 0;
+}
+
+/* loader_free - release what a loader holds */
+static void
+loader_free(struct list_loader *ld)
+{
+	int i;
+
+	if (ld->ld_tdata != NULL && ld->ld_ops->lo_abort != NULL)
+		ld->ld_ops->lo_abort(ld);
+	free(ld->ld_vals);
+	free(ld->ld_vhash);
+	free(ld->ld_pool);
+	for (i = 0; i < LIST_NSUBST; i++)
+		free(ld->ld_subst[i]);
+	free(ld->ld_soa);
+	free(ld->ld_ns);
+}
+
+/* loader_init - prepare a loader for opts */
+static int
+loader_init(struct list_loader *ld, const struct list_opts *opts)
+{
+	int rc;
+
+	memset(ld, 0, sizeof(*ld));
+	ld->ld_opts = opts;
+	if ((size_t)opts->type >= NTYPES)
+		return RBLMUX_EINVAL;
+	ld->ld_ops = list_types[opts->type];
+	ld->ld_file = opts->name != NULL ? opts->name : "-";
+	if ((rc = value_add(ld, DEFAULT_A, "", 0, 0, &ld->ld_builtin)) != 0)
+		return rc;
+	ld->ld_defval = ld->ld_builtin;
+	return ld->ld_ops->lo_begin(ld);
+}
+
+/* loader_finish - build the list from a complete load */
+static int
+loader_finish(struct list_loader *ld, time_t mtime, struct list **out)
+{
+	const struct list_opts *opts = ld->ld_opts;
+	struct list *l;
+	uint32_t ttl;
+	int rc;
+
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return RBLMUX_ENOMEM;
+	l->l_type = opts->type;
+	l->l_ops = ld->ld_ops;
+	l->l_mtime = mtime;
+	ttl = ld->ld_ttl ? ld->ld_ttl :
+	    (opts->default_ttl ? opts->default_ttl : DEFAULT_TTL);
+	/* lo_build consumes the builder whether it succeeds or not */
+	if ((rc = resolve_values(ld, l, ttl)) != 0 ||
+	    (rc = ld->ld_ops->lo_build(ld, l)) != 0) {
+		list_free(l);
+		return rc;
+	}
+	l->l_lines = ld->ld_lines;
+	l->l_stamp = ld->ld_stamp;
+	l->l_expires = ld->ld_expires;
+	l->l_soa = ld->ld_soa;
+	l->l_ns = ld->ld_ns;
+	ld->ld_soa = NULL;
+	ld->ld_ns = NULL;
+	if (l->l_soa != NULL && l->l_soa->ls_serial == 0)
+		l->l_soa->ls_serial = (uint32_t)mtime;
+	l->l_mem = sizeof(*l) + l->l_nvalues * sizeof(*l->l_values) +
+	    l->l_txtlen;
+	*out = l;
+	return 0;
+}
+
+/* src_init - set up a line source */
+static int
+src_init(struct lsrc *r, int fd, const char *mem, size_t memlen)
+{
+	memset(r, 0, sizeof(*r));
+	r->s_fd = fd;
+	r->s_mem = mem;
+	r->s_memlen = memlen;
+	r->s_cap = LIST_LINE_MAX + READ_CHUNK + 1;
+	r->s_buf = malloc(r->s_cap);
+	return r->s_buf == NULL ? RBLMUX_ENOMEM : 0;
+}
+
+/* list_load - load a list from its files */
+int
+list_load(const struct list_opts *opts, struct list **out)
+{
+	struct list_loader ld;
+	struct lsrc r;
+	struct stat st;
+	time_t mtime = 0;
+	size_t i;
+	int rc, fd;
+
+	if ((rc = loader_init(&ld, opts)) != 0)
+		goto done;
+	if ((rc = src_init(&r, -1, NULL, 0)) != 0)
+		goto done;
+	for (i = 0; i < opts->nfiles; i++) {
+		ld.ld_file = opts->files[i];
+		ld.ld_line = 0;
+		fd = open(opts->files[i], O_RDONLY | O_CLOEXEC);
+		if (fd >= 0 && fstat(fd, &st) != 0) {
+			close(fd);
+			fd = -1;
+		}
+		if (fd >= 0 && S_ISDIR(st.st_mode)) {
+			close(fd);
+			fd = -1;
+			errno = EISDIR;
+		}
+		if (fd < 0) {
+			list_warn(&ld, "cannot open: %s", strerror(errno));
+			rc = RBLMUX_EIO;
+			break;
+		}
+		if (st.st_mtime > mtime)
+			mtime = st.st_mtime;
+		r.s_fd = fd;
+		r.s_start = r.s_end = 0;
+		r.s_eof = 0;
+		rc = read_source(&ld, &r);
+		if (rc == RBLMUX_EIO)
+			list_warn(&ld, "read error: %s", strerror(errno));
+		close(fd);
+		if (rc != 0)
+			break;
+	}
+	free(r.s_buf);
+	if (rc == 0)
+		rc = loader_finish(&ld, mtime, out);
+done:
+	loader_free(&ld);
+	return rc;
+}
+
+/* list_load_mem - load a list from a memory buffer */
+int
+list_load_mem(const struct list_opts *opts, const char *buf, size_t len,
+    struct list **out)
+{
+	struct list_loader ld;
+	struct lsrc r;
+	int rc;
+
+	if ((rc = loader_init(&ld, opts)) != 0)
+		goto done;
+	if ((rc = src_init(&r, -1, buf, len)) != 0)
+		goto done;
+	rc = read_source(&ld, &r);
+	free(r.s_buf);
+	if (rc == 0)
+		rc = loader_finish(&ld, 0, out);
+done:
+	loader_free(&ld);
+	return rc;
+}
+
+/* list_free - release a list */
+void
+list_free(struct list *l)
+{
+	if (l == NULL)
+		return;
+	if (l->l_data != NULL)
+		l->l_ops->lo_free(l->l_data);
+	free(l->l_values);
+	free(l->l_txt);
+	free(l->l_soa);
+	free(l->l_ns);
+	free(l);
+}
+
+/* list_lookup_ip4 - values listing an IPv4 address */
+int
+list_lookup_ip4(const struct list *l, uint32_t addr,
+    const struct list_value **vals, int max)
+{
+	if (l == NULL || l->l_ops->lo_lookup_ip4 == NULL)
+		return 0;
+	return l->l_ops->lo_lookup_ip4(l, addr, vals, max);
+}
+
+/* list_lookup_ip6 - values listing an IPv6 address */
+int
+list_lookup_ip6(const struct list *l, const uint8_t addr[16],
+    const struct list_value **vals, int max)
+{
+	if (l == NULL || l->l_ops->lo_lookup_ip6 == NULL)
+		return 0;
+	return l->l_ops->lo_lookup_ip6(l, addr, vals, max);
+}
+
+/* list_lookup_name_subject - values listing a name, and the matched name */
+int
+list_lookup_name_subject(const struct list *l, const char *name, size_t len,
+    const struct list_value **vals, int max, size_t *subj_off)
+{
+	size_t off = 0;
+	int n;
+
+	if (l == NULL || l->l_ops->lo_lookup_name == NULL)
+		return 0;
+	n = l->l_ops->lo_lookup_name(l, name, len, vals, max, &off);
+	if (n > 0 && subj_off != NULL)
+		*subj_off = off;
+	return n;
+}
+
+/* list_lookup_name - values listing a name */
+int
+list_lookup_name(const struct list *l, const char *name, size_t len,
+    const struct list_value **vals, int max)
+{
+	return list_lookup_name_subject(l, name, len, vals, max, NULL);
+}
+
+/* list_has_below - is some name below name listed? */
+int
+list_has_below(const struct list *l, const char *name, size_t len)
+{
+	if (l == NULL || l->l_ops->lo_has_below == NULL)
+		return 0;
+	return l->l_ops->lo_has_below(l, name, len);
+}
+
+/* list_txt_expand - expand "$" and "$$" in a resolved template */
+size_t
+list_txt_expand(const char *tmpl, const char *subject, char *buf,
+    size_t bufsz)
+{
+	size_t n = 0, sl;
+
+	if (tmpl == NULL)
+		return 0;
+	sl = subject != NULL ? strlen(subject) : 0;
+	while (*tmpl != '\0' && n < bufsz) {
+		if (*tmpl != '$') {
+			buf[n++] = *tmpl++;
+			continue;
+		}
+		tmpl++;
+		if (*tmpl == '$') {
+			buf[n++] = '$';
+			tmpl++;
+			continue;
+		}
+		if (sl > bufsz - n) {
+			memcpy(buf + n, subject, bufsz - n);
+			n = bufsz;
+		} else {
+			memcpy(buf + n, subject, sl);
+			n += sl;
+		}
+	}
+	return n;
+}
+
+/* list_type - type of a list */
+enum list_type
+list_type(const struct list *l)
+{
+	return l->l_type;
+}
+
+/* list_entries - data lines kept */
+size_t
+list_entries(const struct list *l)
+{
+	return l != NULL ? l->l_lines : 0;
+}
+
+/* list_memory - bytes held by a list */
+size_t
+list_memory(const struct list *l)
+{
+	if (l == NULL)
+		return 0;
+	return l->l_mem + (l->l_data != NULL ?
+	    l->l_ops->lo_memory(l->l_data) : 0);
+}
+
+/* list_mtime - newest modification time of the list's files */
+time_t
+list_mtime(const struct list *l)
+{
+	return l != NULL ? l->l_mtime : 0;
+}
+
+/* list_soa - the list's $SOA */
+const struct list_soa *
+list_soa(const struct list *l)
+{
+	return l != NULL ? l->l_soa : NULL;
+}
+
+/* list_ns - the list's $NS */
+const struct list_ns *
+list_ns(const struct list *l)
+{
+	return l != NULL ? l->l_ns : NULL;
+}
+
+/* list_stamp - $TIMESTAMP of the data */
+time_t
+list_stamp(const struct list *l)
+{
+	return l != NULL ? l->l_stamp : 0;
+}
+
+/* list_expires - $TIMESTAMP expiry of the data */
+time_t
+list_expires(const struct list *l)
+{
+	return l != NULL ? l->l_expires : 0;
+}
