@@ -1,0 +1,365 @@
+#!/usr/bin/env python3
+"""test_protocol -- DNS protocol rules of rblmuxd (SPEC section 4).
+
+Real rblmuxd on loopback; kdig for ordinary queries, hand-built packets
+for everything a normal client would not send.
+"""
+import os
+import random
+import socket
+import struct
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+
+FILES = ["lists/spam.ip4set"] + ["lists/tc%d.ip4set" % i for i in range(1, 7)]
+CONF = h.read_data("conf/protocol.conf")
+
+
+def tc_reason(i):
+    return "tc%d-" % i + "abcdef"[i - 1] * 196
+
+
+def big_txt(n):
+    return "; ".join("tc%d: %s" % (i, tc_reason(i)) for i in range(1, n + 1))
+
+
+def main_server():
+    return h.Server(CONF, FILES).start()
+
+
+def answers(t):
+    srv = main_server()
+    p = srv.port
+
+    r = srv.kdig("2.0.0.127.rbl.test", "A")
+    t.ok(r is not None and r.status == "NOERROR" and
+         r.a_set() == ["127.0.0.2"], "kdig: test point 127.0.0.2 listed",
+         repr(r) if r else h.kdig.last_error)
+    t.ok(r is not None and r.aa, "AA set on a positive answer", repr(r))
+    t.ok(r is not None and not r.ra, "RA never set", repr(r))
+
+    r = srv.kdig("10.2.0.192.rbl.test", "TXT")
+    want = "spam: Spam source 192.0.2.10, see " \
+        "http://example.invalid/spam?192.0.2.10"
+    t.ok(r is not None and r.txt_set() == [want],
+         "kdig: TXT names the list and its expanded reason",
+         "want %r, got %r" % (want, r))
+
+    r = srv.kdig("1.0.0.127.rbl.test", "A")
+    t.ok(r is not None and r.status == "NXDOMAIN" and not r.answer and
+         r.soa_in_authority() and r.aa,
+         "127.0.0.1 never listed: NXDOMAIN, AA, SOA in authority", repr(r))
+
+    r = srv.kdig("99.99.99.99.rbl.test", "TXT")
+    t.ok(r is not None and r.status == "NXDOMAIN" and r.soa_in_authority(),
+         "unlisted address, TXT: NXDOMAIN with SOA", repr(r))
+
+    for name in ("www.example.org", "test", "xrbl.test", "rbl.test.example"):
+        r = srv.kdig(name, "A")
+        t.ok(r is not None and r.status == "REFUSED" and not r.answer,
+             "name outside the zones (%s): REFUSED" % name, repr(r))
+
+    r = srv.kdig("rbl.test", "SOA")
+    t.ok(r is not None and r.status == "NOERROR" and r.aa and
+         r.types() == ["SOA"], "apex SOA answered", repr(r))
+    r = srv.kdig("rbl.test", "NS")
+    t.ok(r is not None and r.status == "NOERROR" and r.aa and r.answer and
+         set(r.types()) == {"NS"}, "apex NS answered", repr(r))
+    r = srv.kdig("rbl.test", "A")
+    t.ok(r is not None and r.status == "NOERROR" and not r.answer and
+         r.soa_in_authority(), "apex A: NOERROR, no data, SOA", repr(r))
+
+    m = srv.q("bl.test", "SOA")
+    soa = m.soa("answer") if m else None
+    t.ok(soa is not None and soa.value[0] == "ns1.bl.test." and
+         soa.value[1] == "hostmaster.bl.test." and
+         soa.value[3:] == (3600, 600, 86400, 300),
+         "serve zone SOA carries the configured fields",
+         repr(soa.value if soa else m))
+    m = srv.q("bl.test", "NS")
+    t.ok(m is not None and [r.value for r in m.answer] == ["ns1.bl.test."],
+         "serve zone NS is the configured one", repr(m))
+
+    r = srv.kdig("10.2.0.192.rbl.test", "ANY")
+    t.ok(r is not None and r.status == "NOERROR" and r.types() == ["A"],
+         "ANY gets a minimal answer (the A record only)", repr(r))
+    r = srv.kdig("10.2.0.192.rbl.test", "AAAA")
+    t.ok(r is not None and r.status == "NOERROR" and not r.answer and
+         r.soa_in_authority(), "AAAA of a listed name: NOERROR, no data",
+         repr(r))
+    r = srv.kdig("10.2.0.192.rbl.test", "MX")
+    t.ok(r is not None and r.status == "NOERROR" and not r.answer,
+         "MX of a listed name: NOERROR, no data", repr(r))
+
+    pkt = h.make_query("10.2.0.192.RBL.Test", "A", qid=0x1234)
+    m = h.parse_msg(h.udp_exchange(pkt, p) or b"\0" * 12)
+    t.ok(m.id == 0x1234 and m.qr and m.rcode == 0 and
+         m.a_set() == ["127.0.0.2"], "mixed-case query answered, ID echoed",
+         repr(m))
+    t.ok(m.question and m.question[0][0] == "10.2.0.192.RBL.Test.",
+         "question echoed in the client's case", repr(m.question))
+
+    m = srv.q("10.2.0.192.rbl.test", "A", rd=False)
+    t.ok(m is not None and not m.rd and m.aa, "RD=0 is copied", repr(m))
+    m = srv.q("10.2.0.192.rbl.test", "A", rd=True)
+    t.ok(m is not None and m.rd, "RD=1 is copied", repr(m))
+
+    m = srv.q("10.2.0.192.rbl.test", "TXT", qclass=3)
+    t.ok(m is not None and m.rcode_name == "REFUSED",
+         "class CH: REFUSED", repr(m))
+    m = srv.q("bl.test", "AXFR", tcp=True)
+    t.ok(m is not None and m.rcode_name == "REFUSED" and not m.answer,
+         "AXFR without allow-transfer: REFUSED", repr(m))
+
+    if srv.v6:
+        r = srv.kdig("10.2.0.192.rbl.test", "A", server="::1")
+        t.ok(r is not None and r.a_set() == ["127.0.0.2"],
+             "answers over ::1", repr(r) if r else h.kdig.last_error)
+        r = srv.kdig("1.0.0.127.rbl.test", "A", server="::1", opts=["+tcp"])
+        t.ok(r is not None and r.status == "NXDOMAIN",
+             "answers over ::1 TCP", repr(r) if r else h.kdig.last_error)
+    else:
+        t.skip("answers over ::1", "no IPv6 loopback")
+
+    # a burst of queries on one socket: every one answered
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(2)
+    ids = set(range(1000, 1200))
+    for i in ids:
+        s.sendto(h.make_query("%d.2.0.192.rbl.test" % (i % 256), "A",
+                              qid=i), ("127.0.0.1", p))
+    got = set()
+    try:
+        while len(got) < len(ids):
+            data, _ = s.recvfrom(4096)
+            got.add(struct.unpack("!H", data[:2])[0])
+    except socket.timeout:
+        pass
+    s.close()
+    t.eq(len(got & ids), len(ids), "200 back-to-back UDP queries answered")
+    srv.stop()
+
+
+def errors(t):
+    srv = main_server()
+    p = srv.port
+
+    pkt = h.make_query("10.2.0.192.rbl.test", "A", qid=77,
+                       extra_question=("11.2.0.192.rbl.test", "A"))
+    m = srv_reply(pkt, p)
+    t.ok(m is not None and m.rcode_name == "FORMERR" and m.id == 77 and
+         m.qr and not m.answer, "QDCOUNT=2: FORMERR", repr(m))
+    pkt = struct.pack("!HHHHHH", 78, 0x0100, 0, 0, 0, 0)
+    m = srv_reply(pkt, p)
+    t.ok(m is not None and m.rcode_name == "FORMERR" and m.id == 78,
+         "QDCOUNT=0: FORMERR", repr(m))
+
+    for opcode, name in ((1, "IQUERY"), (2, "STATUS"), (4, "NOTIFY"),
+                         (5, "UPDATE")):
+        pkt = h.make_query("rbl.test", "SOA", qid=80 + opcode,
+                           opcode=opcode)
+        m = srv_reply(pkt, p)
+        t.ok(m is not None and m.rcode_name == "NOTIMP" and
+             m.opcode == opcode and m.qr,
+             "opcode %s: NOTIMP" % name, repr(m))
+
+    silent = [
+        ("a response (QR=1)", h.make_query("10.2.0.192.rbl.test", "A",
+                                           qr=True, qid=90)),
+        ("an empty datagram", b""),
+        ("a 5-byte datagram", b"\x12\x34\x01\x00\x00"),
+        ("a bare header with QR=1", struct.pack("!HHHHHH", 91, 0x8000,
+                                                1, 0, 0, 0)),
+    ]
+    rnd = random.Random(5)
+    for i in range(5):
+        junk = bytearray(rnd.randrange(256) for _ in range(rnd.randrange(
+            12, 120)))
+        junk[2] |= 0x80              # QR=1: a response, never answered
+        silent.append(("random junk with QR=1 #%d" % (i + 1), bytes(junk)))
+    for what, pkt in silent:
+        data = h.udp_exchange(pkt, p, timeout=0.7) if pkt else \
+            empty_exchange(p)
+        t.ok(data is None, "%s: no reply" % what,
+             "got %r" % (data[:40] if data else data))
+    r = srv.kdig("10.2.0.192.rbl.test", "A")
+    t.ok(r is not None and r.a_set() == ["127.0.0.2"],
+         "still answering after junk", repr(r))
+
+    m = srv_reply(h.make_query("10.2.0.192.rbl.test", "A", edns=1232,
+                               edns_version=1, qid=95), p)
+    t.ok(m is not None and m.rcode_name == "BADVERS" and m.opt is not None
+         and m.opt["version"] == 0 and not m.answer,
+         "EDNS version 1: BADVERS with an OPT of version 0", repr(m))
+    r = srv.kdig("10.2.0.192.rbl.test", "A", opts=["+edns=1"])
+    t.ok(r is not None and not r.answer,
+         "kdig +edns=1: no answer records", repr(r))
+
+    m = srv_reply(h.make_query("10.2.0.192.rbl.test", "A", edns=4096,
+                               do=True), p)
+    t.ok(m is not None and m.rcode == 0 and m.a_set() == ["127.0.0.2"] and
+         m.opt is not None and not m.opt["do"] and m.opt["version"] == 0,
+         "EDNS with DO: answered, OPT version 0, DO clear", repr(m))
+    t.ok(m is not None and m.opt is not None and m.opt["udp"] == 1232,
+         "OPT announces edns-buffer-size 1232",
+         repr(m.opt if m else m))
+    m = srv_reply(h.make_query("10.2.0.192.rbl.test", "A"), p)
+    t.ok(m is not None and m.opt is None and m.arcount == 0,
+         "no EDNS in the query: no OPT in the reply", repr(m))
+    m = srv_reply(h.make_query("1.0.0.127.rbl.test", "A", edns=1232), p)
+    t.ok(m is not None and m.rcode_name == "NXDOMAIN" and
+         m.opt is not None, "NXDOMAIN with EDNS carries OPT", repr(m))
+    srv.stop()
+
+
+def srv_reply(pkt, port, host="127.0.0.1", timeout=2.0):
+    data = h.udp_exchange(pkt, port, host, timeout)
+    return h.parse_msg(data) if data else None
+
+
+def empty_exchange(port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.settimeout(0.7)
+        s.sendto(b"", ("127.0.0.1", port))
+        try:
+            return s.recvfrom(4096)[0]
+        except socket.timeout:
+            return None
+    finally:
+        s.close()
+
+
+def sizes(t):
+    srv = main_server()
+    p = srv.port
+    three = "201.2.0.192.big.test"
+    six = "200.2.0.192.big.test"
+
+    m = srv.q(six, "A")
+    t.ok(m is not None and m.a_set() == ["127.0.0.126"],
+         "six lists: A 127.0.0.126 (all member bits)", repr(m))
+
+    m = srv.q(three, "TXT")
+    t.ok(m is not None and m.tc and not m.answer and m.size <= 512,
+         "TXT over 512 bytes without EDNS: TC=1, no records, <= 512 B",
+         repr(m))
+    m = srv.q(three, "TXT", edns=512)
+    t.ok(m is not None and m.tc and m.size <= 512 and m.opt is not None,
+         "EDNS buffer 512: TC=1 with OPT", repr(m))
+    full = srv.q(three, "TXT", edns=1232)
+    t.ok(full is not None and not full.tc and
+         full.txt_set() == [big_txt(3)] and full.size <= 1232,
+         "EDNS buffer 1232: the whole merged TXT",
+         "got %r" % (full.txt_set() if full else full))
+    t.ok(full is not None and len(full.answer) == 1 and
+         all(len(s) <= 255 for s in full.answer[0].value) and
+         len(full.answer[0].value) >= 3,
+         "a TXT over 255 bytes is split into character-strings",
+         repr([len(s) for s in full.answer[0].value]) if full and
+         full.answer else repr(full))
+    if full is not None and not full.tc:
+        n = full.size
+        m = srv.q(three, "TXT", edns=n)
+        t.ok(m is not None and not m.tc and m.size == n,
+             "EDNS buffer exactly the reply size (%d): fits" % n, repr(m))
+        m = srv.q(three, "TXT", edns=n - 1)
+        t.ok(m is not None and m.tc and m.size <= n - 1,
+             "EDNS buffer one byte short (%d): TC=1" % (n - 1), repr(m))
+    m = srv.q(six, "TXT", edns=4096)
+    t.ok(m is not None and m.tc and m.size <= 1232,
+         "client buffer 4096 capped at edns-buffer-size 1232: TC=1",
+         repr(m))
+    m = srv.q(six, "TXT", tcp=True)
+    t.ok(m is not None and not m.tc and m.txt_set() == [big_txt(6)] and
+         m.size > 1232, "over TCP: the whole %s-byte answer" %
+         (m.size if m else "?"), repr(m))
+    m = srv.q("202.2.0.192.big.test", "TXT", edns=100)
+    t.ok(m is not None and not m.tc and m.txt_set() == [big_txt(1)],
+         "EDNS buffer below 512 counts as 512", repr(m))
+
+    r = srv.kdig(three, "TXT", opts=["+noedns", "+ignore"])
+    t.ok(r is not None and r.tc and not r.answer,
+         "kdig +noedns +ignore: TC flag", repr(r))
+    r = srv.kdig(three, "TXT", opts=["+bufsize=512", "+ignore"])
+    t.ok(r is not None and r.tc, "kdig +bufsize=512 +ignore: TC flag",
+         repr(r))
+    r = srv.kdig(three, "TXT", opts=["+noedns"])
+    t.ok(r is not None and not r.tc and r.txt_set() == [big_txt(3)],
+         "kdig without EDNS retries over TCP and gets it all", repr(r))
+    r = srv.kdig(six, "TXT", opts=["+tcp"])
+    t.ok(r is not None and not r.tc and r.txt_set() == [big_txt(6)],
+         "kdig +tcp: whole answer", repr(r))
+    srv.stop()
+
+
+ACL_REFUSE = CONF.replace("server:\n", """server:
+    access-control: 127.0.0.0/8 refuse
+    access-control: 127.0.0.5 allow
+""", 1)
+ACL_DENY = CONF.replace("server:\n", """server:
+    access-control: 127.0.0.0/8 deny
+    access-control: 127.0.0.9/32 allow
+""", 1)
+
+
+def acl_refuse(t):
+    srv = h.Server(ACL_REFUSE, FILES).start()
+    name = "10.2.0.192.rbl.test"
+    m = srv.q(name, "A")
+    t.ok(m is not None and m.rcode_name == "REFUSED" and not m.answer,
+         "access-control refuse: 127.0.0.1 gets REFUSED", repr(m))
+    m = srv.q(name, "A", tcp=True)
+    t.ok(m is not None and m.rcode_name == "REFUSED",
+         "access-control refuse: REFUSED over TCP too", repr(m))
+    r = srv.kdig(name, "A")
+    t.ok(r is not None and r.status == "REFUSED", "kdig sees REFUSED",
+         repr(r) if r else h.kdig.last_error)
+    m = srv.q(name, "A", src="127.0.0.5")
+    t.ok(m is not None and m.rcode == 0 and m.a_set() == ["127.0.0.2"],
+         "more specific allow (127.0.0.5) wins over 127.0.0.0/8 refuse",
+         repr(m))
+    m = srv.q(name, "A", src="127.0.0.6")
+    t.ok(m is not None and m.rcode_name == "REFUSED",
+         "127.0.0.6 is still refused", repr(m))
+    if srv.v6:
+        m = srv.q(name, "A", host="::1")
+        t.ok(m is not None and m.rcode == 0 and m.a_set() == ["127.0.0.2"],
+             "::1 (default loopback allow) still answered", repr(m))
+        r = srv.kdig(name, "A", server="::1")
+        t.ok(r is not None and r.a_set() == ["127.0.0.2"],
+             "kdig over ::1 answered", repr(r))
+    else:
+        t.skip("::1 still answered", "no IPv6 loopback")
+    srv.stop()
+
+
+def acl_deny(t):
+    srv = h.Server(ACL_DENY, FILES, probe_src="127.0.0.9").start()
+    name = "10.2.0.192.rbl.test"
+    m = srv.q(name, "A", timeout=1.0)
+    t.ok(m is None, "access-control deny: 127.0.0.1 gets no reply", repr(m))
+    s = h.tcp_connect(srv.port)
+    try:
+        s.sendall(h.tcp_frame(h.make_query(name, "A")))
+        data = h.tcp_read_msg(s, 1.0)
+    finally:
+        s.close()
+    t.ok(data is None, "access-control deny: no reply over TCP",
+         repr(data))
+    m = srv.q(name, "A", src="127.0.0.9")
+    t.ok(m is not None and m.a_set() == ["127.0.0.2"],
+         "allowed 127.0.0.9 answered under 127.0.0.0/8 deny", repr(m))
+    if srv.v6:
+        m = srv.q(name, "A", host="::1")
+        t.ok(m is not None and m.rcode == 0 and m.a_set() == ["127.0.0.2"],
+             "::1 still answered under 127.0.0.0/8 deny", repr(m))
+    else:
+        t.skip("::1 still answered", "no IPv6 loopback")
+    srv.stop()
+
+
+if __name__ == "__main__":
+    h.run_suite("protocol", [answers, errors, sizes, acl_refuse, acl_deny])

@@ -1,0 +1,411 @@
+#!/usr/bin/env python3
+"""test_reload -- list reloads, SIGHUP, broken files and configs, -n,
+start and stop (SPEC sections 2, 6, 9).
+"""
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+
+TEMPLATE = h.read_data("conf/reload.conf")
+START = h.read_data("lists/reload.ip4set")
+BROKEN = h.read_data("lists/broken.ip4set")
+WAIT = 10.0         # the most a change may take to show with 1s polling
+
+
+def server(check="1s", conf=None):
+    text = (conf or TEMPLATE).replace("@CHECK@", check)
+    srv = h.Server(text, [("lists/reload.ip4set", "local.ip4set")])
+    return srv
+
+
+def write(path, text, atomic=True):
+    if atomic:
+        tmp = path + ".new"
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.rename(tmp, path)
+    else:
+        with open(path, "w") as f:
+            f.write(text)
+
+
+def status(srv, ip, zone="rl.test"):
+    m = srv.q(h.rev4(ip) + "." + zone, "A", timeout=1.0)
+    if m is None:
+        return None
+    return m.rcode_name, m.a_set()
+
+
+def rcode(srv, name):
+    m = srv.q(name, "A", timeout=1.0)
+    return m.rcode_name if m else None
+
+
+def listed(srv, ip, zone="rl.test"):
+    return lambda: status(srv, ip, zone) == ("NOERROR", ["127.0.0.2"])
+
+
+def unlisted(srv, ip, zone="rl.test"):
+    return lambda: status(srv, ip, zone) == ("NXDOMAIN", [])
+
+
+def txt(srv, ip, zone="srv.test"):
+    m = srv.q(h.rev4(ip) + "." + zone, "TXT", timeout=1.0)
+    return m.txt_set() if m else None
+
+
+def stat(srv, name):
+    r = srv.ctl("stats")
+    for line in r.stdout.splitlines():
+        k, _, v = line.partition(":")
+        if k.strip() == name:
+            return int(v)
+    return None
+
+
+def file_changes(t):
+    srv = server("1s").start()
+    lf = srv.path("local.ip4set")
+    t.ok(listed(srv, "192.0.2.1")(), "initial data answers")
+    t.ok(unlisted(srv, "192.0.2.2")(), "192.0.2.2 not listed yet")
+
+    t0 = time.monotonic()
+    write(lf, START + "192.0.2.2\n", atomic=False)
+    ok = h.poll_until(listed(srv, "192.0.2.2"), WAIT)
+    t.ok(ok, "list edited in place: new entry answers within %.0f s "
+         "(took %.1f s)" % (WAIT, time.monotonic() - t0))
+    t.ok(listed(srv, "192.0.2.1")(), "old entries still answer")
+
+    write(lf, START.replace("192.0.2.1\n", "") + "192.0.2.2\n")
+    ok = h.poll_until(unlisted(srv, "192.0.2.1"), WAIT)
+    t.ok(ok, "entry removed (file replaced by rename): NXDOMAIN")
+    t.ok(listed(srv, "192.0.2.2")(), "the other entries still answer")
+
+    write(lf, START.replace("First version", "Second version"))
+    want = ["Second version: 192.0.2.1"]
+    ok = h.poll_until(lambda: txt(srv, "192.0.2.1") == want, WAIT)
+    t.ok(ok, "changed TXT template is served",
+         "got %r" % (txt(srv, "192.0.2.1"),))
+    m = srv.q("1.2.0.192.srv.test", "SOA")
+    t.ok(m is not None, "server answers after three reloads")
+    n = stat(srv, "reloads")
+    t.ok(n is not None and n >= 3, "stats: reloads counted (%s)" % n)
+    t.ok(srv.alive(), "server alive")
+    srv.stop()
+
+
+def broken_list(t):
+    # no polling: only SIGHUP reloads here
+    srv = server("0").start()
+    lf = srv.path("local.ip4set")
+    write(lf, START + "192.0.2.3\n")
+    time.sleep(1.5)
+    t.ok(unlisted(srv, "192.0.2.3")(),
+         "check-interval 0: a changed file is not picked up by itself")
+    srv.hup()
+    t.ok(h.poll_until(listed(srv, "192.0.2.3"), WAIT),
+         "SIGHUP: the changed list answers")
+
+    write(lf, BROKEN)
+    srv.hup()
+    time.sleep(1.5)
+    t.ok(srv.alive(), "SIGHUP with a broken list file: still running")
+    t.ok(listed(srv, "192.0.2.1")() and listed(srv, "192.0.2.3")(),
+         "broken list file: the old data keeps answering")
+    t.ok(unlisted(srv, "192.0.2.5")(),
+         "broken list file: its good lines are not half-applied")
+    r = srv.ctl("status")
+    t.ok(r.returncode == 0 and "up" in r.stdout,
+         "rblmuxctl status works after the failed reload",
+         r.stdout + r.stderr)
+    log = srv.log()
+    t.ok("local.ip4set:4" in log and "local.ip4set:5" in log,
+         "bad lines reported with file:line (lines 4 and 5)",
+         srv.log_tail(15))
+    r = srv.ctl("status")
+    t.ok("kept" in "\n".join(l for l in r.stdout.splitlines()
+                             if "local" in l),
+         "status says the list keeps its previous data", r.stdout)
+    write(lf, BROKEN + "also bad\n")
+    r = srv.ctl("reload")
+    out = r.stdout + r.stderr
+    t.ok("local.ip4set:4" in out and "local.ip4set:7" in out,
+         "rblmuxctl reload of a changed broken file reports its bad lines",
+         "rc %d: %s" % (r.returncode, out))
+    t.ok(listed(srv, "192.0.2.1")() and unlisted(srv, "192.0.2.5")(),
+         "old data still answers after rblmuxctl reload of the broken "
+         "file")
+
+    write(lf, BROKEN.replace("this is not an address\n", "")
+          .replace("999.1.2.3\n", ""))
+    srv.hup()
+    ok = h.poll_until(listed(srv, "192.0.2.5"), WAIT)
+    t.ok(ok, "fixed file + SIGHUP: the new data answers")
+    t.ok(unlisted(srv, "192.0.2.1")(), "and the old data is gone")
+
+    os.unlink(lf)
+    srv.hup()
+    time.sleep(1.0)
+    t.ok(srv.alive() and listed(srv, "192.0.2.5")(),
+         "list file deleted + SIGHUP: old data keeps answering")
+    srv.stop()
+
+
+EXTRA_ZONE = """
+zone:
+    name: new.test
+    answer: bitmask
+    bit: 2 local
+"""
+
+
+def broken_config(t):
+    srv = server("0").start()
+    good = TEMPLATE.replace("@CHECK@", "0")
+
+    bad = good + EXTRA_ZONE + "    no-such-keyword: 1\n"
+    badline = bad.count("\n")
+    srv.write_conf(bad)
+    srv.hup()
+    time.sleep(1.5)
+    t.ok(srv.alive(), "SIGHUP with a broken config: still running")
+    t.ok(listed(srv, "192.0.2.1")(), "broken config: old zones answer")
+    m = srv.q("1.2.0.192.new.test", "A")
+    t.ok(m is not None and m.rcode_name == "REFUSED",
+         "broken config: the zone it adds is not served", repr(m))
+    log = srv.log()
+    t.ok("rblmux.conf:%d" % badline in log,
+         "config problem logged as rblmux.conf:%d" % badline,
+         srv.log_tail(10))
+    n = stat(srv, "reloads.failed")
+    t.ok(n is not None and n >= 1, "stats: reloads.failed = %s" % n)
+
+    r = srv.ctl("reload")
+    t.ok(r.returncode == 1 and
+         "rblmux.conf:%d" % badline in r.stdout + r.stderr,
+         "rblmuxctl reload of a broken config: ERROR with file:line",
+         "rc %d: %s%s" % (r.returncode, r.stdout, r.stderr))
+
+    srv.write_conf(good.replace("@TMP@/local.ip4set", "@TMP@/missing.ip4set"))
+    r = srv.ctl("reload")
+    t.ok("missing.ip4set" in r.stdout + r.stderr and
+         listed(srv, "192.0.2.1")(),
+         "config naming a missing list file: problem reported, the old "
+         "data keeps serving",
+         "rc %d: %s%s" % (r.returncode, r.stdout, r.stderr))
+
+    srv.write_conf(good + EXTRA_ZONE)
+    r = srv.ctl("reload")
+    t.ok(r.returncode == 0, "rblmuxctl reload of a good config: OK",
+         "rc %d: %s%s" % (r.returncode, r.stdout, r.stderr))
+    t.ok(listed(srv, "192.0.2.1", "new.test")(),
+         "the zone the new config adds answers once reload returned")
+    t.ok(listed(srv, "192.0.2.1")(), "the old zone still answers")
+
+    # dropping a zone takes effect too
+    srv.write_conf(good.replace("zone:\n    name: srv.test\n"
+                                "    serve: local\n", ""))
+    srv.hup()
+    ok = h.poll_until(lambda: rcode(srv, "1.2.0.192.srv.test") == "REFUSED",
+                      WAIT)
+    t.ok(ok, "SIGHUP with a zone removed: it is REFUSED afterwards")
+    t.ok(srv.alive(), "server alive")
+    srv.stop()
+
+
+def check_mode(t):
+    tmp = h.make_tmpdir()
+    srv = server("1s")            # only for its files; started below
+    good = srv.conf
+
+    def check(conf):
+        return h.run([h.RBLMUXD, "-n", "-c", conf], timeout=20)
+
+    r = check(good)
+    t.ok(r.returncode == 0, "-n on a good config: exit 0",
+         "rc %d: %s%s" % (r.returncode, r.stdout, r.stderr))
+
+    text = open(good).read()
+    cases = [
+        ("unknown keyword", "    bogus-keyword: yes\n", "server:\n"),
+        ("bad value", "    tcp-max-clients: lots\n", "server:\n"),
+        ("bad duration", "    check-interval: soon\n", "server:\n"),
+    ]
+    for what, line, after in cases:
+        idx = text.index(after) + len(after)
+        bad = text[:idx] + line + text[idx:]
+        lineno = text[:idx].count("\n") + 1
+        path = os.path.join(tmp, "bad.conf")
+        with open(path, "w") as f:
+            f.write(bad)
+        r = check(path)
+        t.ok(r.returncode == 1 and "bad.conf:%d" % lineno in r.stderr,
+             "-n, %s: exit 1 with bad.conf:%d" % (what, lineno),
+             "rc %d: %s%s" % (r.returncode, r.stdout, r.stderr))
+
+    path = os.path.join(tmp, "badref.conf")
+    with open(path, "w") as f:
+        f.write(text.replace("bit: 2 local", "bit: 2 nosuchlist"))
+    r = check(path)
+    t.ok(r.returncode == 1 and "badref.conf:" in r.stderr,
+         "-n, zone naming an unknown list: exit 1 with file:line",
+         "rc %d: %s%s" % (r.returncode, r.stdout, r.stderr))
+
+    lf = srv.path("local.ip4set")
+    write(lf, BROKEN)
+    r = check(good)
+    t.ok(r.returncode == 1 and "local.ip4set:4" in r.stderr and
+         "local.ip4set:5" in r.stderr,
+         "-n, list file with bad lines: exit 1, local.ip4set:4 and :5",
+         "rc %d: %s%s" % (r.returncode, r.stdout, r.stderr))
+    os.unlink(lf)
+    r = check(good)
+    t.ok(r.returncode == 1 and "local.ip4set" in r.stderr,
+         "-n, missing list file: exit 1 naming it",
+         "rc %d: %s%s" % (r.returncode, r.stdout, r.stderr))
+    r = check(os.path.join(tmp, "nonexistent.conf"))
+    t.ok(r.returncode == 1, "-n, missing config file: exit 1",
+         "rc %d: %s%s" % (r.returncode, r.stdout, r.stderr))
+
+    # -n opens no sockets: it passes while a server holds the port
+    write(lf, START)
+    srv.start()
+    r = check(good)
+    t.ok(r.returncode == 0 and srv.alive(),
+         "-n while a server holds the port: exit 0 (no sockets opened)",
+         "rc %d: %s%s" % (r.returncode, r.stdout, r.stderr))
+    t.ok(listed(srv, "192.0.2.1")(), "the running server is undisturbed")
+    srv.stop()
+
+
+def lifecycle(t):
+    srv = server("1s")
+    pidfile = srv.path("rblmuxd.pid")
+    srv.start(args=["-p", pidfile])
+    pid = open(pidfile).read().strip() if os.path.exists(pidfile) else ""
+    t.eq(pid, str(srv.pid), "-p writes the pid file")
+    t.ok(os.path.exists(srv.sock), "control socket created")
+    srv.signal(signal.SIGUSR1)
+    time.sleep(0.3)
+    t.ok(srv.alive() and listed(srv, "192.0.2.1")(),
+         "SIGUSR1: counters logged, still serving")
+    t.ok("queries" in srv.log(), "SIGUSR1 wrote the counters to the log",
+         srv.log_tail(5))
+    t0 = time.monotonic()
+    rc = srv.stop()
+    dt = time.monotonic() - t0
+    t.ok(rc == 0 and dt < 2.5, "SIGTERM: exit 0 within 2 s (%.2f s)" % dt,
+         "rc %s" % rc)
+    t.ok(not os.path.exists(pidfile), "pid file removed at exit")
+    t.ok(not os.path.exists(srv.sock), "control socket removed at exit")
+
+    srv = server("1s").start()
+    srv.proc.send_signal(signal.SIGINT)
+    try:
+        rc = srv.proc.wait(timeout=3)
+    except subprocess.TimeoutExpired:
+        rc = None
+    t.eq(rc, 0, "SIGINT: exit 0")
+    srv.stop()
+
+    # a broken config at start: exits at once with file:line
+    srv = server("1s")
+    with open(srv.conf, "a") as f:
+        f.write("    bogus-keyword: 1\n")
+    srv.start(wait=False)
+    try:
+        rc = srv.proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        rc = None
+    t.ok(rc not in (None, 0) and "rblmux.conf:" in srv.log(),
+         "start with a broken config: exits non-zero naming file:line",
+         "rc %s: %s" % (rc, srv.log_tail(5)))
+    srv.stop()
+
+    # the port is taken: exits non-zero instead of running deaf
+    busy = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        srv = server("1s")
+        busy.bind(("127.0.0.1", srv.port))
+        srv.start(wait=False)
+        try:
+            rc = srv.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            rc = None
+        t.ok(rc not in (None, 0), "listen port in use: exits non-zero",
+             "rc %s: %s" % (rc, srv.log_tail(5)))
+        srv.stop()
+    finally:
+        busy.close()
+
+
+def reload_under_load(t):
+    """Reloads swap the data in without dropping queries."""
+    srv = server("0")
+    lf = srv.path("local.ip4set")
+    rnd = random.Random(11)
+    lines = [START]
+    for _ in range(100000):
+        lines.append("%d.%d.%d.%d\n" % (rnd.randrange(1, 100),
+                                        rnd.randrange(256),
+                                        rnd.randrange(256),
+                                        rnd.randrange(256)))
+    body = "".join(lines)
+    write(lf, body)
+    srv.start()
+    stop = threading.Event()
+    res = {"sent": 0, "lost": 0, "wrong": 0}
+
+    def hammer():
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(1.0)
+        i = 0
+        while not stop.is_set():
+            i += 1
+            q = h.make_query("1.2.0.192.rl.test", "A", qid=i & 0xffff)
+            s.sendto(q, ("127.0.0.1", srv.port))
+            res["sent"] += 1
+            try:
+                while True:
+                    data = s.recv(4096)
+                    if data[:2] == q[:2]:
+                        break
+                m = h.parse_msg(data)
+                if m.a_set() != ["127.0.0.2"]:
+                    res["wrong"] += 1
+            except socket.timeout:
+                res["lost"] += 1
+        s.close()
+
+    th = threading.Thread(target=hammer)
+    th.start()
+    try:
+        for i in range(3):
+            write(lf, body + "192.0.2.%d\n" % (100 + i))
+            srv.hup()
+            ok = h.poll_until(listed(srv, "192.0.2.%d" % (100 + i)), WAIT,
+                              interval=0.1)
+            if not ok:
+                break
+        time.sleep(0.3)
+    finally:
+        stop.set()
+        th.join(timeout=5)
+    t.ok(ok, "three 100k-entry reloads applied")
+    t.ok(res["sent"] > 50 and res["lost"] == 0 and res["wrong"] == 0,
+         "queries during the reloads: %d sent, %d lost, %d wrong" %
+         (res["sent"], res["lost"], res["wrong"]))
+    srv.stop()
+
+
+if __name__ == "__main__":
+    h.run_suite("reload", [file_changes, broken_list, broken_config,
+                           check_mode, lifecycle, reload_under_load])
