@@ -102,9 +102,10 @@ void	 list_free(struct list *l);
  * Lookups. Each stores up to max pointers to the values listing the
  * subject in vals[] and returns how many it stored (0: not listed, or
  * excluded); with max <= 0 nothing is stored and the number of values is
- * returned. Distinct values come in the order they first appeared in the
- * files. The pointers stay valid while the list lives. A lookup of the
- * wrong family on a list returns 0. addr is in host byte order for IPv4,
+ * returned. Distinct values come in the order they were first seen in
+ * the files (the built-in 127.0.0.2 without TXT counting as the first).
+ * The pointers stay valid while the list lives. A lookup of the wrong
+ * family on a list returns 0. addr is in host byte order for IPv4,
  * network order (as on the wire) for IPv6.
  */
 int	 list_lookup_ip4(const struct list *l, uint32_t addr,
