@@ -341,7 +341,8 @@ ip6trie_build(struct list_loader *ld, struct list *l)
 		ip6trie_abort(ld);
 		return RBLMUX_ENOMEM;
 	}
-	qsort(b->b_e, n, sizeof(*b->b_e), ecmp);
+	if (n > 0)
+		qsort(b->b_e, n, sizeof(*b->b_e), ecmp);
 	for (i = 0; i < n; i++) {
 		const struct ip6e *e = &b->b_e[i];
 
