@@ -17,7 +17,6 @@ Standard library only. Every wait is bounded; all traffic goes to
 """
 
 import atexit
-import errno
 import json
 import os
 import random
@@ -122,7 +121,8 @@ def run_suite(name, tests):
     signal.alarm(SUITE_TIMEOUT)
     started = time.monotonic()
     try:
-        missing = [p for p in (RBLMUXD, RBLMUXCTL) if not os.access(p, os.X_OK)]
+        missing = [p for p in (RBLMUXD, RBLMUXCTL)
+                   if not os.access(p, os.X_OK)]
         if missing:
             t.ok(False, "binaries built", "missing: %s (run make)" %
                  " ".join(missing))
@@ -398,7 +398,8 @@ def parse_msg(data):
             if rtype == 41:
                 m.opt = {"udp": rclass, "ext_rcode": ttl >> 24,
                          "version": (ttl >> 16) & 255,
-                         "do": bool(ttl & 0x8000), "rdata": data[off:off + rdlen]}
+                         "do": bool(ttl & 0x8000),
+                         "rdata": data[off:off + rdlen]}
                 m.rcode |= (ttl >> 24) << 4
             sect.append(RR(name, rtype, rclass, ttl, data[off:off + rdlen],
                            _rdata_value(data, off, rtype, rdlen)))
@@ -624,8 +625,9 @@ kdig.last_error = ""
 def dig_batch(lines, port, server="127.0.0.1", opts=()):
     """Run one dig process over a batch of "NAME TYPE" lines.
 
-    Returns {(name_lower, TYPE): (status, [A...], [TXT...])} for every
-    question dig printed an answer for (missing keys: no answer).
+    Returns {(name_lower, TYPE): (status, [A...], [TXT...], soa)} for
+    every question dig printed an answer for (missing keys: no answer);
+    soa tells whether the authority section held an SOA record.
     """
     fd, path = tempfile.mkstemp(prefix="rblmux-dig-", suffix=".batch")
     try:
@@ -633,7 +635,8 @@ def dig_batch(lines, port, server="127.0.0.1", opts=()):
             for line in lines:
                 f.write(line + "\n")
         argv = ["dig", "@" + server, "-p", str(port), "+noall", "+question",
-                "+answer", "+comments", "+tries=1", "+time=2"] + \
+                "+answer", "+authority", "+comments", "+tries=1",
+                "+time=2"] + \
             list(opts) + ["-f", path]
         r = subprocess.run(argv, capture_output=True, text=True,
                            timeout=120)
@@ -674,39 +677,99 @@ def _dig_txt(rdata):
 
 
 def parse_dig(text):
+    """Parse dig +noall +question +answer +authority +comments output (one
+    or many messages) into {(name, TYPE): (status, sorted A set, sorted TXT
+    set, SOA in authority)}."""
     results = {}
-    status = None
-    key = None
-    answers_a, answers_txt = [], []
+    state = {"status": None, "key": None, "section": None, "a": [],
+             "txt": [], "soa": False}
 
     def flush():
-        if key is not None and status is not None:
-            results[key] = (status, sorted(set(answers_a)),
-                            sorted(set(answers_txt)))
+        if state["key"] is not None and state["status"] is not None:
+            results[state["key"]] = (state["status"],
+                                     sorted(set(state["a"])),
+                                     sorted(set(state["txt"])),
+                                     state["soa"])
 
     for line in text.splitlines():
         if line.startswith(";; ->>HEADER<<-"):
             flush()
-            key = None
-            answers_a, answers_txt = [], []
-            status = line.split("status:")[1].split(",")[0].strip()
+            state.update(status=line.split("status:")[1].split(",")[0]
+                         .strip(), key=None, section=None, a=[], txt=[],
+                         soa=False)
             continue
-        if line.startswith(";") and not line.startswith(";;") and \
-                status is not None and key is None:
+        if line.startswith(";; ") and line.endswith(" SECTION:"):
+            state["section"] = line[3:-len(" SECTION:")]
+            continue
+        if state["status"] is None:
+            continue
+        if state["section"] == "QUESTION" and line.startswith(";") and \
+                not line.startswith(";;") and state["key"] is None:
             parts = line[1:].split()
             if len(parts) >= 3:
-                key = (parts[0].lower().rstrip("."), parts[-1])
+                state["key"] = (parts[0].lower().rstrip("."), parts[-1])
             continue
         if not line or line.startswith(";"):
             continue
         parts = line.split(None, 4)
+        if state["section"] == "AUTHORITY":
+            if len(parts) >= 4 and parts[2] == "IN" and parts[3] == "SOA":
+                state["soa"] = True
+            continue
+        if state["section"] != "ANSWER":
+            continue
         if len(parts) == 5 and parts[2] == "IN":
             if parts[3] == "A":
-                answers_a.append(parts[4].strip())
+                state["a"].append(parts[4].strip())
             elif parts[3] == "TXT":
-                answers_txt.append(_dig_txt(parts[4]))
+                state["txt"].append(_dig_txt(parts[4]))
     flush()
     return results
+
+
+# --- rbldnsd ip4set entries ------------------------------------------------
+
+def parse_prefix(text):
+    """"a.b" -> (a.b.0.0 as an integer, 2 octets given), or None."""
+    parts = text.split(".")
+    if not 1 <= len(parts) <= 4 or not all(p.isdigit() for p in parts):
+        return None
+    vals = [int(p) for p in parts]
+    if any(v > 255 for v in vals):
+        return None
+    a = 0
+    for v in vals + [0] * (4 - len(vals)):
+        a = a << 8 | v
+    return a, len(vals)
+
+
+def entry_bounds(spec):
+    """(first, last) of an ip4set entry ("a.b.c.d", "a.b.c", "a.b/12",
+    "a.b.c.d-e.f.g.h", "a.b.c-d", ...) as integers, or None."""
+    if "/" in spec:
+        p, _, ln = spec.partition("/")
+        pp = parse_prefix(p)
+        if pp is None or not ln.isdigit() or not 0 < int(ln) <= 32:
+            return None
+        mask = (0xFFFFFFFF << (32 - int(ln))) & 0xFFFFFFFF
+        return pp[0] & mask, (pp[0] & mask) | (~mask & 0xFFFFFFFF)
+    if "-" in spec:
+        left, _, right = spec.partition("-")
+        lp = parse_prefix(left)
+        if lp is None:
+            return None
+        rparts = right.split(".")
+        if len(rparts) == 1 and lp[1] > 1:
+            right = ".".join(left.split(".")[:lp[1] - 1] + rparts)
+        rp = parse_prefix(right)
+        if rp is None:
+            return None
+        last = rp[0] | (0xFFFFFFFF >> (8 * rp[1]) if rp[1] < 4 else 0)
+        return lp[0], last
+    pp = parse_prefix(spec)
+    if pp is None:
+        return None
+    return pp[0], pp[0] | (0xFFFFFFFF >> (8 * pp[1]) if pp[1] < 4 else 0)
 
 
 # --- rblmuxd -----------------------------------------------------------------
@@ -841,6 +904,70 @@ class Server:
 
     def kdig(self, name, qtype="A", server="127.0.0.1", opts=()):
         return kdig(name, qtype, self.port, server, opts)
+
+
+class Rbldnsd:
+    """rbldnsd in the foreground (-n) as a reference server, registered
+    for clean-up like Server. zones: (zone, type, file) triples; the files
+    are read from directory d, which rbldnsd (dropping root to its own
+    user) must be able to read."""
+
+    name = "rbldnsd"
+
+    def __init__(self, d, zones, port=None):
+        self.dir = d
+        self.port = port or free_port(["127.0.0.1"])
+        self.logpath = os.path.join(d, "rbldnsd.log")
+        self.logf = open(self.logpath, "ab")
+        argv = ["rbldnsd", "-n", "-b", "127.0.0.1/%d" % self.port, "-r", d] \
+            + ["%s:%s:%s" % z for z in zones]
+        self.proc = subprocess.Popen(argv, stdout=self.logf,
+                                     stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, cwd=d)
+        _servers.append(self)
+        probe = make_query("2.0.0.127." + zones[0][0], "A")
+        for _ in range(100):
+            if self.proc.poll() is not None:
+                raise ServerError("rbldnsd exited:\n" + self.log_tail())
+            if udp_exchange(probe, self.port, timeout=0.05) is not None:
+                return
+            time.sleep(0.05)
+        raise ServerError("rbldnsd not answering:\n" + self.log_tail())
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=3)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        if self.logf:
+            self.logf.close()
+            self.logf = None
+        return self.proc.returncode
+
+    def log_tail(self, n=30):
+        try:
+            with open(self.logpath, "rb") as f:
+                return "\n".join(f.read().decode("utf-8", "replace")
+                                 .splitlines()[-n:])
+        except OSError:
+            return ""
+
+
+def readable_copy(tmp, files, sub="ref"):
+    """Copy files into tmp/sub, readable by rbldnsd's unprivileged user
+    (tmp itself is opened up to 0755). Returns the directory."""
+    d = os.path.join(tmp, sub)
+    os.makedirs(d, exist_ok=True)
+    os.chmod(tmp, 0o755)
+    os.chmod(d, 0o755)
+    for src in files:
+        dst = os.path.join(d, os.path.basename(src))
+        shutil.copy(src, dst)
+        os.chmod(dst, 0o644)
+    return d
 
 
 def stop_all(dump=False):
