@@ -8,6 +8,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "acl.h"
 #include "answer.h"
@@ -31,6 +32,43 @@ count(struct stats *st, const uint8_t *out, size_t len, int rcode)
 		st->truncated++;
 	else if (rcode == DNS_RCODE_NOERROR && (out[6] | out[7]) != 0)
 		st->answers_listed++;
+}
+
+/*
+ * log_query - per-query debug line, at most LOG_PER_SEC a second so that
+ * a flood cannot turn into a log flood.
+ */
+#define LOG_PER_SEC	50
+static void
+log_query(const struct dns_query *q, int rcode, size_t n, bool tcp)
+{
+	static time_t second;
+	static unsigned lines, skipped;
+	char name[DNS_MAXNAME + 1];
+	size_t len = 0;
+	unsigned i, l;
+	time_t now = time(NULL);
+
+	if (now != second) {
+		if (skipped > 0)
+			log_debug("%u query log lines skipped", skipped);
+		second = now;
+		lines = skipped = 0;
+	}
+	if (lines++ >= LOG_PER_SEC) {
+		skipped++;
+		return;
+	}
+	for (i = 0; i < q->nlabels; i++) {
+		const uint8_t *p = dnsmsg_label(q, i, &l);
+
+		for (unsigned j = 0; j < l && len < sizeof(name) - 2; j++)
+			name[len++] = p[j] > 32 && p[j] < 127 ? (char)p[j] : '?';
+		name[len++] = '.';
+	}
+	name[len] = '\0';
+	log_debug("query %s type %u class %u: rcode %d, %zu bytes%s",
+	    len ? name : ".", q->qtype, q->qclass, rcode, n, tcp ? ", tcp" : "");
 }
 
 /* query_handle - answer one message (srv_handler_fn) */
@@ -79,7 +117,6 @@ query_handle(void *arg, const uint8_t *msg, size_t len,
 	n = answer_query(ctx->view, &q, msg, len, out, cap, limit, &rcode);
 	count(st, out, n, rcode);
 	if (cs->log_queries && log_getverbose() > 0)
-		log_debug("query type %u class %u rcode %d len %zu%s",
-		    q.qtype, q.qclass, rcode, n, tcp ? " tcp" : "");
+		log_query(&q, rcode, n, tcp);
 	return n;
 }
