@@ -54,7 +54,7 @@ main(int argc, char *argv[])
 	struct stat st;
 
 	log_init("rblmuxctl", 1, 0);
-	while ((ch = getopt(argc, argv, "s:c:h")) != -1) {
+	while ((ch = getopt(argc, argv, "+s:c:h")) != -1) {
 		switch (ch) {
 		case 's':
 			sock = optarg;
