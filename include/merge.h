@@ -8,7 +8,8 @@
  *            127.0.x.y); TTL = min of the hits, clamped
  *   each     one A per hit: the value configured for the result, else
  *            the result's own value (duplicates collapse)
- *   score    one A: 127.0.0.N, N = sum of weights clamped to 0..255
+ *   score    one A: 127.0.0.N, N = sum of weights capped at 255; a sum
+ *            of 0 or less is not a listing (NXDOMAIN)
  * TXT names every contributing result and its reason.
  */
 #ifndef RBLMUX_MERGE_H
@@ -46,8 +47,9 @@ uint32_t merge_clamp_ttl(uint32_t ttl, uint32_t min, uint32_t max);
 
 /*
  * Merge n hits for a zone answering in style mode. Returns 1 and fills
- * *out when the subject is listed, 0 when it is not (no hits, or a
- * bitmask zone where no hit has a bit).
+ * *out when the subject is listed, 0 when it is not (no hits, a bitmask
+ * zone where no hit has a bit, a score zone where the weights sum to 0 or
+ * less).
  */
 int	 merge_answer(enum conf_answer mode, const struct merge_hit *hits,
 	    size_t n, uint32_t ttl_min, uint32_t ttl_max, struct merge_out *out);

@@ -65,9 +65,13 @@ merge_answer(enum conf_answer mode, const struct merge_hit *hits, size_t n,
 			add_a(out, hits[i].value ? hits[i].value : hits[i].own_a);
 		break;
 	case ANSWER_SCORE:
-		/* postscreen-style: allowlists carry negative weights */
-		if (score < 0)
-			score = 0;
+		/*
+		 * postscreen-style: allowlists carry negative weights. A net
+		 * score of zero or less is "not listed": 127.0.0.0 would read
+		 * as a listing to any client that does not filter values.
+		 */
+		if (score <= 0)
+			return 0;
 		if (score > 255)
 			score = 255;
 		out->score = (int)score;
