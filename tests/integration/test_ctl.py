@@ -16,7 +16,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
 
 FILES = ["lists/spam.ip4set", "lists/dul.ip4set", "lists/allow.ip4set",
-         "lists/v6.ip6trie", "lists/names.dnset"]
+         "lists/v6.ip6trie", "lists/names.dnset", "lists/short.ip4set",
+         "lists/long.ip4set"]
 CONF = h.read_data("conf/zones.conf")
 ZONES = ["agg.test", "each.test", "score.test", "v6.test", "dom.test",
          "bl.test"]

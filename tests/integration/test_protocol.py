@@ -200,6 +200,36 @@ def errors(t):
     t.ok(r is not None and r.a_set() == ["127.0.0.2"],
          "still answering after junk", repr(r))
 
+    # a question cut short: the header promises more than is there
+    full = h.make_query("10.2.0.192.rbl.test", "A", qid=92)
+    m = srv_reply(full[:20], p)
+    t.ok(m is not None and m.rcode_name == "FORMERR" and m.id == 92,
+         "question cut short: FORMERR", repr(m))
+    # a compression pointer in the question name
+    ptr = struct.pack("!HHHHHH", 93, 0x0100, 1, 0, 0, 0) + \
+        b"\x0210\xc0\x0c" + struct.pack("!HH", 1, 1)
+    m = srv_reply(ptr, p)
+    t.ok(m is not None and m.rcode_name == "FORMERR" and m.id == 93,
+         "compression pointer in the question: FORMERR", repr(m))
+    # labels holding a dot or a NUL byte are not names of anything
+    for what, label in (("a dot", b"a.b"), ("a NUL byte", b"a\0b")):
+        pkt = struct.pack("!HHHHHH", 94, 0x0100, 1, 0, 0, 0) + \
+            bytes([len(label)]) + label + h.encode_name("rbl.test") + \
+            struct.pack("!HH", 1, 1)
+        m = srv_reply(pkt, p)
+        t.ok(m is not None and m.rcode_name == "NXDOMAIN" and
+             not m.answer, "label with %s under a zone: NXDOMAIN" % what,
+             repr(m))
+    # the longest name there can be (255 bytes)
+    name = ".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 52]) + ".rbl.test"
+    m = srv_reply(h.make_query(name, "A", qid=96), p)
+    t.ok(m is not None and m.rcode_name == "NXDOMAIN" and m.id == 96,
+         "a 255-byte name: NXDOMAIN", repr(m))
+    r = srv.kdig("10.2.0.192.rbl.test", "A", opts=["+cookie", "+nsid"])
+    t.ok(r is not None and r.a_set() == ["127.0.0.2"],
+         "EDNS options (cookie, NSID) are ignored, the query answered",
+         repr(r) if r else h.kdig.last_error)
+
     m = srv_reply(h.make_query("10.2.0.192.rbl.test", "A", edns=1232,
                                edns_version=1, qid=95), p)
     t.ok(m is not None and m.rcode_name == "BADVERS" and m.opt is not None

@@ -167,7 +167,7 @@ def shipped(t):
     ref.stop()
 
     listed24 = set()
-    for (name, qt), (st, a, txt) in want.items():
+    for (name, qt), (st, a, txt, _) in want.items():
         if st == "NOERROR" and a:
             listed24.add(".".join(name.split(".")[1:4]))
     in_allow = set()
@@ -250,6 +250,21 @@ def shipped(t):
         t.ok(r.returncode == 0 and re.search(r"local\s.*listed", r.stdout),
              "lookup %s all.rbl.local shows the local list" % ip(f),
              r.stdout + r.stderr)
+    tool = os.path.join(h.ROOT, "tools", "dnsbl-query")
+    if os.access(tool, os.X_OK):
+        r = h.run([sys.executable, tool, "-p", str(srv.port),
+                   "all.rbl.local", "127.0.0.2", "127.0.0.1"])
+        lines = r.stdout.splitlines()
+        t.ok(r.returncode == 0 and len(lines) == 2 and
+             "listed  127.0.0.%d" % bits in lines[0] and
+             "not listed" in lines[1],
+             "tools/dnsbl-query: test points listed / not listed",
+             "rc %d: %s%s" % (r.returncode, r.stdout, r.stderr))
+        r = h.run([sys.executable, tool, "-t", "-p", str(srv.port),
+                   "bl.rbl.local", "8.8.8.8"])
+        t.ok(r.returncode == 1 and "not listed (NXDOMAIN)" in r.stdout,
+             "tools/dnsbl-query over TCP: unlisted, exit 1",
+             "rc %d: %s%s" % (r.returncode, r.stdout, r.stderr))
     t.ok(srv.alive(), "server alive")
     t.eq(srv.stop(), 0, "clean stop")
 

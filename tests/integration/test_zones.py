@@ -13,7 +13,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
 
 FILES = ["lists/spam.ip4set", "lists/dul.ip4set", "lists/allow.ip4set",
-         "lists/v6.ip6trie", "lists/names.dnset"]
+         "lists/v6.ip6trie", "lists/names.dnset", "lists/short.ip4set",
+         "lists/long.ip4set"]
 CONF = h.read_data("conf/zones.conf")
 
 SPAM10 = "Spam source 192.0.2.10, see http://example.invalid/spam?192.0.2.10"
@@ -135,6 +136,8 @@ def bitmask(t, c):
       what="subzone test point 127.0.0.2")
     c("1.0.0.127.spam." + z, "A", "NXDOMAIN",
       what="subzone test point 127.0.0.1")
+    c("40.30.20.10.spam." + z, "TXT", "NOERROR", a=[], txt=[],
+      what="subzone: entry without TXT, TXT query: no data with SOA")
 
     # empty non-terminals and names that are not addresses
     for name in ("2.0.192." + z, "0.192." + z, "192." + z, "spam." + z,
@@ -300,10 +303,25 @@ def serve(t, c):
     c("x.example", "A", "REFUSED", what="outside every zone: REFUSED")
 
 
+def ttls(t, c):
+    c("50.2.0.192.ttl.test", "A", "NOERROR", a=["127.0.0.2"], ttl=60,
+      what="TTL 30 from the list clamped up to ttl-min 60")
+    c("51.2.0.192.ttl.test", "A", "NOERROR", a=["127.0.0.4"], ttl=86400,
+      what="TTL 5d from the list clamped down to ttl-max 1d")
+    c("52.2.0.192.ttl.test", "TXT", "NOERROR", ttl=60,
+      what="two lists: the smaller TTL, clamped")
+    c("51.2.0.192.long.ttl.test", "A", "NOERROR", a=["127.0.0.2"],
+      ttl=86400, what="subzone TTL clamped too")
+    c("50.2.0.192.ttlserve.test", "A", "NOERROR", a=["127.0.0.2"], ttl=30,
+      what="serve: the file's $TTL as it is (as rbldnsd)")
+    c("51.2.0.192.ttlserve.test", "A", "NOERROR", a=["127.0.0.2"],
+      ttl=432000, what="serve: a long $TTL as it is")
+
+
 def zones(t):
     srv = h.Server(CONF, FILES).start()
     c = Checker(t, srv)
-    for fn in (bitmask, each, score, ipv6, domains, serve):
+    for fn in (bitmask, each, score, ipv6, domains, serve, ttls):
         try:
             fn(t, c)
         except Exception:
