@@ -56,7 +56,9 @@ enum list_type {
 /* What a listing answers with. Owned by the list; valid while it lives. */
 struct list_value {
 	uint32_t	 lv_a;		/* A record, host byte order */
-	uint32_t	 lv_ttl;	/* TTL in effect for the entry ($TTL) */
+	uint32_t	 lv_ttl;	/* the list's last $TTL (rbldnsd applies
+					   it to every entry), else
+					   opts->default_ttl */
 	const char	*lv_txt;	/* TXT template with $n and $= already
 					   resolved; "$" still stands for the
 					   subject, "$$" for a dollar sign.

@@ -117,7 +117,7 @@ list_tok(const char *s, char *buf, size_t bufsz)
 }
 
 /* list_sort64 - stable LSD radix sort on the bits from lowbits up */
-void
+int
 list_sort64(uint64_t *a, uint64_t *tmp, size_t n, int lowbits)
 {
 	static const int digits = 16;
@@ -125,11 +125,8 @@ list_sort64(uint64_t *a, uint64_t *tmp, size_t n, int lowbits)
 	size_t *count, i, sum, c;
 	int shift;
 
-	if (n < 2)
-		return;
-	count = malloc(sizeof(*count) << digits);
-	if (count == NULL) {
-		/* insertion sort still terminates; only used on ENOMEM */
+	if (n < 256) {
+		/* small: insertion sort, no 512 KiB of counters */
 		for (i = 1; i < n; i++) {
 			uint64_t v = a[i];
 			size_t j = i;
@@ -140,8 +137,10 @@ list_sort64(uint64_t *a, uint64_t *tmp, size_t n, int lowbits)
 			}
 			a[j] = v;
 		}
-		return;
+		return 0;
 	}
+	if ((count = malloc(sizeof(*count) << digits)) == NULL)
+		return RBLMUX_ENOMEM;
 	for (shift = lowbits; shift < 64; shift += digits) {
 		memset(count, 0, sizeof(*count) << digits);
 		for (i = 0; i < n; i++)
@@ -163,6 +162,7 @@ list_sort64(uint64_t *a, uint64_t *tmp, size_t n, int lowbits)
 	if (src != a)
 		memcpy(a, src, n * sizeof(*a));
 	free(count);
+	return 0;
 }
 
 /*
@@ -740,7 +740,9 @@ src_fill(struct lsrc *r)
 		n = (ssize_t)(r->s_memlen - r->s_mempos);
 		if ((size_t)n > room)
 			n = (ssize_t)room;
-		memcpy(r->s_buf + r->s_end, r->s_mem + r->s_mempos, (size_t)n);
+		if (n > 0)
+			memcpy(r->s_buf + r->s_end, r->s_mem + r->s_mempos,
+			    (size_t)n);
 		r->s_mempos += (size_t)n;
 	} else {
 		do
@@ -1097,7 +1099,7 @@ loader_finish(struct list_loader *ld, time_t mtime, struct list **out)
 	return 0;
 }
 
-/* src_init - set up a line source */
+/* src_init - set up a line source; fd -1 reads mem */
 static int
 src_init(struct lsrc *r, int fd, const char *mem, size_t memlen)
 {
@@ -1106,6 +1108,8 @@ src_init(struct lsrc *r, int fd, const char *mem, size_t memlen)
 	r->s_mem = mem;
 	r->s_memlen = memlen;
 	r->s_cap = LIST_LINE_MAX + READ_CHUNK + 1;
+	if (mem != NULL && memlen + 2 < r->s_cap)
+		r->s_cap = memlen + 2;	/* all of it fits */
 	r->s_buf = malloc(r->s_cap);
 	return r->s_buf == NULL ? RBLMUX_ENOMEM : 0;
 }
@@ -1172,6 +1176,8 @@ list_load_mem(const struct list_opts *opts, const char *buf, size_t len,
 	struct lsrc r;
 	int rc;
 
+	if (buf == NULL && len > 0)
+		return RBLMUX_EINVAL;
 	if ((rc = loader_init(&ld, opts)) != 0)
 		goto done;
 	if ((rc = src_init(&r, -1, buf, len)) != 0)

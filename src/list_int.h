@@ -127,8 +127,11 @@ int	list_parse_value(struct list_loader *ld, char *s, uint32_t *vidx);
 /* Copy of a token for a message: at most 64 printable bytes. */
 const char	*list_tok(const char *s, char *buf, size_t bufsz);
 
-/* Radix sort of 64-bit keys; tmp holds n elements. Stable. */
-void	list_sort64(uint64_t *a, uint64_t *tmp, size_t n, int lowbits);
+/*
+ * Stable sort of 64-bit words by their bits from lowbits up (a radix
+ * sort); tmp holds n words. Returns 0 or RBLMUX_ENOMEM.
+ */
+int	list_sort64(uint64_t *a, uint64_t *tmp, size_t n, int lowbits);
 
 /* Characters */
 #define LIST_ISSPACE(c)	((c) == ' ' || (c) == '\t' || (c) == '\r')

@@ -7,11 +7,11 @@
  * first table holding anything for it decides. An exclusion there means
  * not listed, otherwise every distinct value there is the answer.
  * Blocks are sorted by (key, value index); exclusions have the highest
- * index, so they come last among the blocks of a key. The /32 and /24
- * tables have a 65536-slot index on the top 16 bits of the key and keep
+ * index, so they come last among the blocks of a key. A big /32 or /24
+ * table has a 65536-slot index on the top 16 bits of the key and keeps
  * only its low 16 bits, next to the value index: 6 bytes per block, and
- * a lookup searches a few cache lines. The small /16 and /8 tables keep
- * key << 32 | value index in one 64-bit word.
+ * a lookup searches a few cache lines. Small tables keep
+ * key << 32 | value index in one 64-bit word and are searched whole.
  *
  * ip4trie takes CIDR prefixes only and answers with the longest matching
  * prefix (the first one given, when a prefix is repeated): one sorted
@@ -26,6 +26,7 @@
 #include "list_int.h"
 
 #define IDX_SLOTS	65536
+#define IDX_MIN		16384	/* smaller tables are searched whole */
 
 /* A growable array of 64-bit words. */
 struct vec64 {
@@ -89,8 +90,9 @@ vec_push(struct vec64 *v, uint64_t x)
 static int
 vec_finish(struct vec64 *v, int dedup)
 {
-	uint64_t *tmp;
+	uint64_t *tmp = NULL;
 	size_t i, j;
+	int rc;
 
 	if (v->v_n == 0) {
 		free(v->v_a);
@@ -98,10 +100,13 @@ vec_finish(struct vec64 *v, int dedup)
 		v->v_cap = 0;
 		return 0;
 	}
-	if ((tmp = malloc(v->v_n * sizeof(*tmp))) == NULL)
+	if (v->v_n >= 256 &&
+	    (tmp = malloc(v->v_n * sizeof(*tmp))) == NULL)
 		return RBLMUX_ENOMEM;
-	list_sort64(v->v_a, tmp, v->v_n, 0);
+	rc = list_sort64(v->v_a, tmp, v->v_n, 0);
 	free(tmp);
+	if (rc != 0)
+		return rc;
 	if (dedup) {
 		for (i = 1, j = 1; i < v->v_n; i++)
 			if (v->v_a[i] != v->v_a[j - 1])
@@ -363,7 +368,7 @@ tab_index(struct ip4tab *t)
 	size_t i = 0, n = t->t_n;
 	uint32_t s;
 
-	if (n == 0)
+	if (n < IDX_MIN)
 		return 0;
 	if (n >= UINT32_MAX)
 		return RBLMUX_ENOMEM;
