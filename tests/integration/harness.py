@@ -33,8 +33,10 @@ import traceback
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 DATA = os.path.join(ROOT, "tests", "data")
-RBLMUXD = os.path.join(ROOT, "bin", "rblmuxd")
-RBLMUXCTL = os.path.join(ROOT, "bin", "rblmuxctl")
+# RBLMUX_BIN=DIR runs the suites against other binaries (an ASan build)
+BIN = os.environ.get("RBLMUX_BIN", os.path.join(ROOT, "bin"))
+RBLMUXD = os.path.join(BIN, "rblmuxd")
+RBLMUXCTL = os.path.join(BIN, "rblmuxctl")
 
 SUITE_TIMEOUT = int(os.environ.get("RBLMUX_IT_TIMEOUT", "150"))
 KEEP_TMP = os.environ.get("RBLMUX_KEEP_TMP") == "1"
@@ -49,6 +51,9 @@ RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN",
 _servers = []
 _tmpdirs = []
 _ports = set()
+_sanitizer = []         # (server name, excerpt) of ASan/UBSan reports
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                   "runtime error:", "WARNING: ThreadSanitizer")
 
 
 # --- reporting -------------------------------------------------------------
@@ -142,6 +147,10 @@ def run_suite(name, tests):
                 # each test stops what it started; catch stragglers and
                 # show the server logs of a test that failed
                 stop_all(dump=t.failed > before)
+                while _sanitizer:
+                    who, text = _sanitizer.pop(0)
+                    t.ok(False, "%s: sanitizer report in the %s log" %
+                         (label, who), text)
     except SuiteTimeout as e:
         t.ok(False, str(e))
     finally:
@@ -876,6 +885,13 @@ class Server:
         if self.logf:
             self.logf.close()
             self.logf = None
+            log = self.log()
+            for mark in SANITIZER_MARKS:
+                i = log.find(mark)
+                if i >= 0:
+                    _sanitizer.append((self.name, log[max(0, i - 200):
+                                                      i + 3000]))
+                    break
         return self.proc.returncode
 
     def signal(self, sig):

@@ -179,7 +179,7 @@ def each(t, c):
       what="each: result without configured value answers its own")
     c("10.2.0.192." + z, "TXT", "NOERROR",
       txt=["spam: %s; dul: %s" % (SPAM10, DUL10)], what="each: TXT")
-    c("99.2.0.192." + z, "A", "NOERROR", a=["127.0.0.20"],
+    c("99.2.0.192." + z, "A", "NOERROR", a=["127.0.0.10", "127.0.0.20"],
       what="each: no exempt: line, so the allowlist does not apply")
     c("2.0.0.127." + z, "A", "NOERROR", a=["127.0.0.2", "127.0.0.20"],
       what="each: test point lists every result")
@@ -198,11 +198,12 @@ def score(t, c):
       what="score: spam alone = 200")
     c("1.0.18.198." + z, "A", "NOERROR", a=["127.0.0.100"],
       what="score: dul alone = 100")
-    c("99.2.0.192." + z, "A", "NOERROR", a=["127.0.0.0"],
-      what="score: 200 - 250 clamped to 0 (listed by a member, so no "
-      "NXDOMAIN)")
-    c("50.100.51.198." + z, "A", "NOERROR", a=["127.0.0.0"],
-      what="score: /24 entry plus allowlist = 0")
+    c("99.2.0.192." + z, "A", "NOERROR", a=["127.0.0.50"],
+      what="score: allowlist weight subtracts: 200 + 100 - 250 = 50")
+    c("50.100.51.198." + z, "A", "NXDOMAIN",
+      what="score: 200 - 250 <= 0 is not a listing: NXDOMAIN")
+    c("50.100.51.198." + z, "TXT", "NXDOMAIN",
+      what="score: net score <= 0, TXT: NXDOMAIN")
     c("4.113.0.203." + z, "A", "NXDOMAIN",
       what="score: no member lists it: NXDOMAIN")
     c("2.0.0.127." + z, "A", "NOERROR", a=["127.0.0.255"],
@@ -279,7 +280,7 @@ def serve(t, c):
       what="serve: ':4:' entry A")
     c("40.30.20.10." + z, "TXT", "NOERROR", a=[], txt=[],
       what="serve: ':4:' entry has no TXT (rbldnsd semantics)")
-    c("99.2.0.192." + z, "A", "NOERROR", a=["127.0.0.2"],
+    c("99.2.0.192." + z, "A", "NOERROR", a=["127.0.0.10", "127.0.0.2"],
       what="serve: no allowlist in a serve: zone")
     c("7.100.51.198." + z, "A", "NXDOMAIN", what="serve: exclusion")
     c("1.1.1.1." + z, "TXT", "NXDOMAIN", what="serve: unlisted")
