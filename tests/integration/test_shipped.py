@@ -16,6 +16,7 @@ import re
 import sys
 import time
 
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
 
@@ -27,7 +28,10 @@ ALLOW = os.path.join(h.ROOT, "zones", "allow.ip4set")
 def rewrite(text, port, tmp):
     """The shipped config, with our port and our temp paths."""
     out = []
+    v6 = h.have_ipv6()
     for line in text.splitlines():
+        if not v6 and re.match(r"^\s*listen:\s*[0-9a-fA-F]*:", line):
+            continue
         m = re.match(r"^(\s*listen:\s*)(\S+)@5353(.*)$", line)
         if m:
             line = "%s%s@%d%s" % (m.group(1), m.group(2), port, m.group(3))
