@@ -2,11 +2,9 @@
  * list.c -- local lists in rbldnsd's data file syntax: the common part.
  *
  * Reads the files of a list as one logical file, line by line, and deals
- * with everything that is the same for every format: blank lines,
- * comments, "$" specials, ":A:TXT" default lines, per-entry values (kept
- * once each in a value table), and the TXT templates, whose $n and $=
- * references are resolved when the whole list has been read, as rbldnsd
- * does at query time. The keys of each format are parsed and indexed by
+ * with what is the same for every format: blank lines, comments, "$"
+ * specials and ":A:TXT" default lines; values and TXT templates are in
+ * list_value.c. The keys of each format are parsed and indexed by
  * list_ip4.c, list_ip6.c and list_dn.c through a struct list_ops.
  *
  * A load allocates with malloc and fails with RBLMUX_ENOMEM rather than
@@ -18,7 +16,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,8 +31,6 @@
 #define DEFAULT_TTL	2100		/* rbldnsd's -t default, 35m */
 #define DEFAULT_A	0x7f000002U	/* 127.0.0.2 */
 #define READ_CHUNK	65536
-/* worst case of a resolved template: every output byte an escaped "$$" */
-#define RESOLVED_MAX	(2 * LIST_TXT_LEN + 2)
 
 static const struct list_ops *const list_types[] = {
 	[LIST_IP4SET] = &list_ip4set_ops,
@@ -163,231 +158,6 @@ list_sort64(uint64_t *a, uint64_t *tmp, size_t n, int lowbits)
 		memcpy(a, src, n * sizeof(*a));
 	free(count);
 	return 0;
-}
-
-/*
- * The value table. Values are kept once: most entries of a big list share
- * the default value, and rbldnsd answers identical A+TXT pairs once.
- */
-
-/* vhash - hash of a value */
-static uint32_t
-vhash(uint32_t a, uint32_t hastxt, const char *txt, size_t len)
-{
-	uint32_t h = 2166136261U;
-	size_t i;
-
-	h = (h ^ a) * 16777619U;
-	h = (h ^ hastxt) * 16777619U;
-	for (i = 0; i < len; i++)
-		h = (h ^ (unsigned char)txt[i]) * 16777619U;
-	return h;
-}
-
-/* vtable_grow - double the value hash */
-static int
-vtable_grow(struct list_loader *ld)
-{
-	uint32_t ncap = ld->ld_vhashcap ? ld->ld_vhashcap * 2 : 1024;
-	uint32_t *nh, i, mask = ncap - 1;
-
-	nh = calloc(ncap, sizeof(*nh));
-	if (nh == NULL)
-		return RBLMUX_ENOMEM;
-	for (i = 0; i < ld->ld_nvals; i++) {
-		const struct list_rawval *v = &ld->ld_vals[i];
-		uint32_t h = vhash(v->rv_a, v->rv_hastxt,
-		    ld->ld_pool + v->rv_txt, v->rv_len) & mask;
-
-		while (nh[h] != 0)
-			h = (h + 1) & mask;
-		nh[h] = i + 1;
-	}
-	free(ld->ld_vhash);
-	ld->ld_vhash = nh;
-	ld->ld_vhashcap = ncap;
-	return 0;
-}
-
-/* value_add - index of value (a, txt); txt may point into ld_pool */
-static int
-value_add(struct list_loader *ld, uint32_t a, const char *txt, size_t len,
-    uint32_t hastxt, uint32_t *vidx)
-{
-	struct list_rawval *v;
-	uint32_t h, mask, i;
-	size_t off;
-	int rc;
-
-	if (!hastxt)
-		len = 0;
-	if ((uint64_t)(ld->ld_nvals + 1) * 2 > ld->ld_vhashcap &&
-	    (rc = vtable_grow(ld)) != 0)
-		return rc;
-	mask = ld->ld_vhashcap - 1;
-	h = vhash(a, hastxt, txt, len) & mask;
-	while ((i = ld->ld_vhash[h]) != 0) {
-		v = &ld->ld_vals[i - 1];
-		if (v->rv_a == a && v->rv_hastxt == hastxt &&
-		    v->rv_len == len &&
-		    memcmp(ld->ld_pool + v->rv_txt, txt, len) == 0) {
-			*vidx = i - 1;
-			return 0;
-		}
-		h = (h + 1) & mask;
-	}
-	if (ld->ld_nvals >= LIST_VEXCL - 1)
-		return RBLMUX_ENOMEM;
-	if (ld->ld_nvals == ld->ld_capvals) {
-		uint32_t ncap = ld->ld_capvals ? ld->ld_capvals * 2 : 64;
-		struct list_rawval *nv;
-
-		nv = reallocarray(ld->ld_vals, ncap, sizeof(*nv));
-		if (nv == NULL)
-			return RBLMUX_ENOMEM;
-		ld->ld_vals = nv;
-		ld->ld_capvals = ncap;
-	}
-	if (ld->ld_poollen + len + 1 > ld->ld_poolcap) {
-		size_t ncap = ld->ld_poolcap ? ld->ld_poolcap : 4096;
-		ptrdiff_t inpool = -1;
-		char *np;
-
-		if (txt >= ld->ld_pool && ld->ld_pool != NULL &&
-		    txt < ld->ld_pool + ld->ld_poollen)
-			inpool = txt - ld->ld_pool;
-		while (ld->ld_poollen + len + 1 > ncap)
-			ncap *= 2;
-		if (ncap > UINT32_MAX)
-			return RBLMUX_ENOMEM;
-		np = realloc(ld->ld_pool, ncap);
-		if (np == NULL)
-			return RBLMUX_ENOMEM;
-		ld->ld_pool = np;
-		ld->ld_poolcap = ncap;
-		if (inpool >= 0)
-			txt = np + inpool;
-	}
-	off = ld->ld_poollen;
-	memcpy(ld->ld_pool + off, txt, len);
-	ld->ld_pool[off + len] = '\0';
-	ld->ld_poollen += len + 1;
-	v = &ld->ld_vals[ld->ld_nvals];
-	v->rv_a = a;
-	v->rv_txt = (uint32_t)off;
-	v->rv_len = (uint32_t)len;
-	v->rv_hastxt = hastxt;
-	ld->ld_vhash[h] = ++ld->ld_nvals;
-	*vidx = ld->ld_nvals - 1;
-	return 0;
-}
-
-/*
- * parse_a - an A value: "2" is 127.0.0.2, "1.2" is 1.0.0.2, "1.2.3" is
- * 1.2.0.3 (the last part fills the low byte), "1.2.3.4" as written. Each
- * part is a decimal 0..255; the result must not be 0. Returns the end or
- * NULL.
- */
-static const char *
-parse_a(const char *s, uint32_t *out)
-{
-	uint32_t part[4], a;
-	int n = 0;
-
-	for (;;) {
-		uint32_t v = 0;
-
-		if (!isdigit((unsigned char)*s))
-			return NULL;
-		while (isdigit((unsigned char)*s)) {
-			if (v <= 255)
-				v = v * 10 + (uint32_t)(*s - '0');
-			s++;
-		}
-		if (v > 255)
-			return NULL;
-		part[n++] = v;
-		if (n == 4 || *s != '.')
-			break;
-		s++;
-	}
-	switch (n) {
-	case 1:
-		a = part[0];
-		break;
-	case 2:
-		a = part[0] << 24 | part[1];
-		break;
-	case 3:
-		a = part[0] << 24 | part[1] << 16 | part[2];
-		break;
-	default:
-		a = part[0] << 24 | part[1] << 16 | part[2] << 8 | part[3];
-		break;
-	}
-	if (a == 0)
-		return NULL;
-	if (n == 1)
-		a |= 0x7f000000U;
-	*out = a;
-	return s;
-}
-
-/* parse_value_def - a value with def supplying what is left out */
-static int
-parse_value_def(struct list_loader *ld, char *s, uint32_t def,
-    uint32_t *vidx)
-{
-	const struct list_rawval *dv = &ld->ld_vals[def];
-	uint32_t a = dv->rv_a, hastxt;
-	const char *e;
-	size_t len;
-	char tok[80];
-
-	while (LIST_ISSPACE(*s))
-		s++;
-	if (*s == '\0' || LIST_ISCOMMENT(*s)) {
-		*vidx = def;
-		return 0;
-	}
-	if (*s == ':') {
-		e = parse_a(s + 1, &a);
-		if (e == NULL) {
-			list_warn(ld, "invalid A value '%s'",
-			    list_tok(s, tok, sizeof(tok)));
-			return -1;
-		}
-		s = (char *)e;
-		while (LIST_ISSPACE(*s))
-			s++;
-		if (*s == '\0') {
-			/* ":A" alone: the TXT of the default */
-			return value_add(ld, a, ld->ld_pool + dv->rv_txt,
-			    dv->rv_len, dv->rv_hastxt, vidx);
-		}
-		if (*s != ':') {
-			list_warn(ld, "unrecognized value for an entry '%s'",
-			    list_tok(s, tok, sizeof(tok)));
-			return -1;
-		}
-		s++;
-		while (LIST_ISSPACE(*s))
-			s++;
-	}
-	len = strlen(s);
-	if (len > LIST_TXT_MAX) {
-		list_warn(ld, "TXT truncated to %d bytes", LIST_TXT_MAX);
-		len = LIST_TXT_MAX;
-	}
-	hastxt = len > 0;
-	return value_add(ld, a, s, len, hastxt, vidx);
-}
-
-/* list_parse_value - the value of an entry, after its key */
-int
-list_parse_value(struct list_loader *ld, char *s, uint32_t *vidx)
-{
-	return parse_value_def(ld, s, ld->ld_defval, vidx);
 }
 
 /*
@@ -858,7 +628,7 @@ read_source(struct list_loader *ld, struct lsrc *r)
 		    line[1] == ':')) {
 			uint32_t v;
 
-			rc = parse_value_def(ld, line, ld->ld_builtin, &v);
+			rc = list_parse_value_def(ld, line, ld->ld_builtin, &v);
 			if (rc < 0 && rc != -1)
 				return rc;
 			if (rc == 0)
@@ -869,162 +639,6 @@ read_source(struct list_loader *ld, struct lsrc *r)
 			return rc;
 	}
 	return rc;
-}
-
-/*
- * Resolving templates. rbldnsd expands "$n" and "$=" when it answers,
- * with the variables as they stand after the load; doing it once here
- * gives the same text and leaves only "$" (subject) and "$$" for
- * list_txt_expand().
- */
-
-struct rbuf {
-	char	*b_buf;		/* RESOLVED_MAX + 1 bytes */
-	size_t	 b_len;
-	size_t	 b_min;		/* bytes the output has at least */
-	int	 b_full;	/* output reached LIST_TXT_LEN */
-};
-
-/* rb_lit - append one literal output byte */
-static void
-rb_lit(struct rbuf *b, char c)
-{
-	if (b->b_min >= LIST_TXT_LEN) {
-		b->b_full = 1;
-		return;
-	}
-	if (c == '$')
-		b->b_buf[b->b_len++] = '$';
-	b->b_buf[b->b_len++] = c;
-	b->b_min++;
-}
-
-/* rb_subject - append a reference to the subject */
-static void
-rb_subject(struct rbuf *b)
-{
-	if (b->b_min >= LIST_TXT_LEN) {
-		b->b_full = 1;
-		return;
-	}
-	b->b_buf[b->b_len++] = '$';
-	b->b_min++;
-}
-
-/*
- * resolve - template t with entry text e into b. In t: "$$" is a dollar,
- * "$0".."$9" a variable (verbatim; "$n" itself when undefined), "$=" the
- * entry text verbatim (the subject when empty), "$" otherwise the subject.
- */
-static void
-resolve(const struct list_loader *ld, const char *t, const char *e,
-    struct rbuf *b)
-{
-	const char *v;
-
-	while (*t != '\0' && !b->b_full) {
-		if (*t != '$') {
-			rb_lit(b, *t++);
-			continue;
-		}
-		t++;
-		if (*t == '$') {
-			rb_lit(b, '$');
-			t++;
-		} else if (isdigit((unsigned char)*t)) {
-			v = ld->ld_subst[*t - '0'];
-			if (v == NULL) {
-				rb_lit(b, '$');
-				rb_lit(b, *t);
-			} else
-				while (*v != '\0' && !b->b_full)
-					rb_lit(b, *v++);
-			t++;
-		} else if (*t == '=') {
-			if (*e == '\0')
-				rb_subject(b);
-			for (v = e; *v != '\0' && !b->b_full; v++)
-				rb_lit(b, *v);
-			t++;
-		} else
-			rb_subject(b);
-	}
-	b->b_buf[b->b_len] = '\0';
-}
-
-/* resolve_values - the final value table of l */
-static int
-resolve_values(struct list_loader *ld, struct list *l, uint32_t ttl)
-{
-	const char *base = ld->ld_subst[LIST_SUBST_BASE];
-	char tmp[RESOLVED_MAX + 1];
-	size_t *off, cap = 0, len = 0;
-	uint32_t i;
-	char *pool = NULL;
-
-	l->l_values = calloc(ld->ld_nvals ? ld->ld_nvals : 1,
-	    sizeof(*l->l_values));
-	off = calloc(ld->ld_nvals ? ld->ld_nvals : 1, sizeof(*off));
-	if (l->l_values == NULL || off == NULL) {
-		free(off);
-		return RBLMUX_ENOMEM;
-	}
-	l->l_nvalues = ld->ld_nvals;
-	for (i = 0; i < ld->ld_nvals; i++) {
-		const struct list_rawval *rv = &ld->ld_vals[i];
-		const char *raw = ld->ld_pool + rv->rv_txt;
-		const char *t, *e;
-		struct rbuf b = { tmp, 0, 0, 0 };
-
-		l->l_values[i].lv_a = rv->rv_a;
-		l->l_values[i].lv_ttl = ttl;
-		off[i] = SIZE_MAX;
-		if (!rv->rv_hastxt)
-			raw = "";
-		if (raw[0] == '=') {
-			/* "=text" opts out of the base template */
-			t = e = raw + 1;
-		} else if (base != NULL) {
-			t = base;
-			e = raw;
-		} else if (rv->rv_hastxt)
-			t = e = raw;
-		else
-			continue;
-		resolve(ld, t, e, &b);
-		if (b.b_len == 0)
-			continue;
-		if (len + b.b_len + 1 > cap) {
-			size_t ncap = cap ? cap * 2 : 4096;
-			char *np;
-
-			while (len + b.b_len + 1 > ncap)
-				ncap *= 2;
-			if ((np = realloc(pool, ncap)) == NULL) {
-				free(pool);
-				free(off);
-				return RBLMUX_ENOMEM;
-			}
-			pool = np;
-			cap = ncap;
-		}
-		memcpy(pool + len, tmp, b.b_len + 1);
-		off[i] = len;
-		len += b.b_len + 1;
-	}
-	if (pool != NULL && len < cap) {
-		char *np = realloc(pool, len);
-
-		if (np != NULL)
-			pool = np;
-	}
-	for (i = 0; i < ld->ld_nvals; i++)
-		l->l_values[i].lv_txt = off[i] == SIZE_MAX ? NULL :
-		    pool + off[i];
-	free(off);
-	l->l_txt = pool;
-	l->l_txtlen = len;
-	return 0;
 }
 
 /* loader_free - release what a loader holds */
@@ -1056,7 +670,7 @@ loader_init(struct list_loader *ld, const struct list_opts *opts)
 		return RBLMUX_EINVAL;
 	ld->ld_ops = list_types[opts->type];
 	ld->ld_file = opts->name != NULL ? opts->name : "-";
-	if ((rc = value_add(ld, DEFAULT_A, "", 0, 0, &ld->ld_builtin)) != 0)
+	if ((rc = list_value_add(ld, DEFAULT_A, "", 0, 0, &ld->ld_builtin)) != 0)
 		return rc;
 	ld->ld_defval = ld->ld_builtin;
 	return ld->ld_ops->lo_begin(ld);
@@ -1079,7 +693,7 @@ loader_finish(struct list_loader *ld, time_t mtime, struct list **out)
 	ttl = ld->ld_ttl ? ld->ld_ttl :
 	    (opts->default_ttl ? opts->default_ttl : DEFAULT_TTL);
 	/* lo_build consumes the builder whether it succeeds or not */
-	if ((rc = resolve_values(ld, l, ttl)) != 0 ||
+	if ((rc = list_resolve_values(ld, l, ttl)) != 0 ||
 	    (rc = ld->ld_ops->lo_build(ld, l)) != 0) {
 		list_free(l);
 		return rc;
@@ -1257,38 +871,6 @@ list_has_below(const struct list *l, const char *name, size_t len)
 	if (l == NULL || l->l_ops->lo_has_below == NULL)
 		return 0;
 	return l->l_ops->lo_has_below(l, name, len);
-}
-
-/* list_txt_expand - expand "$" and "$$" in a resolved template */
-size_t
-list_txt_expand(const char *tmpl, const char *subject, char *buf,
-    size_t bufsz)
-{
-	size_t n = 0, sl;
-
-	if (tmpl == NULL)
-		return 0;
-	sl = subject != NULL ? strlen(subject) : 0;
-	while (*tmpl != '\0' && n < bufsz) {
-		if (*tmpl != '$') {
-			buf[n++] = *tmpl++;
-			continue;
-		}
-		tmpl++;
-		if (*tmpl == '$') {
-			buf[n++] = '$';
-			tmpl++;
-			continue;
-		}
-		if (sl > bufsz - n) {
-			memcpy(buf + n, subject, bufsz - n);
-			n = bufsz;
-		} else {
-			memcpy(buf + n, subject, sl);
-			n += sl;
-		}
-	}
-	return n;
 }
 
 /* list_type - type of a list */

@@ -124,6 +124,15 @@ void	list_warn(struct list_loader *ld, const char *fmt, ...)
  */
 int	list_parse_value(struct list_loader *ld, char *s, uint32_t *vidx);
 
+/* list_value.c: the value table */
+int	list_value_add(struct list_loader *ld, uint32_t a, const char *txt,
+	    size_t len, uint32_t hastxt, uint32_t *vidx);
+int	list_parse_value_def(struct list_loader *ld, char *s, uint32_t def,
+	    uint32_t *vidx);
+/* fill l->l_values, templates resolved, every TTL ttl */
+int	list_resolve_values(struct list_loader *ld, struct list *l,
+	    uint32_t ttl);
+
 /* Copy of a token for a message: at most 64 printable bytes. */
 const char	*list_tok(const char *s, char *buf, size_t bufsz);
 
