@@ -97,6 +97,27 @@ def file_changes(t):
          "got %r" % (txt(srv, "192.0.2.1"),))
     m = srv.q("1.2.0.192.srv.test", "SOA")
     t.ok(m is not None, "server answers after three reloads")
+
+    # a TCP connection opened before a reload is served by the new data
+    s = h.tcp_connect(srv.port)
+    try:
+        s.sendall(h.tcp_frame(h.make_query("4.2.0.192.rl.test", "A",
+                                           qid=41)))
+        before = h.tcp_read_msg(s, 2.0)
+        write(lf, START + "192.0.2.4\n")
+        srv.hup()
+        h.poll_until(listed(srv, "192.0.2.4"), WAIT)
+        s.sendall(h.tcp_frame(h.make_query("4.2.0.192.rl.test", "A",
+                                           qid=42)))
+        after = h.tcp_read_msg(s, 2.0)
+    finally:
+        s.close()
+    b = h.parse_msg(before) if before else None
+    a = h.parse_msg(after) if after else None
+    t.ok(b is not None and b.rcode_name == "NXDOMAIN" and a is not None
+         and a.a_set() == ["127.0.0.2"],
+         "an open TCP connection survives the reload and sees the new "
+         "data", "before %r\nafter %r" % (b, a))
     n = stat(srv, "reloads")
     t.ok(n is not None and n >= 3, "stats: reloads counted (%s)" % n)
     t.ok(srv.alive(), "server alive")
@@ -182,6 +203,9 @@ def broken_config(t):
     m = srv.q("1.2.0.192.new.test", "A")
     t.ok(m is not None and m.rcode_name == "REFUSED",
          "broken config: the zone it adds is not served", repr(m))
+    r = srv.ctl("status")
+    t.ok(r.returncode == 0 and "status: up" in r.stdout,
+         "rblmuxctl status works after the rejected config", r.stderr)
     log = srv.log()
     t.ok("rblmux.conf:%d" % badline in log,
          "config problem logged as rblmux.conf:%d" % badline,
