@@ -97,7 +97,8 @@ struct conf_upstream {
 	char			*zone;		/* lower case, no trailing dot */
 	struct conf_code	*codes;
 	size_t			 ncodes;
-	struct conf_prefix	*error_codes;	/* IPv4; default 127.255.255.0/24 */
+	struct conf_prefix	*error_codes;	/* IPv4; default
+						   127.255.255.0/24 */
 	size_t			 nerror_codes;
 	enum conf_family	 family;	/* default ip4 */
 	int			 weight;	/* default 1, -255..255 */
@@ -134,8 +135,8 @@ struct conf_escalation {
 	char			*txt;		/* may hold $count and $prefix;
 						   default "$count listed
 						   addresses in $prefix" */
-	uint32_t		 window;	/* upstream results seen within, s;
-						   default 1d */
+	uint32_t		 window;	/* upstream results seen
+						   within, s; default 1d */
 	const char		*file;
 	unsigned		 line;
 };
@@ -171,7 +172,8 @@ struct conf_zone {
 	char			*soa_rname;	/* default: hostmaster.ZONE */
 	uint32_t		 soa_refresh, soa_retry, soa_expire, soa_minimum;
 						/* default 3600 600 86400 300 */
-	uint32_t		 soa_ttl;	/* SOA/NS TTL; default soa_minimum */
+	uint32_t		 soa_ttl;	/* SOA/NS TTL; default
+						   soa_minimum */
 	char			**ns;		/* lower case, no trailing dot;
 						   default: soa_mname */
 	size_t			 nns;
@@ -240,7 +242,8 @@ int	 conf_parse_sockaddr(const char *s, uint16_t defport,
 int	 conf_parse_dname(const char *s, char **out);
 
 #define CONF_DNAME_MAX		253	/* presentation length, no final dot */
-#define CONF_ZONE_MAX_MEMBERS	64	/* results per zone (= ANSWER_MAX_SRC) */
+#define CONF_ZONE_MAX_MEMBERS	64	/* results per zone (answer.h
+						   ANSWER_MAX_SRC) */
 
 /*
  * Is s a valid list/upstream/escalation/result name: a letter, then up to

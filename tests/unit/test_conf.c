@@ -303,8 +303,8 @@ test_parse_prefix(void **state)
 		assert_int_equal(inet_pton(t->family, t->addr, want), 1);
 		if (p.family != t->family || p.plen != t->plen ||
 		    memcmp(p.addr, want, t->family == AF_INET ? 4 : 16) != 0)
-			fail_msg("prefix case '%s': family %d plen %u", t->label,
-			    p.family, p.plen);
+			fail_msg("prefix case '%s': family %d plen %u",
+			    t->label, p.family, p.plen);
 	}
 }
 
@@ -435,7 +435,8 @@ test_parse_dname(void **state)
 		if ((rc == 0) != (cases[i].want != NULL))
 			fail_msg("dname case '%s': rc %d", cases[i].label, rc);
 		if (rc == 0 && strcmp(out, cases[i].want) != 0)
-			fail_msg("dname case '%s': got %s", cases[i].label, out);
+			fail_msg("dname case '%s': got %s", cases[i].label,
+			    out);
 		if (rc != 0 && out != NULL)
 			fail_msg("dname case '%s': out set", cases[i].label);
 		free(out);
@@ -766,8 +767,8 @@ test_keywords_good(void **state)
 		}
 		}
 		if (got != t->want)
-			fail_msg("good case '%s': got %lld, want %lld", t->label,
-			    got, t->want);
+			fail_msg("good case '%s': got %lld, want %lld",
+			    t->label, got, t->want);
 		conf_free(c);
 	}
 }
@@ -805,7 +806,8 @@ static const struct bad_case bad_cases[] = {
 	    "expected 'keyword: value'" },
 	{ "no keyword", "server:\n : 5\n", 2, "expected 'keyword: value'" },
 	{ "upper-case keyword", "Server:\n", 1, "unknown keyword 'Server'" },
-	{ "missing value", "server:\n ttl-min:\n", 2, "ttl-min: missing value" },
+	{ "missing value", "server:\n ttl-min:\n", 2,
+	    "ttl-min: missing value" },
 	{ "missing value comment", "server:\n ttl-min: # none\n", 2,
 	    "ttl-min: missing value" },
 	{ "too many values", "server:\n ttl-min: 5 6\n", 2,
@@ -847,7 +849,8 @@ static const struct bad_case bad_cases[] = {
 	{ "cache-max-size unit", "server:\n cache-max-size: 12q\n", 2,
 	    "cache-max-size: bad value '12q'" },
 	{ "cache-max-size too small", "server:\n cache-max-size: 100k\n", 2,
-	    "cache-max-size: bad value '100k' (expected a size of at least 1m" },
+	    "cache-max-size: bad value '100k' (expected a size of at "
+	    "least 1m" },
 	{ "ttl-max unit", "server:\n ttl-max: 1x\n", 2,
 	    "ttl-max: bad value '1x' (expected a duration" },
 	{ "ttl-max ms", "server:\n ttl-max: 100ms\n", 2, "ttl-max: bad value" },
@@ -981,7 +984,8 @@ static const struct bad_case bad_cases[] = {
 	{ "source twice on a line", LL "escalation:\n name: e\n"
 	    " source: l l\n", 6, "source: 'l' is already given" },
 	{ "source unknown", LL "escalation:\n name: e\n source: l nothere\n",
-	    6, "source: 'nothere' is not a local list or a result" },
+	    6, "source: 'nothere' is not a result (a local list, an upstream "
+	    "result or an escalation)" },
 	{ "escalation source itself", LL "escalation:\n name: e\n"
 	    " source: l e\n", 4, "escalation e: its sources lead back to "
 	    "itself" },
@@ -1025,7 +1029,8 @@ static const struct bad_case bad_cases[] = {
 	{ "bit unknown result", LL "zone:\n name: z.example\n bit: 2 ghost\n",
 	    6, "'ghost' is not a result" },
 	{ "bit upstream with codes", LL UP " code: 127.0.0.2 spam\n"
-	    "zone:\n name: z.example\n bit: 2 u\n", 10, "'u' is not a result" },
+	    "zone:\n name: z.example\n bit: 2 u\n", 10, "'u' is an upstream "
+	    "with code: lines; use the result names of its codes" },
 	{ "result in bitmask zone", LL "zone:\n name: z.example\n"
 	    " result: l\n", 6, "'l' has no bit; answer: bitmask zones take "
 	    "bit: lines" },
@@ -1331,7 +1336,8 @@ test_defaults(void **state)
 		assert_int_equal(e->prefix6, 64);
 		assert_int_equal(e->threshold, 2);
 		assert_int_equal(e->window, 86400);
-		assert_string_equal(e->txt, "$count listed addresses in $prefix");
+		assert_string_equal(e->txt,
+		    "$count listed addresses in $prefix");
 		assert_int_equal(e->line, 11);
 
 		assert_false(z->serve);
@@ -1591,8 +1597,8 @@ test_include_depth(void **state)
 	(void)state;
 	for (i = 0; i < 20; i++) {
 		snprintf(name, sizeof(name), "deep/%d.conf", i);
-		snprintf(text, sizeof(text), "# level %d\ninclude: %d.conf\n", i,
-		    i + 1);
+		snprintf(text, sizeof(text), "# level %d\ninclude: %d.conf\n",
+		    i, i + 1);
 		put(name, text);
 	}
 	put("deep/20.conf", "# bottom\n");
@@ -1605,7 +1611,7 @@ test_include_depth(void **state)
 	assert_int_equal(reps[0].line, 2);
 }
 
-/* ---- reports -------------------------------------------------------------- */
+/* ---- reports ---------------------------------------------------------- */
 
 static void
 test_report_positions(void **state)
@@ -1616,7 +1622,8 @@ test_report_positions(void **state)
 		const char	*msg;
 	} want[] = {
 		{ "pos/main.conf", 2, "ttl-min: bad value 'nope'" },
-		{ "pos/sub/inc.conf", 2, "edns-buffer-size: 100 is out of range" },
+		{ "pos/sub/inc.conf", 2,
+		    "edns-buffer-size: 100 is out of range" },
 		{ "pos/sub/inc.conf", 3, "unknown keyword 'frob' in server:" },
 		{ "pos/main.conf", 4, "workers: 99 is out of range" },
 		{ "pos/main.conf", 5, "zone: clause without name:" },
@@ -1688,7 +1695,7 @@ test_missing_file(void **state)
 	    RBLMUX_EPARSE);
 }
 
-/* ---- conf_path ------------------------------------------------------------ */
+/* ---- conf_path -------------------------------------------------------- */
 
 static void
 test_conf_path(void **state)
@@ -1716,8 +1723,8 @@ test_conf_path(void **state)
 		char text[256];
 
 		if (cases[i].dir)
-			snprintf(text, sizeof(text), "server:\n directory: %s\n",
-			    cases[i].dir);
+			snprintf(text, sizeof(text),
+			    "server:\n directory: %s\n", cases[i].dir);
 		else
 			snprintf(text, sizeof(text), "server:\n");
 		assert_int_equal(load(text, &c), 0);

@@ -1,0 +1,140 @@
+/*
+ * conf_int.h -- internals shared by conf.c, conf_kw.c and conf_check.c.
+ *
+ * conf.c reads files and lines and manages clauses, conf_kw.c holds the
+ * keyword table and the handlers that check and store each value,
+ * conf_check.c resolves names across clauses once everything is read.
+ * The parser state lives in one struct parser per conf_load() call.
+ * Not for use outside the conf module.
+ */
+#ifndef RBLMUX_CONF_INT_H
+#define RBLMUX_CONF_INT_H
+
+#include <sys/types.h>
+
+#include <stddef.h>
+#include <string.h>
+
+#include "conf.h"
+#include "xmalloc.h"
+
+#define INCLUDE_DEPTH_MAX	16	/* nested include: levels */
+#define INCLUDE_FILES_MAX	1024	/* files read by one conf_load() */
+#define LINE_MAX_LEN		65536	/* longer lines are an error */
+#define MAXTOK			64	/* values on one line */
+#define CONF_KW_MAX		96	/* keywords in the table, at most */
+
+/*
+ * GROW - append one zeroed element to array a holding n elements and
+ * yield a pointer to it. Evaluates a and n more than once.
+ */
+#define GROW(a, n)							\
+	((a) = xreallocarray((a), (n) + 1, sizeof(*(a))),		\
+	 memset(&(a)[(n)], 0, sizeof(*(a))), &(a)[(n)++])
+
+enum clause {
+	CL_NONE = 0,
+	CL_SERVER,
+	CL_RESOLVER,
+	CL_UPSTREAM,
+	CL_LIST,
+	CL_ESCALATION,
+	CL_ZONE,
+	CL_COUNT
+};
+
+/* What defines a name in the shared namespace of results. */
+enum def_kind {
+	DEF_LIST,		/* local list: result of that name */
+	DEF_UPSTREAM,		/* upstream name: a result only without code: */
+	DEF_CODE,		/* code: result of an upstream */
+	DEF_ESCALATION,		/* escalation: result of that name */
+};
+
+struct def {
+	const char	*name;
+	enum def_kind	 kind;
+	size_t		 obj;		/* index of the defining clause */
+	const char	*file;
+	unsigned	 line;
+};
+
+/* A name used by a zone or escalation, resolved after parsing. */
+enum ref_kind {
+	REF_MEMBER,		/* bit: or result: in a zone */
+	REF_WEIGHT,		/* weight: N NAME in a zone */
+	REF_EXEMPT,		/* exempt: */
+	REF_SERVE,		/* serve: */
+	REF_SOURCE,		/* escalation source: */
+};
+
+struct ref {
+	const char	*name;
+	char		*own;		/* name, when the ref owns it */
+	enum ref_kind	 kind;
+	size_t		 obj;		/* zone or escalation index */
+	int		 weight;	/* REF_WEIGHT */
+	const char	*file;
+	unsigned	 line;
+};
+
+/* One value of a line. */
+struct tok {
+	char		*s;		/* value, quotes removed */
+	int		 quoted;	/* was in double quotes */
+};
+
+/* Where each single-valued keyword was first given in one clause. */
+struct seen {
+	const char	*file[CONF_KW_MAX];
+	unsigned	 line[CONF_KW_MAX];
+};
+
+/* One file being read, for loop detection. */
+struct frame {
+	dev_t		 dev;
+	ino_t		 ino;
+};
+
+struct parser {
+	struct conf	*c;		/* being built */
+	conf_report_fn	*report;
+	void		*arg;
+	unsigned	 nerr;		/* problems reported */
+	const char	*file;		/* current position */
+	unsigned	 line;
+	enum clause	 clause;	/* current clause */
+	size_t		 obj;		/* its index, for list clauses */
+	const char	*cl_file;	/* where it started */
+	unsigned	 cl_line;
+	struct seen	 seen_server, seen_resolver, seen_obj;
+	struct frame	 stack[INCLUDE_DEPTH_MAX];
+	int		 depth;		/* files open */
+	unsigned	 nfiles;	/* files read in all */
+	struct def	*defs;		/* names defined */
+	size_t		 ndefs;
+	struct ref	*refs;		/* names used */
+	size_t		 nrefs;
+};
+
+/* Clause names, indexed by enum clause ("" for CL_NONE). */
+extern const char *const conf_clause_names[CL_COUNT];
+
+/* Report a problem at file:line, or at the current line (conf.c). */
+void	 conf_perr_at(struct parser *p, const char *file, unsigned line,
+	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void	 conf_perr(struct parser *p, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+/* conf_kw.c: the clause a bare "name:" line starts, or CL_NONE */
+enum clause	 conf_clause_of(const char *name);
+/* conf_kw.c: table index of keyword name in clause cl, or -1 */
+int		 conf_kw_index(enum clause cl, const char *name);
+/* conf_kw.c: check and store one "keyword: values" line */
+void		 conf_kw_do(struct parser *p, const char *name, struct tok *v,
+		    size_t nv);
+
+/* conf_check.c: defaults and checks that need the whole config */
+void		 conf_check(struct parser *p);
+
+#endif /* RBLMUX_CONF_INT_H */
