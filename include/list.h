@@ -3,7 +3,7 @@
  *
  * A list is loaded from one or more files (treated as one logical file, as
  * rbldnsd does with "type:file1,file2") into an immutable in-memory index
- * and is then only read. Three formats:
+ * and is then only read. Four formats:
  *   LIST_IP4SET   rbldnsd ip4set: addresses, prefixes ("127.0.0"), CIDR,
  *                 ranges incl. short forms ("127.16-31"), "!" exclusions;
  *                 lookup semantics identical to rbldnsd (entries expanded
@@ -136,11 +136,13 @@ int	 list_lookup_name_subject(const struct list *l, const char *name,
 int	 list_has_below(const struct list *l, const char *name, size_t len);
 
 /*
- * Expand a TXT template for subject (the queried address in text form or
- * the matched name, see list_lookup_name_subject): "$" becomes subject,
- * "$$" becomes "$". Writes at most bufsz bytes (no NUL terminator) and
- * returns the expanded length, which is capped at bufsz. rbldnsd cuts the
- * result at LIST_TXT_LEN (254) bytes: pass that for the same answers.
+ * Expand a TXT template for subject (the queried address in text form,
+ * or the matched name, see list_lookup_name_subject): "$" becomes
+ * subject, "$$" becomes "$". Writes at most bufsz bytes (no NUL
+ * terminator) and returns the expanded length, which is capped at bufsz.
+ * rbldnsd cuts the result at LIST_TXT_LEN (254) bytes: pass that for the
+ * same answers. rbldnsd writes an IPv6 subject as inet_ntop() does, but
+ * IPv4-mapped ones in hex groups ("::ffff:102:304").
  */
 size_t	 list_txt_expand(const char *tmpl, const char *subject, char *buf,
 	    size_t bufsz);
@@ -180,7 +182,8 @@ size_t		 list_entries(const struct list *l);	/* data lines kept */
 size_t		 list_memory(const struct list *l);	/* bytes held */
 time_t		 list_mtime(const struct list *l);	/* newest file mtime */
 
-/* Text form of a type ("ip4set", ...); list_type_parse returns -1 if unknown */
+/* Text form of a type ("ip4set", ...); list_type_parse ignores case and
+   returns -1 if unknown */
 const char	*list_type_name(enum list_type t);
 int		 list_type_parse(const char *s);
 
