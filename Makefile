@@ -27,6 +27,7 @@ TEST_DEPS	 = libcmocka-dev rbldnsd knot-dnsutils bind9-dnsutils python3 \
 		   clang libclang-rt-14-dev mandoc lmdb-utils
 
 B		 = build
+HDRS		:= $(wildcard include/*.h src/*.h)
 LIB_SRCS	:= $(filter-out src/main.c src/rblmuxctl.c,$(wildcard src/*.c))
 LIB_OBJS	:= $(LIB_SRCS:src/%.c=$(B)/obj/%.o)
 UNIT_SRCS	:= $(wildcard tests/unit/test_*.c)
@@ -45,7 +46,7 @@ FUZZ_OBJS	:= $(LIB_SRCS:src/%.c=$(B)/fuzz/obj/%.o)
 
 all: bin/rblmuxd bin/rblmuxctl
 
-$(B)/obj/%.o: src/%.c $(wildcard include/*.h)
+$(B)/obj/%.o: src/%.c $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(ALLCFLAGS) -c -o $@ $<
 
@@ -67,7 +68,7 @@ $(B)/tests/%: tests/unit/%.c $(B)/librblmux.a
 	@mkdir -p $(@D)
 	$(CC) $(ALLCFLAGS) -o $@ $< $(B)/librblmux.a -lcmocka $(LIBS)
 
-$(B)/san/obj/%.o: src/%.c $(wildcard include/*.h)
+$(B)/san/obj/%.o: src/%.c $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(ALLCFLAGS) $(SAN) -c -o $@ $<
 
@@ -85,7 +86,7 @@ unit: $(UNIT_BINS) $(SAN_BINS)
 
 FUZZ_CC		 = clang
 FUZZ_FLAGS	 = -g -O1 -fsanitize=fuzzer-no-link,address,undefined
-$(B)/fuzz/obj/%.o: src/%.c $(wildcard include/*.h)
+$(B)/fuzz/obj/%.o: src/%.c $(HDRS)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) -std=c11 $(WARN) $(CPPFLAGS) $(FUZZ_FLAGS) -c -o $@ $<
 

@@ -50,6 +50,9 @@ struct verdict_src {
 	const struct vsource	*src;
 	const struct list_value	*vals[ANSWER_MAX_VALS];
 	int			 nvals;		/* 0 = not listed */
+	const char		*subject;	/* what "$" stands for in its TXT:
+						   the address, or for name lists
+						   the entry that matched */
 };
 
 struct verdict {

@@ -245,11 +245,15 @@ testpoint(const struct subject *s)
 	return TP_NONE;
 }
 
-/* list_lookup - look a subject up in one list */
+/* list_lookup - look a subject up in one list; *subj is the "$" text */
 static int
 list_lookup(const struct list *l, const struct subject *s,
-    const struct list_value **vals, int max)
+    const struct list_value **vals, int max, const char **subj)
 {
+	size_t off = 0;
+	int n;
+
+	*subj = s->text;
 	if (l == NULL)
 		return 0;
 	switch (s->kind) {
@@ -258,7 +262,12 @@ list_lookup(const struct list *l, const struct subject *s,
 	case SUBJ_IP6:
 		return list_lookup_ip6(l, s->ip6, vals, max);
 	case SUBJ_NAME:
-		return list_lookup_name(l, s->name, s->name_len, vals, max);
+		/* rbldnsd: in name lists "$" is the entry that matched */
+		n = list_lookup_name_subject(l, s->name, s->name_len, vals,
+		    max, &off);
+		if (n > 0 && off < s->name_len)
+			*subj = s->name + off;
+		return n;
 	default:
 		return 0;
 	}
@@ -267,7 +276,7 @@ list_lookup(const struct list *l, const struct subject *s,
 /* reason - expand the TXT reason of a listing into buf */
 static size_t
 reason(const struct vsource *src, const struct list_value *val,
-    const struct subject *s, char *buf, size_t cap)
+    const char *subject, char *buf, size_t cap)
 {
 	const char *tmpl = val != NULL ? val->lv_txt : NULL;
 
@@ -275,7 +284,9 @@ reason(const struct vsource *src, const struct list_value *val,
 		tmpl = src->cl->txt;
 	if (tmpl == NULL)
 		return 0;
-	return list_txt_expand(tmpl, s->text, buf, cap);
+	if (cap > LIST_TXT_LEN)
+		cap = LIST_TXT_LEN;
+	return list_txt_expand(tmpl, subject, buf, cap);
 }
 
 /* answer_verdict - the zone's decision for one subject */
@@ -306,9 +317,10 @@ answer_verdict(const struct view *v, const struct vzone *z,
 
 		vs->src = src;
 		vs->nvals = 0;
+		vs->subject = s->text;
 		if (src->kind == VSRC_LIST && src->vl != NULL)
 			vs->nvals = list_lookup(src->vl->data, s, vs->vals,
-			    ANSWER_MAX_VALS);
+			    ANSWER_MAX_VALS, &vs->subject);
 		if (vs->nvals == 0 && tp != TP_LISTED)
 			continue;
 
@@ -332,7 +344,7 @@ answer_verdict(const struct view *v, const struct vzone *z,
 			h->txt_len = sizeof(tp_text) - 1;
 		}
 		if (want_txt && vs->nvals > 0 && used < txtcap) {
-			size_t len = reason(src, vs->vals[0], s,
+			size_t len = reason(src, vs->vals[0], vs->subject,
 			    txtbuf + used, txtcap - used);
 
 			h->txt = txtbuf + used;
@@ -345,8 +357,9 @@ answer_verdict(const struct view *v, const struct vzone *z,
 	if (tp == TP_NONE) {
 		for (i = 0; i < z->nexempt; i++) {
 			const struct list_value *ev[1];
+			const char *subj;
 
-			if (list_lookup(z->exempt[i]->data, s, ev, 1) > 0) {
+			if (list_lookup(z->exempt[i]->data, s, ev, 1, &subj) > 0) {
 				vd->exempted_by = z->exempt[i];
 				vd->nhits = 0;
 				return 0;
@@ -417,8 +430,8 @@ add_raw(struct dns_writer *w, const struct verdict *vd,
 
 				if (lv->lv_txt == NULL)
 					continue;
-				len = list_txt_expand(lv->lv_txt, s->text,
-				    buf, sizeof(buf));
+				len = list_txt_expand(lv->lv_txt, vs->subject,
+				    buf, LIST_TXT_LEN);
 				dnsmsg_add_txt(w, DNS_SEC_ANSWER, 0, ttl,
 				    buf, len);
 				continue;
@@ -505,6 +518,9 @@ answer_query(const struct view *v, const struct dns_query *q,
 	/* RFC 8482: ANY gets the A records alone */
 	if (z->serve || s.only != NULL) {
 		add_raw(&w, &vd, &s, qt, s.only != NULL, cs);
+		/* listed, but no TXT for it: RFC 2308 no-data, with SOA */
+		if (w.count[DNS_SEC_ANSWER] == 0 && !w.overflow)
+			goto nodata;
 	} else if (qt == DNS_TYPE_TXT) {
 		size_t len = merge_txt(vd.hits, vd.nhits, txt + sizeof(txt) / 2,
 		    sizeof(txt) / 2);

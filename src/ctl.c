@@ -250,7 +250,7 @@ explain_zone(const struct view *v, const struct vzone *z,
 			size_t tl = 0;
 
 			if (lv->lv_txt != NULL)
-				tl = list_txt_expand(lv->lv_txt, s->text, mt,
+				tl = list_txt_expand(lv->lv_txt, vs->subject, mt,
 				    sizeof(mt) - 1);
 			mt[tl] = '\0';
 			OUT("  %-12s local list: listed %s ttl %u%s%s%s\n",
