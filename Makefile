@@ -80,7 +80,16 @@ $(B)/san/tests/%: tests/unit/%.c $(B)/san/librblmux.a
 	@mkdir -p $(@D)
 	$(CC) $(ALLCFLAGS) $(SAN) -o $@ $< $(B)/san/librblmux.a -lcmocka $(LIBS)
 
-unit: $(UNIT_BINS) $(SAN_BINS)
+# the daemon and its tool under ASan/UBSan, for the integration suites
+$(B)/san/bin/rblmuxd: $(B)/san/obj/main.o $(B)/san/librblmux.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LIBS)
+
+$(B)/san/bin/rblmuxctl: $(B)/san/obj/rblmuxctl.o $(B)/san/librblmux.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LIBS)
+
+unit: $(UNIT_BINS) $(SAN_BINS) $(B)/san/bin/rblmuxd $(B)/san/bin/rblmuxctl
 
 # --- fuzzing (clang libFuzzer) --------------------------------------------
 
