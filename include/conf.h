@@ -120,7 +120,7 @@ struct conf_list {
 	int			 weight;	/* default 1, -1 for allow: yes */
 	uint32_t		 ttl;		/* default TTL, default 35m */
 	char			*txt;		/* aggregate TXT when the entry has
-						   none; NULL = "listed in NAME" */
+						   none; NULL: "NAME: listed" */
 	const char		*file;
 	unsigned		 line;
 };
