@@ -419,6 +419,22 @@ kw_dur_ms(struct parser *p, const struct kw *k, void *obj, struct tok *v,
 	*AT(obj, k->off, uint32_t) = n;
 }
 
+/* bounded - a number within [k->lo, k->hi]; 0, or -1 after reporting */
+static int
+bounded(struct parser *p, const struct kw *k, const char *s, long long *n)
+{
+	if (parse_ll(s, LLONG_MIN, LLONG_MAX, n) != 0) {
+		bad(p, k, s);
+		return -1;
+	}
+	if (*n < k->lo || *n > k->hi) {
+		conf_perr(p, "%s: %s is out of range (expected %s)", k->name,
+		    s, k->syntax);
+		return -1;
+	}
+	return 0;
+}
+
 /* kw_uint - an unsigned number within [lo, hi] */
 static void
 kw_uint(struct parser *p, const struct kw *k, void *obj, struct tok *v,
@@ -426,16 +442,8 @@ kw_uint(struct parser *p, const struct kw *k, void *obj, struct tok *v,
 {
 	long long n;
 
-	if (parse_ll(v[0].s, LLONG_MIN, LLONG_MAX, &n) != 0) {
-		bad(p, k, v[0].s);
-		return;
-	}
-	if (n < k->lo || n > k->hi) {
-		conf_perr(p, "%s: %s is out of range (expected %s)", k->name,
-		    v[0].s, k->syntax);
-		return;
-	}
-	*AT(obj, k->off, unsigned) = (unsigned)n;
+	if (bounded(p, k, v[0].s, &n) == 0)
+		*AT(obj, k->off, unsigned) = (unsigned)n;
 }
 
 /* kw_u16 - a 16-bit number within [lo, hi] */
@@ -445,16 +453,8 @@ kw_u16(struct parser *p, const struct kw *k, void *obj, struct tok *v,
 {
 	long long n;
 
-	if (parse_ll(v[0].s, LLONG_MIN, LLONG_MAX, &n) != 0) {
-		bad(p, k, v[0].s);
-		return;
-	}
-	if (n < k->lo || n > k->hi) {
-		conf_perr(p, "%s: %s is out of range (expected %s)", k->name,
-		    v[0].s, k->syntax);
-		return;
-	}
-	*AT(obj, k->off, uint16_t) = (uint16_t)n;
+	if (bounded(p, k, v[0].s, &n) == 0)
+		*AT(obj, k->off, uint16_t) = (uint16_t)n;
 }
 
 /* kw_int - a signed number within [lo, hi] */
@@ -464,16 +464,8 @@ kw_int(struct parser *p, const struct kw *k, void *obj, struct tok *v,
 {
 	long long n;
 
-	if (parse_ll(v[0].s, LLONG_MIN, LLONG_MAX, &n) != 0) {
-		bad(p, k, v[0].s);
-		return;
-	}
-	if (n < k->lo || n > k->hi) {
-		conf_perr(p, "%s: %s is out of range (expected %s)", k->name,
-		    v[0].s, k->syntax);
-		return;
-	}
-	*AT(obj, k->off, int) = (int)n;
+	if (bounded(p, k, v[0].s, &n) == 0)
+		*AT(obj, k->off, int) = (int)n;
 }
 
 /* kw_bool - yes or no */
