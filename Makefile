@@ -135,7 +135,7 @@ run: deps
 	./bin/rblmuxd -f -c conf/rblmux.conf
 
 test: deps-test
-	@$(MAKE) --no-print-directory all unit fuzz-build
+	@$(MAKE) --no-print-directory -j$$(nproc) all unit fuzz-build
 	@tests/run-all
 
 check: test
