@@ -261,6 +261,30 @@ apply_conf(struct daemon *d, const struct conf *c)
 	}
 }
 
+/*
+ * kept_note - name the lists still answering from earlier data because
+ * their files are broken, so a reload that did not parse them again
+ * (unchanged since) still says so.
+ */
+static void
+kept_note(const struct view *v, struct report *rep)
+{
+	size_t i;
+	int n;
+
+	for (i = 0; i < v->nlists; i++) {
+		if (v->lists[i]->kept == NULL)
+			continue;
+		n = snprintf(rep->text + rep->len, sizeof(rep->text) - rep->len,
+		    "list %s: files broken, the previous data keeps serving\n",
+		    v->lists[i]->name);
+		if (n > 0 && rep->len + (size_t)n < sizeof(rep->text))
+			rep->len += (size_t)n;
+		else
+			rep->text[rep->len] = '\0';	/* drop a clipped line */
+	}
+}
+
 /* reload_done_cb - swap in the new view (event loop) */
 static void
 reload_done_cb(struct ev_loop *loop, ev_async *w, int revents)
@@ -292,6 +316,7 @@ reload_done_cb(struct ev_loop *loop, ev_async *w, int revents)
 		}
 		view_unref(old);
 		d->st.reloads++;
+		kept_note(d->view, &job->rep);
 		snprintf(msg, sizeof(msg), "reloaded; %u problem%s\n",
 		    job->rep.count, job->rep.count == 1 ? "" : "s");
 		log_info("%.*s", (int)strlen(msg) - 1, msg);
