@@ -50,8 +50,15 @@ int	 srv_listen(struct srv *s, const struct sockaddr *sa, socklen_t salen);
 void	 srv_set_limits(struct srv *s, unsigned tcp_max_clients,
 	    double tcp_idle_timeout);
 
-/* Stop reading new queries (shutdown); open connections finish. */
+/* Stop reading new queries and close every connection. */
 void	 srv_stop(struct srv *s);
+
+/*
+ * Stop reading new queries (graceful shutdown): idle TCP connections
+ * close now, those with replies queued once the replies are written.
+ * srv_tcp_clients() tells how many are left.
+ */
+void	 srv_drain(struct srv *s);
 
 unsigned srv_tcp_clients(const struct srv *s);
 

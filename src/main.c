@@ -66,6 +66,8 @@ struct daemon {
 	time_t		 started;
 	ev_signal	 sighup, sigterm, sigint, sigusr1;
 	ev_timer	 check;
+	ev_timer	 drain;		/* shutdown: wait for TCP replies */
+	ev_tstamp	 drain_until;
 	ev_async	 reload_done;
 	struct reload_job *job;		/* running */
 	bool		 again_full;	/* another reload was asked for */
@@ -367,11 +369,39 @@ sighup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	(void)revents;
 }
 
+/* drain_cb - stop once the queued TCP replies are out, or at the deadline */
+static void
+drain_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct daemon *d = (struct daemon *)((char *)w -
+	    offsetof(struct daemon, drain));
+
+	if (srv_tcp_clients(d->srv) == 0 || ev_now(loop) >= d->drain_until)
+		ev_break(loop, EVBREAK_ALL);
+	(void)revents;
+}
+
+/*
+ * sigterm_cb - graceful stop: take no new queries, let replies already
+ * queued for TCP clients go out, for at most two seconds (every UDP
+ * query is answered as it is read, so none is in flight).
+ */
 static void
 sigterm_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
+	struct daemon *d = (struct daemon *)((char *)w -
+	    (w->signum == SIGINT ? offsetof(struct daemon, sigint) :
+	    offsetof(struct daemon, sigterm)));
+
+	if (ev_is_active(&d->drain)) {
+		ev_break(loop, EVBREAK_ALL);	/* second signal: now */
+		return;
+	}
 	log_info("signal %d: stopping", w->signum);
-	ev_break(loop, EVBREAK_ALL);
+	srv_drain(d->srv);
+	d->drain_until = ev_now(loop) + 2.;
+	ev_timer_init(&d->drain, drain_cb, 0., 0.05);
+	ev_timer_start(loop, &d->drain);
 	(void)revents;
 }
 

@@ -76,6 +76,7 @@ struct srv {
 	size_t		 ntcp;
 	struct conn	*conns;
 	unsigned	 nconns;
+	bool		 draining;	/* stopping: no new queries */
 	/* UDP batch buffers, reused for every batch */
 	struct mmsghdr	 rmsg[BATCH], smsg[BATCH];
 	struct iovec	 riov[BATCH], siov[BATCH];
@@ -494,6 +495,10 @@ conn_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 	if (c->outlen == 0) {
 		ev_io_stop(loop, &c->wio);
+		if (c->srv->draining) {
+			conn_close(c);
+			return;
+		}
 		ev_io_start(loop, &c->rio);
 		if (pump(c) != 0 || flush(c) != 0)
 			conn_close(c);
@@ -513,14 +518,32 @@ srv_set_limits(struct srv *s, unsigned max_clients, double idle)
 void
 srv_stop(struct srv *s)
 {
+	srv_drain(s);
+	while (s->conns != NULL)
+		conn_close(s->conns);
+}
+
+/*
+ * srv_drain - stop reading queries; TCP connections whose replies are
+ * all written close now, the others when their queue is empty.
+ */
+void
+srv_drain(struct srv *s)
+{
+	struct conn *c, *next;
 	size_t i;
 
+	s->draining = true;
 	for (i = 0; i < s->nudp; i++)
 		ev_io_stop(s->loop, &s->udp[i]->io);
 	for (i = 0; i < s->ntcp; i++)
 		ev_io_stop(s->loop, &s->tcp[i]->io);
-	while (s->conns != NULL)
-		conn_close(s->conns);
+	for (c = s->conns; c != NULL; c = next) {
+		next = c->next;
+		ev_io_stop(s->loop, &c->rio);
+		if (c->outlen == 0)
+			conn_close(c);
+	}
 }
 
 unsigned
