@@ -47,6 +47,7 @@ struct vfile {
 struct vlist {
 	char		*name;
 	enum list_type	 type;
+	uint32_t	 default_ttl;	/* the load option it was built with */
 	struct list	*list;		/* loaded from files, or NULL */
 	const struct list *data;	/* what lookups use: list, or the
 					   data of kept */

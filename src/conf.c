@@ -161,6 +161,10 @@ close_clause(struct parser *p)
 			conf_perr_at(p, cf, cline, "zone %s: %zu members, at "
 			    "most %d allowed", zn, z->nmembers,
 			    CONF_ZONE_MAX_MEMBERS);
+		if (z->nserve_lists > CONF_ZONE_MAX_MEMBERS)
+			conf_perr_at(p, cf, cline, "zone %s: serves %zu lists, "
+			    "at most %d allowed", zn, z->nserve_lists,
+			    CONF_ZONE_MAX_MEMBERS);
 		if (z->name != NULL && z->soa_mname == NULL) {
 			size_t len = strlen(z->name) + sizeof("hostmaster.");
 

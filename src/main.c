@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -77,6 +78,7 @@ struct daemon {
 };
 
 static void	usage(void) __attribute__((noreturn));
+static unsigned	clamp_clients(unsigned);
 
 static void
 usage(void)
@@ -253,7 +255,7 @@ apply_conf(struct daemon *d, const struct conf *c)
 	acl_free(d->acl);
 	d->acl = acl_new(c->server.acl, c->server.nacl);
 	d->qctx.acl = d->acl;
-	srv_set_limits(d->srv, c->server.tcp_max_clients,
+	srv_set_limits(d->srv, clamp_clients(c->server.tcp_max_clients),
 	    c->server.tcp_idle_timeout_ms / 1000.);
 	ev_timer_stop(d->loop, &d->check);
 	if (c->server.check_interval > 0) {
@@ -324,13 +326,19 @@ reload_done_cb(struct ev_loop *loop, ev_async *w, int revents)
 		log_info("%.*s", (int)strlen(msg) - 1, msg);
 		if (job->rep.len + strlen(msg) < sizeof(job->rep.text))
 			strcat(job->rep.text, msg);
-		ctl_reload_done(d->ctl, true, job->rep.text);
+		/*
+		 * With another reload queued, its result is the answer to
+		 * everyone waiting: it covers their requests too.
+		 */
+		if (!d->again_full && !d->again_lists)
+			ctl_reload_done(d->ctl, true, job->rep.text);
 	} else {
 		d->st.reload_failures++;
 		log_warnx("reload failed; the previous config and lists keep "
 		    "serving");
-		ctl_reload_done(d->ctl, false, job->rep.len ? job->rep.text :
-		    "reload failed\n");
+		if (!d->again_full && !d->again_lists)
+			ctl_reload_done(d->ctl, false, job->rep.len ?
+			    job->rep.text : "reload failed\n");
 	}
 	view_unref(job->old);
 	vconf_unref(job->vc);
@@ -501,10 +509,29 @@ write_pidfile(const char *path)
 	fclose(f);
 }
 
+/* clamp_clients - keep the TCP cap within the descriptors we may open */
+static unsigned
+clamp_clients(unsigned want)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return want;
+	if (rl.rlim_cur < 64)
+		return 1;
+	if (want > rl.rlim_cur - 32) {
+		log_warnx("tcp-max-clients: %u is more than the open file limit "
+		    "allows; using %lu", want, (unsigned long)(rl.rlim_cur - 32));
+		return (unsigned)(rl.rlim_cur - 32);
+	}
+	return want;
+}
+
 int
 main(int argc, char *argv[])
 {
-	struct daemon d;
+	/* static: a reload thread may still hold it while main returns */
+	static struct daemon d;
 	struct report rep;
 	const char *pidfile = NULL;
 	bool foreground = false, check = false;
@@ -583,7 +610,7 @@ main(int argc, char *argv[])
 		so.handler = query_handle;
 		so.ctx = &d.qctx;
 		so.stats = &d.st;
-		so.tcp_max_clients = cs->tcp_max_clients;
+		so.tcp_max_clients = clamp_clients(cs->tcp_max_clients);
 		so.tcp_idle_timeout = cs->tcp_idle_timeout_ms / 1000.;
 		if ((d.srv = srv_new(&so)) == NULL)
 			fatal("srv_new");

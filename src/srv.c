@@ -45,6 +45,7 @@ struct udp_sock {
 
 struct tcp_listener {
 	ev_io		 io;
+	ev_timer	 pause;		/* out of descriptors: retry later */
 	struct srv	*srv;
 	int		 fd;
 };
@@ -89,6 +90,7 @@ struct srv {
 
 static void	udp_cb(struct ev_loop *, ev_io *, int);
 static void	accept_cb(struct ev_loop *, ev_io *, int);
+static void	accept_resume_cb(struct ev_loop *, ev_timer *, int);
 static void	conn_read_cb(struct ev_loop *, ev_io *, int);
 static void	conn_write_cb(struct ev_loop *, ev_io *, int);
 static void	conn_idle_cb(struct ev_loop *, ev_timer *, int);
@@ -196,6 +198,7 @@ srv_listen(struct srv *s, const struct sockaddr *sa, socklen_t salen)
 	ev_io_init(&u->io, udp_cb, ufd, EV_READ);
 	ev_io_start(s->loop, &u->io);
 	ev_io_init(&t->io, accept_cb, tfd, EV_READ);
+	ev_timer_init(&t->pause, accept_resume_cb, 0.1, 0.);
 	ev_io_start(s->loop, &t->io);
 	return 0;
 fail:
@@ -343,8 +346,18 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		plen = sizeof(peer);
 		fd = accept4(t->fd, (struct sockaddr *)&peer, &plen,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0)
+		if (fd < 0) {
+			/*
+			 * Out of descriptors the listener stays readable and
+			 * would spin the loop: pause accepting for a moment.
+			 */
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				ev_io_stop(loop, &t->io);
+				ev_timer_start(loop, &t->pause);
+			}
 			return;
+		}
 		if (s->nconns >= s->max_clients ||
 		    (c = calloc(1, sizeof(*c))) == NULL) {
 			if (s->st != NULL)
@@ -368,6 +381,18 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		ev_io_start(loop, &c->rio);
 		ev_timer_start(loop, &c->idle);
 	}
+	(void)revents;
+}
+
+/* accept_resume_cb - accept again after running out of descriptors */
+static void
+accept_resume_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct tcp_listener *t = (struct tcp_listener *)((char *)w -
+	    offsetof(struct tcp_listener, pause));
+
+	if (!t->srv->draining)
+		ev_io_start(loop, &t->io);
 	(void)revents;
 }
 
@@ -536,8 +561,10 @@ srv_drain(struct srv *s)
 	s->draining = true;
 	for (i = 0; i < s->nudp; i++)
 		ev_io_stop(s->loop, &s->udp[i]->io);
-	for (i = 0; i < s->ntcp; i++)
+	for (i = 0; i < s->ntcp; i++) {
 		ev_io_stop(s->loop, &s->tcp[i]->io);
+		ev_timer_stop(s->loop, &s->tcp[i]->pause);
+	}
 	for (c = s->conns; c != NULL; c = next) {
 		next = c->next;
 		ev_io_stop(s->loop, &c->rio);

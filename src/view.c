@@ -118,14 +118,16 @@ old_list(const struct view *old, const char *name)
 	return NULL;
 }
 
-/* same_files - does ov read exactly the files in paths, unchanged? */
+/* same_files - would loading cl read exactly what ov was built from? */
 static int
-same_files(const struct vlist *ov, enum list_type type, char **paths,
+same_files(const struct vlist *ov, const struct conf_list *cl, char **paths,
     size_t n)
 {
 	size_t i;
 
-	if (ov->type != type || ov->nfiles != n || ov->data == NULL)
+	/* the load options count too: they are baked into the data */
+	if (ov->type != cl->type || ov->default_ttl != cl->ttl ||
+	    ov->nfiles != n || ov->data == NULL)
 		return 0;
 	for (i = 0; i < n; i++)
 		if (strcmp(ov->files[i].path, paths[i]) != 0 ||
@@ -149,7 +151,7 @@ get_list(const struct conf *c, const struct conf_list *cl,
 
 	for (i = 0; i < cl->nfiles; i++)
 		paths[i] = conf_path(c, cl->files[i]);
-	if (ov != NULL && same_files(ov, cl->type, paths, cl->nfiles)) {
+	if (ov != NULL && same_files(ov, cl, paths, cl->nfiles)) {
 		for (i = 0; i < cl->nfiles; i++)
 			free(paths[i]);
 		free(paths);
@@ -161,6 +163,7 @@ get_list(const struct conf *c, const struct conf_list *cl,
 	vl = xcalloc(1, sizeof(*vl));
 	vl->name = xstrdup(cl->name);
 	vl->type = cl->type;
+	vl->default_ttl = cl->ttl;
 	vl->nfiles = cl->nfiles;
 	vl->files = xcalloc(cl->nfiles, sizeof(*vl->files));
 	for (i = 0; i < cl->nfiles; i++) {
@@ -199,7 +202,10 @@ get_list(const struct conf *c, const struct conf_list *cl,
 	 * half-downloaded list must not replace a good one. At start-up
 	 * there is nothing to keep, so bad lines are skipped.
 	 */
-	if (ov != NULL && ov->data != NULL && (rc != 0 || vl->problems > 0)) {
+	if (ov != NULL && ov->data != NULL && ov->type == cl->type &&
+	    (rc != 0 || vl->problems > 0)) {
+		struct vlist *base = ov->kept != NULL ? ov->kept : ov;
+
 		if (bc->report != NULL) {
 			char msg[256];
 
@@ -214,9 +220,10 @@ get_list(const struct conf *c, const struct conf_list *cl,
 		 */
 		list_free(vl->list);
 		vl->list = NULL;
-		atomic_fetch_add(&ov->refs, 1);
-		vl->kept = ov;
-		vl->data = ov->data;
+		/* point at the data's owner: no chain of keepers grows */
+		atomic_fetch_add(&base->refs, 1);
+		vl->kept = base;
+		vl->data = base->data;
 		*out = vl;
 		return 0;
 	}
