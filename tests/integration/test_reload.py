@@ -235,6 +235,17 @@ def broken_config(t):
          "the zone the new config adds answers once reload returned")
     t.ok(listed(srv, "192.0.2.1")(), "the old zone still answers")
 
+    # a changed load option (the list's ttl:) reloads the unchanged file
+    srv.write_conf(good.replace("    file: @TMP@/local.ip4set\n",
+                                "    file: @TMP@/local.ip4set\n"
+                                "    ttl: 777\n"))
+    r = srv.ctl("reload")
+    m = srv.q("1.2.0.192.srv.test", "A")
+    ttls = sorted(rr.ttl for rr in m.answer) if m else None
+    t.ok(r.returncode == 0 and ttls == [777],
+         "list ttl: changed in the config applies after reload",
+         "rc %d, ttls %s" % (r.returncode, ttls))
+
     # dropping a zone takes effect too
     srv.write_conf(good.replace("zone:\n    name: srv.test\n"
                                 "    serve: local\n", ""))
