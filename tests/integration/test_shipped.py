@@ -265,7 +265,7 @@ def shipped(t):
              "tools/dnsbl-query: test points listed / not listed",
              "rc %d: %s%s" % (r.returncode, r.stdout, r.stderr))
         r = h.run([sys.executable, tool, "-t", "-p", str(srv.port),
-                   "bl.rbl.local", "8.8.8.8"])
+                   "bl.rbl.local", "8.8.8.9"])
         t.ok(r.returncode == 1 and "not listed (NXDOMAIN)" in r.stdout,
              "tools/dnsbl-query over TCP: unlisted, exit 1",
              "rc %d: %s%s" % (r.returncode, r.stdout, r.stderr))

@@ -108,7 +108,7 @@ def bitmask(t, c):
       what="range last address")
     c("4.113.0.203." + z, "A", "NXDOMAIN", what="one before the range")
     c("10.113.0.203." + z, "A", "NXDOMAIN", what="one after the range")
-    c("1.1.1.1." + z, "A", "NXDOMAIN", what="unlisted: NXDOMAIN")
+    c("2.1.1.1." + z, "A", "NXDOMAIN", what="unlisted: NXDOMAIN")
 
     # RFC 5782 test points
     c("2.0.0.127." + z, "A", "NOERROR", a=["127.0.0.6"],
@@ -158,7 +158,7 @@ def bitmask(t, c):
              "ns1.agg.test. hostmaster.agg.test. ") and
          str([x[3] for x in r.answer][0]).endswith(" 3600 600 86400 300"),
          "apex SOA with the configured fields", repr(r))
-    r = c.srv.kdig("1.1.1.1." + z, "A")
+    r = c.srv.kdig("2.1.1.1." + z, "A")
     soa_ttl = [x[2] for x in r.authority if x[1] == "SOA"] if r else []
     t.ok(soa_ttl == [300], "negative answer: SOA TTL = min(SOA TTL, "
          "minimum) = 300", repr(r))
@@ -284,7 +284,7 @@ def serve(t, c):
     c("99.2.0.192." + z, "A", "NOERROR", a=["127.0.0.10", "127.0.0.2"],
       what="serve: no allowlist in a serve: zone")
     c("7.100.51.198." + z, "A", "NXDOMAIN", what="serve: exclusion")
-    c("1.1.1.1." + z, "TXT", "NXDOMAIN", what="serve: unlisted")
+    c("2.1.1.1." + z, "TXT", "NXDOMAIN", what="serve: unlisted")
     c("2.0.0.127." + z, "A", "NOERROR", a=["127.0.0.2"],
       what="serve: test point 127.0.0.2")
     r = c.srv.kdig("2.0.0.127." + z, "TXT")
