@@ -145,17 +145,35 @@ lint:
 
 # --- install --------------------------------------------------------------
 
+CACHEDIR	?= /var/cache/rblmux
+STATEDIR	?= /var/lib/rblmux
+RUNDIR		?= /run/rblmux
+
+# The example config is written for the source tree (zones/, var/); the
+# installed copy points at the installed lists and the system directories.
+INSTALL_CONF_SED = -e 's|file: zones/|file: $(SYSCONFDIR)/zones/|' \
+	-e 's|cache-dir: var/|cache-dir: $(CACHEDIR)/|' \
+	-e 's|state-dir: var/|state-dir: $(STATEDIR)/|' \
+	-e 's|control-socket: var/rblmux.sock|control-socket: $(RUNDIR)/rblmux.sock|'
+
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
-	    $(DESTDIR)$(SYSCONFDIR) $(DESTDIR)$(UNITDIR)
+	    $(DESTDIR)$(SYSCONFDIR)/zones $(DESTDIR)$(UNITDIR)
 	install -m 755 bin/rblmuxd $(DESTDIR)$(SBINDIR)/rblmuxd
 	install -m 755 bin/rblmuxctl $(DESTDIR)$(BINDIR)/rblmuxctl
 	install -m 644 docs/rblmux.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 644 docs/rblmuxd.8 docs/rblmuxctl.8 $(DESTDIR)$(MANDIR)/man8/
-	test -e $(DESTDIR)$(SYSCONFDIR)/rblmux.conf || \
-	    install -m 644 conf/rblmux.conf $(DESTDIR)$(SYSCONFDIR)/rblmux.conf
-	install -m 644 conf/rblmuxd.service $(DESTDIR)$(UNITDIR)/rblmuxd.service
+	for f in zones/*.ip4set; do \
+	    test -e $(DESTDIR)$(SYSCONFDIR)/$$f || \
+	    install -m 644 $$f $(DESTDIR)$(SYSCONFDIR)/$$f; done
+	test -e $(DESTDIR)$(SYSCONFDIR)/rblmux.conf || { \
+	    sed $(INSTALL_CONF_SED) conf/rblmux.conf > $(DESTDIR)$(SYSCONFDIR)/rblmux.conf.new && \
+	    chmod 644 $(DESTDIR)$(SYSCONFDIR)/rblmux.conf.new && \
+	    mv $(DESTDIR)$(SYSCONFDIR)/rblmux.conf.new $(DESTDIR)$(SYSCONFDIR)/rblmux.conf; }
+	sed -e 's|/usr/local/sbin/|$(SBINDIR)/|g' -e 's|/etc/rblmux/|$(SYSCONFDIR)/|g' \
+	    conf/rblmuxd.service > $(DESTDIR)$(UNITDIR)/rblmuxd.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/rblmuxd.service
 
 clean:
 	rm -rf $(B) bin
