@@ -296,7 +296,7 @@ ctl_lookup(const struct view *v, const char *subject, const char *zone,
     char *buf, size_t cap)
 {
 	size_t len = 0, i;
-	int shown = 0;
+	int shown = 0, bad = 0;
 
 	if (cap == 0)
 		return 0;
@@ -308,8 +308,10 @@ ctl_lookup(const struct view *v, const char *subject, const char *zone,
 
 		if (zone != NULL && view_zone(v, zone) != z)
 			continue;
-		if (answer_subject_parse(z, subject, &s) != 0)
+		if (answer_subject_parse(z, subject, &s) != 0) {
+			bad = 1;
 			continue;
+		}
 		fam = s.kind == SUBJ_IP4 ? VFAM_IP4 : s.kind == SUBJ_IP6 ?
 		    VFAM_IP6 : VFAM_NAME;
 		if (zone == NULL && !(z->families & fam))
@@ -317,7 +319,9 @@ ctl_lookup(const struct view *v, const char *subject, const char *zone,
 		len += explain_zone(v, z, &s, buf + len, cap - len);
 		shown++;
 	}
-	if (!shown)
+	if (!shown && bad)
+		OUT("not an address or domain name: %.256s\n", subject);
+	else if (!shown)
 		OUT("no zone %s %s\n", zone ? zone : "answers",
 		    zone ? "is served" : subject);
 full:
