@@ -64,7 +64,7 @@ bin/rblmuxctl: $(B)/obj/rblmuxctl.o $(B)/librblmux.a
 
 # --- unit tests -----------------------------------------------------------
 
-$(B)/tests/%: tests/unit/%.c $(B)/librblmux.a
+$(B)/tests/%: tests/unit/%.c $(B)/librblmux.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(ALLCFLAGS) -o $@ $< $(B)/librblmux.a -lcmocka $(LIBS)
 
@@ -76,7 +76,7 @@ $(B)/san/librblmux.a: $(SAN_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(B)/san/tests/%: tests/unit/%.c $(B)/san/librblmux.a
+$(B)/san/tests/%: tests/unit/%.c $(B)/san/librblmux.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(ALLCFLAGS) $(SAN) -o $@ $< $(B)/san/librblmux.a -lcmocka $(LIBS)
 

@@ -19,46 +19,7 @@
 
 #include "err.h"
 #include "list.h"
-
-/* Warnings collected from a load. */
-struct warnrec {
-	char		 file[64];
-	unsigned	 line;
-	char		 msg[256];
-};
-static struct warnrec	warns[64];
-static int		nwarns;
-
-static void
-collect(void *arg, const char *file, unsigned line, const char *msg)
-{
-	(void)arg;
-	if (nwarns < (int)(sizeof(warns) / sizeof(warns[0]))) {
-		snprintf(warns[nwarns].file, sizeof(warns[0].file), "%s", file);
-		warns[nwarns].line = line;
-		snprintf(warns[nwarns].msg, sizeof(warns[0].msg), "%s", msg);
-	}
-	nwarns++;
-}
-
-/* load_text - load a list from a string, collecting warnings */
-static struct list *
-load_text(enum list_type type, const char *text)
-{
-	struct list_opts o;
-	struct list *l = NULL;
-	int rc;
-
-	memset(&o, 0, sizeof(o));
-	o.name = "t.txt";
-	o.type = type;
-	o.warn = collect;
-	nwarns = 0;
-	rc = list_load_mem(&o, text, strlen(text), &l);
-	assert_int_equal(rc, 0);
-	assert_non_null(l);
-	return l;
-}
+#include "list_testlib.h"
 
 /* answer4 - "A \"TXT\"; A" for what l answers about ip */
 static const char *
@@ -88,29 +49,6 @@ answer4(const struct list *l, const char *ip)
 		    v[i]->lv_txt ? "\"" : "");
 	}
 	return out;
-}
-
-/* has_warn - was a warning with text at line reported? */
-static int
-has_warn(unsigned line, const char *text)
-{
-	int i;
-
-	for (i = 0; i < nwarns && i < 64; i++)
-		if (warns[i].line == line && strstr(warns[i].msg, text))
-			return 1;
-	return 0;
-}
-
-/* dump_warns - show the warnings of a failed case */
-static void
-dump_warns(void)
-{
-	int i;
-
-	for (i = 0; i < nwarns && i < 64; i++)
-		print_message("  warning %s:%u: %s\n", warns[i].file,
-		    warns[i].line, warns[i].msg);
 }
 
 /* A lookup and the answer expected ("" = not listed). */

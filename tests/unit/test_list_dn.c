@@ -16,51 +16,7 @@
 
 #include "err.h"
 #include "list.h"
-
-struct warnrec {
-	unsigned	 line;
-	char		 msg[256];
-};
-static struct warnrec	warns[64];
-static int		nwarns;
-
-static void
-collect(void *arg, const char *file, unsigned line, const char *msg)
-{
-	(void)arg;
-	(void)file;
-	if (nwarns < 64) {
-		warns[nwarns].line = line;
-		snprintf(warns[nwarns].msg, sizeof(warns[0].msg), "%s", msg);
-	}
-	nwarns++;
-}
-
-static int
-has_warn(unsigned line, const char *text)
-{
-	int i;
-
-	for (i = 0; i < nwarns && i < 64; i++)
-		if (warns[i].line == line && strstr(warns[i].msg, text))
-			return 1;
-	return 0;
-}
-
-static struct list *
-load_text(const char *text)
-{
-	struct list_opts o;
-	struct list *l = NULL;
-
-	memset(&o, 0, sizeof(o));
-	o.name = "t.txt";
-	o.type = LIST_DNSET;
-	o.warn = collect;
-	nwarns = 0;
-	assert_int_equal(list_load_mem(&o, text, strlen(text), &l), 0);
-	return l;
-}
+#include "list_testlib.h"
 
 /* answer - "A \"TXT\"; ..." for name, "$" being the matched entry */
 static const char *
@@ -188,7 +144,7 @@ test_dnset_matching(void **state)
 	struct list *l;
 
 	(void)state;
-	l = load_text(text);
+	l = load_text(LIST_DNSET, text);
 	assert_int_equal(nwarns, 0);
 	check_probes("dnset", l, p);
 	assert_int_equal(list_entries(l), 26);
@@ -227,7 +183,7 @@ test_dnset_bad_names(void **state)
 	n += (size_t)snprintf(text + n, sizeof(text) - n, "abcd\n");	/* 7 */
 	n += (size_t)snprintf(text + n, sizeof(text) - n, "x.com :0:\n");
 	n += (size_t)snprintf(text + n, sizeof(text) - n, "!\n");	/* 9 */
-	l = load_text(text);
+	l = load_text(LIST_DNSET, text);
 	assert_int_equal(nwarns, 6);
 	assert_true(has_warn(9, "invalid domain name"));
 	assert_true(has_warn(2, "invalid domain name '*.'"));
@@ -281,7 +237,7 @@ test_dnset_has_below(void **state)
 	size_t i;
 
 	(void)state;
-	l = load_text(text);
+	l = load_text(LIST_DNSET, text);
 	assert_int_equal(nwarns, 0);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		if (list_has_below(l, cases[i].name, strlen(cases[i].name)) !=
@@ -291,7 +247,7 @@ test_dnset_has_below(void **state)
 	list_free(l);
 
 	/* only exclusions: nothing below anything */
-	l = load_text("!a.b.c\n!*.b.c\n");
+	l = load_text(LIST_DNSET, "!a.b.c\n!*.b.c\n");
 	assert_int_equal(list_has_below(l, "", 0), 0);
 	assert_int_equal(list_has_below(l, "c", 1), 0);
 	list_free(l);
@@ -305,7 +261,7 @@ test_dnset_has_below(void **state)
 		for (i = 0; i < 200; i++)
 			n += (size_t)snprintf(big + n, 200 * 32 - n,
 			    "!h%zu.many.net\n", i);
-		l = load_text(big);
+		l = load_text(LIST_DNSET, big);
 		assert_int_equal(list_has_below(l, "many.net", 8), 1);
 		assert_int_equal(list_lookup_name(l, "h5.many.net", 11, NULL,
 		    0), 0);
@@ -327,7 +283,7 @@ test_dnset_many(void **state)
 	for (i = 0; i < 20000; i++)
 		n += (size_t)snprintf(text + n, cap - n, "%sh%zu.d%zu.example"
 		    " :%zu:\n", i % 7 == 0 ? "." : "", i, i % 97, i % 250 + 1);
-	l = load_text(text);
+	l = load_text(LIST_DNSET, text);
 	assert_int_equal(nwarns, 0);
 	for (i = 0; i < 20000; i++) {
 		const struct list_value *v[2];

@@ -16,61 +16,7 @@
 
 #include "err.h"
 #include "list.h"
-
-struct warnrec {
-	unsigned	 line;
-	char		 msg[256];
-};
-static struct warnrec	warns[64];
-static int		nwarns;
-
-static void
-collect(void *arg, const char *file, unsigned line, const char *msg)
-{
-	(void)arg;
-	(void)file;
-	if (nwarns < 64) {
-		warns[nwarns].line = line;
-		snprintf(warns[nwarns].msg, sizeof(warns[0].msg), "%s", msg);
-	}
-	nwarns++;
-}
-
-static int
-has_warn(unsigned line, const char *text)
-{
-	int i;
-
-	for (i = 0; i < nwarns && i < 64; i++)
-		if (warns[i].line == line && strstr(warns[i].msg, text))
-			return 1;
-	return 0;
-}
-
-static void
-dump_warns(void)
-{
-	int i;
-
-	for (i = 0; i < nwarns && i < 64; i++)
-		print_message("  warning line %u: %s\n", warns[i].line,
-		    warns[i].msg);
-}
-
-static struct list *
-load_text(enum list_type type, const char *text)
-{
-	struct list_opts o;
-	struct list *l = NULL;
-
-	memset(&o, 0, sizeof(o));
-	o.name = "t.txt";
-	o.type = type;
-	o.warn = collect;
-	nwarns = 0;
-	assert_int_equal(list_load_mem(&o, text, strlen(text), &l), 0);
-	return l;
-}
+#include "list_testlib.h"
 
 /*
  * answer - "A \"TXT\"" for what l answers about an address in text form

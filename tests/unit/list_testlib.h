@@ -1,0 +1,79 @@
+/*
+ * list_testlib.h -- shared by the list unit tests: load a list from a
+ * string and collect the problems it reports, by line.
+ * Functions are static inline so each test uses what it needs.
+ */
+#ifndef RBLMUX_LIST_TESTLIB_H
+#define RBLMUX_LIST_TESTLIB_H
+
+#include <stdio.h>
+#include <string.h>
+
+#include "list.h"
+
+#define MAXWARNS	64
+
+/* Warnings collected from a load. */
+struct warnrec {
+	char		 file[64];
+	unsigned	 line;
+	char		 msg[256];
+};
+static struct warnrec	warns[MAXWARNS];
+static int		nwarns;
+
+/* collect - list_warn_fn keeping the first MAXWARNS problems */
+static inline void
+collect(void *arg, const char *file, unsigned line, const char *msg)
+{
+	(void)arg;
+	if (nwarns < MAXWARNS) {
+		snprintf(warns[nwarns].file, sizeof(warns[0].file), "%s",
+		    file ? file : "-");
+		warns[nwarns].line = line;
+		snprintf(warns[nwarns].msg, sizeof(warns[0].msg), "%s", msg);
+	}
+	nwarns++;
+}
+
+/* has_warn - was a warning with text at line reported? */
+static inline int
+has_warn(unsigned line, const char *text)
+{
+	int i;
+
+	for (i = 0; i < nwarns && i < MAXWARNS; i++)
+		if (warns[i].line == line && strstr(warns[i].msg, text))
+			return 1;
+	return 0;
+}
+
+/* dump_warns - show the warnings of a failed case */
+static inline void
+dump_warns(void)
+{
+	int i;
+
+	for (i = 0; i < nwarns && i < MAXWARNS; i++)
+		print_message("  warning %s:%u: %s\n", warns[i].file,
+		    warns[i].line, warns[i].msg);
+}
+
+/* load_text - load a list from a string, collecting warnings */
+static inline struct list *
+load_text(enum list_type type, const char *text)
+{
+	struct list_opts o;
+	struct list *l = NULL;
+
+	memset(&o, 0, sizeof(o));
+	o.name = "t.txt";
+	o.type = type;
+	o.warn = collect;
+	nwarns = 0;
+	assert_int_equal(list_load_mem(&o, text, strlen(text), &l), 0);
+	assert_non_null(l);
+	return l;
+}
+
+#endif /* RBLMUX_LIST_TESTLIB_H */
