@@ -76,4 +76,28 @@ load_text(enum list_type type, const char *text)
 	return l;
 }
 
+/* A lookup and the answer expected ("" = not listed). */
+struct probe {
+	const char	*ip;
+	const char	*want;
+};
+
+typedef const char *probe_answer_fn(const struct list *, const char *);
+
+/* check_probes_by - compare every probe through fn, naming the case */
+static inline void
+check_probes_by(const char *label, const struct list *l,
+    const struct probe *p, probe_answer_fn *fn)
+{
+	for (; p->ip != NULL; p++) {
+		const char *got = fn(l, p->ip);
+
+		if (strcmp(got, p->want) != 0) {
+			dump_warns();
+			fail_msg("%s: %s: got [%s], want [%s]", label, p->ip,
+			    got, p->want);
+		}
+	}
+}
+
 #endif /* RBLMUX_LIST_TESTLIB_H */

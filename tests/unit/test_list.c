@@ -51,26 +51,12 @@ answer4(const struct list *l, const char *ip)
 	return out;
 }
 
-/* A lookup and the answer expected ("" = not listed). */
-struct probe {
-	const char	*ip;
-	const char	*want;
-};
-
-/* check_probes - compare every probe, naming the case on failure */
+/* check_probes - every probe against this file's answer text */
 static void
 check_probes(const char *label, const struct list *l,
     const struct probe *p)
 {
-	for (; p->ip != NULL; p++) {
-		const char *got = answer4(l, p->ip);
-
-		if (strcmp(got, p->want) != 0) {
-			dump_warns();
-			fail_msg("%s: %s: got [%s], want [%s]", label, p->ip,
-			    got, p->want);
-		}
-	}
+	check_probes_by(label, l, p, answer4);
 }
 
 /* -------------------------------------------------------------------- */

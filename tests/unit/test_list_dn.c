@@ -51,22 +51,12 @@ answer(const struct list *l, const char *name)
 	return out;
 }
 
-struct probe {
-	const char	*name;
-	const char	*want;
-};
-
+/* check_probes - every probe (a name) against answer() */
 static void
 check_probes(const char *label, const struct list *l,
     const struct probe *p)
 {
-	for (; p->name != NULL; p++) {
-		const char *got = answer(l, p->name);
-
-		if (strcmp(got, p->want) != 0)
-			fail_msg("%s: %s: got [%s], want [%s]", label,
-			    p->name, got, p->want);
-	}
+	check_probes_by(label, l, p, answer);
 }
 
 /* -------------------------------------------------------------------- */

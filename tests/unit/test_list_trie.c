@@ -56,24 +56,12 @@ answer(const struct list *l, const char *ip)
 	return out;
 }
 
-struct probe {
-	const char	*ip;
-	const char	*want;
-};
-
+/* check_probes - every probe against this file's answer text */
 static void
 check_probes(const char *label, const struct list *l,
     const struct probe *p)
 {
-	for (; p->ip != NULL; p++) {
-		const char *got = answer(l, p->ip);
-
-		if (strcmp(got, p->want) != 0) {
-			dump_warns();
-			fail_msg("%s: %s: got [%s], want [%s]", label, p->ip,
-			    got, p->want);
-		}
-	}
+	check_probes_by(label, l, p, answer);
 }
 
 /* -------------------------------------------------------------------- */
