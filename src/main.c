@@ -52,6 +52,7 @@ struct reload_job {
 	struct vconf	*vc;		/* lists-only: the current config */
 	struct view	*old;		/* referenced */
 	struct view	*result;	/* NULL: failed */
+	struct acl	*acl;		/* full: built from the new config */
 	struct report	 rep;
 };
 
@@ -174,18 +175,27 @@ reload_thread(void *arg)
 	struct conf *c;
 	struct vconf *vc = NULL;
 
-	if (job->full) {
-		if (conf_load(d->conf_path, report_cb, &job->rep, &c) == 0)
-			vc = vconf_new(c);
-	} else {
+	if (!job->full) {
 		vc = job->vc;
 		job->vc = NULL;
+	} else if (conf_load(d->conf_path, report_cb, &job->rep, &c) == 0) {
+		/* built here: when it fails, the old config keeps serving */
+		if (acl_new(c->server.acl, c->server.nacl, &job->acl) == 0)
+			vc = vconf_new(c);
+		else {
+			report_cb(&job->rep, c->path, 0, "out of memory");
+			conf_free(c);
+		}
 	}
 	if (vc != NULL) {
 		if (view_build(vc, job->old, report_cb, &job->rep,
 		    &job->result) != 0)
 			job->result = NULL;
 		vconf_unref(vc);
+	}
+	if (job->result == NULL) {
+		acl_free(job->acl);
+		job->acl = NULL;
 	}
 	pthread_mutex_lock(&d->lock);
 	d->finished = job;
@@ -248,12 +258,15 @@ same_listen(const struct conf *a, const struct conf *b)
 	return true;
 }
 
-/* apply_conf - settings that follow the config on reload */
+/*
+ * apply_conf - settings that follow the config on reload; acl was built
+ * from c by the reload thread and is taken over
+ */
 static void
-apply_conf(struct daemon *d, const struct conf *c)
+apply_conf(struct daemon *d, const struct conf *c, struct acl *acl)
 {
 	acl_free(d->acl);
-	d->acl = acl_new(c->server.acl, c->server.nacl);
+	d->acl = acl;
 	d->qctx.acl = d->acl;
 	srv_set_limits(d->srv, clamp_clients(c->server.tcp_max_clients),
 	    c->server.tcp_idle_timeout_ms / 1000.);
@@ -315,7 +328,8 @@ reload_done_cb(struct ev_loop *loop, ev_async *w, int revents)
 		d->view = job->result;
 		d->qctx.view = d->view;
 		if (newconf) {
-			apply_conf(d, d->view->conf);
+			apply_conf(d, d->view->conf, job->acl);
+			job->acl = NULL;
 			not_yet(d->view->conf);
 		}
 		view_unref(old);
@@ -342,6 +356,7 @@ reload_done_cb(struct ev_loop *loop, ev_async *w, int revents)
 	}
 	view_unref(job->old);
 	vconf_unref(job->vc);
+	acl_free(job->acl);
 	free(job);
 	if (d->again_full || d->again_lists) {
 		bool full = d->again_full;
@@ -597,7 +612,9 @@ main(int argc, char *argv[])
 	d.started = time(NULL);
 	pthread_mutex_init(&d.lock, NULL);
 
-	d.acl = acl_new(d.view->conf->server.acl, d.view->conf->server.nacl);
+	if (acl_new(d.view->conf->server.acl, d.view->conf->server.nacl,
+	    &d.acl) != 0)
+		fatalx("access-control: out of memory");
 	d.qctx.view = d.view;
 	d.qctx.acl = d.acl;
 	d.qctx.st = &d.st;
@@ -641,6 +658,8 @@ main(int argc, char *argv[])
 		char *path = conf_path(d.view->conf,
 		    d.view->conf->server.control_socket);
 
+		if (path == NULL)
+			fatalx("control-socket: out of memory");
 		d.ctl = ctl_open(d.loop, path, &h);
 		if (d.ctl == NULL)
 			log_warnx("control socket %s unavailable; rblmuxctl "
