@@ -443,6 +443,75 @@ sigusr1_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	(void)revents;
 }
 
+/*
+ * Signals before the event loop takes them over. rblmuxd handles every
+ * signal it knows from its first moment: start-up (reading the config and
+ * lists) can take seconds, and a default action there would kill it.
+ */
+static const int handled[] = { SIGHUP, SIGTERM, SIGINT, SIGUSR1 };
+static volatile sig_atomic_t early_hup, early_usr1, early_stop;
+
+/* early_cb - remember a signal that came during start-up */
+static void
+early_cb(int sig)
+{
+	if (sig == SIGHUP)
+		early_hup = 1;
+	else if (sig == SIGUSR1)
+		early_usr1 = 1;
+	else if (early_stop == 0)
+		early_stop = sig;
+}
+
+/* early_signals - catch signals until the event loop runs */
+static void
+early_signals(void)
+{
+	struct sigaction sa;
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sigfillset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sa.sa_handler = early_cb;
+	for (i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
+		sigaction(handled[i], &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+/*
+ * handover_signals - give the signals to libev and replay those that came
+ * during start-up: a stop as a stop, any number of HUPs as one reload.
+ * They are blocked meanwhile, so none arrives between the two handlers.
+ */
+static void
+handover_signals(struct daemon *d)
+{
+	sigset_t set, old;
+	size_t i;
+
+	sigemptyset(&set);
+	for (i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
+		sigaddset(&set, handled[i]);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	ev_signal_init(&d->sighup, sighup_cb, SIGHUP);
+	ev_signal_init(&d->sigterm, sigterm_cb, SIGTERM);
+	ev_signal_init(&d->sigint, sigterm_cb, SIGINT);
+	ev_signal_init(&d->sigusr1, sigusr1_cb, SIGUSR1);
+	ev_signal_start(d->loop, &d->sighup);
+	ev_signal_start(d->loop, &d->sigterm);
+	ev_signal_start(d->loop, &d->sigint);
+	ev_signal_start(d->loop, &d->sigusr1);
+	if (early_usr1)
+		ev_feed_signal_event(d->loop, SIGUSR1);
+	if (early_stop != 0)
+		ev_feed_signal_event(d->loop, early_stop);
+	else if (early_hup)
+		ev_feed_signal_event(d->loop, SIGHUP);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
 /* ctl hooks */
 static struct view *
 hook_view(void *arg)
@@ -598,14 +667,21 @@ main(int argc, char *argv[])
 		return 0;
 	}
 
+	early_signals();
 	rep.to_log = 1;
 	d.view = load_view(d.conf_path, &rep);
+	if (early_stop != 0) {
+		/* told to stop while loading: nothing is bound or written yet */
+		log_info("signal %d: stopping", (int)early_stop);
+		view_unref(d.view);
+		log_info("stopped");
+		return 0;
+	}
 	if (d.view == NULL)
 		fatalx("%s: not started: %u problem%s", d.conf_path, rep.count,
 		    rep.count == 1 ? "" : "s");
 	not_yet(d.view->conf);
 
-	signal(SIGPIPE, SIG_IGN);
 	d.loop = ev_default_loop(EVFLAG_AUTO);
 	if (d.loop == NULL)
 		fatalx("cannot create the event loop");
@@ -667,14 +743,6 @@ main(int argc, char *argv[])
 		free(path);
 	}
 
-	ev_signal_init(&d.sighup, sighup_cb, SIGHUP);
-	ev_signal_init(&d.sigterm, sigterm_cb, SIGTERM);
-	ev_signal_init(&d.sigint, sigterm_cb, SIGINT);
-	ev_signal_init(&d.sigusr1, sigusr1_cb, SIGUSR1);
-	ev_signal_start(d.loop, &d.sighup);
-	ev_signal_start(d.loop, &d.sigterm);
-	ev_signal_start(d.loop, &d.sigint);
-	ev_signal_start(d.loop, &d.sigusr1);
 	ev_async_init(&d.reload_done, reload_done_cb);
 	ev_async_start(d.loop, &d.reload_done);
 	ev_init(&d.check, check_cb);
@@ -683,6 +751,8 @@ main(int argc, char *argv[])
 		    d.view->conf->server.check_interval);
 		ev_timer_start(d.loop, &d.check);
 	}
+
+	handover_signals(&d);
 
 	log_info("rblmuxd %s started, %zu zone%s", RBLMUX_VERSION,
 	    d.view->nzones, d.view->nzones == 1 ? "" : "s");
