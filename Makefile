@@ -66,7 +66,13 @@ bin/rblmuxctl: $(B)/obj/rblmuxctl.o $(B)/librblmux.a
 
 $(B)/tests/%: tests/unit/%.c $(B)/librblmux.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(ALLCFLAGS) -o $@ $< $(B)/librblmux.a -lcmocka $(LIBS)
+	$(CC) $(ALLCFLAGS) -o $@ $< $(B)/librblmux.a -lcmocka $(LIBS) \
+	    $(UNIT_LDFLAGS)
+
+# unit tests that make chosen allocations fail (tests/unit/failalloc.h)
+FAILALLOC_TESTS	 = test_conf test_acl
+$(FAILALLOC_TESTS:%=$(B)/tests/%) $(FAILALLOC_TESTS:%=$(B)/san/tests/%): \
+    UNIT_LDFLAGS = -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup
 
 $(B)/san/obj/%.o: src/%.c $(HDRS)
 	@mkdir -p $(@D)
@@ -78,7 +84,8 @@ $(B)/san/librblmux.a: $(SAN_OBJS)
 
 $(B)/san/tests/%: tests/unit/%.c $(B)/san/librblmux.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(ALLCFLAGS) $(SAN) -o $@ $< $(B)/san/librblmux.a -lcmocka $(LIBS)
+	$(CC) $(ALLCFLAGS) $(SAN) -o $@ $< $(B)/san/librblmux.a -lcmocka $(LIBS) \
+	    $(UNIT_LDFLAGS)
 
 # the daemon and its tool under ASan/UBSan, for the integration suites
 $(B)/san/bin/rblmuxd: $(B)/san/obj/main.o $(B)/san/librblmux.a

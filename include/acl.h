@@ -17,8 +17,14 @@
 
 struct acl;
 
-/* Build an ACL (xmalloc). */
-struct acl		*acl_new(const struct conf_acl *rules, size_t n);
+/*
+ * Build an ACL from n rules (as conf_load() checked them). On success
+ * stores it in *out and returns 0; when out of memory returns
+ * RBLMUX_ENOMEM with nothing allocated and *out untouched. Never exits:
+ * a reload builds its ACL in the reload thread.
+ */
+int			 acl_new(const struct conf_acl *rules, size_t n,
+			    struct acl **out);
 void			 acl_free(struct acl *a);	/* accepts NULL */
 enum conf_acl_action	 acl_check(const struct acl *a,
 			    const struct sockaddr *peer);

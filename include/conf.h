@@ -11,7 +11,9 @@
  *
  * Durations take s/m/h/d/w (and ms where noted), sizes k/m/g.
  * A struct conf is immutable once loaded; free it with conf_free().
- * conf.c allocates with xmalloc (configs are small).
+ * Nothing here exits the process: conf_load() runs in the reload thread
+ * too, and an allocation that fails makes it free what it built and
+ * return RBLMUX_ENOMEM.
  */
 #ifndef RBLMUX_CONF_H
 #define RBLMUX_CONF_H
@@ -207,7 +209,9 @@ typedef void conf_report_fn(void *arg, const char *file, unsigned line,
  * Parse and validate path. On success stores a new config in *out and
  * returns 0. Otherwise reports every problem found (not just the first)
  * and returns RBLMUX_EPARSE (or RBLMUX_EIO if path cannot be read); *out
- * is untouched.
+ * is untouched. When memory runs out it stops reading, reports
+ * "out of memory" (file path, line 0) after whatever it had found before,
+ * frees all it built and returns RBLMUX_ENOMEM.
  */
 int	 conf_load(const char *path, conf_report_fn *report, void *arg,
 	    struct conf **out);
@@ -217,12 +221,15 @@ void	 conf_free(struct conf *c);
 
 /*
  * Resolve a path from the config: absolute paths as they are, relative ones
- * under server.directory (if set). Returns a new string (xmalloc).
+ * under server.directory (if set). Returns a new string the caller frees,
+ * or NULL when out of memory.
  */
 char	*conf_path(const struct conf *c, const char *p);
 
 /*
- * Parse helpers, also used by rblmuxctl: 0 on success, -1 on error; the
+ * Parse helpers, also used by rblmuxctl: 0 on success, RBLMUX_EPARSE for
+ * a value that does not parse, RBLMUX_ENOMEM when the copy that
+ * conf_parse_sockaddr() or conf_parse_dname() return cannot be made; the
  * output is written only on success.
  * Durations: a bare number is seconds; otherwise one or more NUMBER UNIT
  * parts that add up ("1h30m"), units s m h d w (and ms for _ms).
@@ -231,7 +238,7 @@ char	*conf_path(const struct conf *c, const char *p);
  * Sockaddrs: ADDRESS[@PORT]; out->text is a copy of s the caller frees.
  * Domain names: labels of letters, digits, '-' or '_' (1..63 bytes), at
  * most CONF_DNAME_MAX bytes without the optional trailing dot; *out gets
- * a lower-cased copy without the dot (xmalloc, caller frees).
+ * a lower-cased copy without the dot (the caller frees it).
  */
 int	 conf_parse_duration(const char *s, uint32_t *secs);	/* s m h d w */
 int	 conf_parse_duration_ms(const char *s, uint32_t *ms);	/* + ms */

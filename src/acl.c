@@ -5,11 +5,12 @@
  * sorted by prefix length, longest first, and the first match decides.
  */
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "acl.h"
-#include "xmalloc.h"
+#include "err.h"
 
 struct acl {
 	struct conf_acl	*rules;		/* longest prefix first */
@@ -34,12 +35,20 @@ same_prefix(const struct conf_prefix *a, const struct conf_prefix *b)
 }
 
 /* acl_new - compile access-control rules, loopback allowed by default */
-struct acl *
-acl_new(const struct conf_acl *rules, size_t n)
+int
+acl_new(const struct conf_acl *rules, size_t n, struct acl **out)
 {
-	struct acl *a = xcalloc(1, sizeof(*a));
+	struct acl *a;
 	struct conf_acl defs[2];
 	size_t i, j;
+
+	if (n > SIZE_MAX / sizeof(*a->rules) - 2 ||
+	    (a = calloc(1, sizeof(*a))) == NULL)
+		return RBLMUX_ENOMEM;
+	if ((a->rules = calloc(n + 2, sizeof(*a->rules))) == NULL) {
+		free(a);
+		return RBLMUX_ENOMEM;
+	}
 
 	memset(defs, 0, sizeof(defs));
 	defs[0].prefix.family = AF_INET;
@@ -51,7 +60,6 @@ acl_new(const struct conf_acl *rules, size_t n)
 	defs[1].prefix.plen = 128;
 	defs[1].action = ACL_ALLOW;
 
-	a->rules = xcalloc(n + 2, sizeof(*a->rules));
 	for (i = 0; i < n; i++)
 		a->rules[a->n++] = rules[i];
 	for (j = 0; j < 2; j++) {
@@ -62,7 +70,8 @@ acl_new(const struct conf_acl *rules, size_t n)
 			a->rules[a->n++] = defs[j];
 	}
 	qsort(a->rules, a->n, sizeof(*a->rules), by_plen);
-	return a;
+	*out = a;
+	return 0;
 }
 
 void

@@ -16,7 +16,8 @@
  * one run shows them all; any problem rejects the config as a whole.
  *
  * conf_load() keeps no global state, so a reload thread may run it while
- * the server uses an older config.
+ * the server uses an older config, and it never exits: out of memory is
+ * reported and returned (conf_int.h).
  */
 #include <sys/stat.h>
 
@@ -25,6 +26,7 @@
 #include <fcntl.h>
 #include <glob.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +35,6 @@
 #include "conf.h"
 #include "conf_int.h"
 #include "err.h"
-#include "xmalloc.h"
 
 static int	read_file(struct parser *, const char *, int);
 
@@ -45,12 +46,13 @@ conf_perr_at(struct parser *p, const char *file, unsigned line,
 	char msg[512];
 	va_list ap;
 
+	p->nerr++;
+	if (p->oom || p->report == NULL)
+		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	p->nerr++;
-	if (p->report != NULL)
-		p->report(p->arg, file, line, msg);
+	p->report(p->arg, file, line, msg);
 }
 
 /* conf_perr - report one problem at the current line */
@@ -60,25 +62,84 @@ conf_perr(struct parser *p, const char *fmt, ...)
 	char msg[512];
 	va_list ap;
 
+	p->nerr++;
+	if (p->oom || p->report == NULL)
+		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	p->nerr++;
-	if (p->report != NULL)
-		p->report(p->arg, p->file, p->line, msg);
+	p->report(p->arg, p->file, p->line, msg);
 }
 
-/* keep_string - a long-lived copy of a file name, shared */
-static const char *
-keep_string(struct conf *c, const char *s)
+/* conf_alloc - zeroed memory, or NULL with p->oom set */
+void *
+conf_alloc(struct parser *p, size_t size)
 {
+	void *r = calloc(1, size);
+
+	if (r == NULL)
+		p->oom = true;
+	return r;
+}
+
+/* conf_strdup - a copy of s, or NULL with p->oom set */
+char *
+conf_strdup(struct parser *p, const char *s)
+{
+	char *r = strdup(s);
+
+	if (r == NULL)
+		p->oom = true;
+	return r;
+}
+
+/* conf_grow - append one zeroed element to the array *ap of *n elements */
+int
+conf_grow(struct parser *p, void *ap, size_t *n, size_t size)
+{
+	void *a, *r;
+
+	/* memcpy: ap points to some T *, read and written as a void * */
+	memcpy(&a, ap, sizeof(a));
+	if (*n >= SIZE_MAX / size - 1 ||
+	    (r = realloc(a, (*n + 1) * size)) == NULL) {
+		p->oom = true;
+		return 0;
+	}
+	memset((char *)r + *n * size, 0, size);
+	memcpy(ap, &r, sizeof(r));
+	(*n)++;
+	return 1;
+}
+
+/* conf_oom - note out of memory from a value parser */
+int
+conf_oom(struct parser *p, int rc)
+{
+	if (rc == RBLMUX_ENOMEM)
+		p->oom = true;
+	return rc;
+}
+
+/* keep_string - a long-lived copy of a file name, shared; NULL: no memory */
+static const char *
+keep_string(struct parser *p, const char *s)
+{
+	struct conf *c = p->c;
+	char *copy, **slot;
 	size_t i;
 
 	for (i = 0; i < c->nstrings; i++)
 		if (strcmp(c->strings[i], s) == 0)
 			return c->strings[i];
-	*GROW(c->strings, c->nstrings) = xstrdup(s);
-	return c->strings[c->nstrings - 1];
+	if ((copy = conf_strdup(p, s)) == NULL)
+		return NULL;
+	if ((slot = GROW(p, c->strings, c->nstrings)) == NULL) {
+		free(copy);
+		return NULL;
+	}
+	*slot = copy;
+	return copy;
 }
 
 /* close_clause - defaults and checks that need the whole clause */
@@ -101,9 +162,11 @@ close_clause(struct parser *p)
 			conf_perr_at(p, cf, cline, "upstream %s: no zone: "
 			    "given", u->name ? u->name : "(unnamed)");
 		if (u->nerror_codes == 0) {
-			struct conf_prefix *pf = GROW(u->error_codes,
+			struct conf_prefix *pf = GROW(p, u->error_codes,
 			    u->nerror_codes);
 
+			if (pf == NULL)
+				break;
 			pf->family = AF_INET;
 			pf->addr[0] = 127;
 			pf->addr[1] = 255;
@@ -136,7 +199,8 @@ close_clause(struct parser *p)
 			conf_perr_at(p, cf, cline, "escalation %s: no source: "
 			    "given", e->name ? e->name : "(unnamed)");
 		if (e->txt == NULL)
-			e->txt = xstrdup("$count listed addresses in $prefix");
+			e->txt = conf_strdup(p,
+			    "$count listed addresses in $prefix");
 		break;
 	}
 	case CL_ZONE: {
@@ -171,14 +235,22 @@ close_clause(struct parser *p)
 			if (len - 1 > CONF_DNAME_MAX)
 				conf_perr_at(p, cf, cline, "zone %s: name too "
 				    "long for the default SOA; give soa:", zn);
-			z->soa_mname = xstrdup(z->name);
-			z->soa_rname = xmalloc(len);
-			snprintf(z->soa_rname, len, "hostmaster.%s", z->name);
+			z->soa_mname = conf_strdup(p, z->name);
+			if ((z->soa_rname = conf_alloc(p, len)) != NULL)
+				snprintf(z->soa_rname, len, "hostmaster.%s",
+				    z->name);
 		}
 		if (sn->line[conf_kw_index(CL_ZONE, "soa-ttl")] == 0)
 			z->soa_ttl = z->soa_minimum;
-		if (z->nns == 0 && z->soa_mname != NULL)
-			*GROW(z->ns, z->nns) = xstrdup(z->soa_mname);
+		if (z->nns == 0 && z->soa_mname != NULL) {
+			char *ns = conf_strdup(p, z->soa_mname), **slot;
+
+			if (ns != NULL &&
+			    (slot = GROW(p, z->ns, z->nns)) != NULL)
+				*slot = ns;
+			else
+				free(ns);
+		}
 		break;
 	}
 	default:
@@ -200,8 +272,10 @@ open_clause(struct parser *p, enum clause cl)
 	memset(&p->seen_obj, 0, sizeof(p->seen_obj));
 	switch (cl) {
 	case CL_UPSTREAM: {
-		struct conf_upstream *u = GROW(c->upstreams, c->nupstreams);
+		struct conf_upstream *u = GROW(p, c->upstreams, c->nupstreams);
 
+		if (u == NULL)
+			break;
 		p->obj = c->nupstreams - 1;
 		u->family = FAMILY_IP4;
 		u->weight = 1;
@@ -210,8 +284,10 @@ open_clause(struct parser *p, enum clause cl)
 		break;
 	}
 	case CL_LIST: {
-		struct conf_list *l = GROW(c->lists, c->nlists);
+		struct conf_list *l = GROW(p, c->lists, c->nlists);
 
+		if (l == NULL)
+			break;
 		p->obj = c->nlists - 1;
 		l->type = LIST_IP4SET;
 		l->weight = 1;
@@ -221,9 +297,11 @@ open_clause(struct parser *p, enum clause cl)
 		break;
 	}
 	case CL_ESCALATION: {
-		struct conf_escalation *e = GROW(c->escalations,
+		struct conf_escalation *e = GROW(p, c->escalations,
 		    c->nescalations);
 
+		if (e == NULL)
+			break;
 		p->obj = c->nescalations - 1;
 		e->prefix = 24;
 		e->prefix6 = 64;
@@ -234,8 +312,10 @@ open_clause(struct parser *p, enum clause cl)
 		break;
 	}
 	case CL_ZONE: {
-		struct conf_zone *z = GROW(c->zones, c->nzones);
+		struct conf_zone *z = GROW(p, c->zones, c->nzones);
 
+		if (z == NULL)
+			break;
 		p->obj = c->nzones - 1;
 		z->answer = ANSWER_BITMASK;
 		z->soa_refresh = 3600;
@@ -250,9 +330,15 @@ open_clause(struct parser *p, enum clause cl)
 		p->obj = 0;
 		break;
 	}
+	/* no room for the clause: nothing may refer to it */
+	if (p->oom)
+		p->clause = CL_NONE;
 }
 
-/* tokenize - split a value into words; quotes and comments handled */
+/*
+ * tokenize - split a value into words; quotes and comments handled.
+ * 0, or RBLMUX_EPARSE after reporting.
+ */
 static int
 tokenize(struct parser *p, char *s, struct tok *v, size_t *nv)
 {
@@ -267,7 +353,7 @@ tokenize(struct parser *p, char *s, struct tok *v, size_t *nv)
 		if (n == MAXTOK) {
 			conf_perr(p, "too many values on one line (at most %d)",
 			    MAXTOK);
-			return -1;
+			return RBLMUX_EPARSE;
 		}
 		if (*s == '"') {
 			v[n].s = w = ++s;
@@ -275,7 +361,7 @@ tokenize(struct parser *p, char *s, struct tok *v, size_t *nv)
 			while (*s != '"') {
 				if (*s == '\0') {
 					conf_perr(p, "missing closing quote");
-					return -1;
+					return RBLMUX_EPARSE;
 				}
 				if (*s == '\\' && (s[1] == '"' || s[1] == '\\'))
 					s++;
@@ -286,7 +372,7 @@ tokenize(struct parser *p, char *s, struct tok *v, size_t *nv)
 			    *s != '#') {
 				conf_perr(p, "a closing quote must end the "
 				    "value");
-				return -1;
+				return RBLMUX_EPARSE;
 			}
 			if (*s == '#')
 				*s = '\0';
@@ -301,7 +387,7 @@ tokenize(struct parser *p, char *s, struct tok *v, size_t *nv)
 				s++;
 			if (*s == '"') {
 				conf_perr(p, "a quote may only start a value");
-				return -1;
+				return RBLMUX_EPARSE;
 			}
 			if (*s == '#')
 				*s = '\0';
@@ -331,15 +417,18 @@ do_include(struct parser *p, struct tok *v, size_t nv)
 	}
 	slash = strrchr(p->file, '/');
 	if (v[0].s[0] == '/' || slash == NULL)
-		path = xstrdup(v[0].s);
+		path = conf_strdup(p, v[0].s);
 	else {
 		size_t dlen = (size_t)(slash - p->file) + 1;
 		size_t len = dlen + strlen(v[0].s) + 1;
 
-		path = xmalloc(len);
-		memcpy(path, p->file, dlen);
-		snprintf(path + dlen, len - dlen, "%s", v[0].s);
+		if ((path = conf_alloc(p, len)) != NULL) {
+			memcpy(path, p->file, dlen);
+			snprintf(path + dlen, len - dlen, "%s", v[0].s);
+		}
 	}
+	if (path == NULL)
+		return;
 	if (strpbrk(path, "*?[") == NULL) {
 		read_file(p, path, 1);
 		free(path);
@@ -348,9 +437,11 @@ do_include(struct parser *p, struct tok *v, size_t nv)
 	/* a pattern that matches nothing is not an error (empty conf.d/) */
 	memset(&g, 0, sizeof(g));
 	rc = glob(path, GLOB_ERR, NULL, &g);
-	if (rc != 0 && rc != GLOB_NOMATCH)
+	if (rc == GLOB_NOSPACE)
+		p->oom = true;
+	else if (rc != 0 && rc != GLOB_NOMATCH)
 		conf_perr(p, "include: cannot expand %s", path);
-	for (i = 0; rc == 0 && i < g.gl_pathc; i++)
+	for (i = 0; rc == 0 && i < g.gl_pathc && !p->oom; i++)
 		read_file(p, g.gl_pathv[i], 1);
 	if (rc == 0 || rc == GLOB_NOMATCH)
 		globfree(&g);
@@ -394,13 +485,14 @@ do_line(struct parser *p, char *s)
 /*
  * read_file - parse one file; from an include: line when nested.
  * Only regular files are read, so that an include of a FIFO or a device
- * cannot block or feed the parser forever. Returns -1 if the file could
- * not be opened at all (reported), else 0.
+ * cannot block or feed the parser forever. Returns RBLMUX_EIO if the
+ * file could not be opened at all (reported), else 0. Stops at the line
+ * where memory ran out (p->oom).
  */
 static int
 read_file(struct parser *p, const char *path, int nested)
 {
-	const char *ofile = p->file;
+	const char *ofile = p->file, *kept;
 	unsigned oline = p->line;
 	struct stat st;
 	char *buf = NULL;
@@ -430,12 +522,12 @@ read_file(struct parser *p, const char *path, int nested)
 			conf_perr(p, "include: cannot read %s: %s", path,
 			    e == EINVAL ? "not a regular file" : strerror(e));
 		else
-			conf_perr_at(p, keep_string(p->c, path), 0, "cannot "
+			conf_perr_at(p, keep_string(p, path), 0, "cannot "
 			    "read: %s", e == EINVAL ? "not a regular file" :
 			    strerror(e));
 		if (fd >= 0)
 			close(fd);
-		return -1;
+		return RBLMUX_EIO;
 	}
 	for (i = 0; i < p->depth; i++)
 		if (p->stack[i].dev == st.st_dev &&
@@ -445,18 +537,23 @@ read_file(struct parser *p, const char *path, int nested)
 			close(fd);
 			return 0;
 		}
-	if ((f = fdopen(fd, "r")) == NULL) {
-		conf_perr(p, "include: cannot read %s: %s", path,
-		    strerror(errno));
+	if ((kept = keep_string(p, path)) == NULL) {
 		close(fd);
-		return -1;
+		return 0;
+	}
+	if ((f = fdopen(fd, "r")) == NULL) {
+		if (conf_oom(p, -errno) != RBLMUX_ENOMEM)
+			conf_perr(p, "include: cannot read %s: %s", path,
+			    strerror(errno));
+		close(fd);
+		return RBLMUX_EIO;
 	}
 	p->stack[p->depth].dev = st.st_dev;
 	p->stack[p->depth].ino = st.st_ino;
 	p->depth++;
-	p->file = keep_string(p->c, path);
+	p->file = kept;
 	p->line = 0;
-	while ((len = getline(&buf, &cap, f)) >= 0) {
+	while (!p->oom && (len = getline(&buf, &cap, f)) >= 0) {
 		p->line++;
 		if (len > 0 && buf[len - 1] == '\n')
 			buf[--len] = '\0';
@@ -474,6 +571,8 @@ read_file(struct parser *p, const char *path, int nested)
 	}
 	if (ferror(f))
 		conf_perr(p, "read error: %s", strerror(errno));
+	else if (!p->oom && !feof(f))
+		p->oom = true;		/* getline could not grow its buffer */
 	free(buf);
 	fclose(f);
 	p->depth--;
@@ -492,11 +591,15 @@ conf_load(const char *path, conf_report_fn *report, void *arg,
 	size_t i;
 	int rc = 0;
 
-	c = xcalloc(1, sizeof(*c));
-	c->path = xstrdup(path);
-	c->server.cache_dir = xstrdup("var/");
-	c->server.state_dir = xstrdup("var/");
-	c->server.control_socket = xstrdup("var/rblmux.sock");
+	memset(&p, 0, sizeof(p));
+	p.report = report;
+	p.arg = arg;
+	if ((p.c = c = conf_alloc(&p, sizeof(*c))) == NULL)
+		goto oom;
+	c->path = conf_strdup(&p, path);
+	c->server.cache_dir = conf_strdup(&p, "var/");
+	c->server.state_dir = conf_strdup(&p, "var/");
+	c->server.control_socket = conf_strdup(&p, "var/rblmux.sock");
 	c->server.cache_max_size = 256ULL * 1024 * 1024;
 	c->server.ttl_min = 60;
 	c->server.ttl_max = 86400;
@@ -510,27 +613,32 @@ conf_load(const char *path, conf_report_fn *report, void *arg,
 	c->resolver.timeout_ms = 1200;
 	c->resolver.attempts = 2;
 
-	memset(&p, 0, sizeof(p));
-	p.c = c;
-	p.report = report;
-	p.arg = arg;
-
-	if (read_file(&p, path, 0) != 0)
-		rc = RBLMUX_EIO;
-	else {
-		close_clause(&p);
-		conf_check(&p);
+	if (!p.oom) {
+		if (read_file(&p, path, 0) != 0)
+			rc = RBLMUX_EIO;
+		else
+			close_clause(&p);
 	}
+	if (rc == 0 && !p.oom)
+		conf_check(&p);
 	for (i = 0; i < p.nrefs; i++)
 		free(p.refs[i].own);
 	free(p.defs);
 	free(p.refs);
+	if (p.oom) {
+		conf_free(c);
+		goto oom;
+	}
 	if (rc != 0 || p.nerr > 0) {
 		conf_free(c);
 		return rc != 0 ? rc : RBLMUX_EPARSE;
 	}
 	*out = c;
 	return 0;
+oom:
+	if (report != NULL)
+		report(arg, path, 0, "out of memory");
+	return RBLMUX_ENOMEM;
 }
 
 /* free_sockaddrs - release an array of addresses */
@@ -628,13 +736,13 @@ conf_path(const struct conf *c, const char *p)
 	char *r;
 
 	if (p[0] == '/' || dir == NULL || dir[0] == '\0')
-		return xstrdup(p);
+		return strdup(p);
 	dlen = strlen(dir);
 	while (dlen > 0 && dir[dlen - 1] == '/')
 		dlen--;
 	/* dlen 0: the directory is "/" */
 	len = dlen + 1 + strlen(p) + 1;
-	r = xmalloc(len);
-	snprintf(r, len, "%.*s/%s", (int)dlen, dir, p);
+	if ((r = malloc(len)) != NULL)
+		snprintf(r, len, "%.*s/%s", (int)dlen, dir, p);
 	return r;
 }

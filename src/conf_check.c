@@ -15,7 +15,6 @@
 
 #include "conf.h"
 #include "conf_int.h"
-#include "xmalloc.h"
 
 /* def_is_result - does this definition produce a result of its name? */
 static int
@@ -200,9 +199,9 @@ check_refs(struct parser *p)
 		}
 	}
 	if (c->nescalations > 0) {
-		unsigned char *colour = xcalloc(c->nescalations, 1);
+		unsigned char *colour = conf_alloc(p, c->nescalations);
 
-		for (i = 0; i < c->nescalations; i++)
+		for (i = 0; colour != NULL && i < c->nescalations; i++)
 			if (colour[i] == 0)
 				check_loop(p, i, colour);
 		free(colour);
@@ -272,6 +271,22 @@ check_zones(struct parser *p)
 	}
 }
 
+/* add_listen - a default listen address */
+static void
+add_listen(struct parser *p, const char *text)
+{
+	struct conf_server *s = &p->c->server;
+	struct conf_sockaddr sa, *slot;
+
+	if (conf_oom(p, conf_parse_sockaddr(text, 53, &sa)) != 0)
+		return;
+	if ((slot = GROW(p, s->listen, s->nlisten)) == NULL) {
+		free(sa.text);
+		return;
+	}
+	*slot = sa;
+}
+
 /* conf_check - defaults and checks that need the whole config */
 void
 conf_check(struct parser *p)
@@ -281,9 +296,8 @@ conf_check(struct parser *p)
 	int imin = conf_kw_index(CL_SERVER, "ttl-min");
 
 	if (s->nlisten == 0) {
-		conf_parse_sockaddr("127.0.0.1@53", 53,
-		    GROW(s->listen, s->nlisten));
-		conf_parse_sockaddr("::1@53", 53, GROW(s->listen, s->nlisten));
+		add_listen(p, "127.0.0.1@53");
+		add_listen(p, "::1@53");
 	}
 	if (s->ttl_min > s->ttl_max) {
 		int imax = conf_kw_index(CL_SERVER, "ttl-max");

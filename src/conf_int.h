@@ -6,17 +6,24 @@
  * conf_check.c resolves names across clauses once everything is read.
  * The parser state lives in one struct parser per conf_load() call.
  * Not for use outside the conf module.
+ *
+ * Nothing here exits on allocation failure: conf_load() may run in the
+ * reload thread. A failed allocation sets the parser's sticky oom flag;
+ * from then on no more problems are reported, no more lines are read,
+ * and conf_load() frees what it built and returns RBLMUX_ENOMEM. Whatever
+ * a failed step allocated itself is freed on the spot, and every array
+ * count covers only elements that were stored, so conf_free() can take a
+ * config at any stage.
  */
 #ifndef RBLMUX_CONF_INT_H
 #define RBLMUX_CONF_INT_H
 
 #include <sys/types.h>
 
+#include <stdbool.h>
 #include <stddef.h>
-#include <string.h>
 
 #include "conf.h"
-#include "xmalloc.h"
 
 #define INCLUDE_DEPTH_MAX	16	/* nested include: levels */
 #define INCLUDE_FILES_MAX	1024	/* files read by one conf_load() */
@@ -25,12 +32,12 @@
 #define CONF_KW_MAX		96	/* keywords in the table, at most */
 
 /*
- * GROW - append one zeroed element to array a holding n elements and
- * yield a pointer to it. Evaluates a and n more than once.
+ * GROW - append one zeroed element to array a (a size_t count n) of
+ * parser p and yield a pointer to it, or NULL when out of memory (p->oom
+ * set, a and n untouched). Evaluates a and n more than once.
  */
-#define GROW(a, n)							\
-	((a) = xreallocarray((a), (n) + 1, sizeof(*(a))),		\
-	 memset(&(a)[(n)], 0, sizeof(*(a))), &(a)[(n)++])
+#define GROW(p, a, n)							\
+	(conf_grow((p), &(a), &(n), sizeof(*(a))) ? &(a)[(n) - 1] : NULL)
 
 enum clause {
 	CL_NONE = 0,
@@ -101,6 +108,7 @@ struct parser {
 	conf_report_fn	*report;
 	void		*arg;
 	unsigned	 nerr;		/* problems reported */
+	bool		 oom;		/* an allocation failed: give up */
 	const char	*file;		/* current position */
 	unsigned	 line;
 	enum clause	 clause;	/* current clause */
@@ -120,11 +128,30 @@ struct parser {
 /* Clause names, indexed by enum clause ("" for CL_NONE). */
 extern const char *const conf_clause_names[CL_COUNT];
 
-/* Report a problem at file:line, or at the current line (conf.c). */
+/*
+ * Report a problem at file:line, or at the current line (conf.c). Once
+ * p->oom is set problems are only counted: what follows a failed
+ * allocation may be a consequence of it.
+ */
 void	 conf_perr_at(struct parser *p, const char *file, unsigned line,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void	 conf_perr(struct parser *p, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
+
+/*
+ * Allocation for the parser (conf.c): NULL with p->oom set on failure.
+ * conf_alloc zeroes; conf_grow backs GROW (ap points to the array
+ * pointer) and returns 1, or 0 when out of memory.
+ */
+void	*conf_alloc(struct parser *p, size_t size);
+char	*conf_strdup(struct parser *p, const char *s);
+int	 conf_grow(struct parser *p, void *ap, size_t *n, size_t size);
+
+/*
+ * conf_oom - note RBLMUX_ENOMEM from a value parser (conf_parse_*) in
+ * p->oom; returns rc unchanged.
+ */
+int	 conf_oom(struct parser *p, int rc);
 
 /* conf_kw.c: the clause a bare "name:" line starts, or CL_NONE */
 enum clause	 conf_clause_of(const char *name);

@@ -5,7 +5,9 @@
  * the clause's struct), arity, bounds and the syntax named in messages
  * (Postfix CONFIG_*_TABLE style). A handler checks one line's values and
  * stores them, or reports what was expected; names that refer to other
- * clauses are only recorded here (conf_check.c resolves them).
+ * clauses are only recorded here (conf_check.c resolves them). A handler
+ * that runs out of memory frees what it made for the line and leaves
+ * p->oom set (conf_int.h).
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -17,7 +19,7 @@
 
 #include "conf.h"
 #include "conf_int.h"
-#include "xmalloc.h"
+#include "err.h"
 
 #define TTL_MAX			0x7fffffffU	/* RFC 2181 8 */
 #define BIT_MAX			(1U << 23)	/* 127.0.0.0 + 24 host bits */
@@ -207,7 +209,10 @@ bad(struct parser *p, const struct kw *k, const char *val)
 	    k->syntax);
 }
 
-/* parse_ll - a whole decimal integer, optionally signed, within bounds */
+/*
+ * parse_ll - a whole decimal integer, optionally signed, within bounds:
+ * 0, or RBLMUX_EPARSE
+ */
 static int
 parse_ll(const char *s, long long lo, long long hi, long long *out)
 {
@@ -215,16 +220,17 @@ parse_ll(const char *s, long long lo, long long hi, long long *out)
 	char *end;
 
 	if (s == NULL || *s == '\0' || isspace((unsigned char)*s))
-		return -1;
+		return RBLMUX_EPARSE;
 	errno = 0;
 	v = strtoll(s, &end, 10);
 	if (errno != 0 || *end != '\0' || v < lo || v > hi)
-		return -1;
+		return RBLMUX_EPARSE;
 	*out = v;
 	return 0;
 }
 
-/* parse_code - an IPv4 address inside 127.0.0.0/8, host order */
+/* parse_code - an IPv4 address inside 127.0.0.0/8, host order: 0 or
+ * RBLMUX_EPARSE */
 static int
 parse_code(const char *s, uint32_t *out)
 {
@@ -233,16 +239,19 @@ parse_code(const char *s, uint32_t *out)
 
 	if (conf_parse_prefix(s, &pf) != 0 || pf.family != AF_INET ||
 	    pf.plen != 32 || strchr(s, '/') != NULL)
-		return -1;
+		return RBLMUX_EPARSE;
 	a = (uint32_t)pf.addr[0] << 24 | (uint32_t)pf.addr[1] << 16 |
 	    (uint32_t)pf.addr[2] << 8 | pf.addr[3];
 	if ((a >> 24) != 127)
-		return -1;
+		return RBLMUX_EPARSE;
 	*out = a;
 	return 0;
 }
 
-/* name_dup - check a result/list name and return a lower-cased copy */
+/*
+ * name_dup - check a result/list name and return a lower-cased copy;
+ * NULL after reporting a bad name, or when out of memory
+ */
 static char *
 name_dup(struct parser *p, const struct kw *k, const char *s)
 {
@@ -254,7 +263,8 @@ name_dup(struct parser *p, const struct kw *k, const char *s)
 		    "up to 62 letters, digits, '-' or '_')", k->name, s);
 		return NULL;
 	}
-	r = xstrdup(s);
+	if ((r = conf_strdup(p, s)) == NULL)
+		return NULL;
 	for (i = 0; r[i] != '\0'; i++)
 		r[i] = (char)tolower((unsigned char)r[i]);
 	return r;
@@ -264,8 +274,10 @@ name_dup(struct parser *p, const struct kw *k, const char *s)
 static void
 add_def(struct parser *p, const char *name, enum def_kind kind)
 {
-	struct def *d = GROW(p->defs, p->ndefs);
+	struct def *d = GROW(p, p->defs, p->ndefs);
 
+	if (d == NULL)
+		return;
 	d->name = name;
 	d->kind = kind;
 	d->obj = p->obj;
@@ -273,18 +285,37 @@ add_def(struct parser *p, const char *name, enum def_kind kind)
 	d->line = p->line;
 }
 
-/* add_ref - note a name to resolve once everything is read */
+/* add_ref - note a name to resolve once everything is read; NULL: oom */
 static struct ref *
 add_ref(struct parser *p, const char *name, enum ref_kind kind)
 {
-	struct ref *r = GROW(p->refs, p->nrefs);
+	struct ref *r = GROW(p, p->refs, p->nrefs);
 
+	if (r == NULL)
+		return NULL;
 	r->name = name;
 	r->kind = kind;
 	r->obj = p->obj;
 	r->file = p->file;
 	r->line = p->line;
 	return r;
+}
+
+/*
+ * store_str - append s (owned, NULL when out of memory) to a string
+ * array; 1, or 0 when out of memory (s freed)
+ */
+static int
+store_str(struct parser *p, char ***arr, size_t *n, char *s)
+{
+	char **slot;
+
+	if (s == NULL || (slot = GROW(p, *arr, *n)) == NULL) {
+		free(s);
+		return 0;
+	}
+	*slot = s;
+	return 1;
 }
 
 /* kw_sockaddrs - append ADDRESS[@PORT] to an array */
@@ -294,13 +325,18 @@ kw_sockaddrs(struct parser *p, const struct kw *k, void *obj,
 {
 	struct conf_sockaddr **arr = AT(obj, k->off, struct conf_sockaddr *);
 	size_t *n = AT(obj, k->off2, size_t);
-	struct conf_sockaddr sa;
+	struct conf_sockaddr sa, *slot;
 
-	if (conf_parse_sockaddr(v[0].s, (uint16_t)k->lo, &sa) != 0) {
+	if (conf_oom(p, conf_parse_sockaddr(v[0].s, (uint16_t)k->lo,
+	    &sa)) != 0) {
 		bad(p, k, v[0].s);
 		return;
 	}
-	*GROW(*arr, *n) = sa;
+	if ((slot = GROW(p, *arr, *n)) == NULL) {
+		free(sa.text);
+		return;
+	}
+	*slot = sa;
 }
 
 /* kw_sockaddr - one ADDRESS[@PORT] behind a pointer */
@@ -311,11 +347,15 @@ kw_sockaddr(struct parser *p, const struct kw *k, void *obj, struct tok *v,
 	struct conf_sockaddr **sp = AT(obj, k->off, struct conf_sockaddr *);
 	struct conf_sockaddr sa;
 
-	if (conf_parse_sockaddr(v[0].s, (uint16_t)k->lo, &sa) != 0) {
+	if (conf_oom(p, conf_parse_sockaddr(v[0].s, (uint16_t)k->lo,
+	    &sa)) != 0) {
 		bad(p, k, v[0].s);
 		return;
 	}
-	*sp = xmalloc(sizeof(**sp));
+	if ((*sp = conf_alloc(p, sizeof(**sp))) == NULL) {
+		free(sa.text);
+		return;
+	}
 	**sp = sa;
 }
 
@@ -325,7 +365,7 @@ kw_acl(struct parser *p, const struct kw *k, void *obj, struct tok *v,
     size_t nv)
 {
 	struct conf_server *s = obj;
-	struct conf_acl a;
+	struct conf_acl a, *slot;
 	size_t i;
 
 	memset(&a, 0, sizeof(a));
@@ -353,7 +393,8 @@ kw_acl(struct parser *p, const struct kw *k, void *obj, struct tok *v,
 			    v[0].s);
 			return;
 		}
-	*GROW(s->acl, s->nacl) = a;
+	if ((slot = GROW(p, s->acl, s->nacl)) != NULL)
+		*slot = a;
 }
 
 /* kw_string - any string ("" only with KW_EMPTY), replacing a default */
@@ -364,7 +405,7 @@ kw_string(struct parser *p, const struct kw *k, void *obj, struct tok *v,
 	char **sp = AT(obj, k->off, char *);
 
 	free(*sp);
-	*sp = xstrdup(v[0].s);
+	*sp = conf_strdup(p, v[0].s);
 }
 
 /* kw_size - a size with k/m/g, at least k->lo bytes */
@@ -419,18 +460,21 @@ kw_dur_ms(struct parser *p, const struct kw *k, void *obj, struct tok *v,
 	*AT(obj, k->off, uint32_t) = n;
 }
 
-/* bounded - a number within [k->lo, k->hi]; 0, or -1 after reporting */
+/*
+ * bounded - a number within [k->lo, k->hi]; 0, or RBLMUX_EPARSE after
+ * reporting
+ */
 static int
 bounded(struct parser *p, const struct kw *k, const char *s, long long *n)
 {
 	if (parse_ll(s, LLONG_MIN, LLONG_MAX, n) != 0) {
 		bad(p, k, s);
-		return -1;
+		return RBLMUX_EPARSE;
 	}
 	if (*n < k->lo || *n > k->hi) {
 		conf_perr(p, "%s: %s is out of range (expected %s)", k->name,
 		    s, k->syntax);
-		return -1;
+		return RBLMUX_EPARSE;
 	}
 	return 0;
 }
@@ -501,7 +545,7 @@ kw_dname(struct parser *p, const struct kw *k, void *obj, struct tok *v,
 {
 	char *name;
 
-	if (conf_parse_dname(v[0].s, &name) != 0) {
+	if (conf_oom(p, conf_parse_dname(v[0].s, &name)) != 0) {
 		bad(p, k, v[0].s);
 		return;
 	}
@@ -518,11 +562,12 @@ kw_dnames(struct parser *p, const struct kw *k, void *obj, struct tok *v,
 	char *name;
 
 	for (i = 0; i < nv; i++) {
-		if (conf_parse_dname(v[i].s, &name) != 0) {
+		if (conf_oom(p, conf_parse_dname(v[i].s, &name)) != 0) {
 			bad(p, k, v[i].s);
 			continue;
 		}
-		*GROW(*arr, *n) = name;
+		if (!store_str(p, arr, n, name))
+			return;
 	}
 }
 
@@ -533,14 +578,16 @@ kw_prefixes(struct parser *p, const struct kw *k, void *obj, struct tok *v,
 {
 	struct conf_prefix **arr = AT(obj, k->off, struct conf_prefix *);
 	size_t *n = AT(obj, k->off2, size_t), i;
-	struct conf_prefix pf;
+	struct conf_prefix pf, *slot;
 
 	for (i = 0; i < nv; i++) {
 		if (conf_parse_prefix(v[i].s, &pf) != 0) {
 			bad(p, k, v[i].s);
 			continue;
 		}
-		*GROW(*arr, *n) = pf;
+		if ((slot = GROW(p, *arr, *n)) == NULL)
+			return;
+		*slot = pf;
 	}
 }
 
@@ -553,7 +600,8 @@ kw_strings(struct parser *p, const struct kw *k, void *obj, struct tok *v,
 	size_t *n = AT(obj, k->off2, size_t), i;
 
 	for (i = 0; i < nv; i++)
-		*GROW(*arr, *n) = xstrdup(v[i].s);
+		if (!store_str(p, arr, n, conf_strdup(p, v[i].s)))
+			return;
 }
 
 /* kw_refs - append names of results/lists to an array, to resolve later */
@@ -577,7 +625,8 @@ kw_refs(struct parser *p, const struct kw *k, void *obj, struct tok *v,
 			free(name);
 			continue;
 		}
-		*GROW(*arr, *n) = name;
+		if (!store_str(p, arr, n, name))
+			return;
 		add_ref(p, name, (enum ref_kind)k->lo);
 	}
 	if (k->lo == REF_SERVE)
@@ -608,7 +657,10 @@ kw_code(struct parser *p, const struct kw *k, void *obj, struct tok *v,
 		}
 	if ((name = name_dup(p, k, v[1].s)) == NULL)
 		return;
-	cc = GROW(u->codes, u->ncodes);
+	if ((cc = GROW(p, u->codes, u->ncodes)) == NULL) {
+		free(name);
+		return;
+	}
 	cc->addr = a;
 	cc->result = name;
 	add_def(p, name, DEF_CODE);
@@ -620,7 +672,7 @@ kw_errcode(struct parser *p, const struct kw *k, void *obj, struct tok *v,
     size_t nv)
 {
 	struct conf_upstream *u = obj;
-	struct conf_prefix pf;
+	struct conf_prefix pf, *slot;
 	size_t i;
 
 	for (i = 0; i < nv; i++) {
@@ -629,7 +681,9 @@ kw_errcode(struct parser *p, const struct kw *k, void *obj, struct tok *v,
 			bad(p, k, v[i].s);
 			continue;
 		}
-		*GROW(u->error_codes, u->nerror_codes) = pf;
+		if ((slot = GROW(p, u->error_codes, u->nerror_codes)) == NULL)
+			return;
+		*slot = pf;
 	}
 }
 
@@ -743,7 +797,10 @@ add_member(struct parser *p, const struct kw *k, struct conf_zone *z,
 			free(name);
 			return NULL;
 		}
-	m = GROW(z->members, z->nmembers);
+	if ((m = GROW(p, z->members, z->nmembers)) == NULL) {
+		free(name);
+		return NULL;
+	}
 	m->result = name;
 	add_ref(p, name, REF_MEMBER);
 	return m;
@@ -817,7 +874,10 @@ kw_zweight(struct parser *p, const struct kw *k, void *obj, struct tok *v,
 			free(name);
 			return;
 		}
-	r = add_ref(p, name, REF_WEIGHT);
+	if ((r = add_ref(p, name, REF_WEIGHT)) == NULL) {
+		free(name);
+		return;
+	}
 	r->own = name;
 	r->weight = (int)w;
 }
@@ -832,12 +892,12 @@ kw_soa(struct parser *p, const struct kw *k, void *obj, struct tok *v,
 	uint32_t t[4];
 	int i, ok = 1;
 
-	if (conf_parse_dname(v[0].s, &mname) != 0) {
+	if (conf_oom(p, conf_parse_dname(v[0].s, &mname)) != 0) {
 		conf_perr(p, "%s: bad MNAME '%.100s' (expected a domain name)",
 		    k->name, v[0].s);
 		ok = 0;
 	}
-	if (conf_parse_dname(v[1].s, &rname) != 0) {
+	if (conf_oom(p, conf_parse_dname(v[1].s, &rname)) != 0) {
 		conf_perr(p, "%s: bad RNAME '%.100s' (expected a domain name "
 		    "such as hostmaster.example.org.)", k->name, v[1].s);
 		ok = 0;

@@ -3,7 +3,8 @@
  *
  * Durations, sizes, address prefixes, address@port pairs and DNS names.
  * Every parser is strict (the whole string must match), never allocates on
- * failure and writes its result only on success. Used by conf.c and by
+ * failure and writes its result only on success: 0, RBLMUX_EPARSE for a
+ * value that does not parse, RBLMUX_ENOMEM when a copy cannot be made. Used by conf.c and by
  * rblmuxctl (e.g. "list add ... --ttl 28d").
  */
 #include <arpa/inet.h>
@@ -15,7 +16,7 @@
 #include <string.h>
 
 #include "conf.h"
-#include "xmalloc.h"
+#include "err.h"
 
 /* parse_dur - a duration as milliseconds; "ms" only when allow_ms */
 static int
@@ -25,22 +26,22 @@ parse_dur(const char *s, int allow_ms, uint64_t limit_ms, uint64_t *ms)
 	int parts = 0;
 
 	if (s == NULL || *s == '\0')
-		return -1;
+		return RBLMUX_EPARSE;
 	while (*s != '\0') {
 		if (!isdigit((unsigned char)*s))
-			return -1;
+			return RBLMUX_EPARSE;
 		n = 0;
 		while (isdigit((unsigned char)*s)) {
 			n = n * 10 + (uint64_t)(*s - '0');
 			if (n > limit_ms)
-				return -1;
+				return RBLMUX_EPARSE;
 			s++;
 		}
 		switch (tolower((unsigned char)*s)) {
 		case '\0':
 			/* a bare number is seconds, and only stands alone */
 			if (parts > 0)
-				return -1;
+				return RBLMUX_EPARSE;
 			mult = 1000;
 			break;
 		case 's':
@@ -50,7 +51,7 @@ parse_dur(const char *s, int allow_ms, uint64_t limit_ms, uint64_t *ms)
 		case 'm':
 			if (tolower((unsigned char)s[1]) == 's') {
 				if (!allow_ms)
-					return -1;
+					return RBLMUX_EPARSE;
 				mult = 1;
 				s += 2;
 			} else {
@@ -71,13 +72,13 @@ parse_dur(const char *s, int allow_ms, uint64_t limit_ms, uint64_t *ms)
 			s++;
 			break;
 		default:
-			return -1;
+			return RBLMUX_EPARSE;
 		}
 		if (n > limit_ms / mult)
-			return -1;
+			return RBLMUX_EPARSE;
 		n *= mult;
 		if (total > limit_ms - n)
-			return -1;
+			return RBLMUX_EPARSE;
 		total += n;
 		parts++;
 	}
@@ -92,7 +93,7 @@ conf_parse_duration(const char *s, uint32_t *secs)
 	uint64_t ms;
 
 	if (parse_dur(s, 0, (uint64_t)UINT32_MAX * 1000, &ms) != 0)
-		return -1;
+		return RBLMUX_EPARSE;
 	*secs = (uint32_t)(ms / 1000);
 	return 0;
 }
@@ -104,7 +105,7 @@ conf_parse_duration_ms(const char *s, uint32_t *ms)
 	uint64_t v;
 
 	if (parse_dur(s, 1, UINT32_MAX, &v) != 0)
-		return -1;
+		return RBLMUX_EPARSE;
 	*ms = (uint32_t)v;
 	return 0;
 }
@@ -116,10 +117,10 @@ conf_parse_size(const char *s, uint64_t *bytes)
 	uint64_t n = 0, mult = 1;
 
 	if (s == NULL || !isdigit((unsigned char)*s))
-		return -1;
+		return RBLMUX_EPARSE;
 	while (isdigit((unsigned char)*s)) {
 		if (n > (UINT64_MAX - 9) / 10)
-			return -1;
+			return RBLMUX_EPARSE;
 		n = n * 10 + (uint64_t)(*s - '0');
 		s++;
 	}
@@ -139,10 +140,10 @@ conf_parse_size(const char *s, uint64_t *bytes)
 		s++;
 		break;
 	default:
-		return -1;
+		return RBLMUX_EPARSE;
 	}
 	if (*s != '\0' || (n != 0 && n > UINT64_MAX / mult))
-		return -1;
+		return RBLMUX_EPARSE;
 	*bytes = n * mult;
 	return 0;
 }
@@ -158,12 +159,12 @@ conf_parse_prefix(const char *s, struct conf_prefix *p)
 	size_t alen;
 
 	if (s == NULL)
-		return -1;
+		return RBLMUX_EPARSE;
 	memset(&r, 0, sizeof(r));
 	slash = strchr(s, '/');
 	alen = slash != NULL ? (size_t)(slash - s) : strlen(s);
 	if (alen == 0 || alen >= sizeof(buf))
-		return -1;
+		return RBLMUX_EPARSE;
 	memcpy(buf, s, alen);
 	buf[alen] = '\0';
 	if (inet_pton(AF_INET, buf, r.addr) == 1) {
@@ -173,27 +174,27 @@ conf_parse_prefix(const char *s, struct conf_prefix *p)
 		r.family = AF_INET6;
 		maxlen = 128;
 	} else
-		return -1;
+		return RBLMUX_EPARSE;
 
 	plen = maxlen;
 	if (slash != NULL) {
 		const char *d = slash + 1;
 
 		if (*d == '\0' || strlen(d) > 3)
-			return -1;
+			return RBLMUX_EPARSE;
 		plen = 0;
 		for (; *d != '\0'; d++) {
 			if (!isdigit((unsigned char)*d))
-				return -1;
+				return RBLMUX_EPARSE;
 			plen = plen * 10 + (unsigned)(*d - '0');
 		}
 		if (plen > maxlen)
-			return -1;
+			return RBLMUX_EPARSE;
 	}
 	/* bits past the prefix length must be zero: "192.0.2.1/24" is a typo */
 	for (i = plen; i < maxlen; i++)
 		if (r.addr[i / 8] & (0x80 >> (i % 8)))
-			return -1;
+			return RBLMUX_EPARSE;
 	r.plen = (uint8_t)plen;
 	*p = r;
 	return 0;
@@ -205,6 +206,7 @@ conf_parse_sockaddr(const char *s, uint16_t defport, struct conf_sockaddr *out)
 {
 	char buf[INET6_ADDRSTRLEN + 1];
 	const char *at;
+	char *text;
 	struct sockaddr_storage ss;
 	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
@@ -213,27 +215,27 @@ conf_parse_sockaddr(const char *s, uint16_t defport, struct conf_sockaddr *out)
 	size_t alen;
 
 	if (s == NULL)
-		return -1;
+		return RBLMUX_EPARSE;
 	at = strrchr(s, '@');
 	alen = at != NULL ? (size_t)(at - s) : strlen(s);
 	if (alen == 0 || alen >= sizeof(buf))
-		return -1;
+		return RBLMUX_EPARSE;
 	memcpy(buf, s, alen);
 	buf[alen] = '\0';
 	if (at != NULL) {
 		const char *d = at + 1;
 
 		if (*d == '\0' || strlen(d) > 5)
-			return -1;
+			return RBLMUX_EPARSE;
 		port = 0;
 		for (; *d != '\0'; d++) {
 			if (!isdigit((unsigned char)*d))
-				return -1;
+				return RBLMUX_EPARSE;
 			port = port * 10 + (unsigned long)(*d - '0');
 		}
 	}
 	if (port == 0 || port > 65535)
-		return -1;
+		return RBLMUX_EPARSE;
 
 	memset(&ss, 0, sizeof(ss));
 	if (inet_pton(AF_INET, buf, &s4->sin_addr) == 1) {
@@ -245,12 +247,14 @@ conf_parse_sockaddr(const char *s, uint16_t defport, struct conf_sockaddr *out)
 		s6->sin6_port = htons((uint16_t)port);
 		salen = sizeof(*s6);
 	} else
-		return -1;
+		return RBLMUX_EPARSE;
 
+	if ((text = strdup(s)) == NULL)
+		return RBLMUX_ENOMEM;
 	memset(out, 0, sizeof(*out));
 	memcpy(&out->sa, &ss, sizeof(ss));
 	out->salen = salen;
-	out->text = xstrdup(s);
+	out->text = text;
 	return 0;
 }
 
@@ -262,29 +266,30 @@ conf_parse_dname(const char *s, char **out)
 	char *r;
 
 	if (s == NULL)
-		return -1;
+		return RBLMUX_EPARSE;
 	len = strlen(s);
 	if (len > 0 && s[len - 1] == '.')
 		len--;
 	if (len == 0 || len > CONF_DNAME_MAX)
-		return -1;
+		return RBLMUX_EPARSE;
 	for (i = 0; i < len; i++) {
 		unsigned char ch = (unsigned char)s[i];
 
 		if (ch == '.') {
 			if (label == 0)
-				return -1;
+				return RBLMUX_EPARSE;
 			label = 0;
 			continue;
 		}
 		if (!isalnum(ch) && ch != '-' && ch != '_')
-			return -1;
+			return RBLMUX_EPARSE;
 		if (++label > 63)
-			return -1;
+			return RBLMUX_EPARSE;
 	}
 	if (label == 0)
-		return -1;	/* "a.b.." */
-	r = xmalloc(len + 1);
+		return RBLMUX_EPARSE;	/* "a.b.." */
+	if ((r = malloc(len + 1)) == NULL)
+		return RBLMUX_ENOMEM;
 	for (i = 0; i < len; i++)
 		r[i] = (char)tolower((unsigned char)s[i]);
 	r[len] = '\0';

@@ -52,6 +52,7 @@ struct reload_job {
 	struct vconf	*vc;		/* lists-only: the current config */
 	struct view	*old;		/* referenced */
 	struct view	*result;	/* NULL: failed */
+	struct acl	*acl;		/* full: built from the new config */
 	struct report	 rep;
 };
 
@@ -174,18 +175,27 @@ reload_thread(void *arg)
 	struct conf *c;
 	struct vconf *vc = NULL;
 
-	if (job->full) {
-		if (conf_load(d->conf_path, report_cb, &job->rep, &c) == 0)
-			vc = vconf_new(c);
-	} else {
+	if (!job->full) {
 		vc = job->vc;
 		job->vc = NULL;
+	} else if (conf_load(d->conf_path, report_cb, &job->rep, &c) == 0) {
+		/* built here: when it fails, the old config keeps serving */
+		if (acl_new(c->server.acl, c->server.nacl, &job->acl) == 0)
+			vc = vconf_new(c);
+		else {
+			report_cb(&job->rep, c->path, 0, "out of memory");
+			conf_free(c);
+		}
 	}
 	if (vc != NULL) {
 		if (view_build(vc, job->old, report_cb, &job->rep,
 		    &job->result) != 0)
 			job->result = NULL;
 		vconf_unref(vc);
+	}
+	if (job->result == NULL) {
+		acl_free(job->acl);
+		job->acl = NULL;
 	}
 	pthread_mutex_lock(&d->lock);
 	d->finished = job;
@@ -248,12 +258,15 @@ same_listen(const struct conf *a, const struct conf *b)
 	return true;
 }
 
-/* apply_conf - settings that follow the config on reload */
+/*
+ * apply_conf - settings that follow the config on reload; acl was built
+ * from c by the reload thread and is taken over
+ */
 static void
-apply_conf(struct daemon *d, const struct conf *c)
+apply_conf(struct daemon *d, const struct conf *c, struct acl *acl)
 {
 	acl_free(d->acl);
-	d->acl = acl_new(c->server.acl, c->server.nacl);
+	d->acl = acl;
 	d->qctx.acl = d->acl;
 	srv_set_limits(d->srv, clamp_clients(c->server.tcp_max_clients),
 	    c->server.tcp_idle_timeout_ms / 1000.);
@@ -315,7 +328,8 @@ reload_done_cb(struct ev_loop *loop, ev_async *w, int revents)
 		d->view = job->result;
 		d->qctx.view = d->view;
 		if (newconf) {
-			apply_conf(d, d->view->conf);
+			apply_conf(d, d->view->conf, job->acl);
+			job->acl = NULL;
 			not_yet(d->view->conf);
 		}
 		view_unref(old);
@@ -342,6 +356,7 @@ reload_done_cb(struct ev_loop *loop, ev_async *w, int revents)
 	}
 	view_unref(job->old);
 	vconf_unref(job->vc);
+	acl_free(job->acl);
 	free(job);
 	if (d->again_full || d->again_lists) {
 		bool full = d->again_full;
@@ -426,6 +441,75 @@ sigusr1_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		log_info("stats %s", line);
 	(void)loop;
 	(void)revents;
+}
+
+/*
+ * Signals before the event loop takes them over. rblmuxd handles every
+ * signal it knows from its first moment: start-up (reading the config and
+ * lists) can take seconds, and a default action there would kill it.
+ */
+static const int handled[] = { SIGHUP, SIGTERM, SIGINT, SIGUSR1 };
+static volatile sig_atomic_t early_hup, early_usr1, early_stop;
+
+/* early_cb - remember a signal that came during start-up */
+static void
+early_cb(int sig)
+{
+	if (sig == SIGHUP)
+		early_hup = 1;
+	else if (sig == SIGUSR1)
+		early_usr1 = 1;
+	else if (early_stop == 0)
+		early_stop = sig;
+}
+
+/* early_signals - catch signals until the event loop runs */
+static void
+early_signals(void)
+{
+	struct sigaction sa;
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sigfillset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sa.sa_handler = early_cb;
+	for (i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
+		sigaction(handled[i], &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+/*
+ * handover_signals - give the signals to libev and replay those that came
+ * during start-up: a stop as a stop, any number of HUPs as one reload.
+ * They are blocked meanwhile, so none arrives between the two handlers.
+ */
+static void
+handover_signals(struct daemon *d)
+{
+	sigset_t set, old;
+	size_t i;
+
+	sigemptyset(&set);
+	for (i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
+		sigaddset(&set, handled[i]);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	ev_signal_init(&d->sighup, sighup_cb, SIGHUP);
+	ev_signal_init(&d->sigterm, sigterm_cb, SIGTERM);
+	ev_signal_init(&d->sigint, sigterm_cb, SIGINT);
+	ev_signal_init(&d->sigusr1, sigusr1_cb, SIGUSR1);
+	ev_signal_start(d->loop, &d->sighup);
+	ev_signal_start(d->loop, &d->sigterm);
+	ev_signal_start(d->loop, &d->sigint);
+	ev_signal_start(d->loop, &d->sigusr1);
+	if (early_usr1)
+		ev_feed_signal_event(d->loop, SIGUSR1);
+	if (early_stop != 0)
+		ev_feed_signal_event(d->loop, early_stop);
+	else if (early_hup)
+		ev_feed_signal_event(d->loop, SIGHUP);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 /* ctl hooks */
@@ -583,21 +667,30 @@ main(int argc, char *argv[])
 		return 0;
 	}
 
+	early_signals();
 	rep.to_log = 1;
 	d.view = load_view(d.conf_path, &rep);
+	if (early_stop != 0) {
+		/* told to stop while loading: nothing is bound or written yet */
+		log_info("signal %d: stopping", (int)early_stop);
+		view_unref(d.view);
+		log_info("stopped");
+		return 0;
+	}
 	if (d.view == NULL)
 		fatalx("%s: not started: %u problem%s", d.conf_path, rep.count,
 		    rep.count == 1 ? "" : "s");
 	not_yet(d.view->conf);
 
-	signal(SIGPIPE, SIG_IGN);
 	d.loop = ev_default_loop(EVFLAG_AUTO);
 	if (d.loop == NULL)
 		fatalx("cannot create the event loop");
 	d.started = time(NULL);
 	pthread_mutex_init(&d.lock, NULL);
 
-	d.acl = acl_new(d.view->conf->server.acl, d.view->conf->server.nacl);
+	if (acl_new(d.view->conf->server.acl, d.view->conf->server.nacl,
+	    &d.acl) != 0)
+		fatalx("access-control: out of memory");
 	d.qctx.view = d.view;
 	d.qctx.acl = d.acl;
 	d.qctx.st = &d.st;
@@ -641,6 +734,8 @@ main(int argc, char *argv[])
 		char *path = conf_path(d.view->conf,
 		    d.view->conf->server.control_socket);
 
+		if (path == NULL)
+			fatalx("control-socket: out of memory");
 		d.ctl = ctl_open(d.loop, path, &h);
 		if (d.ctl == NULL)
 			log_warnx("control socket %s unavailable; rblmuxctl "
@@ -648,14 +743,6 @@ main(int argc, char *argv[])
 		free(path);
 	}
 
-	ev_signal_init(&d.sighup, sighup_cb, SIGHUP);
-	ev_signal_init(&d.sigterm, sigterm_cb, SIGTERM);
-	ev_signal_init(&d.sigint, sigterm_cb, SIGINT);
-	ev_signal_init(&d.sigusr1, sigusr1_cb, SIGUSR1);
-	ev_signal_start(d.loop, &d.sighup);
-	ev_signal_start(d.loop, &d.sigterm);
-	ev_signal_start(d.loop, &d.sigint);
-	ev_signal_start(d.loop, &d.sigusr1);
 	ev_async_init(&d.reload_done, reload_done_cb);
 	ev_async_start(d.loop, &d.reload_done);
 	ev_init(&d.check, check_cb);
@@ -664,6 +751,8 @@ main(int argc, char *argv[])
 		    d.view->conf->server.check_interval);
 		ev_timer_start(d.loop, &d.check);
 	}
+
+	handover_signals(&d);
 
 	log_info("rblmuxd %s started, %zu zone%s", RBLMUX_VERSION,
 	    d.view->nzones, d.view->nzones == 1 ? "" : "s");

@@ -78,6 +78,10 @@ main(int argc, char *argv[])
 			return 2;
 		sock = owned = conf_path(c, c->server.control_socket);
 		conf_free(c);
+		if (sock == NULL) {
+			fprintf(stderr, "rblmuxctl: out of memory\n");
+			return 2;
+		}
 	}
 	if (sock == NULL)
 		sock = stat(LOCAL_SOCKET, &st) == 0 ? LOCAL_SOCKET :

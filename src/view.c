@@ -150,7 +150,12 @@ get_list(const struct conf *c, const struct conf_list *cl,
 	int rc;
 
 	for (i = 0; i < cl->nfiles; i++)
-		paths[i] = conf_path(c, cl->files[i]);
+		if ((paths[i] = conf_path(c, cl->files[i])) == NULL) {
+			while (i-- > 0)
+				free(paths[i]);
+			free(paths);
+			return RBLMUX_ENOMEM;
+		}
 	if (ov != NULL && same_files(ov, cl, paths, cl->nfiles)) {
 		for (i = 0; i < cl->nfiles; i++)
 			free(paths[i]);

@@ -1,7 +1,7 @@
 /*
- * xmalloc.c -- allocation for start-up paths: out of memory is fatal.
+ * xmalloc.c -- allocation for start-up paths: out of memory is fatal
+ * (xmalloc.h says where it may be used).
  */
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,20 +27,6 @@ xcalloc(size_t nmemb, size_t size)
 
 	if (p == NULL)
 		fatal("xcalloc %zu*%zu", nmemb, size);
-	return p;
-}
-
-/* xreallocarray - resize an array with overflow check, or die */
-void *
-xreallocarray(void *ptr, size_t nmemb, size_t size)
-{
-	void *p;
-
-	if (size != 0 && nmemb > SIZE_MAX / size)
-		fatalx("xreallocarray: %zu*%zu overflows", nmemb, size);
-	p = realloc(ptr, (nmemb && size) ? nmemb * size : 1);
-	if (p == NULL)
-		fatal("xreallocarray %zu*%zu", nmemb, size);
 	return p;
 }
 

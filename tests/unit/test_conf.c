@@ -5,8 +5,8 @@
  * back with conf_load(). Tables: value parsers, each keyword with good
  * values (checked in the resulting struct) and bad ones (checked for the
  * reported line and message), then includes, defaults, namespaces,
- * cross-references, several problems in one pass, and the shipped
- * conf/rblmux.conf.
+ * cross-references, several problems in one pass, out of memory at each
+ * allocation in turn (failalloc.h), and the shipped conf/rblmux.conf.
  */
 #include <sys/stat.h>
 
@@ -24,6 +24,7 @@
 
 #include "conf.h"
 #include "err.h"
+#include "failalloc.h"
 
 static char dir[64];
 
@@ -196,7 +197,8 @@ test_parse_duration(void **state)
 		int rc = t->ms ? conf_parse_duration_ms(t->in, &v) :
 		    conf_parse_duration(t->in, &v);
 
-		if ((rc == 0) != t->ok || (t->ok && v != t->want))
+		if (rc != (t->ok ? 0 : RBLMUX_EPARSE) ||
+		    (t->ok && v != t->want))
 			fail_msg("duration case '%s': rc %d value %u", t->label,
 			    rc, v);
 		if (!t->ok && v != 12345)
@@ -239,8 +241,8 @@ test_parse_size(void **state)
 		uint64_t v = 7;
 		int rc = conf_parse_size(t->in, &v);
 
-		if ((rc == 0) != t->ok || (t->ok && v != t->want) ||
-		    (!t->ok && v != 7))
+		if (rc != (t->ok ? 0 : RBLMUX_EPARSE) ||
+		    (t->ok && v != t->want) || (!t->ok && v != 7))
 			fail_msg("size case '%s': rc %d value %llu", t->label,
 			    rc, (unsigned long long)v);
 	}
@@ -291,7 +293,7 @@ test_parse_prefix(void **state)
 
 		memset(&p, 0xee, sizeof(p));
 		rc = conf_parse_prefix(t->in, &p);
-		if ((rc == 0) != t->ok)
+		if (rc != (t->ok ? 0 : RBLMUX_EPARSE))
 			fail_msg("prefix case '%s': rc %d", t->label, rc);
 		if (!t->ok) {
 			if (p.plen != 0xee)
@@ -351,7 +353,7 @@ test_parse_sockaddr(void **state)
 
 		memset(&sa, 0, sizeof(sa));
 		rc = conf_parse_sockaddr(t->in, t->defport, &sa);
-		if ((rc == 0) != t->ok)
+		if (rc != (t->ok ? 0 : RBLMUX_EPARSE))
 			fail_msg("sockaddr case '%s': rc %d", t->label, rc);
 		if (!t->ok) {
 			if (sa.text != NULL)
@@ -432,7 +434,7 @@ test_parse_dname(void **state)
 		char *out = NULL;
 		int rc = conf_parse_dname(cases[i].in, &out);
 
-		if ((rc == 0) != (cases[i].want != NULL))
+		if (rc != (cases[i].want != NULL ? 0 : RBLMUX_EPARSE))
 			fail_msg("dname case '%s': rc %d", cases[i].label, rc);
 		if (rc == 0 && strcmp(out, cases[i].want) != 0)
 			fail_msg("dname case '%s': got %s", cases[i].label,
@@ -447,7 +449,8 @@ test_parse_dname(void **state)
 		assert_int_equal(conf_parse_dname(long253, &out), 0);
 		free(out);
 		out = NULL;
-		assert_int_not_equal(conf_parse_dname(long254, &out), 0);
+		assert_int_equal(conf_parse_dname(long254, &out),
+		    RBLMUX_EPARSE);
 		assert_null(out);
 	}
 }
@@ -1695,6 +1698,199 @@ test_missing_file(void **state)
 	    RBLMUX_EPARSE);
 }
 
+/* ---- out of memory ------------------------------------------------------ */
+
+/* Every clause, most keyword kinds, the defaults and a glob include. */
+static const char oom_main[] =
+    "server:\n"
+    " listen: 127.0.0.1@5353\n"
+    " listen: ::1@5353\n"
+    " access-control: 192.0.2.0/24 allow\n"
+    " access-control: 2001:db8::/32 deny\n"
+    " directory: /srv/rbl\n"
+    " pidfile: /run/rblmux.pid\n"
+    " username: \"\"\n"
+    " metrics: 127.0.0.1\n"
+    " include: parts/*.conf\n"
+    "resolver:\n"
+    " forward: 192.0.2.53\n"
+    " forward: 192.0.2.54@5353\n"
+    "upstream:\n"
+    " name: rats\n"
+    " zone: All.SpamRats.com.\n"
+    " code: 127.0.0.36 dyna\n"
+    " code: 127.0.0.37 noptr\n"
+    " error-code: 127.255.255.0/24 127.0.0.255/32\n"
+    " server: 192.0.2.1\n"
+    " max-queries: 1000/d\n"
+    "upstream:\n"
+    " name: plain\n"
+    " zone: plain.example\n"
+    "include: lists.conf\n"
+    "escalation:\n"
+    " name: esc\n"
+    " source: local dyna\n"
+    "escalation:\n"
+    " name: esc2\n"
+    " source: esc\n"
+    " txt: \"$count in $prefix\"\n"
+    "zone:\n"
+    " name: all.example\n"
+    " bit: 2 dyna\n"
+    " bit: 4 noptr\n"
+    " bit: 8 local\n"
+    " bit: 16 esc\n"
+    " bit: 32 plain\n"
+    " exempt: mynets\n"
+    " soa: ns1.example. hostmaster.example. 1h 10m 1w 5m\n"
+    " ns: ns1.example ns2.example\n"
+    " allow-transfer: 192.0.2.0/24 2001:db8::/32\n"
+    "zone:\n"
+    " name: score.example\n"
+    " answer: score\n"
+    " result: local\n"
+    " result: dyna 127.0.0.5\n"
+    " weight: 3 local\n"
+    "zone:\n"
+    " name: bl.example\n"
+    " serve: local esc2\n";
+
+static const char oom_lists[] =
+    "local-list:\n"
+    " name: local\n"
+    " file: a.set b.set\n"
+    " file: c.set\n"
+    " txt: \"listed here\"\n"
+    "local-list:\n"
+    " name: mynets\n"
+    " type: ip4trie\n"
+    " file: allow.set\n"
+    " allow: yes\n";
+
+/*
+ * Problems that take the paths which free what a line made: names given
+ * twice, a member twice, a weight twice, a bad SOA, an unknown name.
+ */
+static const char oom_bad[] =
+    "zone:\n"
+    " name: bad.example\n"
+    " bit: 2 local\n"
+    " bit: 4 local\n"
+    " result: 7bad\n"
+    " weight: 1 local\n"
+    " weight: 2 local\n"
+    " exempt: mynets mynets\n"
+    " soa: ns1.example. bad..name 1h 10m 1w 5m\n"
+    " ns: a.example -bad-.example..\n"
+    "zone:\n"
+    " name: all.example\n"
+    " bit: 64 nosuch\n"
+    " soa: ns1.example. ok.example 1h 10m 1w soon\n"
+    "server:\n"
+    " access-control: 192.0.2.0/24 deny\n"
+    " listen: nowhere\n";
+
+/*
+ * oom_loop - load path while the n-th allocation fails, n = 1, 2, ...
+ * (each failing alone, or with every later one when sticky), until the
+ * load needs fewer than n. Each failing load must return RBLMUX_ENOMEM
+ * with *out untouched and "out of memory" as its last report; with
+ * want == 0 also as its only report (nothing spurious before it); ASan
+ * checks that nothing leaks. The last load must return want. Returns
+ * how many allocations a load makes.
+ */
+static unsigned long
+oom_loop(const char *path, int sticky, int want)
+{
+	unsigned long n, calls;
+	struct conf *c;
+	int rc;
+
+	for (n = 1; n < 100000; n++) {
+		c = (struct conf *)&c;
+		nreps = 0;
+		failalloc_arm(n, sticky);
+		rc = conf_load(path, report, NULL, &c);
+		calls = failalloc_disarm();
+		if (calls < n) {
+			if (rc != want) {
+				dump("out of memory: no failure");
+				fail_msg("%s: rc %d, want %d", path, rc, want);
+			}
+			if (rc == 0)
+				conf_free(c);
+			return n - 1;
+		}
+		if (rc != RBLMUX_ENOMEM || c != (struct conf *)&c ||
+		    nreps == 0 || nreps > MAXREP ||
+		    strcmp(reps[nreps - 1].msg, "out of memory") != 0 ||
+		    strcmp(reps[nreps - 1].file, path) != 0 ||
+		    reps[nreps - 1].line != 0 || (want == 0 && nreps != 1)) {
+			dump("out of memory");
+			fail_msg("%s: allocation %lu of %lu failed%s: rc %d",
+			    path, n, calls, sticky ? " (and later ones)" : "",
+			    rc);
+		}
+	}
+	fail_msg("%s: no end to the allocations", path);
+	return 0;
+}
+
+static void
+test_out_of_memory(void **state)
+{
+	char text[sizeof(oom_main) + sizeof(oom_bad)];
+	unsigned long n;
+
+	(void)state;
+	put("oom/main.conf", oom_main);
+	put("oom/lists.conf", oom_lists);
+	put("oom/parts/ttl.conf", "ttl-min: 1m\nttl-max: 2h\n");
+	put("oom/parts/dirs.conf", "cache-dir: cache/\n");
+	nreps = 0;
+	n = oom_loop(path_of("oom/main.conf"), 0, 0);
+	print_message("a good config: %lu allocations, each failed once\n",
+	    n);
+	if (n < 100)
+		fail_msg("only %lu allocations: the config is too plain", n);
+	assert_int_equal(oom_loop(path_of("oom/main.conf"), 1, 0), n);
+
+	snprintf(text, sizeof(text), "%s%s", oom_main, oom_bad);
+	put("oom/main.conf", text);
+	n = oom_loop(path_of("oom/main.conf"), 0, RBLMUX_EPARSE);
+	assert_int_equal(oom_loop(path_of("oom/main.conf"), 1, RBLMUX_EPARSE),
+	    n);
+}
+
+/* the value parsers and conf_path: out of memory is a code, not an exit */
+static void
+test_out_of_memory_parsers(void **state)
+{
+	struct conf_sockaddr sa;
+	struct conf *c;
+	char *out = NULL;
+
+	(void)state;
+	memset(&sa, 0, sizeof(sa));
+	failalloc_arm(1, 0);
+	assert_int_equal(conf_parse_sockaddr("::1@53", 53, &sa),
+	    RBLMUX_ENOMEM);
+	failalloc_arm(1, 0);
+	assert_int_equal(conf_parse_dname("A.example.", &out), RBLMUX_ENOMEM);
+	failalloc_disarm();
+	assert_null(sa.text);
+	assert_int_equal(sa.salen, 0);
+	assert_null(out);
+
+	assert_int_equal(load("server:\n directory: /srv\n", &c), 0);
+	failalloc_arm(1, 0);
+	assert_null(conf_path(c, "a.set"));
+	failalloc_arm(1, 0);
+	assert_null(conf_path(c, "/abs/a.set"));
+	failalloc_disarm();
+	conf_free(c);
+}
+
 /* ---- conf_path -------------------------------------------------------- */
 
 static void
@@ -1850,6 +2046,8 @@ main(void)
 		cmocka_unit_test(test_include_depth),
 		cmocka_unit_test(test_report_positions),
 		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_out_of_memory),
+		cmocka_unit_test(test_out_of_memory_parsers),
 		cmocka_unit_test(test_conf_path),
 		cmocka_unit_test(test_shipped),
 	};
