@@ -28,8 +28,11 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <linux/sockios.h>
 
 #include <ev.h>
 
@@ -71,6 +74,7 @@ struct conn {
 	struct srv	*srv;
 	int		 fd;
 	bool		 eof;		/* the client will send no more */
+	bool		 lingering;	/* stopping: FIN sent, input discarded */
 	bool		 busy;		/* on the busy list: we owe it replies */
 	double		 last;		/* last message answered or bytes sent */
 	double		 listed;	/* last, when put on the idle list */
@@ -439,7 +443,30 @@ watch(struct ev_loop *loop, ev_io *w, bool on)
 }
 
 /*
- * conn_settle - after any event: close a connection that is done, pick
+ * conn_finish - stopping, and every reply is with the kernel. A close()
+ * with unread input would reset the connection and drop the replies the
+ * kernel has not sent yet: while it holds some, send FIN after them and
+ * read and discard until the client closes (the stop deadline in
+ * main.c bounds the wait).
+ */
+static void
+conn_finish(struct conn *c)
+{
+	int unsent = 0;
+
+	if (c->eof || ioctl(c->fd, SIOCOUTQ, &unsent) != 0 || unsent == 0 ||
+	    shutdown(c->fd, SHUT_WR) != 0) {
+		conn_close(c);
+		return;
+	}
+	c->lingering = true;
+	c->inoff = c->inlen = 0;
+	watch(c->srv->loop, &c->wio, false);
+	watch(c->srv->loop, &c->rio, true);
+}
+
+/*
+ * conn_settle - after any event: finish a connection that is done, pick
  * the watchers, the list and the deadline for its state.
  */
 static void
@@ -449,7 +476,7 @@ conn_settle(struct conn *c)
 	bool waiting = msg_ready(c), busy = waiting || queued(c) > 0;
 
 	if (!busy && (c->eof || s->draining)) {
-		conn_close(c);
+		conn_finish(c);
 		return;
 	}
 	/*
@@ -704,6 +731,13 @@ conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 	size_t want;
 	ssize_t n;
 
+	if (c->lingering) {
+		n = recv(c->fd, c->in, sizeof(c->in), 0);
+		if (n == 0 || (n < 0 && errno != EAGAIN &&
+		    errno != EWOULDBLOCK && errno != EINTR))
+			conn_close(c);
+		return;
+	}
 	if (c->inoff > 0) {
 		memmove(c->in, c->in + c->inoff, c->inlen - c->inoff);
 		c->inlen -= c->inoff;
@@ -786,8 +820,10 @@ srv_drain(struct srv *s)
 		ev_io_stop(s->loop, &s->tcp[i]->io);
 		ev_timer_stop(s->loop, &s->tcp[i]->pause);
 	}
-	while (s->idlers.head != NULL)
-		conn_close(s->idlers.head);
+	for (c = s->idlers.head; c != NULL; c = next) {
+		next = c->next;
+		conn_finish(c);
+	}
 	for (c = s->busy.head; c != NULL; c = next) {
 		next = c->next;
 		conn_settle(c);
