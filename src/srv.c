@@ -46,6 +46,7 @@
 #define TCP_MAX		65535		/* largest TCP message */
 #define TCP_READ	4096		/* bytes read per wake-up */
 #define TCP_OUT_CAP	16384		/* queued reply bytes that pause answering */
+#define OUT_MAX		(TCP_OUT_CAP + 2 + TCP_MAX)	/* largest queue */
 #define TCP_SHARE	256		/* messages per loop iteration, shared */
 #define TCP_SHARE_MIN	2		/* ... but this many for each connection */
 #define MAX_ROUNDS	8		/* batches per wakeup, for fairness */
@@ -634,10 +635,12 @@ queue_reply(struct conn *c, const uint8_t *msg, size_t len)
 		size_t ncap = c->outcap ? c->outcap : 4096;
 		uint8_t *p;
 
+		if (c->outlen + len + 2 > OUT_MAX)
+			return -1;		/* serve() keeps below the cap */
 		while (ncap < c->outlen + len + 2)
 			ncap *= 2;
-		if (ncap > TCP_OUT_CAP + 2 + TCP_MAX)
-			ncap = TCP_OUT_CAP + 2 + TCP_MAX;
+		if (ncap > OUT_MAX)
+			ncap = OUT_MAX;
 		if ((p = realloc(c->out, ncap)) == NULL)
 			return -1;
 		c->out = p;

@@ -354,9 +354,10 @@ def output_cap(t):
         t.ok(at_cap(srv), "the reply queue reached the cap",
              repr(stats(srv)))
         before = stats(srv)
-        t.ok(before["queries.tcp"] < PIPELINED,
+        paused = before.get("queries.tcp", PIPELINED)
+        t.ok(paused < PIPELINED,
              "answering paused: %d of %d answered while the client does "
-             "not read" % (before["queries.tcp"], PIPELINED))
+             "not read" % (paused, PIPELINED))
         udp = [srv.q("%d.2.0.192.rbl.test" % i, "A") for i in range(50)]
         t.ok(all(m is not None for m in udp),
              "50 UDP queries answered meanwhile")
@@ -378,10 +379,11 @@ def output_cap(t):
          "got %d, first wrong at %s" % (len(ids), next(
              (i for i, x in enumerate(ids) if x != i), None)))
     after = stats(srv)
-    t.eq(after["queries.tcp"], PIPELINED, "every query answered once")
-    t.ok(CAP <= after["tcp.queued.peak"] <= CAP + 2 + longest,
+    peak = after.get("tcp.queued.peak", -1)
+    t.eq(after.get("queries.tcp"), PIPELINED, "every query answered once")
+    t.ok(CAP <= peak <= CAP + 2 + longest,
          "queued bytes never above the cap plus one reply (%d <= %d)" %
-         (after["tcp.queued.peak"], CAP + 2 + longest))
+         (peak, CAP + 2 + longest))
     srv.stop()
 
 
@@ -394,7 +396,7 @@ def drain(t):
     try:
         t.ok(at_cap(srv), "the reply queue reached the cap",
              repr(stats(srv)))
-        answered = stats(srv)["queries.tcp"]
+        answered = stats(srv).get("queries.tcp", -1)
         srv.signal(signal.SIGTERM)
         ids, _, eof = read_all(s, PIPELINED)
     finally:
