@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
 """test_tcp -- DNS over TCP (RFC 7766) and the limits on TCP clients.
 
-rblmuxd on tests/data/conf/protocol.conf: tcp-idle-timeout 2s,
-tcp-max-clients 3.
+rblmuxd on tests/data/conf/protocol.conf (tcp-idle-timeout 2s,
+tcp-max-clients 3), with server: settings changed per check. Timing is
+never asserted: checks look at order (which connection the server
+closes first), outcome (replies, closes) and the counters of
+`rblmuxctl stats`; every wait is bounded.
 """
 import os
 import select
 import signal
 import socket
 import struct
-import subprocess
 import sys
 import threading
 import time
@@ -112,14 +114,16 @@ def framing(t):
          m.size > 1232, "over TCP a %s-byte answer is whole" %
          (m.size if m else "?"), repr(m))
 
-    # a response (QR=1) over TCP gets no reply, the connection survives
+    # a response (QR=1) over TCP gets no reply, the connection survives:
+    # the next reply is the one to the query after it
     s = h.tcp_connect(p)
     try:
         s.sendall(h.tcp_frame(h.make_query("10.2.0.192.rbl.test", "A",
-                                           qid=6006, qr=True)))
-        junk_reply = h.tcp_read_msg(s, 0.7)
-        t.ok(junk_reply is None, "QR=1 over TCP: no reply",
-             repr(junk_reply))
+                                           qid=6006, qr=True)) +
+                  h.tcp_frame(h.make_query("10.2.0.192.rbl.test", "A",
+                                           qid=6007)))
+        t.eq(rid(h.tcp_read_msg(s, 2.0)), 6007,
+             "QR=1 over TCP: no reply, the next query answered")
     finally:
         s.close()
 
@@ -226,17 +230,6 @@ def idle_and_partial(t):
          {"tcp.timeouts": 3, "tcp.evicted": 0},
          "all three counted as timeouts")
 
-    # a query split into single bytes still completes in time
-    s = h.tcp_connect(p)
-    try:
-        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        for b in h.tcp_frame(h.make_query("10.2.0.192.rbl.test", "A",
-                                          qid=3003)):
-            s.sendall(bytes([b]))
-        reply = h.tcp_read_msg(s, 5.0)
-    finally:
-        s.close()
-    t.eq(rid(reply), 3003, "a query sent one byte at a time is answered")
     srv.stop()
 
 
@@ -406,11 +399,8 @@ def drain(t):
          "after SIGTERM all %d answered replies arrive, in order" %
          answered, "got %d" % len(ids))
     t.ok(eof, "then the server closes the connection")
-    try:
-        rc = srv.proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        rc = None
-    t.eq(rc, 0, "the daemon exits 0 after the drain")
+    h.poll_until(lambda: srv.proc.poll() is not None, timeout=10.0)
+    t.eq(srv.proc.poll(), 0, "the daemon exits 0 after the drain")
     srv.stop()
 
 
