@@ -229,7 +229,6 @@ def idle_and_partial(t):
     t.eq(delta(before, stats(srv), "tcp.timeouts", "tcp.evicted"),
          {"tcp.timeouts": 3, "tcp.evicted": 0},
          "all three counted as timeouts")
-
     srv.stop()
 
 
