@@ -47,6 +47,7 @@
 #define TCP_READ	4096		/* bytes read per wake-up */
 #define TCP_OUT_CAP	16384		/* queued reply bytes that pause answering */
 #define OUT_MAX		(TCP_OUT_CAP + 2 + TCP_MAX)	/* largest queue */
+#define TCP_SNDBUF	65536		/* SO_SNDBUF (the kernel doubles it) */
 #define TCP_SHARE	256		/* messages per loop iteration, shared */
 #define TCP_SHARE_MIN	2		/* ... but this many for each connection */
 #define MAX_ROUNDS	8		/* batches per wakeup, for fairness */
@@ -523,9 +524,12 @@ static struct conn *
 conn_new(struct srv *s, int fd, const struct sockaddr_storage *peer)
 {
 	struct conn *c = malloc(sizeof(*c));
+	int sndbuf = TCP_SNDBUF;
 
 	if (c == NULL)
 		return NULL;
+	/* the kernel's share of what a client that does not read costs */
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 	memset(c, 0, offsetof(struct conn, in));
 	c->srv = s;
 	c->fd = fd;
