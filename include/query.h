@@ -28,4 +28,11 @@ struct query_ctx {
 size_t	 query_handle(void *ctx, const uint8_t *msg, size_t len,
 	    const struct sockaddr *peer, bool tcp, uint8_t *out, size_t cap);
 
+/*
+ * srv_accept_fn: may peer hold a TCP connection? False for clients that
+ * access-control denies (they would get no answer anyway); refused
+ * clients are taken, to be answered REFUSED.
+ */
+bool	 query_accept(void *ctx, const struct sockaddr *peer);
+
 #endif /* RBLMUX_QUERY_H */

@@ -6,8 +6,13 @@
  * its length (0 = say nothing). UDP is read and answered in batches
  * (recvmmsg/sendmmsg). TCP follows RFC 7766: two-byte length framing,
  * several (pipelined) queries per connection answered in order, an idle
- * timeout, and a cap on connections (new ones beyond it are closed at
- * once, so slow TCP clients can never starve UDP).
+ * timeout from the last answered message, a deadline for a partial
+ * message, and a cap on connections: at the cap a new client closes the
+ * connection idle the longest, or is closed at once when every
+ * connection is busy. Each connection reads and answers a bounded amount
+ * per wake-up and pauses while 16 KB of replies wait for the client, so
+ * TCP clients can neither starve UDP nor make the server buffer without
+ * bound.
  */
 #ifndef RBLMUX_SRV_H
 #define RBLMUX_SRV_H
@@ -28,13 +33,21 @@ struct srv;
 typedef size_t srv_handler_fn(void *ctx, const uint8_t *msg, size_t len,
     const struct sockaddr *peer, bool tcp, uint8_t *out, size_t cap);
 
+/*
+ * Decide at accept whether peer may hold a TCP connection: false closes
+ * it at once, before it counts against the cap. NULL = everyone may.
+ */
+typedef bool srv_accept_fn(void *ctx, const struct sockaddr *peer);
+
 struct srv_opts {
 	struct ev_loop	*loop;
 	srv_handler_fn	*handler;
-	void		*ctx;
+	srv_accept_fn	*accept;		/* NULL = accept everyone */
+	void		*ctx;			/* for handler and accept */
 	struct stats	*stats;			/* TCP counters */
 	unsigned	 tcp_max_clients;
 	double		 tcp_idle_timeout;	/* seconds */
+	double		 tcp_message_timeout;	/* seconds for a partial message */
 };
 
 /* Create a server (no sockets yet). Returns NULL on failure. */
@@ -46,17 +59,20 @@ struct srv	*srv_new(const struct srv_opts *opts);
  */
 int	 srv_listen(struct srv *s, const struct sockaddr *sa, socklen_t salen);
 
-/* Change the TCP limits (on reload). */
+/*
+ * Change the TCP limits (on reload). Open connections follow the new
+ * timeouts; a lower cap closes none of them at once.
+ */
 void	 srv_set_limits(struct srv *s, unsigned tcp_max_clients,
-	    double tcp_idle_timeout);
+	    double tcp_idle_timeout, double tcp_message_timeout);
 
 /* Stop reading new queries and close every connection. */
 void	 srv_stop(struct srv *s);
 
 /*
  * Stop reading new queries (graceful shutdown): idle TCP connections
- * close now, those with replies queued once the replies are written.
- * srv_tcp_clients() tells how many are left.
+ * close now; the others once the messages already read are answered
+ * and every reply is written. srv_tcp_clients() tells how many are left.
  */
 void	 srv_drain(struct srv *s);
 

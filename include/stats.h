@@ -21,8 +21,11 @@ struct stats {
 	uint64_t	 acl_refused;		/* REFUSED by access-control */
 	uint64_t	 acl_dropped;		/* dropped by access-control deny */
 	uint64_t	 tcp_accepted;		/* TCP connections accepted */
-	uint64_t	 tcp_rejected;		/* over tcp-max-clients */
-	uint64_t	 tcp_timeouts;		/* closed idle */
+	uint64_t	 tcp_rejected;		/* over tcp-max-clients, all busy */
+	uint64_t	 tcp_denied;		/* closed at accept: access-control deny */
+	uint64_t	 tcp_evicted;		/* closed idle to make room */
+	uint64_t	 tcp_timeouts;		/* closed idle or mid-message */
+	uint64_t	 tcp_queued_peak;	/* most reply bytes queued, one conn */
 	uint64_t	 send_errors;		/* replies that could not be sent */
 	uint64_t	 reloads;		/* views swapped in */
 	uint64_t	 reload_failures;	/* reloads that kept the old view */

@@ -269,7 +269,8 @@ apply_conf(struct daemon *d, const struct conf *c, struct acl *acl)
 	d->acl = acl;
 	d->qctx.acl = d->acl;
 	srv_set_limits(d->srv, clamp_clients(c->server.tcp_max_clients),
-	    c->server.tcp_idle_timeout_ms / 1000.);
+	    c->server.tcp_idle_timeout_ms / 1000.,
+	    c->server.tcp_message_timeout_ms / 1000.);
 	ev_timer_stop(d->loop, &d->check);
 	if (c->server.check_interval > 0) {
 		ev_timer_set(&d->check, c->server.check_interval,
@@ -701,10 +702,12 @@ main(int argc, char *argv[])
 		memset(&so, 0, sizeof(so));
 		so.loop = d.loop;
 		so.handler = query_handle;
+		so.accept = query_accept;
 		so.ctx = &d.qctx;
 		so.stats = &d.st;
 		so.tcp_max_clients = clamp_clients(cs->tcp_max_clients);
 		so.tcp_idle_timeout = cs->tcp_idle_timeout_ms / 1000.;
+		so.tcp_message_timeout = cs->tcp_message_timeout_ms / 1000.;
 		if ((d.srv = srv_new(&so)) == NULL)
 			fatal("srv_new");
 		for (i = 0; i < cs->nlisten; i++) {

@@ -120,3 +120,12 @@ query_handle(void *arg, const uint8_t *msg, size_t len,
 		log_query(&q, rcode, n, tcp);
 	return n;
 }
+
+/* query_accept - keep denied clients off the TCP slots (srv_accept_fn) */
+bool
+query_accept(void *arg, const struct sockaddr *peer)
+{
+	struct query_ctx *ctx = arg;
+
+	return acl_check(ctx->acl, peer) != ACL_DENY;
+}

@@ -7,19 +7,32 @@
  * each datagram (IP_PKTINFO / IPV6_RECVPKTINFO) and answers from it, so
  * multi-homed hosts reply from the address that was asked.
  *
- * TCP (RFC 7766): each connection has a read buffer for one framed
- * message, an output queue of framed replies (pipelined queries are
- * answered in order), and an idle timer. While replies are queued,
- * reading pauses: a client that does not read cannot make us buffer
- * without bound.
+ * TCP (RFC 7766): each connection has a read buffer that holds at least
+ * one whole message, an output queue of framed replies (pipelined
+ * queries are answered in order) and one timer. The work per wake-up is
+ * bounded: at most TCP_READ bytes are read, and messages are answered
+ * one at a time while fewer than TCP_OUT_CAP reply bytes wait for the
+ * client; at the cap, answering and reading pause until the client reads.
+ * So a connection holds at most its read buffer plus TCP_OUT_CAP and one
+ * reply, and no client can keep the loop from the UDP sockets.
+ *
+ * The timer closes a connection idle for tcp-idle-timeout since its last
+ * answered message or last reply bytes written, or one whose partial
+ * message is not whole tcp-message-timeout after we began waiting for
+ * its rest (bytes that trickle in do not count as activity). Connections that owe nothing (no reply queued, no message waiting)
+ * sit on the idle list, oldest activity first: when every slot is taken,
+ * a new client closes the head of that list (RFC 7766 6.2.3).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <linux/sockios.h>
 
 #include <ev.h>
 
@@ -30,7 +43,13 @@
 
 #define BATCH		32		/* datagrams per recvmmsg */
 #define UDP_MAX		4096		/* largest query/reply we handle */
-#define TCP_MAX		65535
+#define TCP_MAX		65535		/* largest TCP message */
+#define TCP_READ	4096		/* bytes read per wake-up */
+#define TCP_OUT_CAP	16384		/* queued reply bytes that pause answering */
+#define OUT_MAX		(TCP_OUT_CAP + 2 + TCP_MAX)	/* largest queue */
+#define TCP_SNDBUF	65536		/* SO_SNDBUF (the kernel doubles it) */
+#define TCP_SHARE	256		/* messages per loop iteration, shared */
+#define TCP_SHARE_MIN	2		/* ... but this many for each connection */
 #define MAX_ROUNDS	8		/* batches per wakeup, for fairness */
 
 struct srv;
@@ -53,29 +72,45 @@ struct tcp_listener {
 struct conn {
 	ev_io		 rio;		/* first */
 	ev_io		 wio;
-	ev_timer	 idle;
+	ev_timer	 timer;		/* idle or partial-message deadline */
 	struct srv	*srv;
 	int		 fd;
+	bool		 eof;		/* the client will send no more */
+	bool		 lingering;	/* stopping: FIN sent, input discarded */
+	bool		 busy;		/* on the busy list: we owe it replies */
+	double		 last;		/* last message answered or bytes sent */
+	double		 listed;	/* last, when put on the idle list */
+	double		 partial;	/* waiting for a message's rest since */
+	double		 armed;		/* when the timer fires */
+	unsigned	 iter;		/* loop iteration of the share below */
+	unsigned	 share;		/* messages it may still answer in it */
 	struct sockaddr_storage peer;
-	uint8_t		 in[2 + TCP_MAX];	/* one framed message */
-	size_t		 inlen;
-	uint8_t		*out;			/* framed replies queued */
+	size_t		 inoff, inlen;	/* unanswered input: in[inoff, inlen) */
+	uint8_t		*out;		/* framed replies queued */
 	size_t		 outlen, outoff, outcap;
 	struct conn	*prev, *next;
+	uint8_t		 in[2 + TCP_MAX];	/* last: not cleared at accept */
+};
+
+struct conn_list {
+	struct conn	*head, *tail;
 };
 
 struct srv {
 	struct ev_loop	*loop;
 	srv_handler_fn	*handler;
+	srv_accept_fn	*accept;
 	void		*ctx;
 	struct stats	*st;
 	unsigned	 max_clients;
-	double		 idle;
+	double		 idle;		/* tcp-idle-timeout, seconds */
+	double		 msg;		/* tcp-message-timeout, seconds */
 	struct udp_sock	**udp;
 	size_t		 nudp;
 	struct tcp_listener **tcp;
 	size_t		 ntcp;
-	struct conn	*conns;
+	struct conn_list idlers;	/* owe nothing; oldest activity first */
+	struct conn_list busy;		/* replies queued or messages waiting */
 	unsigned	 nconns;
 	bool		 draining;	/* stopping: no new queries */
 	/* UDP batch buffers, reused for every batch */
@@ -93,7 +128,7 @@ static void	accept_cb(struct ev_loop *, ev_io *, int);
 static void	accept_resume_cb(struct ev_loop *, ev_timer *, int);
 static void	conn_read_cb(struct ev_loop *, ev_io *, int);
 static void	conn_write_cb(struct ev_loop *, ev_io *, int);
-static void	conn_idle_cb(struct ev_loop *, ev_timer *, int);
+static void	conn_timer_cb(struct ev_loop *, ev_timer *, int);
 
 /* srv_new - a server with no sockets yet */
 struct srv *
@@ -105,10 +140,11 @@ srv_new(const struct srv_opts *o)
 		return NULL;
 	s->loop = o->loop;
 	s->handler = o->handler;
+	s->accept = o->accept;
 	s->ctx = o->ctx;
 	s->st = o->stats;
-	s->max_clients = o->tcp_max_clients;
-	s->idle = o->tcp_idle_timeout;
+	srv_set_limits(s, o->tcp_max_clients, o->tcp_idle_timeout,
+	    o->tcp_message_timeout);
 	return s;
 }
 
@@ -310,6 +346,34 @@ udp_cb(struct ev_loop *loop, ev_io *w, int revents)
 	(void)revents;
 }
 
+/* list_add - append c to the tail of l */
+static void
+list_add(struct conn_list *l, struct conn *c)
+{
+	c->next = NULL;
+	c->prev = l->tail;
+	if (l->tail != NULL)
+		l->tail->next = c;
+	else
+		l->head = c;
+	l->tail = c;
+}
+
+/* list_del - take c off l */
+static void
+list_del(struct conn_list *l, struct conn *c)
+{
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		l->head = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	else
+		l->tail = c->prev;
+	c->prev = c->next = NULL;
+}
+
 /* conn_close - end a TCP connection */
 static void
 conn_close(struct conn *c)
@@ -318,17 +382,185 @@ conn_close(struct conn *c)
 
 	ev_io_stop(s->loop, &c->rio);
 	ev_io_stop(s->loop, &c->wio);
-	ev_timer_stop(s->loop, &c->idle);
+	ev_timer_stop(s->loop, &c->timer);
 	close(c->fd);
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		s->conns = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
+	list_del(c->busy ? &s->busy : &s->idlers, c);
 	s->nconns--;
 	free(c->out);
 	free(c);
+}
+
+/* queued - reply bytes not yet handed to the kernel */
+static size_t
+queued(const struct conn *c)
+{
+	return c->outlen - c->outoff;
+}
+
+/* msg_ready - is a whole message waiting in the read buffer? */
+static bool
+msg_ready(const struct conn *c)
+{
+	size_t have = c->inlen - c->inoff;
+
+	return have >= 2 && have - 2 >=
+	    ((size_t)c->in[c->inoff] << 8 | c->in[c->inoff + 1]);
+}
+
+/* conn_deadline - when the connection's timer should close it */
+static double
+conn_deadline(const struct conn *c)
+{
+	if (c->partial > 0)
+		return c->partial + c->srv->msg;
+	return c->last + c->srv->idle;
+}
+
+/*
+ * conn_arm - make the timer fire no later than the deadline. A later
+ * deadline leaves it alone: conn_timer_cb looks again when it fires.
+ */
+static void
+conn_arm(struct conn *c)
+{
+	struct ev_loop *loop = c->srv->loop;
+	double at = conn_deadline(c);
+
+	if (ev_is_active(&c->timer) && c->armed <= at)
+		return;
+	ev_timer_stop(loop, &c->timer);
+	ev_timer_set(&c->timer, at - ev_now(loop), 0.);
+	ev_timer_start(loop, &c->timer);
+	c->armed = at;
+}
+
+/* watch - start or stop an I/O watcher */
+static void
+watch(struct ev_loop *loop, ev_io *w, bool on)
+{
+	if (on && !ev_is_active(w))
+		ev_io_start(loop, w);
+	else if (!on && ev_is_active(w))
+		ev_io_stop(loop, w);
+}
+
+/*
+ * conn_finish - stopping, and every reply is with the kernel. A close()
+ * with unread input would reset the connection and drop the replies the
+ * kernel has not sent yet: while it holds some, send FIN after them and
+ * read and discard until the client closes (the stop deadline in
+ * main.c bounds the wait).
+ */
+static void
+conn_finish(struct conn *c)
+{
+	int unsent = 0;
+
+	if (c->eof || ioctl(c->fd, SIOCOUTQ, &unsent) != 0 || unsent == 0 ||
+	    shutdown(c->fd, SHUT_WR) != 0) {
+		conn_close(c);
+		return;
+	}
+	c->lingering = true;
+	c->inoff = c->inlen = 0;
+	watch(c->srv->loop, &c->wio, false);
+	watch(c->srv->loop, &c->rio, true);
+}
+
+/*
+ * conn_settle - after any event: finish a connection that is done, pick
+ * the watchers, the list and the deadline for its state.
+ */
+static void
+conn_settle(struct conn *c)
+{
+	struct srv *s = c->srv;
+	bool waiting = msg_ready(c), busy = waiting || queued(c) > 0;
+
+	if (!busy && (c->eof || s->draining)) {
+		conn_finish(c);
+		return;
+	}
+	/*
+	 * Read only while no whole message waits. One waits at the cap, or
+	 * when the iteration's share ran out: then the write watcher brings
+	 * us back in the next iteration.
+	 */
+	watch(s->loop, &c->rio, !c->eof && !s->draining && !waiting &&
+	    queued(c) < TCP_OUT_CAP);
+	watch(s->loop, &c->wio, busy);
+	if (busy != c->busy || (!busy && c->listed != c->last)) {
+		list_del(c->busy ? &s->busy : &s->idlers, c);
+		list_add(busy ? &s->busy : &s->idlers, c);
+		c->busy = busy;
+		c->listed = c->last;
+	}
+	if (busy || c->inlen == c->inoff)
+		c->partial = 0;
+	else if (c->partial == 0)
+		c->partial = ev_now(s->loop);
+	conn_arm(c);
+}
+
+/* conn_timer_cb - RFC 7766 6.2.3: close connections that sit idle */
+static void
+conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct conn *c = (struct conn *)((char *)w -
+	    offsetof(struct conn, timer));
+
+	if (conn_deadline(c) > ev_now(loop)) {
+		conn_arm(c);		/* activity since it was set */
+		return;
+	}
+	if (c->srv->st != NULL)
+		c->srv->st->tcp_timeouts++;
+	conn_close(c);
+	(void)revents;
+}
+
+/* conn_new - set up an accepted connection; NULL when out of memory */
+static struct conn *
+conn_new(struct srv *s, int fd, const struct sockaddr_storage *peer)
+{
+	struct conn *c = malloc(sizeof(*c));
+	int sndbuf = TCP_SNDBUF;
+
+	if (c == NULL)
+		return NULL;
+	/* the kernel's share of what a client that does not read costs */
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	memset(c, 0, offsetof(struct conn, in));
+	c->srv = s;
+	c->fd = fd;
+	c->peer = *peer;
+	c->last = c->listed = ev_now(s->loop);
+	c->iter = ev_iteration(s->loop) - 1;	/* a fresh share in serve() */
+	list_add(&s->idlers, c);
+	s->nconns++;
+	ev_io_init(&c->rio, conn_read_cb, fd, EV_READ);
+	ev_io_init(&c->wio, conn_write_cb, fd, EV_WRITE);
+	ev_init(&c->timer, conn_timer_cb);
+	ev_io_start(s->loop, &c->rio);
+	conn_arm(c);
+	return c;
+}
+
+/*
+ * make_room - at the cap, close the connections idle the longest until
+ * one slot is free; false when only busy connections are left.
+ */
+static bool
+make_room(struct srv *s)
+{
+	while (s->nconns >= s->max_clients) {
+		if (s->idlers.head == NULL)
+			return false;
+		if (s->st != NULL)
+			s->st->tcp_evicted++;
+		conn_close(s->idlers.head);
+	}
+	return true;
 }
 
 /* accept_cb - take new TCP clients, within the cap */
@@ -339,7 +571,6 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 	struct srv *s = t->srv;
 	struct sockaddr_storage peer;
 	socklen_t plen;
-	struct conn *c;
 	int fd, i;
 
 	for (i = 0; i < 64; i++) {
@@ -358,8 +589,14 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 			}
 			return;
 		}
-		if (s->nconns >= s->max_clients ||
-		    (c = calloc(1, sizeof(*c))) == NULL) {
+		if (s->accept != NULL &&
+		    !s->accept(s->ctx, (struct sockaddr *)&peer)) {
+			if (s->st != NULL)
+				s->st->tcp_denied++;
+			close(fd);
+			continue;
+		}
+		if (!make_room(s) || conn_new(s, fd, &peer) == NULL) {
 			if (s->st != NULL)
 				s->st->tcp_rejected++;
 			close(fd);
@@ -367,19 +604,6 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		if (s->st != NULL)
 			s->st->tcp_accepted++;
-		c->srv = s;
-		c->fd = fd;
-		c->peer = peer;
-		c->next = s->conns;
-		if (s->conns != NULL)
-			s->conns->prev = c;
-		s->conns = c;
-		s->nconns++;
-		ev_io_init(&c->rio, conn_read_cb, fd, EV_READ);
-		ev_io_init(&c->wio, conn_write_cb, fd, EV_WRITE);
-		ev_timer_init(&c->idle, conn_idle_cb, s->idle, 0.);
-		ev_io_start(loop, &c->rio);
-		ev_timer_start(loop, &c->idle);
 	}
 	(void)revents;
 }
@@ -396,30 +620,31 @@ accept_resume_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 }
 
-/* conn_idle_cb - RFC 7766 6.2.3: close connections that sit idle */
-static void
-conn_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct conn *c = (struct conn *)((char *)w -
-	    offsetof(struct conn, idle));
-
-	if (c->srv->st != NULL)
-		c->srv->st->tcp_timeouts++;
-	conn_close(c);
-	(void)loop;
-	(void)revents;
-}
-
-/* queue_reply - frame a reply and append it to the output queue */
+/*
+ * queue_reply - frame a reply and append it to the output queue. The
+ * queue is below TCP_OUT_CAP here, so it never grows past
+ * TCP_OUT_CAP + 2 + TCP_MAX bytes.
+ */
 static int
 queue_reply(struct conn *c, const uint8_t *msg, size_t len)
 {
+	struct stats *st = c->srv->st;
+
+	if (c->outoff > 0) {
+		memmove(c->out, c->out + c->outoff, queued(c));
+		c->outlen -= c->outoff;
+		c->outoff = 0;
+	}
 	if (c->outlen + len + 2 > c->outcap) {
 		size_t ncap = c->outcap ? c->outcap : 4096;
 		uint8_t *p;
 
+		if (c->outlen + len + 2 > OUT_MAX)
+			return -1;		/* serve() keeps below the cap */
 		while (ncap < c->outlen + len + 2)
 			ncap *= 2;
+		if (ncap > OUT_MAX)
+			ncap = OUT_MAX;
 		if ((p = realloc(c->out, ncap)) == NULL)
 			return -1;
 		c->out = p;
@@ -429,6 +654,8 @@ queue_reply(struct conn *c, const uint8_t *msg, size_t len)
 	c->out[c->outlen + 1] = (uint8_t)len;
 	memcpy(c->out + c->outlen + 2, msg, len);
 	c->outlen += len + 2;
+	if (st != NULL && c->outlen > st->tcp_queued_peak)
+		st->tcp_queued_peak = c->outlen;
 	return 0;
 }
 
@@ -446,64 +673,103 @@ flush(struct conn *c)
 			return -1;
 		}
 		c->outoff += (size_t)n;
+		c->last = ev_now(c->srv->loop);
 	}
 	c->outoff = c->outlen = 0;
+	if (c->outcap > TCP_OUT_CAP) {
+		/* a big reply went out: do not keep its buffer */
+		free(c->out);
+		c->out = NULL;
+		c->outcap = 0;
+	}
 	return 0;
 }
 
-/* pump - answer every complete message in the read buffer */
+/*
+ * serve - answer the messages in the read buffer in order, one at a
+ * time, while fewer than TCP_OUT_CAP reply bytes wait and the
+ * connection's share of this loop iteration lasts (the rest waits for
+ * the next iteration, so the loop gets back to the UDP sockets soon);
+ * write what the socket takes. -1 on a dead connection.
+ */
 static int
-pump(struct conn *c)
+serve(struct conn *c)
 {
 	struct srv *s = c->srv;
-	size_t off = 0;
+	unsigned iter = ev_iteration(s->loop);
 
-	while (c->inlen - off >= 2) {
-		size_t mlen = (size_t)c->in[off] << 8 | c->in[off + 1], rlen;
+	if (c->iter != iter) {
+		c->iter = iter;
+		c->share = TCP_SHARE / s->nconns;
+		if (c->share < TCP_SHARE_MIN)
+			c->share = TCP_SHARE_MIN;
+	}
+	for (;;) {
+		size_t mlen, rlen;
 
-		if (c->inlen - off - 2 < mlen)
-			break;
-		rlen = s->handler(s->ctx, c->in + off + 2, mlen,
-		    (struct sockaddr *)&c->peer, true, s->tbuf, sizeof(s->tbuf));
+		if (queued(c) >= TCP_OUT_CAP || c->share == 0 ||
+		    !msg_ready(c)) {
+			if (flush(c) != 0)
+				return -1;
+			if (queued(c) >= TCP_OUT_CAP || c->share == 0 ||
+			    !msg_ready(c))
+				break;
+		}
+		mlen = (size_t)c->in[c->inoff] << 8 | c->in[c->inoff + 1];
+		rlen = s->handler(s->ctx, c->in + c->inoff + 2, mlen,
+		    (struct sockaddr *)&c->peer, true, s->tbuf,
+		    sizeof(s->tbuf));
 		if (rlen > 0 && queue_reply(c, s->tbuf, rlen) != 0)
 			return -1;
-		off += 2 + mlen;
+		c->inoff += 2 + mlen;
+		c->last = ev_now(s->loop);
+		c->share--;
 	}
-	if (off > 0) {
-		memmove(c->in, c->in + off, c->inlen - off);
-		c->inlen -= off;
-	}
+	if (c->inoff == c->inlen)
+		c->inoff = c->inlen = 0;
 	return 0;
 }
 
-/* conn_read_cb - read, answer, and write back what we can */
+/* conn_read_cb - read a bounded amount, answer, write back what we can */
 static void
 conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct conn *c = (struct conn *)w;
+	size_t want;
 	ssize_t n;
 
-	n = recv(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen, 0);
-	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
-	    errno != EINTR)) {
+	if (c->lingering) {
+		n = recv(c->fd, c->in, sizeof(c->in), 0);
+		if (n == 0 || (n < 0 && errno != EAGAIN &&
+		    errno != EWOULDBLOCK && errno != EINTR))
+			conn_close(c);
+		return;
+	}
+	if (c->inoff > 0) {
+		memmove(c->in, c->in + c->inoff, c->inlen - c->inoff);
+		c->inlen -= c->inoff;
+		c->inoff = 0;
+	}
+	want = sizeof(c->in) - c->inlen;	/* > 0: no whole message here */
+	if (want > TCP_READ)
+		want = TCP_READ;
+	n = recv(c->fd, c->in + c->inlen, want, 0);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+	    errno == EINTR))
+		return;
+	if (n < 0) {
 		conn_close(c);
 		return;
 	}
-	if (n < 0)
-		return;
+	if (n == 0)
+		c->eof = true;		/* half-close: still answer */
 	c->inlen += (size_t)n;
-	ev_timer_stop(loop, &c->idle);
-	ev_timer_set(&c->idle, c->srv->idle, 0.);
-	ev_timer_start(loop, &c->idle);
-	if (pump(c) != 0 || flush(c) != 0) {
+	if (serve(c) != 0) {
 		conn_close(c);
 		return;
 	}
-	if (c->outlen > 0) {
-		/* the client is not reading: stop reading until it does */
-		ev_io_stop(loop, &c->rio);
-		ev_io_start(loop, &c->wio);
-	}
+	conn_settle(c);
+	(void)loop;
 	(void)revents;
 }
 
@@ -514,29 +780,22 @@ conn_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 	struct conn *c = (struct conn *)((char *)w -
 	    offsetof(struct conn, wio));
 
-	if (flush(c) != 0) {
+	if (serve(c) != 0) {
 		conn_close(c);
 		return;
 	}
-	if (c->outlen == 0) {
-		ev_io_stop(loop, &c->wio);
-		if (c->srv->draining) {
-			conn_close(c);
-			return;
-		}
-		ev_io_start(loop, &c->rio);
-		if (pump(c) != 0 || flush(c) != 0)
-			conn_close(c);
-	}
+	conn_settle(c);
+	(void)loop;
 	(void)revents;
 }
 
 /* srv_set_limits - apply new TCP limits */
 void
-srv_set_limits(struct srv *s, unsigned max_clients, double idle)
+srv_set_limits(struct srv *s, unsigned max_clients, double idle, double msg)
 {
 	s->max_clients = max_clients;
 	s->idle = idle;
+	s->msg = msg;
 }
 
 /* srv_stop - stop taking queries; connections still open are closed */
@@ -544,13 +803,16 @@ void
 srv_stop(struct srv *s)
 {
 	srv_drain(s);
-	while (s->conns != NULL)
-		conn_close(s->conns);
+	while (s->busy.head != NULL)
+		conn_close(s->busy.head);
+	while (s->idlers.head != NULL)
+		conn_close(s->idlers.head);
 }
 
 /*
- * srv_drain - stop reading queries; TCP connections whose replies are
- * all written close now, the others when their queue is empty.
+ * srv_drain - stop reading queries; TCP connections that are owed
+ * nothing close now, the others once the messages already read are
+ * answered and every reply is written.
  */
 void
 srv_drain(struct srv *s)
@@ -565,11 +827,13 @@ srv_drain(struct srv *s)
 		ev_io_stop(s->loop, &s->tcp[i]->io);
 		ev_timer_stop(s->loop, &s->tcp[i]->pause);
 	}
-	for (c = s->conns; c != NULL; c = next) {
+	for (c = s->idlers.head; c != NULL; c = next) {
 		next = c->next;
-		ev_io_stop(s->loop, &c->rio);
-		if (c->outlen == 0)
-			conn_close(c);
+		conn_finish(c);
+	}
+	for (c = s->busy.head; c != NULL; c = next) {
+		next = c->next;
+		conn_settle(c);
 	}
 }
 

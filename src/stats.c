@@ -38,7 +38,10 @@ stats_format(const struct stats *st, char *buf, size_t cap)
 	OUT("acl.dropped: %" PRIu64 "\n", st->acl_dropped);
 	OUT("tcp.accepted: %" PRIu64 "\n", st->tcp_accepted);
 	OUT("tcp.rejected: %" PRIu64 "\n", st->tcp_rejected);
+	OUT("tcp.denied: %" PRIu64 "\n", st->tcp_denied);
+	OUT("tcp.evicted: %" PRIu64 "\n", st->tcp_evicted);
 	OUT("tcp.timeouts: %" PRIu64 "\n", st->tcp_timeouts);
+	OUT("tcp.queued.peak: %" PRIu64 "\n", st->tcp_queued_peak);
 	OUT("send.errors: %" PRIu64 "\n", st->send_errors);
 	OUT("reloads: %" PRIu64 "\n", st->reloads);
 	OUT("reloads.failed: %" PRIu64 "\n", st->reload_failures);
