@@ -238,7 +238,7 @@ ctl_open(const char *path, const struct ctl_hooks *h, struct ctl **out)
 	c->ino = st.st_ino;
 	c->hooks = *h;
 	ev_io_init(&c->io, ctl_accept_cb, fd, EV_READ);
-	ev_timer_init(&c->pause, ctl_resume_cb, ACCEPT_PAUSE, 0.);
+	ev_init(&c->pause, ctl_resume_cb);
 	*out = c;
 	return 0;
 }
@@ -395,6 +395,8 @@ ctl_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 			if (errno == EMFILE || errno == ENFILE ||
 			    errno == ENOBUFS || errno == ENOMEM) {
 				ev_io_stop(loop, &c->io);
+				/* a timer that ran keeps a spent "after": reset */
+				ev_timer_set(&c->pause, ACCEPT_PAUSE, 0.);
 				ev_timer_start(loop, &c->pause);
 			}
 			return;
