@@ -47,17 +47,11 @@ def peer_closed(s, timeout):
             return False
 
 
-def raw(path, data, shut=False, timeout=10):
-    """Send raw bytes to the control socket; return everything it says
-    (shut: close our side after sending, as printf | nc does)."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
+def read_all(s, timeout=10):
+    """Everything the server sends on s until it closes (or timeout)."""
     out = b""
+    s.settimeout(timeout)
     try:
-        s.connect(path)
-        s.sendall(data)
-        if shut:
-            s.shutdown(socket.SHUT_WR)
         while True:
             chunk = s.recv(65536)
             if not chunk:
@@ -65,9 +59,21 @@ def raw(path, data, shut=False, timeout=10):
             out += chunk
     except (socket.timeout, ConnectionResetError):
         pass
+    return out
+
+
+def raw(path, data, shut=False):
+    """Send raw bytes to the control socket; return everything it says
+    (shut: close our side after sending, as printf | nc does)."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect(path)
+        s.sendall(data)
+        if shut:
+            s.shutdown(socket.SHUT_WR)
+        return read_all(s)
     finally:
         s.close()
-    return out
 
 
 def stats(srv):
@@ -276,15 +282,7 @@ def errors(t, srv):
             s.sendall(b"lookup " + b"x" * 10000 + b"\n")
         except OSError:
             pass
-        data = b""
-        try:
-            while True:
-                chunk = s.recv(4096)
-                if not chunk:
-                    break
-                data += chunk
-        except (socket.timeout, ConnectionResetError):
-            pass
+        data = read_all(s, 3)
     finally:
         s.close()
     t.ok(data.startswith(b"ERROR\n") and b"too long" in data,
@@ -519,16 +517,7 @@ def stuck_readers(t, srv, size):
              "meanwhile another client gets the whole status")
         gone = all(peer_closed(s, 60) for s in held)
         t.ok(gone, "control clients that read nothing are disconnected")
-        got = b""
-        held[0].settimeout(10)
-        try:
-            while True:
-                chunk = held[0].recv(65536)
-                if not chunk:
-                    break
-                got += chunk
-        except (socket.timeout, ConnectionResetError):
-            pass
+        got = read_all(held[0])
         t.ok(got.startswith(b"OK\n") and len(got) < size,
              "a disconnected client got the start of its answer only "
              "(%d bytes)" % len(got))
