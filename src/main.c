@@ -1,8 +1,8 @@
 /*
  * main.c -- rblmuxd: command line, start-up, signals, reload, shutdown.
  *
- * Start-up loads and checks the config and every list, binds the
- * listeners, opens the control socket and runs the libev loop. A reload
+ * Start-up loads and checks the config and every list, opens the control
+ * socket, binds the listeners and runs the libev loop. A reload
  * (SIGHUP, "rblmuxctl reload", or a list file that changed) builds a new
  * view in a background thread and swaps it in between loop iterations;
  * on any problem the old view keeps serving.

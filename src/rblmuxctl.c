@@ -1,8 +1,9 @@
 /*
  * rblmuxctl -- talk to a running rblmuxd over its control socket.
  *
- * Sends one command line, prints the answer, exits 0 when the server said
- * OK, 1 when it reported an error, 2 when it could not be reached.
+ * Sends one command line, reads the whole answer, prints it, and exits 0
+ * when the server said OK, 1 when it reported an error, 2 when the
+ * command is too long or the server could not be reached.
  */
 #include <errno.h>
 #include <stdio.h>
