@@ -1,52 +1,114 @@
 /*
  * ctl.h -- the control socket (rblmuxctl's peer).
  *
- * A unix stream socket, mode 0600. A client sends one command line; the
- * server answers "OK" or "ERROR" on the first line, then text, then
- * closes. Commands: status, stats, lookup SUBJECT [ZONE], reload. A
- * reload answers when the new view is in place (or was rejected).
- * Runs in the event loop.
+ * A unix stream socket, mode 0600. A client sends one command line (at
+ * most CTL_LINE_MAX bytes with its newline; CRLF is accepted); the server
+ * answers "OK" or "ERROR" on the first line, then text, then closes.
+ * Commands: status, stats, lookup SUBJECT [ZONE], reload. A reload
+ * answers when a reload that started after the request has put its view
+ * in place (or was rejected).
+ *
+ * Runs in the event loop and never blocks it: answers are written without
+ * blocking from a per-client buffer. At most CTL_MAX_CLIENTS clients are
+ * served at once (one more is told so and closed); a client that sends no
+ * full command within CTL_READ_SECS, or reads nothing of its answer for
+ * CTL_WRITE_SECS, is disconnected. An answer holds at most CTL_OUT_MAX
+ * bytes; a longer one is an ERROR whose last line says how much was left
+ * out.
  */
 #ifndef RBLMUX_CTL_H
 #define RBLMUX_CTL_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#define CTL_LINE_MAX	4096		/* command line, newline included */
+#define CTL_MAX_CLIENTS	32
+#define CTL_READ_SECS	5.
+#define CTL_WRITE_SECS	10.
+#define CTL_OUT_MAX	(16u * 1024 * 1024)
 
 struct ev_loop;
 struct view;
 struct ctl;
 
+/*
+ * A growing answer text. Once a piece does not fit (CTL_OUT_MAX reached,
+ * or no memory), it and every later piece are only counted in lost, so an
+ * answer is cut at a piece boundary and says by how much.
+ */
+struct ctl_out {
+	char		*buf;		/* NUL-terminated; NULL while empty */
+	size_t		 len;
+	size_t		 cap;
+	size_t		 lost;		/* bytes left out */
+	bool		 nomem;		/* left out for want of memory */
+};
+
+/* Append printf-style text to o (see struct ctl_out). */
+void		 ctl_printf(struct ctl_out *o, const char *fmt, ...)
+		    __attribute__((format(printf, 2, 3)));
+
+/* Release o's text and empty it. */
+void		 ctl_out_free(struct ctl_out *o);
+
 struct ctl_hooks {
 	void		*arg;
 	/* the view answering now (borrowed) */
 	struct view	*(*view)(void *arg);
-	/* "status" text: NUL-terminated into buf */
-	size_t		 (*status)(void *arg, char *buf, size_t cap);
+	/* "status" text */
+	void		 (*status)(void *arg, struct ctl_out *o);
 	/* "stats" text */
-	size_t		 (*stats)(void *arg, char *buf, size_t cap);
-	/* start a reload; main.c calls ctl_reload_done() when it ends */
+	void		 (*stats)(void *arg, struct ctl_out *o);
+	/*
+	 * A reload was asked for (ctl_reload_asked() has counted it): start
+	 * one, or queue one to start after the running one. main.c calls
+	 * ctl_reload_done() when a reload ends.
+	 */
 	void		 (*reload)(void *arg);
 };
 
 /*
- * Listen on path (an old socket file there is replaced). Returns NULL and
- * logs on failure.
+ * Create the control socket at path and listen (not yet served: see
+ * ctl_start()). An existing socket that no one answers on is replaced;
+ * a path that is not a socket, or a socket that some process answers on
+ * (another rblmuxd), is refused. Returns 0 and *out, or a negative
+ * RBLMUX_E* / -errno code after logging why, naming the path.
  */
-struct ctl	*ctl_open(struct ev_loop *loop, const char *path,
-		    const struct ctl_hooks *hooks);
+int		 ctl_open(const char *path, const struct ctl_hooks *hooks,
+		    struct ctl **out);
 
-/* A reload finished: answer the clients waiting for it. */
-void		 ctl_reload_done(struct ctl *c, bool ok, const char *text);
+/* Serve the socket from loop. Accepts NULL. */
+void		 ctl_start(struct ctl *c, struct ev_loop *loop);
 
-/* Close the socket and remove its file. Accepts NULL. */
+/*
+ * The number of reload requests made so far (0 for NULL). A reload that
+ * starts now, before it reads the config, covers every request up to
+ * this number.
+ */
+uint64_t	 ctl_reload_asked(const struct ctl *c);
+
+/*
+ * A reload ended: answer the clients waiting with a request number up to
+ * covers (see ctl_reload_asked()); later ones keep waiting. Accepts NULL.
+ */
+void		 ctl_reload_done(struct ctl *c, uint64_t covers, bool ok,
+		    const char *text);
+
+/*
+ * Close the socket and every client (waiting ones are told the server is
+ * stopping) and remove the socket file if it is still the one created.
+ * Accepts NULL.
+ */
 void		 ctl_close(struct ctl *c);
 
 /*
- * Describe how zone z (NULL: every zone fitting the subject) answers
- * subject, as the "lookup" command shows it. NUL-terminated into buf.
+ * Append how zone (NULL: every zone fitting the subject) answers subject,
+ * as the "lookup" command shows it. Returns false, with the reason in o,
+ * when subject is neither an address nor a domain name.
  */
-size_t		 ctl_lookup(const struct view *v, const char *subject,
-		    const char *zone, char *buf, size_t cap);
+bool		 ctl_lookup(const struct view *v, const char *subject,
+		    const char *zone, struct ctl_out *o);
 
 #endif /* RBLMUX_CTL_H */

@@ -1,18 +1,19 @@
 /*
  * ctl.c -- control socket server.
  *
- * Commands are read whole (one line, at most CTL_LINE bytes, within a
- * few seconds) before anything is done; the answer is written with a
- * send timeout so a stuck client cannot hold the event loop for long.
+ * A client is read until its command line is whole, the command is
+ * carried out into a growing buffer, and the answer is written as fast as
+ * the client reads it, without ever blocking the loop. A "reload" client
+ * waits with its request number until a reload that covers it ends.
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -20,148 +21,422 @@
 
 #include "answer.h"
 #include "ctl.h"
+#include "err.h"
 #include "log.h"
 #include "view.h"
 
-#define CTL_LINE	4096
-#define CTL_OUT		(256 * 1024)
+#define STR(x)		STR2(x)
+#define STR2(x)		#x
+#define OUT_FIRST	4096	/* first allocation of an answer */
+#define OUT_RESERVE	160	/* kept free for the "left out" line */
+#define ACCEPT_BATCH	16	/* clients taken per wake-up */
+#define ACCEPT_PAUSE	0.1	/* out of descriptors: wait this long */
+
+enum cl_state {
+	CL_READ,		/* collecting the command line */
+	CL_WAIT,		/* waiting for a reload */
+	CL_WRITE,		/* writing the answer */
+};
 
 struct ctl_client {
 	ev_io		 io;		/* first */
-	ev_timer	 timer;
+	ev_timer	 timer;		/* read or write deadline */
 	struct ctl	*ctl;
 	int		 fd;
-	char		 line[CTL_LINE];
+	enum cl_state	 state;
+	uint64_t	 ticket;	/* CL_WAIT: reload request number */
+	char		 line[CTL_LINE_MAX + 1];
 	size_t		 len;
-	struct ctl_client *next;	/* waiting for a reload */
+	const char	*head;		/* "OK\n" or "ERROR\n" */
+	const char	*text;		/* the answer after head */
+	size_t		 textlen;
+	size_t		 sent;		/* bytes of head and text written */
+	struct ctl_out	 out;
+	struct ctl_client *prev, *next;
 };
 
 struct ctl {
 	ev_io			 io;	/* first */
+	ev_timer		 pause;	/* accepting again after EMFILE */
 	struct ev_loop		*loop;
 	int			 fd;
 	char			*path;
+	dev_t			 dev;	/* the socket file we created */
+	ino_t			 ino;
 	struct ctl_hooks	 hooks;
-	struct ctl_client	*waiting;
+	struct ctl_client	*clients;
+	unsigned		 nclients;
+	uint64_t		 asked;	/* reload requests so far */
 };
 
 static void	ctl_accept_cb(struct ev_loop *, ev_io *, int);
-static void	client_read_cb(struct ev_loop *, ev_io *, int);
+static void	ctl_resume_cb(struct ev_loop *, ev_timer *, int);
+static void	client_io_cb(struct ev_loop *, ev_io *, int);
 static void	client_timer_cb(struct ev_loop *, ev_timer *, int);
 
-/* ctl_open - listen on the control socket */
-struct ctl *
-ctl_open(struct ev_loop *loop, const char *path, const struct ctl_hooks *h)
+/* out_room - make room for n more bytes, keeping OUT_RESERVE free */
+static bool
+out_room(struct ctl_out *o, size_t n)
+{
+	size_t need = o->len + n + 1 + OUT_RESERVE, ncap;
+	char *p;
+
+	if (need <= o->cap)
+		return true;
+	if (need > CTL_OUT_MAX)
+		return false;
+	for (ncap = o->cap ? o->cap : OUT_FIRST; ncap < need; ncap *= 2)
+		;
+	if (ncap > CTL_OUT_MAX)
+		ncap = CTL_OUT_MAX;
+	if ((p = realloc(o->buf, ncap)) == NULL) {
+		o->nomem = true;
+		return false;
+	}
+	o->buf = p;
+	o->cap = ncap;
+	return true;
+}
+
+/* ctl_printf - append to an answer, or count what does not fit */
+void
+ctl_printf(struct ctl_out *o, const char *fmt, ...)
+{
+	va_list ap;
+	size_t room = o->cap > o->len + OUT_RESERVE ?
+	    o->cap - o->len - OUT_RESERVE : 0;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(room ? o->buf + o->len : NULL, room, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if (o->lost == 0 && (size_t)n < room) {
+		o->len += (size_t)n;
+		return;
+	}
+	if (o->lost == 0 && out_room(o, (size_t)n)) {
+		va_start(ap, fmt);
+		vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
+		va_end(ap);
+		o->len += (size_t)n;
+		return;
+	}
+	if (o->buf != NULL)
+		o->buf[o->len] = '\0';	/* drop a clipped attempt */
+	o->lost += (size_t)n;
+}
+
+/* ctl_out_free - release an answer's text */
+void
+ctl_out_free(struct ctl_out *o)
+{
+	free(o->buf);
+	memset(o, 0, sizeof(*o));
+}
+
+/* claim - make way for our socket at path, or say why not */
+static int
+claim(const char *path, const struct sockaddr_un *sun)
+{
+	struct stat st;
+	int fd, rc;
+
+	if (lstat(path, &st) != 0) {
+		if (errno == ENOENT)
+			return 0;
+		rc = -errno;
+		log_warn("control socket %s", path);
+		return rc;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		log_warnx("control socket %s: the path exists and is not a "
+		    "socket; not replacing it", path);
+		return -EEXIST;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) < 0) {
+		rc = -errno;
+		log_warn("control socket %s", path);
+		return rc;
+	}
+	rc = connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0 ?
+	    0 : errno;
+	close(fd);
+	if (rc == 0 || rc == EAGAIN || rc == EINPROGRESS) {
+		log_warnx("control socket %s: a running server answers on it; "
+		    "not taking it over", path);
+		return -EADDRINUSE;
+	}
+	if (rc != ECONNREFUSED) {
+		log_warnx("control socket %s: cannot tell whether a server "
+		    "answers on it: %s", path, strerror(rc));
+		return -rc;
+	}
+	if (unlink(path) != 0 && errno != ENOENT) {
+		rc = -errno;
+		log_warn("control socket %s: removing the stale socket", path);
+		return rc;
+	}
+	log_info("control socket %s: replaced a stale socket", path);
+	return 0;
+}
+
+/* ctl_open - create and listen on the control socket */
+int
+ctl_open(const char *path, const struct ctl_hooks *h, struct ctl **out)
 {
 	struct sockaddr_un sun;
+	struct stat st;
 	struct ctl *c;
 	mode_t old;
-	int fd;
+	int fd, rc;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(sun.sun_path)) {
-		log_warnx("control socket path too long: %s", path);
-		return NULL;
+		log_warnx("control socket %s: path too long (at most %zu "
+		    "bytes)", path, sizeof(sun.sun_path) - 1);
+		return RBLMUX_EINVAL;
 	}
-	strcpy(sun.sun_path, path);
+	memcpy(sun.sun_path, path, strlen(path));
+	if ((rc = claim(path, &sun)) != 0)
+		return rc;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		log_warn("control socket");
-		return NULL;
+		rc = -errno;
+		log_warn("control socket %s", path);
+		return rc;
 	}
-	unlink(path);
 	old = umask(0077);
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
-		umask(old);
+	rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0 ? 0 : -errno;
+	umask(old);
+	if (rc != 0) {
+		log_warnx("control socket %s: %s", path, strerror(-rc));
+		close(fd);
+		return rc;
+	}
+	if (chmod(path, 0600) != 0 || lstat(path, &st) != 0 ||
+	    listen(fd, 16) != 0) {
+		rc = -errno;
 		log_warn("control socket %s", path);
 		close(fd);
-		return NULL;
-	}
-	umask(old);
-	chmod(path, 0600);
-	if (listen(fd, 16) != 0) {
-		log_warn("control socket %s: listen", path);
-		close(fd);
 		unlink(path);
-		return NULL;
+		return rc;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
 	    (c->path = strdup(path)) == NULL) {
+		log_warnx("control socket %s: out of memory", path);
 		free(c);
 		close(fd);
 		unlink(path);
-		return NULL;
+		return RBLMUX_ENOMEM;
 	}
-	c->loop = loop;
 	c->fd = fd;
+	c->dev = st.st_dev;
+	c->ino = st.st_ino;
 	c->hooks = *h;
 	ev_io_init(&c->io, ctl_accept_cb, fd, EV_READ);
+	ev_init(&c->pause, ctl_resume_cb);
+	*out = c;
+	return 0;
+}
+
+/* ctl_start - serve the socket from the event loop */
+void
+ctl_start(struct ctl *c, struct ev_loop *loop)
+{
+	if (c == NULL)
+		return;
+	c->loop = loop;
 	ev_io_start(loop, &c->io);
-	return c;
 }
 
 /* client_free - hang up on a client */
 static void
 client_free(struct ctl_client *cl)
 {
-	ev_io_stop(cl->ctl->loop, &cl->io);
-	ev_timer_stop(cl->ctl->loop, &cl->timer);
+	struct ctl *c = cl->ctl;
+
+	ev_io_stop(c->loop, &cl->io);
+	ev_timer_stop(c->loop, &cl->timer);
 	close(cl->fd);
+	if (cl->prev != NULL)
+		cl->prev->next = cl->next;
+	else
+		c->clients = cl->next;
+	if (cl->next != NULL)
+		cl->next->prev = cl->prev;
+	c->nclients--;
+	ctl_out_free(&cl->out);
 	free(cl);
 }
 
-/* reply - send the whole answer and hang up */
+/* client_send - write what the client will take; hang up when done */
+static void
+client_send(struct ctl_client *cl)
+{
+	struct ev_loop *loop = cl->ctl->loop;
+	size_t hl = strlen(cl->head);
+	struct iovec iov[2];
+	struct msghdr mh;
+	ssize_t n;
+
+	for (;;) {
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = iov;
+		if (cl->sent < hl) {
+			iov[0].iov_base = (void *)(uintptr_t)(cl->head + cl->sent);
+			iov[0].iov_len = hl - cl->sent;
+			iov[1].iov_base = (void *)(uintptr_t)cl->text;
+			iov[1].iov_len = cl->textlen;
+			mh.msg_iovlen = 2;
+		} else if (cl->sent < hl + cl->textlen) {
+			iov[0].iov_base = (void *)(uintptr_t)(cl->text +
+			    (cl->sent - hl));
+			iov[0].iov_len = hl + cl->textlen - cl->sent;
+			mh.msg_iovlen = 1;
+		} else {
+			client_free(cl);
+			return;
+		}
+		n = sendmsg(cl->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n < 0) {
+			client_free(cl);
+			return;
+		}
+		cl->sent += (size_t)n;
+		/* the deadline runs from the last write that went out */
+		ev_timer_again(loop, &cl->timer);
+	}
+	if (!ev_is_active(&cl->io)) {
+		ev_io_set(&cl->io, cl->fd, EV_WRITE);
+		ev_io_start(loop, &cl->io);
+	}
+	if (!ev_is_active(&cl->timer))
+		ev_timer_again(loop, &cl->timer);
+}
+
+/*
+ * reply - answer with head and text (NULL: the client's out buffer), then
+ * hang up. An answer that was cut is an error, and its last line says
+ * what was left out.
+ */
 static void
 reply(struct ctl_client *cl, bool ok, const char *text)
 {
-	const char *head = ok ? "OK\n" : "ERROR\n";
-	struct timeval tv = { 2, 0 };
-	size_t len = strlen(text), off = 0;
-	int fl;
+	struct ctl_out *o = &cl->out;
 
-	/* a short blocking write: answers are small, clients are local */
-	fl = fcntl(cl->fd, F_GETFL);
-	fcntl(cl->fd, F_SETFL, fl & ~O_NONBLOCK);
-	setsockopt(cl->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (send(cl->fd, head, strlen(head), MSG_NOSIGNAL) > 0) {
-		while (off < len) {
-			ssize_t n = send(cl->fd, text + off, len - off,
-			    MSG_NOSIGNAL);
-
-			if (n <= 0)
-				break;
-			off += (size_t)n;
-		}
+	ev_io_stop(cl->ctl->loop, &cl->io);
+	ev_timer_stop(cl->ctl->loop, &cl->timer);
+	cl->state = CL_WRITE;
+	cl->timer.repeat = CTL_WRITE_SECS;
+	if (text == NULL && o->lost > 0) {
+		ok = false;
+		/* out_room() kept OUT_RESERVE bytes for this line */
+		if (o->buf != NULL && o->nomem)
+			o->len += (size_t)snprintf(o->buf + o->len,
+			    o->cap - o->len, "(answer cut here: %zu more bytes "
+			    "left out, out of memory)\n", o->lost);
+		else if (o->buf != NULL)
+			o->len += (size_t)snprintf(o->buf + o->len,
+			    o->cap - o->len, "(answer cut here: %zu more bytes "
+			    "left out, over the limit of %u bytes)\n", o->lost,
+			    CTL_OUT_MAX);
 	}
-	client_free(cl);
+	if (text == NULL && o->buf != NULL) {
+		cl->text = o->buf;
+		cl->textlen = o->len;
+	} else {
+		cl->text = text != NULL ? text : o->lost ? "out of memory\n" :
+		    "";
+		cl->textlen = strlen(cl->text);
+	}
+	cl->head = ok ? "OK\n" : "ERROR\n";
+	cl->sent = 0;
+	client_send(cl);
 }
 
-/* ctl_accept_cb - a new control client */
+/* refuse - turn a new client away with a one-line reason */
+static void
+refuse(int fd, const char *why)
+{
+	char msg[256];
+	int n = snprintf(msg, sizeof(msg), "ERROR\n%s\n", why);
+
+	/* a new socket's buffer is empty: this never blocks nor fails */
+	if (n > 0)
+		(void)send(fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	close(fd);
+}
+
+/* ctl_accept_cb - new control clients, within the cap */
 static void
 ctl_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct ctl *c = (struct ctl *)w;
 	struct ctl_client *cl;
-	int fd;
+	int fd, i;
 
-	fd = accept4(c->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd < 0)
-		return;
-	if ((cl = calloc(1, sizeof(*cl))) == NULL) {
-		close(fd);
-		return;
+	for (i = 0; i < ACCEPT_BATCH; i++) {
+		fd = accept4(c->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0 && (errno == EINTR || errno == ECONNABORTED))
+			continue;
+		if (fd < 0) {
+			/*
+			 * Out of descriptors the socket stays readable and
+			 * would spin the loop: stop accepting for a moment.
+			 */
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				ev_io_stop(loop, &c->io);
+				/* a timer that ran keeps a spent "after": reset */
+				ev_timer_set(&c->pause, ACCEPT_PAUSE, 0.);
+				ev_timer_start(loop, &c->pause);
+			}
+			return;
+		}
+		if (c->nclients >= CTL_MAX_CLIENTS) {
+			refuse(fd, "too many control clients at once (at most "
+			    STR(CTL_MAX_CLIENTS) "); try again later");
+			continue;
+		}
+		if ((cl = calloc(1, sizeof(*cl))) == NULL) {
+			refuse(fd, "out of memory");
+			continue;
+		}
+		cl->ctl = c;
+		cl->fd = fd;
+		cl->state = CL_READ;
+		cl->next = c->clients;
+		if (c->clients != NULL)
+			c->clients->prev = cl;
+		c->clients = cl;
+		c->nclients++;
+		ev_io_init(&cl->io, client_io_cb, fd, EV_READ);
+		ev_timer_init(&cl->timer, client_timer_cb, CTL_READ_SECS, 0.);
+		ev_io_start(loop, &cl->io);
+		ev_timer_start(loop, &cl->timer);
 	}
-	cl->ctl = c;
-	cl->fd = fd;
-	ev_io_init(&cl->io, client_read_cb, fd, EV_READ);
-	ev_timer_init(&cl->timer, client_timer_cb, 5., 0.);
-	ev_io_start(loop, &cl->io);
-	ev_timer_start(loop, &cl->timer);
 	(void)revents;
 }
 
-/* client_timer_cb - too slow to send its command */
+/* ctl_resume_cb - accept again after running out of descriptors */
+static void
+ctl_resume_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct ctl *c = (struct ctl *)((char *)w - offsetof(struct ctl, pause));
+
+	ev_io_start(loop, &c->io);
+	(void)revents;
+}
+
+/* client_timer_cb - too slow to send its command or to read the answer */
 static void
 client_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -203,46 +478,40 @@ fmt_a(uint32_t a, char *buf, size_t cap)
 	return buf;
 }
 
-#define OUT(...) do {							\
-	int n_ = snprintf(buf + len, cap - len, __VA_ARGS__);		\
-	if (n_ < 0 || (size_t)n_ >= cap - len) { len = cap - 1; goto full; } \
-	len += (size_t)n_;						\
-} while (0)
-
 static const char *const answer_names[] = { "bitmask", "each", "score" };
 
 /* explain_zone - the lookup text for one zone */
-static size_t
+static void
 explain_zone(const struct view *v, const struct vzone *z,
-    struct subject *s, char *buf, size_t cap)
+    struct subject *s, struct ctl_out *o)
 {
 	struct verdict vd;
 	char txt[4096], a[16], mt[1024];
-	size_t len = 0, i;
+	size_t i;
 	int k;
 
-	if (cap == 0)
-		return 0;
 	answer_verdict(v, z, s, true, txt, sizeof(txt), &vd);
-	OUT("zone %s (%s)\n", z->name, z->serve ? "serve" :
+	ctl_printf(o, "zone %s (%s)\n", z->name, z->serve ? "serve" :
 	    answer_names[z->answer]);
 	for (i = 0; i < vd.nsrc; i++) {
 		const struct verdict_src *vs = &vd.src[i];
 		const struct vsource *src = vs->src;
 
 		if (src->kind == VSRC_UPSTREAM) {
-			OUT("  %-12s upstream result: not queried (upstream "
-			    "queries are not available in this version)\n",
-			    src->name);
+			ctl_printf(o, "  %-12s upstream result: not queried "
+			    "(upstream queries are not available in this "
+			    "version)\n", src->name);
 			continue;
 		}
 		if (src->kind == VSRC_ESCALATION) {
-			OUT("  %-12s escalation: not evaluated (escalation is "
-			    "not available in this version)\n", src->name);
+			ctl_printf(o, "  %-12s escalation: not evaluated "
+			    "(escalation is not available in this version)\n",
+			    src->name);
 			continue;
 		}
 		if (vs->nvals == 0) {
-			OUT("  %-12s local list: not listed\n", src->name);
+			ctl_printf(o, "  %-12s local list: not listed\n",
+			    src->name);
 			continue;
 		}
 		for (k = 0; k < vs->nvals; k++) {
@@ -253,54 +522,48 @@ explain_zone(const struct view *v, const struct vzone *z,
 				tl = list_txt_expand(lv->lv_txt, vs->subject, mt,
 				    sizeof(mt) - 1);
 			mt[tl] = '\0';
-			OUT("  %-12s local list: listed %s ttl %u%s%s%s\n",
-			    src->name, fmt_a(lv->lv_a, a, sizeof(a)),
+			ctl_printf(o, "  %-12s local list: listed %s ttl %u%s%s"
+			    "%s\n", src->name, fmt_a(lv->lv_a, a, sizeof(a)),
 			    lv->lv_ttl, lv->lv_txt ? " \"" : "", mt,
 			    lv->lv_txt ? "\"" : "");
 		}
 	}
 	for (i = 0; i < z->nexempt; i++)
-		OUT("  %-12s allowlist: %s\n", z->exempt[i]->name,
+		ctl_printf(o, "  %-12s allowlist: %s\n", z->exempt[i]->name,
 		    vd.exempted_by == z->exempt[i] ? "listed (exempts)" :
 		    "not listed");
-	OUT("  cache: not used (local lists only)\n");
+	ctl_printf(o, "  cache: not used (local lists only)\n");
 	if (vd.testpoint)
-		OUT("  RFC 5782 test point\n");
+		ctl_printf(o, "  RFC 5782 test point\n");
 	if (!vd.listed) {
-		OUT("  answer: NXDOMAIN\n");
-		return len;
+		ctl_printf(o, "  answer: NXDOMAIN\n");
+		return;
 	}
 	if (z->serve) {
-		OUT("  answer: listed (the lists' own values above)\n");
-		return len;
+		ctl_printf(o, "  answer: listed (the lists' own values "
+		    "above)\n");
+		return;
 	}
-	OUT("  answer:");
+	ctl_printf(o, "  answer:");
 	for (k = 0; k < vd.merged.na; k++)
-		OUT(" %s", fmt_a(vd.merged.a[k], a, sizeof(a)));
-	OUT(" ttl %u\n", vd.merged.ttl);
+		ctl_printf(o, " %s", fmt_a(vd.merged.a[k], a, sizeof(a)));
+	ctl_printf(o, " ttl %u\n", vd.merged.ttl);
 	{
 		size_t tl = merge_txt(vd.hits, vd.nhits, mt, sizeof(mt) - 1);
 
 		mt[tl] = '\0';
-		OUT("  txt: \"%s\"\n", mt);
+		ctl_printf(o, "  txt: \"%s\"\n", mt);
 	}
-	return len;
-full:
-	buf[len] = '\0';
-	return len;
 }
 
 /* ctl_lookup - every zone's view of one subject */
-size_t
+bool
 ctl_lookup(const struct view *v, const char *subject, const char *zone,
-    char *buf, size_t cap)
+    struct ctl_out *o)
 {
-	size_t len = 0, i;
+	size_t i;
 	int shown = 0, bad = 0;
 
-	if (cap == 0)
-		return 0;
-	buf[0] = '\0';
 	for (i = 0; i < v->nzones; i++) {
 		const struct vzone *z = &v->zones[i];
 		struct subject s;
@@ -316,26 +579,27 @@ ctl_lookup(const struct view *v, const char *subject, const char *zone,
 		    VFAM_IP6 : VFAM_NAME;
 		if (zone == NULL && !(z->families & fam))
 			continue;
-		len += explain_zone(v, z, &s, buf + len, cap - len);
+		explain_zone(v, z, &s, o);
 		shown++;
 	}
-	if (!shown && bad)
-		OUT("not an address or domain name: %.256s\n", subject);
-	else if (!shown)
-		OUT("no zone %s %s\n", zone ? zone : "answers",
+	if (!shown && bad) {
+		ctl_printf(o, "not an address or domain name: %.64s%s\n",
+		    subject, strlen(subject) > 64 ? "..." : "");
+		return false;
+	}
+	if (!shown)
+		ctl_printf(o, "no zone %s %s\n", zone ? zone : "answers",
 		    zone ? "is served" : subject);
-full:
-	buf[len] = '\0';
-	return len;
+	return true;
 }
-#undef OUT
 
 /* run - carry out one command */
 static void
 run(struct ctl_client *cl)
 {
 	struct ctl *c = cl->ctl;
-	char *argv[8], *out;
+	struct ctl_out *o = &cl->out;
+	char *argv[8];
 	int argc;
 	bool ok = true;
 
@@ -345,108 +609,150 @@ run(struct ctl_client *cl)
 		return;
 	}
 	if (strcmp(argv[0], "reload") == 0 && argc == 1) {
-		ev_io_stop(c->loop, &cl->io);
+		/* keep reading only to notice a client that hangs up */
 		ev_timer_stop(c->loop, &cl->timer);
-		cl->next = c->waiting;
-		c->waiting = cl;
-		c->hooks.reload(c->hooks.arg);
+		cl->state = CL_WAIT;
+		cl->ticket = ++c->asked;
+		c->hooks.reload(c->hooks.arg);	/* may answer cl at once */
 		return;
 	}
-	if ((out = malloc(CTL_OUT)) == NULL) {
-		reply(cl, false, "out of memory\n");
-		return;
-	}
-	out[0] = '\0';
 	if (strcmp(argv[0], "status") == 0 && argc == 1)
-		c->hooks.status(c->hooks.arg, out, CTL_OUT);
+		c->hooks.status(c->hooks.arg, o);
 	else if (strcmp(argv[0], "stats") == 0 && argc == 1)
-		c->hooks.stats(c->hooks.arg, out, CTL_OUT);
+		c->hooks.stats(c->hooks.arg, o);
 	else if (strcmp(argv[0], "lookup") == 0 && (argc == 2 || argc == 3)) {
 		const struct view *v = c->hooks.view(c->hooks.arg);
 
 		if (argc == 3 && view_zone(v, argv[2]) == NULL) {
-			snprintf(out, CTL_OUT, "no such zone: %s\n", argv[2]);
+			ctl_printf(o, "no such zone: %.256s\n", argv[2]);
 			ok = false;
 		} else
-			ctl_lookup(v, argv[1], argc == 3 ? argv[2] : NULL,
-			    out, CTL_OUT);
+			ok = ctl_lookup(v, argv[1], argc == 3 ? argv[2] : NULL,
+			    o);
 	} else if (strcmp(argv[0], "lookup") == 0) {
-		snprintf(out, CTL_OUT, "usage: lookup IP|NAME [ZONE]\n");
+		ctl_printf(o, "usage: lookup IP|NAME [ZONE]\n");
 		ok = false;
 	} else if (strcmp(argv[0], "flush") == 0 ||
 	    strcmp(argv[0], "list") == 0 || strcmp(argv[0], "export") == 0 ||
 	    strcmp(argv[0], "gen") == 0) {
-		snprintf(out, CTL_OUT, "%s: not available in this version\n",
-		    argv[0]);
+		ctl_printf(o, "%s: not available in this version\n", argv[0]);
 		ok = false;
 	} else {
-		snprintf(out, CTL_OUT, "unknown command: %.64s (commands: "
-		    "status, stats, lookup, reload)\n", argv[0]);
+		ctl_printf(o, "unknown command: %.64s (commands: status, stats, "
+		    "lookup, reload)\n", argv[0]);
 		ok = false;
 	}
-	reply(cl, ok, out);
-	free(out);
+	reply(cl, ok, NULL);
 }
 
-/* client_read_cb - collect the command line */
+/* client_line - collect the command line; run it once whole */
 static void
-client_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+client_line(struct ctl_client *cl)
 {
-	struct ctl_client *cl = (struct ctl_client *)w;
-	char *nl;
+	char *nl, *end;
 	ssize_t n;
 
-	n = recv(cl->fd, cl->line + cl->len, sizeof(cl->line) - 1 - cl->len,
-	    0);
+	n = recv(cl->fd, cl->line + cl->len, CTL_LINE_MAX - cl->len, 0);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
-	if (n <= 0) {
+	if (n < 0 || (n == 0 && cl->len == 0)) {
 		client_free(cl);
 		return;
 	}
 	cl->len += (size_t)n;
 	cl->line[cl->len] = '\0';
-	if ((nl = memchr(cl->line, '\n', cl->len)) == NULL) {
-		if (cl->len == sizeof(cl->line) - 1)
-			reply(cl, false, "command too long\n");
+	if (n == 0) {
+		/* the client shut down its side: the line ends here */
+		ev_io_stop(cl->ctl->loop, &cl->io);
+		nl = cl->line + cl->len;
+	} else if ((nl = memchr(cl->line, '\n', cl->len)) == NULL) {
+		if (cl->len == CTL_LINE_MAX) {
+			ctl_printf(&cl->out, "command too long (at most %d "
+			    "bytes before the newline)\n", CTL_LINE_MAX - 1);
+			reply(cl, false, NULL);
+		}
 		return;
 	}
-	*nl = '\0';
-	if (nl > cl->line && nl[-1] == '\r')
-		nl[-1] = '\0';
-	if (strlen(cl->line) != (size_t)(nl - cl->line)) {
+	end = nl > cl->line && nl[-1] == '\r' ? nl - 1 : nl;
+	if (memchr(cl->line, '\0', (size_t)(end - cl->line)) != NULL) {
 		reply(cl, false, "command contains a NUL byte\n");
 		return;
 	}
+	*end = '\0';
 	run(cl);
-	(void)loop;
+}
+
+/* client_io_cb - the client's socket is readable or writable */
+static void
+client_io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct ctl_client *cl = (struct ctl_client *)w;
+	char sink[512];
+	ssize_t n;
+
+	switch (cl->state) {
+	case CL_READ:
+		client_line(cl);
+		break;
+	case CL_WAIT:
+		/* input after the command is ignored; a reset is not */
+		n = recv(cl->fd, sink, sizeof(sink), 0);
+		if (n == 0)
+			ev_io_stop(loop, &cl->io);
+		else if (n < 0 && errno != EAGAIN && errno != EINTR)
+			client_free(cl);
+		break;
+	case CL_WRITE:
+		client_send(cl);
+		break;
+	}
 	(void)revents;
 }
 
-/* ctl_reload_done - tell waiting clients how the reload went */
-void
-ctl_reload_done(struct ctl *c, bool ok, const char *text)
+/* ctl_reload_asked - reload requests so far */
+uint64_t
+ctl_reload_asked(const struct ctl *c)
 {
-	struct ctl_client *cl;
+	return c != NULL ? c->asked : 0;
+}
+
+/* ctl_reload_done - tell the clients this reload covers how it went */
+void
+ctl_reload_done(struct ctl *c, uint64_t covers, bool ok, const char *text)
+{
+	struct ctl_client *cl, *next;
 
 	if (c == NULL)
 		return;
-	while ((cl = c->waiting) != NULL) {
-		c->waiting = cl->next;
-		reply(cl, ok, text);
+	for (cl = c->clients; cl != NULL; cl = next) {
+		next = cl->next;	/* reply() may free cl, never another */
+		if (cl->state != CL_WAIT || cl->ticket > covers)
+			continue;
+		ctl_printf(&cl->out, "%s", text);
+		reply(cl, ok, NULL);
 	}
 }
 
-/* ctl_close - stop listening and remove the socket file */
+/* ctl_close - stop listening, drop the clients, remove our socket file */
 void
 ctl_close(struct ctl *c)
 {
+	struct stat st;
+
 	if (c == NULL)
 		return;
-	ctl_reload_done(c, false, "server stopping\n");
-	ev_io_stop(c->loop, &c->io);
+	if (c->loop != NULL) {
+		ctl_reload_done(c, c->asked, false, "server stopping\n");
+		while (c->clients != NULL)
+			client_free(c->clients);
+		ev_io_stop(c->loop, &c->io);
+		ev_timer_stop(c->loop, &c->pause);
+	}
 	close(c->fd);
-	unlink(c->path);
+	/* a socket someone else put there since is not ours to remove */
+	if (lstat(c->path, &st) == 0 && st.st_dev == c->dev &&
+	    st.st_ino == c->ino)
+		unlink(c->path);
 	free(c->path);
 	free(c);
 }

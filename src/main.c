@@ -1,8 +1,8 @@
 /*
  * main.c -- rblmuxd: command line, start-up, signals, reload, shutdown.
  *
- * Start-up loads and checks the config and every list, binds the
- * listeners, opens the control socket and runs the libev loop. A reload
+ * Start-up loads and checks the config and every list, opens the control
+ * socket, binds the listeners and runs the libev loop. A reload
  * (SIGHUP, "rblmuxctl reload", or a list file that changed) builds a new
  * view in a background thread and swaps it in between loop iterations;
  * on any problem the old view keeps serving.
@@ -53,6 +53,8 @@ struct reload_job {
 	struct view	*old;		/* referenced */
 	struct view	*result;	/* NULL: failed */
 	struct acl	*acl;		/* full: built from the new config */
+	uint64_t	 covers;	/* answers "rblmuxctl reload" up to this
+					   request number (0: lists only) */
 	struct report	 rep;
 };
 
@@ -204,7 +206,11 @@ reload_thread(void *arg)
 	return NULL;
 }
 
-/* start_reload - begin a reload unless one runs; then queue it */
+/*
+ * start_reload - begin a reload unless one runs; then queue it. A full
+ * reload answers the "rblmuxctl reload" requests made before it starts
+ * (it reads the config after); later ones wait for the next.
+ */
 static void
 start_reload(struct daemon *d, bool full)
 {
@@ -219,9 +225,17 @@ start_reload(struct daemon *d, bool full)
 			d->again_lists = true;
 		return;
 	}
-	job = xcalloc(1, sizeof(*job));
+	if ((job = calloc(1, sizeof(*job))) == NULL) {
+		log_warnx("reload: out of memory; the previous config and "
+		    "lists keep serving");
+		d->st.reload_failures++;
+		ctl_reload_done(d->ctl, ctl_reload_asked(d->ctl), false,
+		    "reload not started: out of memory\n");
+		return;
+	}
 	job->d = d;
 	job->full = full;
+	job->covers = full ? ctl_reload_asked(d->ctl) : 0;
 	job->rep.to_log = 1;
 	job->old = d->view;
 	view_ref(job->old);
@@ -237,7 +251,9 @@ start_reload(struct daemon *d, bool full)
 		view_unref(job->old);
 		vconf_unref(job->vc);
 		free(job);
-		ctl_reload_done(d->ctl, false, "cannot start reload\n");
+		d->st.reload_failures++;
+		ctl_reload_done(d->ctl, ctl_reload_asked(d->ctl), false,
+		    "reload not started: no thread\n");
 	} else
 		d->job = job;
 	pthread_attr_destroy(&attr);
@@ -341,19 +357,13 @@ reload_done_cb(struct ev_loop *loop, ev_async *w, int revents)
 		log_info("%.*s", (int)strlen(msg) - 1, msg);
 		if (job->rep.len + strlen(msg) < sizeof(job->rep.text))
 			strcat(job->rep.text, msg);
-		/*
-		 * With another reload queued, its result is the answer to
-		 * everyone waiting: it covers their requests too.
-		 */
-		if (!d->again_full && !d->again_lists)
-			ctl_reload_done(d->ctl, true, job->rep.text);
+		ctl_reload_done(d->ctl, job->covers, true, job->rep.text);
 	} else {
 		d->st.reload_failures++;
 		log_warnx("reload failed; the previous config and lists keep "
 		    "serving");
-		if (!d->again_full && !d->again_lists)
-			ctl_reload_done(d->ctl, false, job->rep.len ?
-			    job->rep.text : "reload failed\n");
+		ctl_reload_done(d->ctl, job->covers, false, job->rep.len ?
+		    job->rep.text : "reload failed\n");
 	}
 	view_unref(job->old);
 	vconf_unref(job->vc);
@@ -520,10 +530,13 @@ hook_view(void *arg)
 	return ((struct daemon *)arg)->view;
 }
 
-static size_t
-hook_stats(void *arg, char *buf, size_t cap)
+static void
+hook_stats(void *arg, struct ctl_out *o)
 {
-	return stats_format(&((struct daemon *)arg)->st, buf, cap);
+	char buf[4096];
+
+	stats_format(&((struct daemon *)arg)->st, buf, sizeof(buf));
+	ctl_printf(o, "%s", buf);
 }
 
 static void
@@ -533,20 +546,15 @@ hook_reload(void *arg)
 }
 
 /* hook_status - the "status" text */
-static size_t
-hook_status(void *arg, char *buf, size_t cap)
+static void
+hook_status(void *arg, struct ctl_out *o)
 {
 	struct daemon *d = arg;
 	const struct view *v = d->view;
 	const struct conf *c = v->conf;
-	size_t len = 0, i;
-	int n;
+	size_t i;
 
-#define OUT(...) do {							\
-	n = snprintf(buf + len, cap - len, __VA_ARGS__);		\
-	if (n < 0 || (size_t)n >= cap - len) return cap - 1;		\
-	len += (size_t)n;						\
-} while (0)
+#define OUT(...) ctl_printf(o, __VA_ARGS__)
 	OUT("status: up\n");
 	OUT("version: %s\n", RBLMUX_VERSION);
 	OUT("pid: %ld\n", (long)getpid());
@@ -577,7 +585,6 @@ hook_status(void *arg, char *buf, size_t cap)
 		    "in this version)\n", c->upstreams[i].name);
 	OUT("cache: not in use (no upstream queries in this version)\n");
 #undef OUT
-	return len;
 }
 
 /* write_pidfile - record our pid */
@@ -683,6 +690,27 @@ main(int argc, char *argv[])
 		    rep.count == 1 ? "" : "s");
 	not_yet(d.view->conf);
 
+	/*
+	 * The control socket first: a second server started on the same
+	 * config stops here, before it binds anything.
+	 */
+	{
+		struct ctl_hooks h = { &d, hook_view, hook_status, hook_stats,
+		    hook_reload };
+		char *path = conf_path(d.view->conf,
+		    d.view->conf->server.control_socket);
+		int rc;
+
+		if (path == NULL)
+			fatalx("control-socket: out of memory");
+		rc = ctl_open(path, &h, &d.ctl);
+		if (rc == -EADDRINUSE)
+			fatalx("%s: not started: another server is running on "
+			    "control socket %s", d.conf_path, path);
+		if (rc != 0)
+			fatalx("%s: not started: no control socket", d.conf_path);
+		free(path);
+	}
 	d.loop = ev_default_loop(EVFLAG_AUTO);
 	if (d.loop == NULL)
 		fatalx("cannot create the event loop");
@@ -715,9 +743,11 @@ main(int argc, char *argv[])
 			    (struct sockaddr *)&cs->listen[i].sa,
 			    cs->listen[i].salen);
 
-			if (rc != 0)
+			if (rc != 0) {
+				ctl_close(d.ctl);	/* leave no socket behind */
 				fatalx("listen %s: %s", cs->listen[i].text,
 				    rblmux_strerror(rc));
+			}
 			log_info("listening on %s (udp, tcp)",
 			    cs->listen[i].text);
 		}
@@ -730,21 +760,7 @@ main(int argc, char *argv[])
 	if (pidfile != NULL)
 		write_pidfile(pidfile);
 	ev_loop_fork(d.loop);
-
-	{
-		struct ctl_hooks h = { &d, hook_view, hook_status, hook_stats,
-		    hook_reload };
-		char *path = conf_path(d.view->conf,
-		    d.view->conf->server.control_socket);
-
-		if (path == NULL)
-			fatalx("control-socket: out of memory");
-		d.ctl = ctl_open(d.loop, path, &h);
-		if (d.ctl == NULL)
-			log_warnx("control socket %s unavailable; rblmuxctl "
-			    "will not reach this server", path);
-		free(path);
-	}
+	ctl_start(d.ctl, d.loop);
 
 	ev_async_init(&d.reload_done, reload_done_cb);
 	ev_async_start(d.loop, &d.reload_done);

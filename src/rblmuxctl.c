@@ -1,8 +1,9 @@
 /*
  * rblmuxctl -- talk to a running rblmuxd over its control socket.
  *
- * Sends one command line, prints the answer, exits 0 when the server said
- * OK, 1 when it reported an error, 2 when it could not be reached.
+ * Sends one command line, reads the whole answer, prints it, and exits 0
+ * when the server said OK, 1 when it reported an error, 2 when the
+ * command is too long or the server could not be reached.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "ctl.h"
 #include "log.h"
 
 #define DEFAULT_SOCKET	"/run/rblmux/rblmux.sock"
@@ -42,15 +44,54 @@ quiet(void *arg, const char *file, unsigned line, const char *msg)
 	fprintf(stderr, "%s:%u: %s\n", file ? file : "-", line, msg);
 }
 
+/*
+ * read_answer - the whole answer before any of it is printed, so that a
+ * slow reader of our output never holds the server up (it disconnects
+ * clients that stop reading). *reset: the errno that ended it, or 0.
+ */
+static char *
+read_answer(int fd, size_t *lenp, int *reset)
+{
+	char *buf = NULL, *p;
+	size_t len = 0, cap = 0;
+	ssize_t n;
+
+	*reset = 0;
+	for (;;) {
+		if (len == cap) {
+			cap = cap ? cap * 2 : 65536;
+			if ((p = realloc(buf, cap)) == NULL) {
+				fprintf(stderr, "rblmuxctl: out of memory reading "
+				    "the answer\n");
+				free(buf);
+				exit(2);
+			}
+			buf = p;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			/* a reset after the answer: the server read no more */
+			*reset = errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	*lenp = len;
+	return buf;
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct sockaddr_un sun;
 	const char *sock = NULL, *cpath = NULL;
-	char *owned = NULL, line[4096], buf[65536];
-	size_t len = 0;
-	ssize_t n;
-	int ch, fd, i, first = 1, ok = 0;
+	char *owned = NULL, line[CTL_LINE_MAX], *ans, *nl, *body;
+	size_t len = 0, alen;
+	int ch, fd, i, ok, reset, serr = 0;
 	struct stat st;
 
 	log_init("rblmuxctl", 1, 0);
@@ -71,6 +112,30 @@ main(int argc, char *argv[])
 	if (argc < 1)
 		usage();
 
+	/* the command line: the words, a space between, a newline */
+	for (i = 0; i < argc; i++) {
+		if (strpbrk(argv[i], "\r\n") != NULL) {
+			fprintf(stderr, "rblmuxctl: an argument contains a "
+			    "line break\n");
+			return 2;
+		}
+		len += strlen(argv[i]) + 1;
+	}
+	if (len > sizeof(line)) {
+		fprintf(stderr, "rblmuxctl: command too long: %zu bytes (the "
+		    "server takes at most %d)\n", len - 1, CTL_LINE_MAX - 1);
+		return 2;
+	}
+	for (i = 0, len = 0; i < argc; i++) {
+		size_t l = strlen(argv[i]);
+
+		if (i > 0)
+			line[len++] = ' ';
+		memcpy(line + len, argv[i], l);
+		len += l;
+	}
+	line[len++] = '\n';
+
 	if (sock == NULL && cpath != NULL) {
 		struct conf *c;
 
@@ -87,20 +152,6 @@ main(int argc, char *argv[])
 		sock = stat(LOCAL_SOCKET, &st) == 0 ? LOCAL_SOCKET :
 		    DEFAULT_SOCKET;
 
-	for (i = 0; i < argc; i++) {
-		size_t l = strlen(argv[i]);
-
-		if (strchr(argv[i], '\n') != NULL || len + l + 2 > sizeof(line)) {
-			fprintf(stderr, "rblmuxctl: command too long\n");
-			return 2;
-		}
-		if (i > 0)
-			line[len++] = ' ';
-		memcpy(line + len, argv[i], l);
-		len += l;
-	}
-	line[len++] = '\n';
-
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (strlen(sock) >= sizeof(sun.sun_path)) {
@@ -114,29 +165,40 @@ main(int argc, char *argv[])
 		    sock, strerror(errno));
 		return 2;
 	}
-	free(owned);
-	if (write(fd, line, len) != (ssize_t)len) {
-		fprintf(stderr, "rblmuxctl: write: %s\n", strerror(errno));
-		return 2;
-	}
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		char *p = buf;
-
-		if (first) {
-			char *nl = memchr(buf, '\n', (size_t)n);
-
-			if (nl == NULL)
-				break;
-			ok = strncmp(buf, "OK", 2) == 0;
-			p = nl + 1;
-			first = 0;
-		}
-		fwrite(p, 1, (size_t)(buf + n - p), ok ? stdout : stderr);
-	}
+	/* a server that turns us away may close before reading: read on */
+	if (send(fd, line, len, MSG_NOSIGNAL) != (ssize_t)len)
+		serr = errno;
+	ans = read_answer(fd, &alen, &reset);
 	close(fd);
-	if (first) {
-		fprintf(stderr, "rblmuxctl: no answer from %s\n", sock);
+	if (alen == 0 || (nl = memchr(ans, '\n', alen)) == NULL) {
+		fprintf(stderr, "rblmuxctl: no answer from %s%s%s\n", sock,
+		    serr || reset ? ": " : "",
+		    serr || reset ? strerror(serr ? serr : reset) : "");
+		free(owned);
 		return 2;
 	}
+	if ((size_t)(nl - ans) == 2 && memcmp(ans, "OK", 2) == 0)
+		ok = 1;
+	else if ((size_t)(nl - ans) == 5 && memcmp(ans, "ERROR", 5) == 0)
+		ok = 0;
+	else {
+		fprintf(stderr, "rblmuxctl: %s: not an rblmuxd answer\n", sock);
+		free(owned);
+		return 2;
+	}
+	body = nl + 1;
+	fwrite(body, 1, alen - (size_t)(body - ans), ok ? stdout : stderr);
+	if (fflush(stdout) != 0) {
+		fprintf(stderr, "rblmuxctl: writing the answer: %s\n",
+		    strerror(errno));
+		return 2;
+	}
+	if (ok && reset) {
+		fprintf(stderr, "rblmuxctl: %s: %s; the answer may be "
+		    "incomplete\n", sock, strerror(reset));
+		return 2;
+	}
+	free(owned);
+	free(ans);
 	return ok ? 0 : 1;
 }

@@ -585,6 +585,8 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 			if (errno == EMFILE || errno == ENFILE ||
 			    errno == ENOBUFS || errno == ENOMEM) {
 				ev_io_stop(loop, &t->io);
+				/* a fired timer keeps a spent delay: set it anew */
+				ev_timer_set(&t->pause, 0.1, 0.);
 				ev_timer_start(loop, &t->pause);
 			}
 			return;
