@@ -715,7 +715,7 @@ test_line_handling(void **state)
 	o.name = "t.txt";
 	o.type = LIST_IP4SET;
 	o.warn = collect;
-	nwarns = 0;
+	reset_warns();
 	assert_int_equal(list_load_mem(&o, text, sizeof(text) - 1, &l), 0);
 	assert_int_equal(nwarns, 1);
 	assert_true(has_warn(8, "NUL byte"));
@@ -734,7 +734,7 @@ test_line_handling(void **state)
 	memcpy(big, "1.0.0.1\n1.0.0.2 ", 16);
 	memset(big + 16, 'a', n);
 	memcpy(big + 16 + n, "\n1.0.0.3\n", 10);
-	nwarns = 0;
+	reset_warns();
 	assert_int_equal(list_load_mem(&o, big, strlen(big), &l), 0);
 	assert_int_equal(nwarns, 1);
 	assert_true(has_warn(2, "line longer than"));
@@ -745,7 +745,7 @@ test_line_handling(void **state)
 
 	/* the same at the very end, without a newline */
 	big[16 + n] = '\0';
-	nwarns = 0;
+	reset_warns();
 	assert_int_equal(list_load_mem(&o, big, strlen(big), &l), 0);
 	assert_int_equal(nwarns, 1);
 	assert_true(has_warn(2, "line longer than"));
@@ -754,7 +754,7 @@ test_line_handling(void **state)
 	free(big);
 
 	/* empty input */
-	nwarns = 0;
+	reset_warns();
 	assert_int_equal(list_load_mem(&o, "", 0, &l), 0);
 	assert_int_equal(list_entries(l), 0);
 	assert_string_equal(answer4(l, "1.0.0.1"), "");
@@ -801,7 +801,7 @@ test_files(void **state)
 	o.nfiles = 2;
 	o.default_ttl = 77;
 	o.warn = collect;
-	nwarns = 0;
+	reset_warns();
 	assert_int_equal(list_load(&o, &l), 0);
 	assert_string_equal(answer4(l, "1.0.0.1"), "127.0.0.4 \"first one\"");
 	assert_string_equal(answer4(l, "1.0.0.2"), "127.0.0.2");
@@ -825,7 +825,7 @@ test_files(void **state)
 	/* a missing file fails the load, reported at line 0 */
 	files[2] = "/nonexistent/rblmux-list";
 	o.nfiles = 3;
-	nwarns = 0;
+	reset_warns();
 	rc = list_load(&o, &l);
 	assert_int_equal(rc, RBLMUX_EIO);
 	assert_ptr_equal(l, keep);		/* untouched */
@@ -834,7 +834,7 @@ test_files(void **state)
 
 	/* so does a directory */
 	files[2] = dir;
-	nwarns = 0;
+	reset_warns();
 	assert_int_equal(list_load(&o, &l), RBLMUX_EIO);
 	assert_true(has_warn(0, "cannot open"));
 
