@@ -238,7 +238,7 @@ run_push(struct list_loader *ld, struct run *r, uint64_t x)
 		return rc;
 	/* near the limit, what the tail repeats must not count */
 	if (ld->ld_memmax != 0 && ld->ld_mem + sizeof(x) > ld->ld_memmax &&
-	    (rc = run_compact(ld, r)) != 0)
+	    tail > r->sorted / 16 && (rc = run_compact(ld, r)) != 0)
 		return rc;
 	if (r->n == r->cap) {
 		size_t ncap = r->cap ? r->cap * 2 : 256;

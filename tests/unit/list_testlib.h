@@ -6,8 +6,12 @@
 #ifndef RBLMUX_LIST_TESTLIB_H
 #define RBLMUX_LIST_TESTLIB_H
 
+#include <sys/resource.h>
+
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "list.h"
 
@@ -98,6 +102,52 @@ load_text(enum list_type type, const char *text)
 	assert_int_equal(list_load_mem(&o, text, strlen(text), &l), 0);
 	assert_non_null(l);
 	return l;
+}
+
+/* write_file - put text into dir/name, return the path (static) */
+static inline const char *
+write_file(const char *dir, const char *name, const char *text)
+{
+	static char path[4][256];
+	static int k;
+	FILE *f;
+
+	k = (k + 1) % 4;
+	snprintf(path[k], sizeof(path[k]), "%s/%s", dir, name);
+	f = fopen(path[k], "w");
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+	return path[k];
+}
+
+/* remove_tree - remove a test's temporary directory; 0 or -1 */
+static inline int
+remove_tree(const char *dir)
+{
+	char cmd[300];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/*
+ * no_more_files - make the lowest free descriptor the soft limit, so
+ * that the next open() fails with EMFILE; *saved restores it
+ */
+static inline void
+no_more_files(struct rlimit *saved)
+{
+	struct rlimit low;
+	int fd;
+
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, saved), 0);
+	fd = dup(0);
+	assert_true(fd >= 0);
+	close(fd);
+	low = *saved;
+	low.rlim_cur = (rlim_t)fd;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
 }
 
 /* A lookup and the answer expected ("" = not listed). */
