@@ -243,9 +243,9 @@ size_t		 list_entries(const struct list *l);	/* data lines kept */
 size_t		 list_memory(const struct list *l);	/* bytes held */
 time_t		 list_mtime(const struct list *l);	/* newest file mtime */
 
-/* Text form of a type ("ip4set", ...); list_type_parse ignores case and
-   returns -1 if unknown */
+/* Text form of a type ("ip4set", ...); list_type_parse ignores case,
+   stores the type and returns true, or returns false if unknown */
 const char	*list_type_name(enum list_type t);
-int		 list_type_parse(const char *s);
+bool		 list_type_parse(const char *s, enum list_type *out);
 
 #endif /* RBLMUX_LIST_H */

@@ -64,18 +64,20 @@ list_type_name(enum list_type t)
 	return "unknown";
 }
 
-/* list_type_parse - list type from its text form, -1 if unknown */
-int
-list_type_parse(const char *s)
+/* list_type_parse - list type from its text form */
+bool
+list_type_parse(const char *s, enum list_type *out)
 {
 	size_t i;
 
 	if (s == NULL)
-		return -1;
+		return false;
 	for (i = 0; i < NTYPES; i++)
-		if (strcasecmp(s, list_types[i]->lo_name) == 0)
-			return (int)i;
-	return -1;
+		if (strcasecmp(s, list_types[i]->lo_name) == 0) {
+			*out = list_types[i]->lo_type;
+			return true;
+		}
+	return false;
 }
 
 /* report - pass one problem on to the caller */

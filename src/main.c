@@ -638,7 +638,7 @@ main(int argc, char *argv[])
 	d.view = load_view(d.conf_path, &rep);
 	if (d.view == NULL)
 		fatalx("%s: not started: %u error%s", d.conf_path,
-		    rep.errors, rep.errors == 1 ? "" : "s");
+		    rep.errors ? rep.errors : 1, rep.errors > 1 ? "s" : "");
 	not_yet(d.view->conf);
 
 	signal(SIGPIPE, SIG_IGN);

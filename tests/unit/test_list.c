@@ -64,15 +64,28 @@ check_probes(const char *label, const struct list *l,
 static void
 test_type_names(void **state)
 {
+	static const struct {
+		const char	*text;
+		enum list_type	 type;
+	} ok[] = {
+		{ "ip4set", LIST_IP4SET }, { "ip4trie", LIST_IP4TRIE },
+		{ "ip6trie", LIST_IP6TRIE }, { "dnset", LIST_DNSET },
+		{ "IP4SET", LIST_IP4SET }, { "DnSet", LIST_DNSET },
+	};
+	enum list_type t;
+	size_t i;
+
 	(void)state;
-	assert_int_equal(list_type_parse("ip4set"), LIST_IP4SET);
-	assert_int_equal(list_type_parse("ip4trie"), LIST_IP4TRIE);
-	assert_int_equal(list_type_parse("ip6trie"), LIST_IP6TRIE);
-	assert_int_equal(list_type_parse("dnset"), LIST_DNSET);
-	assert_int_equal(list_type_parse("IP4SET"), LIST_IP4SET);
-	assert_int_equal(list_type_parse("ip4tset"), -1);
-	assert_int_equal(list_type_parse(""), -1);
-	assert_int_equal(list_type_parse(NULL), -1);
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		t = (enum list_type)99;
+		assert_true(list_type_parse(ok[i].text, &t));
+		assert_int_equal(t, ok[i].type);
+	}
+	t = LIST_DNSET;
+	assert_false(list_type_parse("ip4tset", &t));
+	assert_false(list_type_parse("", &t));
+	assert_false(list_type_parse(NULL, &t));
+	assert_int_equal(t, LIST_DNSET);	/* untouched */
 	assert_string_equal(list_type_name(LIST_DNSET), "dnset");
 	assert_string_equal(list_type_name(LIST_IP6TRIE), "ip6trie");
 	assert_string_equal(list_type_name((enum list_type)42), "unknown");
