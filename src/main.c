@@ -301,9 +301,9 @@ kept_why(const struct vlist *vl)
 }
 
 /*
- * kept_note - name the lists still answering from earlier data because
- * their files are broken, so a reload that did not parse them again
- * (unchanged since) still says so.
+ * kept_note - name the lists still answering from earlier data (broken
+ * files, or a failure to be tried again), so a reload that did not
+ * parse them again (unchanged since) still says so.
  */
 static void
 kept_note(const struct view *v, struct report *rep)
@@ -618,8 +618,10 @@ main(int argc, char *argv[])
 		d.view = load_view(d.conf_path, &rep);
 		if (rep.len > 0)
 			fputs(rep.text, stderr);
-		if (d.view == NULL && rep.errors == 0)
-			rep.count++, rep.errors++;	/* unreported failure */
+		if (d.view == NULL && rep.errors == 0) {
+			rep.count++;		/* a failure nobody reported */
+			rep.errors++;
+		}
 		report_counts(&rep, counts, sizeof(counts));
 		if (d.view == NULL || rep.errors > 0) {
 			fprintf(stderr, "%s: %s\n", d.conf_path, counts);
