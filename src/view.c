@@ -7,6 +7,7 @@
  * previous view instead of being parsed again.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -598,6 +599,8 @@ view_build(struct vconf *vc, const struct view *old, view_report_fn *report,
 			goto fail;
 		}
 	}
+	/* what the loads borrowed goes back to the system, not to waste */
+	malloc_trim(0);
 	*out = v;
 	return 0;
 nomem:
