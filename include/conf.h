@@ -122,6 +122,8 @@ struct conf_list {
 	bool			 allow;		/* allowlist */
 	int			 weight;	/* default 1, -1 for allow: yes */
 	uint32_t		 ttl;		/* default TTL, default 35m */
+	uint64_t		 max_memory;	/* bytes of list data; 0 = the
+						   default (list.h) */
 	char			*txt;		/* aggregate TXT when the entry has
 						   none; NULL: "NAME: listed" */
 	const char		*file;

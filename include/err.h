@@ -23,6 +23,7 @@ enum rblmux_err {
 	RBLMUX_EUPSTREAM = -1002,	/* upstream answered something invalid */
 	RBLMUX_ESPACE	= -1003,	/* output buffer too small */
 	RBLMUX_ENOTSUP	= -1004,	/* feature not available */
+	RBLMUX_ECHANGED	= -1005,	/* file changed while being read */
 };
 
 /* Human-readable text for an RBLMUX_E* code (or negated errno). Never NULL. */

@@ -28,9 +28,25 @@
  * with NUL bytes or longer than 64 KiB are reported and skipped, gzip
  * files are not read.
  *
- * Bad lines are reported through the warn callback with file:line and
- * skipped; nothing in a data file can crash the loader. Lookups never
- * allocate and are O(log n).
+ * Problems are reported through the warn callback with file:line, each
+ * with a severity: an error is a line (or file) whose data could not be
+ * used -- a key or value that does not parse, an invalid special, a
+ * binary or overlong line: the signs of a broken download; the line is
+ * skipped. A warning is a line that was used as well as it can be, or
+ * that adds nothing: a repeated trie prefix (the first one counts), a
+ * TXT cut to 255 bytes, a range beyond $MAXRANGE4, a $TIMESTAMP in the
+ * future, a TTL clamped to 2^31-1 (RFC 2181 8). Nothing in a data file
+ * can crash the loader. Lookups never allocate and are O(log n).
+ *
+ * Only regular files are read (a FIFO or a device is refused at once,
+ * without blocking), and a file whose size or modification time changes
+ * while it is read fails the load with RBLMUX_ECHANGED: it was being
+ * rewritten in place and must be read again.
+ *
+ * Memory: a load holds at most about twice the memory of the list it
+ * builds, plus a small constant (duplicate blocks, keys and values are
+ * dropped while reading, not at the end); opts->max_memory bounds the
+ * list's data.
  *
  * Thread safety: list_load() may run in any thread; a loaded list is
  * immutable and may be read from any number of threads.
@@ -38,6 +54,9 @@
 #ifndef RBLMUX_LIST_H
 #define RBLMUX_LIST_H
 
+#include <sys/types.h>
+
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -58,16 +77,36 @@ struct list_value {
 	uint32_t	 lv_a;		/* A record, host byte order */
 	uint32_t	 lv_ttl;	/* the list's last $TTL (rbldnsd applies
 					   it to every entry), else
-					   opts->default_ttl */
+					   opts->default_ttl; at most
+					   LIST_TTL_MAX */
 	const char	*lv_txt;	/* TXT template with $n and $= already
 					   resolved; "$" still stands for the
 					   subject, "$$" for a dollar sign.
 					   NULL: no TXT record */
 };
 
+/* How much a problem found while loading matters (see above). */
+enum list_severity {
+	LIST_WARNING = 0,	/* reported; the line was used or adds nothing */
+	LIST_ERROR,		/* a line or file whose data could not be used */
+};
+
 /* Called once per problem found while loading; line 0 = whole file. */
-typedef void list_warn_fn(void *arg, const char *file, unsigned line,
-    const char *msg);
+typedef void list_warn_fn(void *arg, enum list_severity sev,
+    const char *file, unsigned line, const char *msg);
+
+/* What a list file was when it was opened, to notice a later change. */
+struct list_file_id {
+	dev_t		 dev;
+	ino_t		 ino;		/* 0: missing */
+	off_t		 size;
+	struct timespec	 mtime;
+};
+
+/* TTLs are clamped to this (RFC 2181 8) */
+#define LIST_TTL_MAX		0x7fffffffU
+/* max_memory when a list does not set one */
+#define LIST_MAX_MEMORY_DEFAULT	((uint64_t)1 << 30)
 
 struct list_opts {
 	const char		 *name;		/* for messages */
@@ -75,20 +114,42 @@ struct list_opts {
 	const char *const	 *files;	/* files, read in this order */
 	size_t			  nfiles;
 	uint32_t		  default_ttl;	/* when no $TTL; 0 = 2100 s */
+	uint64_t		  max_memory;	/* bytes of list data; 0 = no
+						   limit */
 	list_warn_fn		 *warn;		/* may be NULL */
 	void			 *warn_arg;
+	struct list_file_id	 *ids;		/* NULL, or nfiles entries: each
+						   file opened gets its identity
+						   at open time; the others are
+						   left as they were */
 };
 
 struct list;
 
 /*
  * Load a list. On success stores a new list in *out (free with list_free())
- * and returns 0; bad lines were reported and skipped. Returns RBLMUX_EIO
- * when a file cannot be opened or read (reported through warn too),
- * RBLMUX_EINVAL for a bad type, RBLMUX_ENOMEM on allocation failure; *out
- * is then untouched.
+ * and returns 0; bad lines were reported (errors and warnings) and
+ * skipped. Otherwise *out is untouched and the cause was reported through
+ * warn (except for RBLMUX_EINVAL and RBLMUX_ENOMEM):
+ *   RBLMUX_EIO		a file is missing, not a regular file, or cannot
+ *			be read
+ *   RBLMUX_ECHANGED	a file changed while it was read
+ *   -EFBIG		the data needs more than opts->max_memory (reported
+ *			at the line where it went past)
+ *   -EMFILE, -ENFILE, -ENOMEM, -ENOBUFS	opening a file failed for lack
+ *			of resources
+ *   RBLMUX_ENOMEM	allocation failure
+ *   RBLMUX_EINVAL	a bad type
+ * list_load_transient() tells which of these may go away by themselves.
  */
 int	 list_load(const struct list_opts *opts, struct list **out);
+
+/*
+ * Is rc a list_load() failure that says nothing about the files (lack of
+ * memory or descriptors, a file rewritten while read), so that the same
+ * files may well load when read again?
+ */
+bool	 list_load_transient(int rc);
 
 /*
  * As list_load(), but the data is the len bytes at buf, read as one file
@@ -182,9 +243,9 @@ size_t		 list_entries(const struct list *l);	/* data lines kept */
 size_t		 list_memory(const struct list *l);	/* bytes held */
 time_t		 list_mtime(const struct list *l);	/* newest file mtime */
 
-/* Text form of a type ("ip4set", ...); list_type_parse ignores case and
-   returns -1 if unknown */
+/* Text form of a type ("ip4set", ...); list_type_parse ignores case,
+   stores the type and returns true, or returns false if unknown */
 const char	*list_type_name(enum list_type t);
-int		 list_type_parse(const char *s);
+bool		 list_type_parse(const char *s, enum list_type *out);
 
 #endif /* RBLMUX_LIST_H */

@@ -9,7 +9,10 @@
  *
  * Lists are shared between successive views when their files did not
  * change, and kept from the previous view when a reload of their files
- * finds problems (a broken download never replaces good data).
+ * finds errors (a broken download never replaces good data); warnings
+ * alone never keep a list from loading. A list kept because loading
+ * failed for a passing reason (no memory or descriptors, a file
+ * rewritten while read) is read again at the next check.
  *
  * Reference counts are atomic; a view and everything it points to is
  * read-only once view_build() returns.
@@ -36,28 +39,31 @@ struct vconf {
 
 /* Identity of one list file at load time, to notice changes. */
 struct vfile {
-	char		*path;		/* resolved path */
-	dev_t		 dev;
-	ino_t		 ino;
-	off_t		 size;
-	struct timespec	 mtime;
+	char			*path;	/* resolved path */
+	struct list_file_id	 id;
 };
 
 /* A loaded local list, shared by views. */
 struct vlist {
 	char		*name;
 	enum list_type	 type;
-	uint32_t	 default_ttl;	/* the load option it was built with */
+	uint32_t	 default_ttl;	/* the load options it was built with */
+	uint64_t	 max_memory;
 	struct list	*list;		/* loaded from files, or NULL */
 	const struct list *data;	/* what lookups use: list, or the
 					   data of kept */
-	struct vlist	*kept;		/* files broken: data kept from this
-					   earlier version (referenced) */
+	struct vlist	*kept;		/* files not loaded: data kept from
+					   this earlier version (referenced) */
+	int		 kept_err;	/* why: the load's error, or
+					   RBLMUX_EPARSE for bad lines */
+	bool		 retry;		/* kept for a passing reason: read
+					   again at the next check */
 	struct vfile	*files;
 	size_t		 nfiles;
 	time_t		 loaded;	/* when */
 	double		 load_secs;	/* how long it took */
-	unsigned	 problems;	/* bad lines skipped at load */
+	unsigned	 errors;	/* lines or files not used, at load */
+	unsigned	 warnings;	/* lines used with a remark, at load */
 	atomic_int	 refs;
 };
 
@@ -113,18 +119,31 @@ struct view {
 	atomic_int		 refs;
 };
 
-/* Called for each problem found while building (file may be NULL). */
-typedef void view_report_fn(void *arg, const char *file, unsigned line,
-    const char *msg);
+/*
+ * Called for each problem found while building (file may be NULL), with
+ * its severity: an error kept data from being used, a warning did not.
+ * At most VIEW_MSG_MAX errors and as many warnings are passed on per
+ * list, then one line that counts the rest.
+ */
+typedef void view_report_fn(void *arg, enum list_severity sev,
+    const char *file, unsigned line, const char *msg);
+#define VIEW_MSG_MAX	25
+
+/* Reads of a list file that changes while it is read, when there is no
+   earlier version of the list to keep serving */
+#define VIEW_CHANGED_TRIES	4
 
 /*
  * Build a view from vc (a reference is taken). Lists of old (may be NULL)
  * whose files are unchanged are shared instead of loaded again; when a
- * list's files load with problems and old has that list, old's data is
- * kept (strict = true) -- at start-up (old == NULL) bad lines are skipped
- * and the rest is used. Problems are reported through report.
+ * list's files fail to load or have errors and old has that list, old's
+ * data is kept -- without an earlier version (at start-up, or a list new
+ * in the config) lines with errors are skipped and the rest is used, and
+ * a file that changes while it is read is read again, up to
+ * VIEW_CHANGED_TRIES times. Problems are reported through report.
  * Returns 0 and *out (one reference, release with view_unref()), or a
- * negative RBLMUX_E* code.
+ * negative RBLMUX_E* code (RBLMUX_ENOMEM: everything built so far was
+ * released; vc NULL counts as that).
  */
 int	 view_build(struct vconf *vc, const struct view *old,
 	    view_report_fn *report, void *arg, struct view **out);
@@ -132,10 +151,14 @@ int	 view_build(struct vconf *vc, const struct view *old,
 void	 view_ref(struct view *v);
 void	 view_unref(struct view *v);		/* accepts NULL */
 
-struct vconf	*vconf_new(struct conf *c);	/* takes ownership of c */
+/* Takes ownership of c; NULL (c freed) when out of memory. */
+struct vconf	*vconf_new(struct conf *c);
 void		 vconf_unref(struct vconf *vc);	/* accepts NULL */
 
-/* 1 if a file of any list in v changed since it was loaded, else 0. */
+/*
+ * 1 if a file of any list in v changed since it was loaded, or a list
+ * waits to be read again after a passing failure (vlist.retry), else 0.
+ */
 int	 view_lists_changed(const struct view *v);
 
 /* Find a zone by name (no trailing dot), or NULL. */

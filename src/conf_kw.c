@@ -155,6 +155,8 @@ static const struct kw kwtab[] = {
 	    TTL_MAX, DUR },
 	{ CL_LIST, "txt", kw_string, OFF(conf_list, txt), 0, 0, 1, 1, 0, 0,
 	    "a text, quoted if it has spaces" },
+	{ CL_LIST, "max-memory", kw_size, OFF(conf_list, max_memory), 0, 0,
+	    1, 1, 1024 * 1024, 0, "a size of at least 1m, such as 512m or 2g" },
 
 	{ CL_ESCALATION, "name", kw_objname, OFF(conf_escalation, name), 0,
 	    0, 1, 1, DEF_ESCALATION, 0, "NAME" },

@@ -16,6 +16,7 @@ rblmux_strerror(int err)
 	case RBLMUX_EUPSTREAM:	return "invalid upstream answer";
 	case RBLMUX_ESPACE:	return "no space in buffer";
 	case RBLMUX_ENOTSUP:	return "not supported";
+	case RBLMUX_ECHANGED:	return "file changed while being read";
 	}
 	if (err < 0 && err > -1000)
 		return strerror(-err);

@@ -51,6 +51,8 @@ struct lsrc {
 	size_t		 s_start;	/* unread data is [start, end) */
 	size_t		 s_end;
 	int		 s_eof;
+	int		 s_errno;	/* of a failed read */
+	uint64_t	 s_total;	/* bytes read from s_fd */
 };
 
 /* list_type_name - text form of a list type */
@@ -62,34 +64,102 @@ list_type_name(enum list_type t)
 	return "unknown";
 }
 
-/* list_type_parse - list type from its text form, -1 if unknown */
-int
-list_type_parse(const char *s)
+/* list_type_parse - list type from its text form */
+bool
+list_type_parse(const char *s, enum list_type *out)
 {
 	size_t i;
 
 	if (s == NULL)
-		return -1;
+		return false;
 	for (i = 0; i < NTYPES; i++)
-		if (strcasecmp(s, list_types[i]->lo_name) == 0)
-			return (int)i;
-	return -1;
+		if (strcasecmp(s, list_types[i]->lo_name) == 0) {
+			*out = list_types[i]->lo_type;
+			return true;
+		}
+	return false;
 }
 
-/* list_warn - report a problem at the current file:line */
-void
-list_warn(struct list_loader *ld, const char *fmt, ...)
+/* report - pass one problem on to the caller */
+static void
+report(struct list_loader *ld, enum list_severity sev, unsigned line,
+    const char *fmt, va_list ap)
 {
 	char msg[512];
-	va_list ap;
 
 	if (ld->ld_opts->warn == NULL)
 		return;
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	ld->ld_opts->warn(ld->ld_opts->warn_arg, sev, ld->ld_file, line, msg);
+}
+
+/* list_error - a line or file whose data cannot be used */
+void
+list_error(struct list_loader *ld, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	report(ld, LIST_ERROR, ld->ld_line, fmt, ap);
 	va_end(ap);
-	ld->ld_opts->warn(ld->ld_opts->warn_arg, ld->ld_file, ld->ld_line,
-	    msg);
+}
+
+/* list_warning - a line used as well as it can be, or one that adds nothing */
+void
+list_warning(struct list_loader *ld, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	report(ld, LIST_WARNING, ld->ld_line, fmt, ap);
+	va_end(ap);
+}
+
+/* list_report - a problem found later than its line was read */
+void
+list_report(struct list_loader *ld, enum list_severity sev, unsigned line,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	report(ld, sev, line, fmt, ap);
+	va_end(ap);
+}
+
+/* list_key_problem - report a key that is not an address or prefix */
+void
+list_key_problem(struct list_loader *ld, enum list_key k, const char *key)
+{
+	char tok[80];
+
+	if (k == LIST_KEY_HOSTBITS)
+		list_error(ld, "invalid range (non-zero host part) '%s'",
+		    list_tok(key, tok, sizeof(tok)));
+	else
+		list_error(ld, "invalid address '%s'",
+		    list_tok(key, tok, sizeof(tok)));
+}
+
+/* list_mem_add - take bytes of list data; -EFBIG past the limit */
+int
+list_mem_add(struct list_loader *ld, uint64_t bytes)
+{
+	ld->ld_mem += bytes;
+	if (ld->ld_memmax == 0 || ld->ld_mem <= ld->ld_memmax)
+		return 0;
+	list_error(ld, "the list needs more than its max-memory of %llu "
+	    "bytes here; the file is not loaded",
+	    (unsigned long long)ld->ld_memmax);
+	ld->ld_memmax = 0;		/* reported once; the load stops */
+	return -EFBIG;
+}
+
+/* list_mem_sub - give back bytes of list data */
+void
+list_mem_sub(struct list_loader *ld, uint64_t bytes)
+{
+	ld->ld_mem -= bytes < ld->ld_mem ? bytes : ld->ld_mem;
 }
 
 /* list_tok - printable copy of the token at s for a message */
@@ -111,53 +181,176 @@ list_tok(const char *s, char *buf, size_t bufsz)
 	return buf;
 }
 
-/* list_sort64 - stable LSD radix sort on the bits from lowbits up */
-int
-list_sort64(uint64_t *a, uint64_t *tmp, size_t n, int lowbits)
+/*
+ * list_sort64 - LSD radix sort: 16-bit digits for many words, 8-bit
+ * digits for fewer (the counters then fit the cache). The counters of
+ * all passes are taken in one read; a digit all words share costs no
+ * pass, so the unused high bits of value indexes are free.
+ */
+uint64_t *
+list_sort64(uint64_t *a, uint64_t *tmp, size_t n)
 {
-	static const int digits = 16;
 	uint64_t *src = a, *dst = tmp, *t;
-	size_t *count, i, sum, c;
-	int shift;
+	unsigned bits = n >= 65536 ? 16 : 8, passes = 64 / bits, p;
+	size_t size = (size_t)1 << bits, mask = size - 1, i, d;
+	uint32_t *count, *cp, sum, c;
 
-	if (n < 256) {
-		/* small: insertion sort, no 512 KiB of counters */
+	if (n < 64) {
+		/* small: insertion sort */
 		for (i = 1; i < n; i++) {
 			uint64_t v = a[i];
 			size_t j = i;
 
-			while (j > 0 && (a[j - 1] >> lowbits) > (v >> lowbits)) {
+			while (j > 0 && a[j - 1] > v) {
 				a[j] = a[j - 1];
 				j--;
 			}
 			a[j] = v;
 		}
-		return 0;
+		return a;
 	}
-	if ((count = malloc(sizeof(*count) << digits)) == NULL)
-		return RBLMUX_ENOMEM;
-	for (shift = lowbits; shift < 64; shift += digits) {
-		memset(count, 0, sizeof(*count) << digits);
-		for (i = 0; i < n; i++)
-			count[(src[i] >> shift) & 0xffff]++;
-		/* a digit all keys share needs no pass */
-		if (count[(src[0] >> shift) & 0xffff] == n)
+	if (n > UINT32_MAX ||
+	    (count = calloc(passes * size, sizeof(*count))) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++)
+		for (p = 0; p < passes; p++)
+			count[p * size + ((a[i] >> (p * bits)) & mask)]++;
+	for (p = 0; p < passes; p++) {
+		unsigned shift = p * bits;
+
+		cp = count + p * size;
+		if (cp[(src[0] >> shift) & mask] == n)
 			continue;
-		for (sum = 0, i = 0; i < ((size_t)1 << digits); i++) {
-			c = count[i];
-			count[i] = sum;
+		for (sum = 0, d = 0; d < size; d++) {
+			c = cp[d];
+			cp[d] = sum;
 			sum += c;
 		}
 		for (i = 0; i < n; i++)
-			dst[count[(src[i] >> shift) & 0xffff]++] = src[i];
+			dst[cp[(src[i] >> shift) & mask]++] = src[i];
 		t = src;
 		src = dst;
 		dst = t;
 	}
-	if (src != a)
-		memcpy(a, src, n * sizeof(*a));
 	free(count);
-	return 0;
+	return src;
+}
+
+/*
+ * In-place sort for the formats whose elements are not 64-bit words.
+ */
+
+#define SORT_SMALL	12	/* shorter runs: insertion sort */
+
+/* swap_elems - exchange two elements of size bytes */
+static inline void
+swap_elems(char *a, char *b, size_t size)
+{
+	char t[32];
+
+	while (size > 0) {
+		size_t k = size < sizeof(t) ? size : sizeof(t);
+
+		memcpy(t, a, k);
+		memcpy(a, b, k);
+		memcpy(b, t, k);
+		a += k;
+		b += k;
+		size -= k;
+	}
+}
+
+/* sift_down - restore the heap below root in base[0, n) */
+static void
+sift_down(char *base, size_t root, size_t n, size_t size,
+    int (*cmp)(const void *, const void *, void *), void *arg)
+{
+	size_t child;
+
+	while ((child = 2 * root + 1) < n) {
+		if (child + 1 < n && cmp(base + child * size,
+		    base + (child + 1) * size, arg) < 0)
+			child++;
+		if (cmp(base + root * size, base + child * size, arg) >= 0)
+			return;
+		swap_elems(base + root * size, base + child * size, size);
+		root = child;
+	}
+}
+
+/* heap_sort - the fallback when quicksort degenerates */
+static void
+heap_sort(char *base, size_t n, size_t size,
+    int (*cmp)(const void *, const void *, void *), void *arg)
+{
+	size_t i;
+
+	for (i = n / 2; i-- > 0;)
+		sift_down(base, i, n, size, cmp, arg);
+	for (i = n; i-- > 1;) {
+		swap_elems(base, base + i * size, size);
+		sift_down(base, 0, i, size, cmp, arg);
+	}
+}
+
+/* list_sort - introsort in place */
+void
+list_sort(void *vbase, size_t n, size_t size,
+    int (*cmp)(const void *, const void *, void *), void *arg)
+{
+	char *base = vbase, *lo, *mid, *hi;
+	size_t i, j, k;
+	int depth = 0;
+
+	for (k = n; k > 1; k >>= 1)
+		depth += 2;
+	while (n > SORT_SMALL) {
+		if (depth-- == 0) {
+			heap_sort(base, n, size, cmp, arg);
+			return;
+		}
+		/* median of three, moved to base[0] as the pivot */
+		lo = base;
+		mid = base + (n / 2) * size;
+		hi = base + (n - 1) * size;
+		if (cmp(mid, lo, arg) < 0)
+			swap_elems(mid, lo, size);
+		if (cmp(hi, mid, arg) < 0) {
+			swap_elems(hi, mid, size);
+			if (cmp(mid, lo, arg) < 0)
+				swap_elems(mid, lo, size);
+		}
+		swap_elems(base, mid, size);
+		/* Hoare partition: [1, j] <= pivot <= [j + 1, n) */
+		i = 0;
+		j = n;
+		for (;;) {
+			do
+				i++;
+			while (i < n && cmp(base + i * size, base, arg) < 0);
+			do
+				j--;
+			while (cmp(base + j * size, base, arg) > 0);
+			if (i >= j)
+				break;
+			swap_elems(base + i * size, base + j * size, size);
+		}
+		swap_elems(base, base + j * size, size);
+		/* the smaller side by recursion: the stack stays O(log n) */
+		if (j < n - j - 1) {
+			list_sort(base, j, size, cmp, arg);
+			base += (j + 1) * size;
+			n -= j + 1;
+		} else {
+			list_sort(base + (j + 1) * size, n - j - 1, size, cmp,
+			    arg);
+			n = j;
+		}
+	}
+	for (i = 1; i < n; i++)
+		for (j = i; j > 0 && cmp(base + (j - 1) * size,
+		    base + j * size, arg) > 0; j--)
+			swap_elems(base + (j - 1) * size, base + j * size, size);
 }
 
 /*
@@ -218,6 +411,23 @@ parse_time(const char *s, uint32_t *out)
 	return s;
 }
 
+/* parse_ttl - a whole time word as a TTL, clamped as RFC 2181 8 says */
+static bool
+parse_ttl(struct list_loader *ld, const char *w, const char *what,
+    uint32_t *out)
+{
+	const char *e = parse_time(w, out);
+
+	if (e == NULL || *e != '\0')
+		return false;
+	if (*out > LIST_TTL_MAX) {
+		list_warning(ld, "%s %u is more than %u (RFC 2181), using %u",
+		    what, *out, LIST_TTL_MAX, LIST_TTL_MAX);
+		*out = LIST_TTL_MAX;
+	}
+	return true;
+}
+
 /* next_word - NUL-terminate the word at *sp, return it, advance *sp */
 static char *
 next_word(char **sp)
@@ -252,7 +462,7 @@ keyword(char *s, const char *kw)
 }
 
 /* parse_stamp - $TIMESTAMP time: yyyy[:-]mm[:-]dd[[:-]hh[[:-]mi[[:-]ss]]] */
-static int
+static bool
 parse_stamp(const char *s, time_t *out)
 {
 	static const int width[6] = { 4, 2, 2, 2, 2, 2 };
@@ -262,20 +472,20 @@ parse_stamp(const char *s, time_t *out)
 
 	if (strcmp(s, "0") == 0 || strcmp(s, "-") == 0) {
 		*out = 0;
-		return 0;
+		return true;
 	}
 	for (i = 0; i < 6 && *s != '\0'; i++) {
 		if (i > 0 && (*s == ':' || *s == '-'))
 			s++;
 		for (f[i] = 0, k = 0; k < width[i]; k++, s++) {
 			if (!isdigit((unsigned char)*s))
-				return -1;
+				return false;
 			f[i] = f[i] * 10 + (*s - '0');
 		}
 	}
 	if (*s != '\0' || i < 3 || f[1] < 1 || f[1] > 12 || f[2] < 1 ||
 	    f[2] > 31 || f[3] > 23 || f[4] > 59 || f[5] > 60)
-		return -1;
+		return false;
 	memset(&tm, 0, sizeof(tm));
 	tm.tm_year = f[0] - 1900;
 	tm.tm_mon = f[1] - 1;
@@ -285,9 +495,9 @@ parse_stamp(const char *s, time_t *out)
 	tm.tm_sec = f[5];
 	t = timegm(&tm);
 	if (t == (time_t)-1)
-		return -1;
+		return false;
 	*out = t;
-	return 0;
+	return true;
 }
 
 /* special_timestamp - "$TIMESTAMP dstamp [expires]" */
@@ -299,20 +509,20 @@ special_timestamp(struct list_loader *ld, char *args)
 	uint32_t rel;
 	const char *e;
 
-	if (w1 == NULL || next_word(&args) != NULL ||
-	    parse_stamp(w1, &stamp) != 0)
-		return -1;
+	if (w1 == NULL || next_word(&args) != NULL || !parse_stamp(w1, &stamp))
+		return RBLMUX_EPARSE;
 	if (w2 != NULL) {
 		if (*w2 == '+') {
 			if ((e = parse_time(w2 + 1, &rel)) == NULL ||
 			    *e != '\0' || stamp == 0)
-				return -1;
+				return RBLMUX_EPARSE;
 			exp = stamp + (time_t)rel;
-		} else if (parse_stamp(w2, &exp) != 0)
-			return -1;
+		} else if (!parse_stamp(w2, &exp))
+			return RBLMUX_EPARSE;
 	}
 	if (stamp != 0 && stamp > time(NULL)) {
-		list_warn(ld, "$TIMESTAMP in the future, ignored");
+		/* a clock a little behind the source's: no reason to stop */
+		list_warning(ld, "$TIMESTAMP in the future, ignored");
 		return 0;
 	}
 	ld->ld_stamp = stamp;
@@ -335,15 +545,21 @@ special_soa(struct list_loader *ld, char *args)
 	for (i = 0; i < 9; i++)
 		w[i] = next_word(&args);
 	if (w[7] == NULL || w[8] != NULL)
-		return -1;
+		return RBLMUX_EPARSE;
 	for (i = 0; i < 8; i++) {
 		const char *e;
 
 		if (i == 1 || i == 2)
 			continue;
+		if (i == 0 || i == 7) {
+			if (!parse_ttl(ld, w[i], i == 0 ? "$SOA TTL" :
+			    "$SOA minimum", &t[i]))
+				return RBLMUX_EPARSE;
+			continue;
+		}
 		e = i == 3 ? parse_u32(w[i], &t[i]) : parse_time(w[i], &t[i]);
 		if (e == NULL || *e != '\0')
-			return -1;
+			return RBLMUX_EPARSE;
 	}
 	l1 = strlen(w[1]);
 	l2 = strlen(w[2]);
@@ -372,15 +588,14 @@ special_ns(struct list_loader *ld, char *args)
 	size_t n = 0, total = 0, i;
 	struct list_ns *ns;
 	uint32_t ttl;
-	const char *e;
 
 	if (ld->ld_ns != NULL)
 		return 0;		/* only the first one counts */
 	if ((w = next_word(&args)) == NULL ||
-	    (e = parse_time(w, &ttl)) == NULL || *e != '\0')
-		return -1;
+	    !parse_ttl(ld, w, "$NS TTL", &ttl))
+		return RBLMUX_EPARSE;
 	if (*args == '\0')
-		return -1;
+		return RBLMUX_EPARSE;
 	while ((w = next_word(&args)) != NULL) {
 		if (*w == '-' || n == LIST_NS_MAX)
 			continue;
@@ -418,14 +633,14 @@ special_maxrange4(struct list_loader *ld, char *args)
 		args++;
 	}
 	if ((e = parse_u32(args, &r)) == NULL || *e != '\0' || r == 0)
-		return -1;
+		return RBLMUX_EPARSE;
 	if (cidr) {
 		if (r > 32)
-			return -1;
+			return RBLMUX_EPARSE;
 		r = (uint32_t)1 << (32 - r);
 	}
 	if (ld->ld_maxrange4 != 0 && ld->ld_maxrange4 <= r) {
-		list_warn(ld, "ignoring attempt to increase $MAXRANGE4 "
+		list_warning(ld, "ignoring attempt to increase $MAXRANGE4 "
 		    "from %u to %u", ld->ld_maxrange4, r);
 		return 0;
 	}
@@ -435,18 +650,18 @@ special_maxrange4(struct list_loader *ld, char *args)
 
 /*
  * special - a line starting with "$" (or "#$", ";$", ":$"); s is what
- * follows the dollar sign. Returns 0, or RBLMUX_ENOMEM.
+ * follows the dollar sign. One that cannot be read is an error and
+ * skipped. Returns 0, or RBLMUX_ENOMEM.
  */
 static int
 special(struct list_loader *ld, char *s)
 {
 	char *args, tok[80];
 	uint32_t ttl;
-	const char *e;
-	int rc = -1;
+	int rc = RBLMUX_EPARSE;
 
 	if ((args = keyword(s, "ttl")) != NULL) {
-		if ((e = parse_time(args, &ttl)) != NULL && *e == '\0') {
+		if (parse_ttl(ld, args, "$TTL", &ttl)) {
 			ld->ld_ttl = ttl;
 			rc = 0;
 		}
@@ -472,19 +687,18 @@ special(struct list_loader *ld, char *s)
 				rc = RBLMUX_ENOMEM;
 		}
 	}
-	if (rc == RBLMUX_ENOMEM)
-		return rc;
-	if (rc != 0) {
+	if (rc == RBLMUX_EPARSE) {
 		size_t i;
 
 		/* the whole line, not just its first word */
 		for (i = 0; s[i] != '\0' && i < 64; i++)
 			tok[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
 		tok[i] = '\0';
-		list_warn(ld, "invalid or unrecognized special entry '$%s%s'",
+		list_error(ld, "invalid or unrecognized special entry '$%s%s'",
 		    tok, s[i] != '\0' ? "..." : "");
+		rc = 0;
 	}
-	return 0;
+	return rc;
 }
 
 /*
@@ -518,8 +732,11 @@ src_fill(struct lsrc *r)
 		do
 			n = read(r->s_fd, r->s_buf + r->s_end, room);
 		while (n < 0 && errno == EINTR);
-		if (n < 0)
+		if (n < 0) {
+			r->s_errno = errno;
 			return RBLMUX_EIO;
+		}
+		r->s_total += (uint64_t)n;
 	}
 	if (n == 0)
 		r->s_eof = 1;
@@ -601,12 +818,12 @@ read_source(struct list_loader *ld, struct lsrc *r)
 	while ((rc = src_line(r, &line, &len, &toolong)) == 1) {
 		ld->ld_line++;
 		if (toolong) {
-			list_warn(ld, "line longer than %d bytes, skipped",
+			list_error(ld, "line longer than %d bytes, skipped",
 			    LIST_LINE_MAX);
 			continue;
 		}
 		if (memchr(line, '\0', len) != NULL) {
-			list_warn(ld, "NUL byte in line, skipped");
+			list_error(ld, "NUL byte in line, skipped");
 			continue;
 		}
 		end = line + len;
@@ -629,15 +846,17 @@ read_source(struct list_loader *ld, struct lsrc *r)
 			uint32_t v;
 
 			rc = list_parse_value_def(ld, line, ld->ld_builtin, &v);
-			if (rc < 0 && rc != -1)
-				return rc;
 			if (rc == 0)
 				ld->ld_defval = v;
+			else if (rc != RBLMUX_EPARSE)
+				return rc;
 			continue;
 		}
 		if ((rc = ld->ld_ops->lo_line(ld, line)) != 0)
 			return rc;
 	}
+	if (rc == 0 && ld->ld_ops->lo_file_end != NULL)
+		rc = ld->ld_ops->lo_file_end(ld);
 	return rc;
 }
 
@@ -670,6 +889,7 @@ loader_init(struct list_loader *ld, const struct list_opts *opts)
 		return RBLMUX_EINVAL;
 	ld->ld_ops = list_types[opts->type];
 	ld->ld_file = opts->name != NULL ? opts->name : "-";
+	ld->ld_memmax = opts->max_memory;
 	if ((rc = list_value_add(ld, DEFAULT_A, "", 0, 0, &ld->ld_builtin)) != 0)
 		return rc;
 	ld->ld_defval = ld->ld_builtin;
@@ -692,6 +912,8 @@ loader_finish(struct list_loader *ld, time_t mtime, struct list **out)
 	l->l_mtime = mtime;
 	ttl = ld->ld_ttl ? ld->ld_ttl :
 	    (opts->default_ttl ? opts->default_ttl : DEFAULT_TTL);
+	if (ttl > LIST_TTL_MAX)
+		ttl = LIST_TTL_MAX;
 	/* lo_build consumes the builder whether it succeeds or not */
 	if ((rc = list_resolve_values(ld, l, ttl)) != 0 ||
 	    (rc = ld->ld_ops->lo_build(ld, l)) != 0) {
@@ -728,51 +950,120 @@ src_init(struct lsrc *r, int fd, const char *mem, size_t memlen)
 	return r->s_buf == NULL ? RBLMUX_ENOMEM : 0;
 }
 
+/* list_load_transient - may the same files load when read again? */
+bool
+list_load_transient(int rc)
+{
+	switch (rc) {
+	case RBLMUX_ENOMEM:
+	case RBLMUX_ECHANGED:
+	case -EMFILE:
+	case -ENFILE:
+	case -ENOBUFS:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* same_stat - has a file kept its size and modification time? */
+static bool
+same_stat(const struct stat *a, const struct stat *b)
+{
+	return a->st_size == b->st_size &&
+	    a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	    a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/*
+ * open_file - open one list file for reading: a regular file only, and
+ * without blocking on the way (a FIFO would wait for a writer). Returns
+ * the descriptor with *st filled, or a negative code after reporting.
+ */
+static int
+open_file(struct list_loader *ld, const char *path, struct stat *st)
+{
+	int fd, e;
+
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		e = errno;
+		list_error(ld, "cannot open: %s", strerror(e));
+		return list_load_transient(-e) ? -e : RBLMUX_EIO;
+	}
+	if (fstat(fd, st) != 0) {
+		e = errno;
+		close(fd);
+		list_error(ld, "cannot open: %s", strerror(e));
+		return RBLMUX_EIO;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		close(fd);
+		list_error(ld, "cannot open: %s", S_ISDIR(st->st_mode) ?
+		    strerror(EISDIR) : "not a regular file");
+		return RBLMUX_EIO;
+	}
+	return fd;
+}
+
+/* read_file - read one list file; notice a rewrite while it is read */
+static int
+read_file(struct list_loader *ld, struct lsrc *r, size_t i, time_t *mtime)
+{
+	const struct list_opts *opts = ld->ld_opts;
+	struct stat st, after;
+	int fd, rc;
+
+	ld->ld_file = opts->files[i];
+	ld->ld_line = 0;
+	if ((fd = open_file(ld, opts->files[i], &st)) < 0)
+		return fd;
+	if (opts->ids != NULL) {
+		opts->ids[i].dev = st.st_dev;
+		opts->ids[i].ino = st.st_ino;
+		opts->ids[i].size = st.st_size;
+		opts->ids[i].mtime = st.st_mtim;
+	}
+	if (st.st_mtime > *mtime)
+		*mtime = st.st_mtime;
+	r->s_fd = fd;
+	r->s_start = r->s_end = 0;
+	r->s_eof = 0;
+	r->s_total = 0;
+	rc = read_source(ld, r);
+	if (rc == RBLMUX_EIO)
+		list_error(ld, "read error: %s", strerror(r->s_errno));
+	/*
+	 * A file rewritten in place while it was read gave a mix of old
+	 * and new lines: its size or time moved, or it held more or less
+	 * than it said.
+	 */
+	if (rc == 0 && (fstat(fd, &after) != 0 || !same_stat(&st, &after) ||
+	    r->s_total != (uint64_t)after.st_size)) {
+		ld->ld_line = 0;
+		list_error(ld, "the file changed while it was read");
+		rc = RBLMUX_ECHANGED;
+	}
+	close(fd);
+	return rc;
+}
+
 /* list_load - load a list from its files */
 int
 list_load(const struct list_opts *opts, struct list **out)
 {
 	struct list_loader ld;
 	struct lsrc r;
-	struct stat st;
 	time_t mtime = 0;
 	size_t i;
-	int rc, fd;
+	int rc;
 
 	if ((rc = loader_init(&ld, opts)) != 0)
 		goto done;
 	if ((rc = src_init(&r, -1, NULL, 0)) != 0)
 		goto done;
-	for (i = 0; i < opts->nfiles; i++) {
-		ld.ld_file = opts->files[i];
-		ld.ld_line = 0;
-		fd = open(opts->files[i], O_RDONLY | O_CLOEXEC);
-		if (fd >= 0 && fstat(fd, &st) != 0) {
-			close(fd);
-			fd = -1;
-		}
-		if (fd >= 0 && S_ISDIR(st.st_mode)) {
-			close(fd);
-			fd = -1;
-			errno = EISDIR;
-		}
-		if (fd < 0) {
-			list_warn(&ld, "cannot open: %s", strerror(errno));
-			rc = RBLMUX_EIO;
-			break;
-		}
-		if (st.st_mtime > mtime)
-			mtime = st.st_mtime;
-		r.s_fd = fd;
-		r.s_start = r.s_end = 0;
-		r.s_eof = 0;
-		rc = read_source(&ld, &r);
-		if (rc == RBLMUX_EIO)
-			list_warn(&ld, "read error: %s", strerror(errno));
-		close(fd);
-		if (rc != 0)
-			break;
-	}
+	for (i = 0; i < opts->nfiles && rc == 0; i++)
+		rc = read_file(&ld, &r, i, &mtime);
 	free(r.s_buf);
 	if (rc == 0)
 		rc = loader_finish(&ld, mtime, out);

@@ -13,6 +13,7 @@
  * the enclosing names of a query prefixes of its key and "is anything
  * below X" one binary search. 8 bytes per entry plus the key.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,9 +56,9 @@ struct dnkey {
 
 /*
  * make_key - reversed-label key of name[0, len): empty labels skipped,
- * upper case folded. Returns 0, or -1 if the name is empty or too long.
+ * upper case folded. Returns false if the name is empty or too long.
  */
-static int
+static bool
 make_key(const char *name, size_t len, struct dnkey *k)
 {
 	size_t end = len, start, klen = 0, wire = 1, i;
@@ -73,10 +74,10 @@ make_key(const char *name, size_t len, struct dnkey *k)
 			size_t ll = end - start;
 
 			if (ll > 63 || k->k_nlab == LABELS_MAX)
-				return -1;
+				return false;
 			wire += ll + 1;
 			if (wire > KEY_MAX)
-				return -1;
+				return false;
 			if (klen > 0)
 				k->k_key[klen++] = '\0';
 			for (i = start; i < end; i++) {
@@ -92,7 +93,7 @@ make_key(const char *name, size_t len, struct dnkey *k)
 		}
 		end = start > 0 ? start - 1 : 0;
 	}
-	return k->k_nlab > 0 ? 0 : -1;
+	return k->k_nlab > 0;
 }
 
 /* kcmp - order of two keys */
@@ -180,15 +181,18 @@ dnset_line(struct list_loader *ld, char *line)
 	}
 	for (e = s; *e != '\0' && !LIST_ISSPACE(*e); e++)
 		;
-	if (make_key(s, (size_t)(e - s), &k) != 0) {
-		list_warn(ld, "invalid domain name '%s'",
+	if (!make_key(s, (size_t)(e - s), &k)) {
+		list_error(ld, "invalid domain name '%s'",
 		    list_tok(line + excl, tok, sizeof(tok)));
 		return 0;
 	}
 	if (excl)
 		vidx = LIST_VEXCL;	/* anything after it is ignored */
 	else if ((rc = list_parse_value(ld, e, &vidx)) != 0)
-		return rc == -1 ? 0 : rc;
+		return rc == RBLMUX_EPARSE ? 0 : rc;
+	if ((rc = list_mem_add(ld, k.k_plen[k.k_nlab] + 1 +
+	    (size_t)(exact + wild) * sizeof(struct dne))) != 0)
+		return rc;
 	if (d->d_plen + k.k_plen[k.k_nlab] + 1 > d->d_pcap) {
 		size_t ncap = d->d_pcap ? d->d_pcap * 2 : 4096;
 		uint8_t *np;
@@ -237,6 +241,8 @@ arr_finish(struct dnarr *a, uint8_t *pool)
 
 	if (a->a_n == 0)
 		return;
+	/* glibc's merge sort borrows a copy of the array: at most 8 bytes
+	   an entry beside a name of several */
 	qsort_r(a->a_e, a->a_n, sizeof(*a->a_e), ecmp, pool);
 	for (i = 1, j = 1; i < a->a_n; i++)
 		if (ecmp(&a->a_e[i], &a->a_e[j - 1], pool) != 0)
@@ -339,7 +345,7 @@ dnset_lookup(const struct list *l, const char *name, size_t len,
 	size_t lo, hi, i;
 	int lab, excl, n = 0;
 
-	if (make_key(name, len, &k) != 0)
+	if (!make_key(name, len, &k))
 		return 0;
 	lab = k.k_nlab;
 	if (!find_run(d, a, k.k_key, k.k_plen[lab], &lo, &hi, &excl)) {
@@ -402,7 +408,7 @@ dnset_has_below(const struct list *l, const char *name, size_t len)
 	size_t lo, hi;
 	int lab, excl;
 
-	if (make_key(name, len, &k) != 0) {
+	if (!make_key(name, len, &k)) {
 		if (len > 0 && !(len == 1 && name[0] == '.'))
 			return 0;
 		/* the zone apex: anything at all */

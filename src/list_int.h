@@ -35,6 +35,8 @@ struct list_ops {
 	int		(*lo_begin)(struct list_loader *ld);
 	/* one data line: trimmed, not empty, not a comment/special/default */
 	int		(*lo_line)(struct list_loader *ld, char *line);
+	/* a file ends (may be NULL): report what was held back for it */
+	int		(*lo_file_end)(struct list_loader *ld);
 	/* turn ld->ld_tdata into l->l_data; always frees the builder and
 	   sets ld_tdata to NULL, also when it fails */
 	int		(*lo_build)(struct list_loader *ld, struct list *l);
@@ -110,17 +112,43 @@ struct list_loader {
 	time_t			 ld_stamp;
 	time_t			 ld_expires;
 	size_t			 ld_lines;	/* data lines kept */
+	uint64_t		 ld_mem;	/* bytes of list data held */
+	uint64_t		 ld_memmax;	/* 0 = no limit */
 };
 
-/* Report a problem at the current file:line. */
-void	list_warn(struct list_loader *ld, const char *fmt, ...)
+/* Report a problem at the current file:line (list_report: at line). */
+void	list_error(struct list_loader *ld, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
+void	list_warning(struct list_loader *ld, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	list_report(struct list_loader *ld, enum list_severity sev,
+	    unsigned line, const char *fmt, ...)
+	    __attribute__((format(printf, 4, 5)));
+
+/*
+ * Account for bytes of list data taken (list_mem_add) or given back
+ * (list_mem_sub) while loading. list_mem_add returns 0, or -EFBIG once
+ * the data passes ld_memmax, after reporting it at the current line.
+ */
+int	list_mem_add(struct list_loader *ld, uint64_t bytes);
+void	list_mem_sub(struct list_loader *ld, uint64_t bytes);
+
+/* What parsing an address key found; a bad one is reported by
+   list_key_problem() as an error */
+enum list_key {
+	LIST_KEY_OK = 0,
+	LIST_KEY_BAD,		/* not an address or prefix */
+	LIST_KEY_HOSTBITS,	/* bits set past the prefix length */
+};
+void	list_key_problem(struct list_loader *ld, enum list_key k,
+	    const char *key);
 
 /*
  * Parse the value part of an entry: s points just after the key. Blank or
  * a comment: the file's default. ":A:TXT", ":A" (default TXT), ":A:"
  * (no TXT) or "TXT" (default A). Stores the value index in *vidx.
- * Returns 0, -1 for a bad value (reported) or RBLMUX_ENOMEM.
+ * Returns 0, RBLMUX_EPARSE for a bad value (reported; the caller skips
+ * the line), RBLMUX_ENOMEM or -EFBIG.
  */
 int	list_parse_value(struct list_loader *ld, char *s, uint32_t *vidx);
 
@@ -137,10 +165,18 @@ int	list_resolve_values(struct list_loader *ld, struct list *l,
 const char	*list_tok(const char *s, char *buf, size_t bufsz);
 
 /*
- * Stable sort of 64-bit words by their bits from lowbits up (a radix
- * sort); tmp holds n words. Returns 0 or RBLMUX_ENOMEM.
+ * Sort the n 64-bit words at a (a radix sort); tmp holds n words too.
+ * Returns where the sorted words are, a or tmp (the other one holds
+ * garbage), or NULL when out of memory.
  */
-int	list_sort64(uint64_t *a, uint64_t *tmp, size_t n, int lowbits);
+uint64_t	*list_sort64(uint64_t *a, uint64_t *tmp, size_t n);
+
+/*
+ * Sort n elements of size bytes in place (introsort: no allocation, a
+ * bounded stack, O(n log n)); cmp as for qsort_r(). Not stable.
+ */
+void	list_sort(void *base, size_t n, size_t size,
+	    int (*cmp)(const void *, const void *, void *), void *arg);
 
 /* Characters */
 #define LIST_ISSPACE(c)	((c) == ' ' || (c) == '\t' || (c) == '\r')
@@ -154,7 +190,11 @@ extern const struct list_ops	list_ip4trie_ops;
 extern const struct list_ops	list_ip6trie_ops;
 extern const struct list_ops	list_dnset_ops;
 
-/* IPv4 text parsing shared by ip4set and ip4trie (list_ip4.c). */
+/*
+ * IPv4 text parsing shared by ip4set and ip4trie (list_ip4.c): "a",
+ * "a.b", "a.b.c" or "a.b.c.d". Returns the number of octets (1..4), or
+ * 0 when s does not start with one.
+ */
 int	list_ip4_prefix(const char *s, uint32_t *addr, const char **end);
 
 #endif /* RBLMUX_LIST_INT_H */

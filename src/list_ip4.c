@@ -16,6 +16,16 @@
  * ip4trie takes CIDR prefixes only and answers with the longest matching
  * prefix (the first one given, when a prefix is repeated): one sorted
  * array per prefix length, asked from the longest length present.
+ *
+ * While loading, each table is a run: a sorted part without duplicates
+ * and a tail of words in the order read. Once the tail holds a quarter
+ * of the sorted part (or TAIL_MIN words) it is sorted on its own and
+ * merged in, duplicates dropped. A run thus never holds more than 1.25
+ * times its distinct words plus TAIL_MIN, and the merge borrows at most
+ * a quarter more, so a file that repeats its ranges costs no more memory
+ * than one that does not: a load stays within twice the memory of the
+ * list it builds. An ip4trie run keeps the line of each tail word, so a
+ * repeated prefix is reported at its line when the merge finds it.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -27,12 +37,24 @@
 
 #define IDX_SLOTS	65536
 #define IDX_MIN		16384	/* smaller tables are searched whole */
+#define TAIL_MIN	16384	/* a tail is merged from this size ... */
+#define TAIL_DIV	4	/* ... once it is this part of the run */
+#define KEY_MASK	0xffffffff00000000ULL
 
-/* A growable array of 64-bit words. */
-struct vec64 {
-	uint64_t	*v_a;
-	size_t		 v_n;
-	size_t		 v_cap;
+/*
+ * A table while loading: a[0, sorted) sorted without duplicates, then
+ * the tail a[sorted, n) as read.
+ */
+struct run {
+	uint64_t	*a;
+	size_t		 n;
+	size_t		 sorted;
+	size_t		 cap;
+	uint32_t	*lines;		/* first: line of each tail word */
+	size_t		 lcap;
+	bool		 first;		/* unique by key (the high 32 bits),
+					   the first one kept: ip4trie */
+	uint8_t		 len;		/* first: the prefix length */
 };
 
 /* One sorted table of an ip4set. */
@@ -59,67 +81,216 @@ struct ip4trie {
 
 /* Builders */
 struct ip4set_b {
-	struct vec64	 b_v[4];
+	struct run	 b_r[4];
 };
 
 struct ip4trie_b {
-	struct vec64	 b_v[33];
-	uint64_t	*b_hash;	/* seen (addr, len) + 1; 0 = empty */
-	size_t		 b_hcap;
-	size_t		 b_hn;
+	struct run	 b_r[33];
 };
 
-/* vec_push - append x */
-static int
-vec_push(struct vec64 *v, uint64_t x)
+/* run_free - release what a run holds */
+static void
+run_free(struct run *r)
 {
-	if (v->v_n == v->v_cap) {
-		size_t ncap = v->v_cap ? v->v_cap * 2 : 256;
-		uint64_t *na = reallocarray(v->v_a, ncap, sizeof(*na));
+	free(r->a);
+	free(r->lines);
+	r->a = NULL;
+	r->lines = NULL;
+	r->n = r->sorted = r->cap = r->lcap = 0;
+}
 
-		if (na == NULL)
-			return RBLMUX_ENOMEM;
-		v->v_a = na;
-		v->v_cap = ncap;
+/* lower_bound - first of a[0, n) not below w */
+static size_t
+lower_bound(const uint64_t *a, size_t n, uint64_t w)
+{
+	size_t lo = 0, hi = n, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (a[mid] < w)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	v->v_a[v->v_n++] = x;
+	return lo;
+}
+
+/* tail_unique - drop repeats from the sorted tmp[0, t); how many are left */
+static size_t
+tail_unique(uint64_t *tmp, size_t t)
+{
+	size_t i, m = 1;
+
+	for (i = 1; i < t; i++)
+		if (tmp[i] != tmp[m - 1])
+			tmp[m++] = tmp[i];
+	return m;
+}
+
+/*
+ * tail_first - the same for a run unique by key: the tail words become
+ * key << 32 | position, sorted, so that the first of equal keys is the
+ * one read first. The others, and keys the sorted part holds, are
+ * reported at their lines. Returns how many words are left in tmp.
+ */
+static int
+tail_first(struct list_loader *ld, struct run *r, uint64_t *tmp, size_t t,
+    size_t *left)
+{
+	uint64_t *scratch, *res, key, prev = 0;
+	size_t i, m = 0, p, seq;
+
+	if ((scratch = malloc(t * sizeof(*scratch))) == NULL)
+		return RBLMUX_ENOMEM;
+	for (i = 0; i < t; i++)
+		tmp[i] = (r->a[r->sorted + i] & KEY_MASK) | i;
+	if ((res = list_sort64(tmp, scratch, t)) == scratch)
+		memcpy(tmp, scratch, t * sizeof(*tmp));
+	free(scratch);
+	if (res == NULL)
+		return RBLMUX_ENOMEM;
+	p = lower_bound(r->a, r->sorted, tmp[0] & KEY_MASK);
+	for (i = 0; i < t; i++) {
+		key = tmp[i] & KEY_MASK;
+		seq = (uint32_t)tmp[i];
+		if (i == 0 || key != prev) {
+			prev = key;
+			while (p < r->sorted && (r->a[p] & KEY_MASK) < key)
+				p++;
+			if (p == r->sorted || (r->a[p] & KEY_MASK) != key) {
+				tmp[m++] = key | (uint32_t)r->a[r->sorted + seq];
+				continue;
+			}
+		}
+		/* read before, in the sorted part or earlier in the tail */
+		key >>= 32;
+		list_report(ld, LIST_WARNING, r->lines[seq], "duplicated entry "
+		    "for %u.%u.%u.%u/%u, the first one counts",
+		    (unsigned)(key >> 24), (unsigned)(key >> 16) & 255,
+		    (unsigned)(key >> 8) & 255, (unsigned)key & 255, r->len);
+		ld->ld_lines--;
+	}
+	*left = m;
 	return 0;
 }
 
-/* vec_finish - sort, drop duplicates, shrink; returns 0 or ENOMEM */
+/*
+ * run_compact - sort the tail and merge it into the sorted part,
+ * duplicates dropped. Holds at most the tail once more meanwhile.
+ */
 static int
-vec_finish(struct vec64 *v, int dedup)
+run_compact(struct list_loader *ld, struct run *r)
 {
-	uint64_t *tmp = NULL;
-	size_t i, j;
+	size_t s = r->sorted, t = r->n - s, m = 0, i, j, w, d;
+	uint64_t *tmp, *res;
+	int rc = 0;
+
+	if (t == 0)
+		return 0;
+	if ((tmp = malloc(t * sizeof(*tmp))) == NULL)
+		return RBLMUX_ENOMEM;
+	if (r->first)
+		rc = tail_first(ld, r, tmp, t, &m);
+	else {
+		/* sorted where it is or in tmp; the merge reads it in tmp */
+		if ((res = list_sort64(r->a + s, tmp, t)) == NULL)
+			rc = RBLMUX_ENOMEM;
+		else if (res != tmp)
+			memcpy(tmp, res, t * sizeof(*tmp));
+		if (rc == 0)
+			m = tail_unique(tmp, t);
+	}
+	if (rc != 0) {
+		free(tmp);
+		return rc;
+	}
+	/*
+	 * From the back: the sorted part only ever moves up. A word both
+	 * hold goes in once, which leaves a gap of d words at the front.
+	 */
+	for (i = s, w = s + m, j = m; j > 0;) {
+		uint64_t y = tmp[--j];
+
+		/* the words of the sorted part above y, in one stretch */
+		while (i > 0 && r->a[i - 1] > y)
+			r->a[--w] = r->a[--i];
+		if (i == 0 || r->a[i - 1] != y)
+			r->a[--w] = y;
+	}
+	free(tmp);
+	d = w - i;
+	if (d > 0)
+		memmove(r->a + i, r->a + w, (s + m - w) * sizeof(*r->a));
+	r->n = r->sorted = s + m - d;
+	list_mem_sub(ld, (t - m + d) * sizeof(*tmp));
+	return 0;
+}
+
+/* run_push - append a word, merging the tail when it has grown */
+static int
+run_push(struct list_loader *ld, struct run *r, uint64_t x)
+{
+	size_t tail = r->n - r->sorted;
 	int rc;
 
-	if (v->v_n == 0) {
-		free(v->v_a);
-		v->v_a = NULL;
-		v->v_cap = 0;
-		return 0;
-	}
-	if (v->v_n >= 256 &&
-	    (tmp = malloc(v->v_n * sizeof(*tmp))) == NULL)
-		return RBLMUX_ENOMEM;
-	rc = list_sort64(v->v_a, tmp, v->v_n, 0);
-	free(tmp);
-	if (rc != 0)
+	if (tail >= TAIL_MIN && tail >= r->sorted / TAIL_DIV &&
+	    (rc = run_compact(ld, r)) != 0)
 		return rc;
-	if (dedup) {
-		for (i = 1, j = 1; i < v->v_n; i++)
-			if (v->v_a[i] != v->v_a[j - 1])
-				v->v_a[j++] = v->v_a[i];
-		v->v_n = j;
+	/* near the limit, what the tail repeats must not count */
+	if (ld->ld_memmax != 0 && ld->ld_mem + sizeof(x) > ld->ld_memmax &&
+	    tail > r->sorted / 16 && (rc = run_compact(ld, r)) != 0)
+		return rc;
+	if (r->n == r->cap) {
+		size_t ncap = r->cap ? r->cap * 2 : 256;
+		uint64_t *na = reallocarray(r->a, ncap, sizeof(*na));
+
+		if (na == NULL)
+			return RBLMUX_ENOMEM;
+		r->a = na;
+		r->cap = ncap;
 	}
-	if (v->v_n < v->v_cap) {
-		uint64_t *na = reallocarray(v->v_a, v->v_n, sizeof(*na));
+	if (r->first) {
+		tail = r->n - r->sorted;
+		if (tail == r->lcap) {
+			size_t ncap = r->lcap ? r->lcap * 2 : 256;
+			uint32_t *nl = reallocarray(r->lines, ncap,
+			    sizeof(*nl));
+
+			if (nl == NULL)
+				return RBLMUX_ENOMEM;
+			r->lines = nl;
+			r->lcap = ncap;
+		}
+		r->lines[tail] = ld->ld_line;
+	}
+	r->a[r->n++] = x;
+	return list_mem_add(ld, sizeof(x));
+}
+
+/* run_finish - merge what is left and give the words up, shrunk */
+static int
+run_finish(struct list_loader *ld, struct run *r, uint64_t **a, size_t *n)
+{
+	int rc;
+
+	if ((rc = run_compact(ld, r)) != 0)
+		return rc;
+	free(r->lines);
+	r->lines = NULL;
+	r->lcap = 0;
+	if (r->n == 0) {
+		free(r->a);
+		r->a = NULL;
+	} else if (r->n < r->cap) {
+		uint64_t *na = reallocarray(r->a, r->n, sizeof(*na));
 
 		if (na != NULL)
-			v->v_a = na;
-		v->v_cap = v->v_n;
+			r->a = na;
 	}
+	*a = r->a;
+	*n = r->n;
+	r->a = NULL;
+	r->n = r->sorted = r->cap = 0;
 	return 0;
 }
 
@@ -130,11 +301,7 @@ mask4(unsigned len)
 	return len == 0 ? 0 : ~(uint32_t)0 << (32 - len);
 }
 
-/*
- * list_ip4_prefix - "a", "a.b", "a.b.c" or "a.b.c.d", decimal octets
- * 0..255 (leading zeros allowed). Stores the octets left-aligned in *addr
- * and returns how many there are, or -1.
- */
+/* list_ip4_prefix - up to four decimal octets, 0..255 each */
 int
 list_ip4_prefix(const char *s, uint32_t *addr, const char **end)
 {
@@ -145,14 +312,14 @@ list_ip4_prefix(const char *s, uint32_t *addr, const char **end)
 		uint32_t v = 0;
 
 		if (*s < '0' || *s > '9')
-			return -1;
+			return 0;
 		while (*s >= '0' && *s <= '9') {
 			if (v <= 255)
 				v = v * 10 + (uint32_t)(*s - '0');
 			s++;
 		}
 		if (v > 255)
-			return -1;
+			return 0;
 		a |= v << (24 - 8 * n);
 		n++;
 		if (n == 4 || *s != '.')
@@ -183,32 +350,29 @@ parse_len(const char *s, unsigned maxlen, unsigned *len)
 	return s;
 }
 
-#define BAD_ADDR	(-1)
-#define BAD_HOST	(-2)
-
 /*
  * parse_range4 - ip4set key: "a.b.c.d", a prefix "a.b.c" (not a single
  * octet), "prefix/len", "p1-p2" with p2 as many octets as p1 (completed
  * with 255s) or a single octet replacing the last one of p1.
  */
-static int
+static enum list_key
 parse_range4(const char *s, uint32_t *ap, uint32_t *bp, const char **end)
 {
 	uint32_t a, e, b;
 	unsigned len, shift;
 	int n, m;
 
-	if ((n = list_ip4_prefix(s, &a, &s)) < 0)
-		return BAD_ADDR;
+	if ((n = list_ip4_prefix(s, &a, &s)) == 0)
+		return LIST_KEY_BAD;
 	if (*s == '/') {
 		if ((s = parse_len(s + 1, 32, &len)) == NULL || len == 0)
-			return BAD_ADDR;
+			return LIST_KEY_BAD;
 		if (a & ~mask4(len))
-			return BAD_HOST;
+			return LIST_KEY_HOSTBITS;
 		b = a | ~mask4(len);
 	} else if (*s == '-') {
-		if ((m = list_ip4_prefix(s + 1, &e, &s)) < 0)
-			return BAD_ADDR;
+		if ((m = list_ip4_prefix(s + 1, &e, &s)) == 0)
+			return LIST_KEY_BAD;
 		shift = 32 - 8 * (unsigned)n;
 		if (m == n)
 			b = e;
@@ -216,49 +380,36 @@ parse_range4(const char *s, uint32_t *ap, uint32_t *bp, const char **end)
 			b = (a & ~((uint32_t)0xff << shift)) |
 			    (e >> 24) << shift;
 		else
-			return BAD_ADDR;
+			return LIST_KEY_BAD;
 		b |= ((uint32_t)1 << shift) - 1;
 		if (b < a)
-			return BAD_ADDR;
+			return LIST_KEY_BAD;
 	} else {
 		if (n == 1)
-			return BAD_ADDR;
+			return LIST_KEY_BAD;
 		b = a | (((uint32_t)1 << (32 - 8 * n)) - 1);
 	}
 	if (!LIST_ISKEYEND(*s))
-		return BAD_ADDR;
+		return LIST_KEY_BAD;
 	*ap = a;
 	*bp = b;
 	*end = s;
-	return 0;
-}
-
-/* key_problem - report a bad key */
-static void
-key_problem(struct list_loader *ld, int err, const char *key)
-{
-	char tok[80];
-
-	if (err == BAD_HOST)
-		list_warn(ld, "invalid range (non-zero host part) '%s'",
-		    list_tok(key, tok, sizeof(tok)));
-	else
-		list_warn(ld, "invalid address '%s'",
-		    list_tok(key, tok, sizeof(tok)));
+	return LIST_KEY_OK;
 }
 
 /* range_allowed - check a range against $MAXRANGE4 */
-static int
+static bool
 range_allowed(struct list_loader *ld, uint32_t a, uint32_t b)
 {
 	uint64_t count = (uint64_t)b - a + 1;
 
 	if (ld->ld_maxrange4 != 0 && count > ld->ld_maxrange4) {
-		list_warn(ld, "too large range (%llu) ignored (%u max)",
+		/* the file's own limit, applied as it asks */
+		list_warning(ld, "too large range (%llu) ignored (%u max)",
 		    (unsigned long long)count, ld->ld_maxrange4);
-		return 0;
+		return false;
 	}
-	return 1;
+	return true;
 }
 
 /* key_value - exclusion mark, or the value after the key */
@@ -308,7 +459,7 @@ ip4set_abort(struct list_loader *ld)
 	if (b == NULL)
 		return;
 	for (i = 0; i < 4; i++)
-		free(b->b_v[i].v_a);
+		run_free(&b->b_r[i]);
 	free(b);
 	ld->ld_tdata = NULL;
 }
@@ -318,16 +469,17 @@ ip4set_abort(struct list_loader *ld)
  * blocks it holds whole, as rbldnsd does.
  */
 static int
-ip4set_add(struct ip4set_b *bd, uint64_t a, uint64_t b, uint32_t vidx)
+ip4set_add(struct list_loader *ld, uint64_t a, uint64_t b, uint32_t vidx)
 {
 	static const uint64_t size[4] = { 1, 1 << 8, 1 << 16, 1 << 24 };
+	struct ip4set_b *bd = ld->ld_tdata;
 	int g, rc;
 
 	while (a <= b) {
 		for (g = 3; g > 0; g--)
 			if ((a & (size[g] - 1)) == 0 && a + size[g] - 1 <= b)
 				break;
-		if ((rc = vec_push(&bd->b_v[g], a << 32 | vidx)) != 0)
+		if ((rc = run_push(ld, &bd->b_r[g], a << 32 | vidx)) != 0)
 			return rc;
 		a += size[g];
 	}
@@ -340,19 +492,20 @@ ip4set_line(struct list_loader *ld, char *line)
 {
 	const char *end;
 	uint32_t a, b, vidx;
+	enum list_key k;
 	int excl, rc;
 	char *s;
 
 	s = skip_excl(line, &excl);
-	if ((rc = parse_range4(s, &a, &b, &end)) != 0) {
-		key_problem(ld, rc, s);
+	if ((k = parse_range4(s, &a, &b, &end)) != LIST_KEY_OK) {
+		list_key_problem(ld, k, s);
 		return 0;
 	}
 	if (!range_allowed(ld, a, b))
 		return 0;
 	if ((rc = key_value(ld, excl, (char *)end, &vidx)) != 0)
-		return rc == -1 ? 0 : rc;
-	if ((rc = ip4set_add(ld->ld_tdata, a, b, vidx)) != 0)
+		return rc == RBLMUX_EPARSE ? 0 : rc;
+	if ((rc = ip4set_add(ld, a, b, vidx)) != 0)
 		return rc;
 	ld->ld_lines++;
 	return 0;
@@ -360,13 +513,14 @@ ip4set_line(struct list_loader *ld, char *line)
 
 /*
  * tab_index - split the sorted words of t into the slot index, the low
- * key bits and the value indexes
+ * key bits and the value indexes; the value indexes take the front half
+ * of the words' own memory, so the table never needs twice its size.
  */
 static int
 tab_index(struct ip4tab *t)
 {
 	size_t i = 0, n = t->t_n;
-	uint32_t s;
+	uint32_t s, x, *nv;
 
 	if (n < IDX_MIN)
 		return 0;
@@ -374,19 +528,22 @@ tab_index(struct ip4tab *t)
 		return RBLMUX_ENOMEM;
 	t->t_idx = malloc((IDX_SLOTS + 1) * sizeof(*t->t_idx));
 	t->t_low = malloc(n * sizeof(*t->t_low));
-	t->t_vidx = malloc(n * sizeof(*t->t_vidx));
-	if (t->t_idx == NULL || t->t_low == NULL || t->t_vidx == NULL)
+	if (t->t_idx == NULL || t->t_low == NULL)
 		return RBLMUX_ENOMEM;
 	for (s = 0; s <= IDX_SLOTS; s++) {
 		while (i < n && (t->t_a[i] >> 48) < s)
 			i++;
 		t->t_idx[s] = (uint32_t)i;
 	}
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n; i++)
 		t->t_low[i] = (uint16_t)(t->t_a[i] >> 32);
-		t->t_vidx[i] = (uint32_t)t->t_a[i];
+	/* value index i goes to bytes [4i, 4i + 4): words before i, read */
+	for (i = 0; i < n; i++) {
+		x = (uint32_t)t->t_a[i];
+		memcpy((char *)t->t_a + i * sizeof(x), &x, sizeof(x));
 	}
-	free(t->t_a);
+	nv = realloc(t->t_a, n * sizeof(*nv));
+	t->t_vidx = nv != NULL ? nv : (uint32_t *)(void *)t->t_a;
 	t->t_a = NULL;
 	return 0;
 }
@@ -407,7 +564,7 @@ ip4set_free(void *data)
 	free(set);
 }
 
-/* ip4set_build - sort the blocks into tables */
+/* ip4set_build - the tables from the runs */
 static int
 ip4set_build(struct list_loader *ld, struct list *l)
 {
@@ -417,14 +574,11 @@ ip4set_build(struct list_loader *ld, struct list *l)
 
 	if ((set = calloc(1, sizeof(*set))) == NULL)
 		rc = RBLMUX_ENOMEM;
-	for (i = 0; i < 4; i++) {
-		if (rc == 0 && (rc = vec_finish(&bd->b_v[i], 1)) == 0) {
-			set->s_tab[i].t_a = bd->b_v[i].v_a;
-			set->s_tab[i].t_n = bd->b_v[i].v_n;
-			bd->b_v[i].v_a = NULL;
-			if (i < 2)
-				rc = tab_index(&set->s_tab[i]);
-		}
+	for (i = 0; i < 4 && rc == 0; i++) {
+		rc = run_finish(ld, &bd->b_r[i], &set->s_tab[i].t_a,
+		    &set->s_tab[i].t_n);
+		if (rc == 0 && i < 2)
+			rc = tab_index(&set->s_tab[i]);
 	}
 	ip4set_abort(ld);
 	if (rc != 0) {
@@ -560,8 +714,17 @@ const struct list_ops list_ip4set_ops = {
 static int
 ip4trie_begin(struct list_loader *ld)
 {
-	ld->ld_tdata = calloc(1, sizeof(struct ip4trie_b));
-	return ld->ld_tdata == NULL ? RBLMUX_ENOMEM : 0;
+	struct ip4trie_b *b;
+	int i;
+
+	if ((b = calloc(1, sizeof(*b))) == NULL)
+		return RBLMUX_ENOMEM;
+	for (i = 0; i <= 32; i++) {
+		b->b_r[i].first = true;
+		b->b_r[i].len = (uint8_t)i;
+	}
+	ld->ld_tdata = b;
+	return 0;
 }
 
 /* ip4trie_abort - drop an ip4trie builder */
@@ -574,59 +737,9 @@ ip4trie_abort(struct list_loader *ld)
 	if (b == NULL)
 		return;
 	for (i = 0; i <= 32; i++)
-		free(b->b_v[i].v_a);
-	free(b->b_hash);
+		run_free(&b->b_r[i]);
 	free(b);
 	ld->ld_tdata = NULL;
-}
-
-/* hash64 - mix a 64-bit key */
-static uint64_t
-hash64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
-
-/*
- * seen_add - remember a prefix; returns 1 if it is new, 0 if it was
- * there already, or RBLMUX_ENOMEM.
- */
-static int
-seen_add(struct ip4trie_b *b, uint64_t key)
-{
-	size_t i, mask;
-
-	key++;			/* 0 marks an empty slot */
-	if ((b->b_hn + 1) * 2 > b->b_hcap) {
-		size_t ncap = b->b_hcap ? b->b_hcap * 2 : 1024, j;
-		uint64_t *nh = calloc(ncap, sizeof(*nh));
-
-		if (nh == NULL)
-			return RBLMUX_ENOMEM;
-		for (j = 0; j < b->b_hcap; j++) {
-			if (b->b_hash[j] == 0)
-				continue;
-			i = hash64(b->b_hash[j]) & (ncap - 1);
-			while (nh[i] != 0)
-				i = (i + 1) & (ncap - 1);
-			nh[i] = b->b_hash[j];
-		}
-		free(b->b_hash);
-		b->b_hash = nh;
-		b->b_hcap = ncap;
-	}
-	mask = b->b_hcap - 1;
-	for (i = hash64(key) & mask; b->b_hash[i] != 0; i = (i + 1) & mask)
-		if (b->b_hash[i] == key)
-			return 0;
-	b->b_hash[i] = key;
-	b->b_hn++;
-	return 1;
 }
 
 /* ip4trie_line - one ip4trie entry: a CIDR prefix */
@@ -638,46 +751,52 @@ ip4trie_line(struct list_loader *ld, char *line)
 	uint32_t a, vidx;
 	unsigned len;
 	int excl, n, rc;
-	char *s, tok[80];
+	char *s;
 
 	s = skip_excl(line, &excl);
-	if ((n = list_ip4_prefix(s, &a, &end)) < 0) {
-		key_problem(ld, BAD_ADDR, s);
+	if ((n = list_ip4_prefix(s, &a, &end)) == 0) {
+		list_key_problem(ld, LIST_KEY_BAD, s);
 		return 0;
 	}
 	if (*end == '/') {
 		if ((end = parse_len(end + 1, 32, &len)) == NULL) {
-			key_problem(ld, BAD_ADDR, s);
+			list_key_problem(ld, LIST_KEY_BAD, s);
 			return 0;
 		}
 	} else if (n == 1) {
-		key_problem(ld, BAD_ADDR, s);
+		list_key_problem(ld, LIST_KEY_BAD, s);
 		return 0;
 	} else
 		len = 8 * (unsigned)n;
 	if (!LIST_ISKEYEND(*end)) {
-		key_problem(ld, BAD_ADDR, s);
+		list_key_problem(ld, LIST_KEY_BAD, s);
 		return 0;
 	}
 	if (a & ~mask4(len)) {
-		key_problem(ld, BAD_HOST, s);
+		list_key_problem(ld, LIST_KEY_HOSTBITS, s);
 		return 0;
 	}
 	if (!range_allowed(ld, a, a | ~mask4(len)))
 		return 0;
 	if ((rc = key_value(ld, excl, (char *)end, &vidx)) != 0)
-		return rc == -1 ? 0 : rc;
-	/* rbldnsd keeps the first entry for a prefix */
-	if ((rc = seen_add(bd, (uint64_t)a << 8 | len)) < 0)
-		return rc;
-	if (rc == 0) {
-		list_warn(ld, "duplicated entry for %s",
-		    list_tok(s, tok, sizeof(tok)));
-		return 0;
-	}
-	if ((rc = vec_push(&bd->b_v[len], (uint64_t)a << 32 | vidx)) != 0)
+		return rc == RBLMUX_EPARSE ? 0 : rc;
+	/* rbldnsd keeps the first entry for a prefix: see tail_first() */
+	if ((rc = run_push(ld, &bd->b_r[len], (uint64_t)a << 32 | vidx)) != 0)
 		return rc;
 	ld->ld_lines++;
+	return 0;
+}
+
+/* ip4trie_file_end - report the repeats of this file at its lines */
+static int
+ip4trie_file_end(struct list_loader *ld)
+{
+	struct ip4trie_b *bd = ld->ld_tdata;
+	int i, rc;
+
+	for (i = 0; i <= 32; i++)
+		if ((rc = run_compact(ld, &bd->b_r[i])) != 0)
+			return rc;
 	return 0;
 }
 
@@ -693,7 +812,7 @@ ip4trie_free(void *data)
 	free(t);
 }
 
-/* ip4trie_build - sort each prefix length */
+/* ip4trie_build - the sorted array of each prefix length */
 static int
 ip4trie_build(struct list_loader *ld, struct list *l)
 {
@@ -701,16 +820,12 @@ ip4trie_build(struct list_loader *ld, struct list *l)
 	struct ip4trie *t;
 	int i, rc = 0;
 
-	free(bd->b_hash);
-	bd->b_hash = NULL;
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		rc = RBLMUX_ENOMEM;
 	for (i = 32; i >= 0 && rc == 0; i--) {
-		if ((rc = vec_finish(&bd->b_v[i], 0)) != 0)
+		if ((rc = run_finish(ld, &bd->b_r[i], &t->r_a[i],
+		    &t->r_n[i])) != 0)
 			break;
-		t->r_a[i] = bd->b_v[i].v_a;
-		t->r_n[i] = bd->b_v[i].v_n;
-		bd->b_v[i].v_a = NULL;
 		if (t->r_n[i] > 0)
 			t->r_lens[t->r_nlens++] = (uint8_t)i;
 	}
@@ -777,6 +892,7 @@ const struct list_ops list_ip4trie_ops = {
 	.lo_name = "ip4trie",
 	.lo_begin = ip4trie_begin,
 	.lo_line = ip4trie_line,
+	.lo_file_end = ip4trie_file_end,
 	.lo_build = ip4trie_build,
 	.lo_abort = ip4trie_abort,
 	.lo_free = ip4trie_free,

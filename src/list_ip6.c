@@ -9,7 +9,11 @@
  *
  * The index is one array of 128-bit keys sorted by (prefix length, key)
  * with the range of each length present; a lookup binary-searches the
- * lengths from the longest down. 20 bytes per entry.
+ * lengths from the longest down. 20 bytes per entry. While loading an
+ * entry takes 24 bytes and a slot of the hash that finds repeats (at
+ * most 0.6 full, rebuilt from the entries when it grows); the entries
+ * are then sorted in place and packed into the index in their own
+ * memory, so a load needs less than twice the index.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -34,6 +38,9 @@ struct ip6trie_b {
 	uint32_t	*b_hash;	/* entry index + 1; 0 = empty */
 	size_t		 b_hcap;
 };
+
+#define HASH_FILL(cap)	((cap) / 5 * 3)	/* entries before the hash grows */
+#define ENTRY_BYTES	(2 * sizeof(uint64_t) + sizeof(uint32_t))
 
 /* The index. */
 struct ip6trie {
@@ -79,9 +86,6 @@ mask_lo(unsigned len)
 	return len == 128 ? ~(uint64_t)0 : ~(uint64_t)0 << (128 - len);
 }
 
-#define BAD_ADDR	(-1)
-#define BAD_HOST	(-2)
-
 /*
  * parse_ip6 - an ip6trie key. Up to eight hex groups, one "::" at most.
  * With "::" the address is complete (default /128); without it the
@@ -89,7 +93,7 @@ mask_lo(unsigned len)
  * rbldnsd a single ":" after the last group is taken when "::" was seen,
  * and what follows the key may start with ":" (the value).
  */
-static int
+static enum list_key
 parse_ip6(const char *s, uint64_t *hi, uint64_t *lo, unsigned *lenp,
     const char **end)
 {
@@ -107,7 +111,7 @@ parse_ip6(const char *s, uint64_t *hi, uint64_t *lo, unsigned *lenp,
 		if (hexval(*s) < 0) {
 			if (ci >= 0)
 				break;
-			return BAD_ADDR;
+			return LIST_KEY_BAD;
 		}
 		while ((d = hexval(*s)) >= 0) {
 			if (v <= 0xffff)
@@ -115,7 +119,7 @@ parse_ip6(const char *s, uint64_t *hi, uint64_t *lo, unsigned *lenp,
 			s++;
 		}
 		if (v > 0xffff)
-			return BAD_ADDR;
+			return LIST_KEY_BAD;
 		g[n++] = v;
 		if (n == 8 || *s != ':')
 			break;
@@ -130,7 +134,7 @@ parse_ip6(const char *s, uint64_t *hi, uint64_t *lo, unsigned *lenp,
 			s++;
 	}
 	if (ci >= 0 && n == 8)
-		return BAD_ADDR;	/* "::" must stand for a group */
+		return LIST_KEY_BAD;	/* "::" must stand for a group */
 	memset(full, 0, sizeof(full));
 	if (ci >= 0) {
 		for (i = 0; i < ci; i++)
@@ -148,27 +152,27 @@ parse_ip6(const char *s, uint64_t *hi, uint64_t *lo, unsigned *lenp,
 
 		s++;
 		if (*s < '0' || *s > '9')
-			return BAD_ADDR;
+			return LIST_KEY_BAD;
 		while (*s >= '0' && *s <= '9') {
 			if (v <= 128)
 				v = v * 10 + (unsigned)(*s - '0');
 			s++;
 		}
 		if (v > 128)
-			return BAD_ADDR;
+			return LIST_KEY_BAD;
 		len = v;
 	}
 	if (!LIST_ISKEYEND(*s))
-		return BAD_ADDR;
+		return LIST_KEY_BAD;
 	*hi = (uint64_t)full[0] << 48 | (uint64_t)full[1] << 32 |
 	    (uint64_t)full[2] << 16 | full[3];
 	*lo = (uint64_t)full[4] << 48 | (uint64_t)full[5] << 32 |
 	    (uint64_t)full[6] << 16 | full[7];
 	if ((*hi & ~mask_hi(len)) || (*lo & ~mask_lo(len)))
-		return BAD_HOST;
+		return LIST_KEY_HOSTBITS;
 	*lenp = len;
 	*end = s;
-	return 0;
+	return LIST_KEY_OK;
 }
 
 /* ip6trie_begin - start a builder */
@@ -205,14 +209,18 @@ ehash(uint64_t hi, uint64_t lo, uint32_t len)
 	return (size_t)x;
 }
 
-/* rehash - grow the table of prefixes seen */
+/* rehash - grow the table of prefixes seen, rebuilt from the entries */
 static int
 rehash(struct ip6trie_b *b)
 {
 	size_t ncap = b->b_hcap ? b->b_hcap * 2 : 1024, i, h;
-	uint32_t *nh = calloc(ncap, sizeof(*nh));
+	uint32_t *nh;
 
-	if (nh == NULL)
+	/* the old table goes first: never both at once */
+	free(b->b_hash);
+	b->b_hash = NULL;
+	b->b_hcap = 0;
+	if ((nh = calloc(ncap, sizeof(*nh))) == NULL)
 		return RBLMUX_ENOMEM;
 	for (i = 0; i < b->b_n; i++) {
 		const struct ip6e *e = &b->b_e[i];
@@ -222,7 +230,6 @@ rehash(struct ip6trie_b *b)
 			h = (h + 1) & (ncap - 1);
 		nh[h] = (uint32_t)i + 1;
 	}
-	free(b->b_hash);
 	b->b_hash = nh;
 	b->b_hcap = ncap;
 	return 0;
@@ -238,6 +245,7 @@ ip6trie_line(struct list_loader *ld, char *line)
 	uint32_t vidx, k;
 	unsigned len;
 	size_t h, mask;
+	enum list_key key;
 	int excl = 0, rc;
 	char *s = line, tok[80];
 
@@ -247,20 +255,15 @@ ip6trie_line(struct list_loader *ld, char *line)
 		while (LIST_ISSPACE(*s))
 			s++;
 	}
-	if ((rc = parse_ip6(s, &hi, &lo, &len, &end)) != 0) {
-		if (rc == BAD_HOST)
-			list_warn(ld, "invalid range (non-zero host part) "
-			    "'%s'", list_tok(s, tok, sizeof(tok)));
-		else
-			list_warn(ld, "invalid address '%s'",
-			    list_tok(s, tok, sizeof(tok)));
+	if ((key = parse_ip6(s, &hi, &lo, &len, &end)) != LIST_KEY_OK) {
+		list_key_problem(ld, key, s);
 		return 0;
 	}
 	if (excl)
 		vidx = LIST_VEXCL;
 	else if ((rc = list_parse_value(ld, (char *)end, &vidx)) != 0)
-		return rc == -1 ? 0 : rc;
-	if ((b->b_n + 1) * 2 > b->b_hcap && (rc = rehash(b)) != 0)
+		return rc == RBLMUX_EPARSE ? 0 : rc;
+	if (b->b_n + 1 > HASH_FILL(b->b_hcap) && (rc = rehash(b)) != 0)
 		return rc;
 	mask = b->b_hcap - 1;
 	for (h = ehash(hi, lo, len) & mask; (k = b->b_hash[h]) != 0;
@@ -269,13 +272,15 @@ ip6trie_line(struct list_loader *ld, char *line)
 
 		if (e->e_hi == hi && e->e_lo == lo && e->e_len == len) {
 			/* rbldnsd keeps the first entry for a prefix */
-			list_warn(ld, "duplicated entry for %s",
-			    list_tok(s, tok, sizeof(tok)));
+			list_warning(ld, "duplicated entry for %s, the first "
+			    "one counts", list_tok(s, tok, sizeof(tok)));
 			return 0;
 		}
 	}
 	if (b->b_n >= UINT32_MAX - 1)
 		return RBLMUX_ENOMEM;
+	if ((rc = list_mem_add(ld, ENTRY_BYTES)) != 0)
+		return rc;
 	if (b->b_n == b->b_cap) {
 		size_t ncap = b->b_cap ? b->b_cap * 2 : 64;
 		struct ip6e *ne = reallocarray(b->b_e, ncap, sizeof(*ne));
@@ -296,7 +301,7 @@ ip6trie_line(struct list_loader *ld, char *line)
 
 /* ecmp - order entries by longest prefix first, then address */
 static int
-ecmp(const void *x, const void *y)
+ecmp(const void *x, const void *y, void *arg)
 {
 	const struct ip6e *a = x, *b = y;
 
@@ -320,43 +325,55 @@ ip6trie_free(void *data)
 	free(t);
 }
 
-/* ip6trie_build - sort entries into the index */
+/*
+ * ip6trie_build - sort the entries in place and pack them into the
+ * index: the value indexes go out first, then key i is written over
+ * bytes [16i, 16i + 16) of the entries, which only ever covers entries
+ * already read.
+ */
 static int
 ip6trie_build(struct list_loader *ld, struct list *l)
 {
 	struct ip6trie_b *b = ld->ld_tdata;
 	struct ip6trie *t;
+	struct ip6e e;
 	size_t i, n = b->b_n;
+	uint64_t key[2];
+	char *keys;
 
 	free(b->b_hash);
 	b->b_hash = NULL;
-	t = calloc(1, sizeof(*t));
-	if (t != NULL && n > 0) {
-		t->t_key = malloc(2 * n * sizeof(*t->t_key));
+	if ((t = calloc(1, sizeof(*t))) != NULL && n > 0)
 		t->t_vidx = malloc(n * sizeof(*t->t_vidx));
-	}
-	if (t == NULL || (n > 0 && (t->t_key == NULL || t->t_vidx == NULL))) {
+	if (t == NULL || (n > 0 && t->t_vidx == NULL)) {
 		if (t != NULL)
 			ip6trie_free(t);
 		ip6trie_abort(ld);
 		return RBLMUX_ENOMEM;
 	}
-	if (n > 0)
-		qsort(b->b_e, n, sizeof(*b->b_e), ecmp);
+	list_sort(b->b_e, n, sizeof(*b->b_e), ecmp, NULL);
+	keys = (char *)b->b_e;
 	for (i = 0; i < n; i++) {
-		const struct ip6e *e = &b->b_e[i];
-
-		t->t_key[2 * i] = e->e_hi;
-		t->t_key[2 * i + 1] = e->e_lo;
-		t->t_vidx[i] = e->e_vidx;
+		memcpy(&e, keys + i * sizeof(e), sizeof(e));
+		key[0] = e.e_hi;
+		key[1] = e.e_lo;
+		memcpy(keys + i * sizeof(key), key, sizeof(key));
+		t->t_vidx[i] = e.e_vidx;
 		if (t->t_nlens == 0 ||
-		    t->t_lens[t->t_nlens - 1].len != e->e_len) {
-			t->t_lens[t->t_nlens].len = e->e_len;
+		    t->t_lens[t->t_nlens - 1].len != e.e_len) {
+			t->t_lens[t->t_nlens].len = e.e_len;
 			t->t_lens[t->t_nlens].lo = i;
 			t->t_nlens++;
 		}
 		t->t_lens[t->t_nlens - 1].hi = i + 1;
 	}
+	if (n > 0) {
+		t->t_key = realloc(b->b_e, n * sizeof(key));
+		if (t->t_key == NULL)
+			t->t_key = (uint64_t *)(void *)b->b_e;
+	} else
+		free(b->b_e);
+	b->b_e = NULL;
 	t->t_n = n;
 	ip6trie_abort(ld);
 	l->l_data = t;
@@ -369,7 +386,7 @@ ip6trie_memory(const void *data)
 {
 	const struct ip6trie *t = data;
 
-	return sizeof(*t) + t->t_n * (2 * sizeof(uint64_t) + sizeof(uint32_t));
+	return sizeof(*t) + t->t_n * ENTRY_BYTES;
 }
 
 /* ip6trie_lookup - longest prefix match */

@@ -36,13 +36,17 @@ vhash(uint32_t a, uint32_t hastxt, const char *txt, size_t len)
 	return h;
 }
 
-/* vtable_grow - double the value hash */
+/* vtable_grow - double the value hash, rebuilt from the value table */
 static int
 vtable_grow(struct list_loader *ld)
 {
 	uint32_t ncap = ld->ld_vhashcap ? ld->ld_vhashcap * 2 : 1024;
 	uint32_t *nh, i, mask = ncap - 1;
 
+	/* the old hash goes first: never both at once */
+	free(ld->ld_vhash);
+	ld->ld_vhash = NULL;
+	ld->ld_vhashcap = 0;
 	nh = calloc(ncap, sizeof(*nh));
 	if (nh == NULL)
 		return RBLMUX_ENOMEM;
@@ -55,7 +59,6 @@ vtable_grow(struct list_loader *ld)
 			h = (h + 1) & mask;
 		nh[h] = i + 1;
 	}
-	free(ld->ld_vhash);
 	ld->ld_vhash = nh;
 	ld->ld_vhashcap = ncap;
 	return 0;
@@ -90,6 +93,8 @@ list_value_add(struct list_loader *ld, uint32_t a, const char *txt,
 	}
 	if (ld->ld_nvals >= LIST_VEXCL - 1)
 		return RBLMUX_ENOMEM;
+	if ((rc = list_mem_add(ld, sizeof(struct list_value) + len + 1)) != 0)
+		return rc;
 	if (ld->ld_nvals == ld->ld_capvals) {
 		uint32_t ncap = ld->ld_capvals ? ld->ld_capvals * 2 : 64;
 		struct list_rawval *nv;
@@ -205,9 +210,9 @@ list_parse_value_def(struct list_loader *ld, char *s, uint32_t def,
 	if (*s == ':') {
 		e = parse_a(s + 1, &a);
 		if (e == NULL) {
-			list_warn(ld, "invalid A value '%s'",
+			list_error(ld, "invalid A value '%s'",
 			    list_tok(s, tok, sizeof(tok)));
-			return -1;
+			return RBLMUX_EPARSE;
 		}
 		s = (char *)e;
 		while (LIST_ISSPACE(*s))
@@ -218,9 +223,9 @@ list_parse_value_def(struct list_loader *ld, char *s, uint32_t def,
 			    dv->rv_len, dv->rv_hastxt, vidx);
 		}
 		if (*s != ':') {
-			list_warn(ld, "unrecognized value for an entry '%s'",
+			list_error(ld, "unrecognized value for an entry '%s'",
 			    list_tok(s, tok, sizeof(tok)));
-			return -1;
+			return RBLMUX_EPARSE;
 		}
 		s++;
 		while (LIST_ISSPACE(*s))
@@ -228,7 +233,7 @@ list_parse_value_def(struct list_loader *ld, char *s, uint32_t def,
 	}
 	len = strlen(s);
 	if (len > LIST_TXT_MAX) {
-		list_warn(ld, "TXT truncated to %d bytes", LIST_TXT_MAX);
+		list_warning(ld, "TXT truncated to %d bytes", LIST_TXT_MAX);
 		len = LIST_TXT_MAX;
 	}
 	hastxt = len > 0;
@@ -316,78 +321,66 @@ resolve(const struct list_loader *ld, const char *t, const char *e,
 	b->b_buf[b->b_len] = '\0';
 }
 
-/* list_resolve_values - the final value table of l */
+/*
+ * resolve_value - the resolved template of value i into tmp: returns its
+ * length, 0 for none
+ */
+static size_t
+resolve_value(const struct list_loader *ld, uint32_t i, char *tmp)
+{
+	const char *base = ld->ld_subst[LIST_SUBST_BASE];
+	const struct list_rawval *rv = &ld->ld_vals[i];
+	const char *raw = rv->rv_hastxt ? ld->ld_pool + rv->rv_txt : "";
+	struct rbuf b = { tmp, 0, 0, 0 };
+
+	if (raw[0] == '=')		/* "=text" opts out of the base */
+		resolve(ld, raw + 1, raw + 1, &b);
+	else if (base != NULL)
+		resolve(ld, base, raw, &b);
+	else if (rv->rv_hastxt)
+		resolve(ld, raw, raw, &b);
+	return b.b_len;
+}
+
+/*
+ * list_resolve_values - the final value table of l. The value hash is
+ * not needed any more and goes first; the text pool is sized by a first
+ * pass, so it is allocated once.
+ */
 int
 list_resolve_values(struct list_loader *ld, struct list *l, uint32_t ttl)
 {
-	const char *base = ld->ld_subst[LIST_SUBST_BASE];
 	char tmp[RESOLVED_MAX + 1];
-	size_t *off, cap = 0, len = 0;
+	size_t len = 0, n;
 	uint32_t i;
 	char *pool = NULL;
 
+	free(ld->ld_vhash);
+	ld->ld_vhash = NULL;
+	ld->ld_vhashcap = 0;
+	for (i = 0; i < ld->ld_nvals; i++)
+		if ((n = resolve_value(ld, i, tmp)) > 0)
+			len += n + 1;
 	l->l_values = calloc(ld->ld_nvals ? ld->ld_nvals : 1,
 	    sizeof(*l->l_values));
-	off = calloc(ld->ld_nvals ? ld->ld_nvals : 1, sizeof(*off));
-	if (l->l_values == NULL || off == NULL) {
-		free(off);
+	if (len > 0)
+		pool = malloc(len);
+	if (l->l_values == NULL || (len > 0 && pool == NULL)) {
+		free(pool);
 		return RBLMUX_ENOMEM;
 	}
 	l->l_nvalues = ld->ld_nvals;
-	for (i = 0; i < ld->ld_nvals; i++) {
-		const struct list_rawval *rv = &ld->ld_vals[i];
-		const char *raw = ld->ld_pool + rv->rv_txt;
-		const char *t, *e;
-		struct rbuf b = { tmp, 0, 0, 0 };
-
-		l->l_values[i].lv_a = rv->rv_a;
-		l->l_values[i].lv_ttl = ttl;
-		off[i] = SIZE_MAX;
-		if (!rv->rv_hastxt)
-			raw = "";
-		if (raw[0] == '=') {
-			/* "=text" opts out of the base template */
-			t = e = raw + 1;
-		} else if (base != NULL) {
-			t = base;
-			e = raw;
-		} else if (rv->rv_hastxt)
-			t = e = raw;
-		else
-			continue;
-		resolve(ld, t, e, &b);
-		if (b.b_len == 0)
-			continue;
-		if (len + b.b_len + 1 > cap) {
-			size_t ncap = cap ? cap * 2 : 4096;
-			char *np;
-
-			while (len + b.b_len + 1 > ncap)
-				ncap *= 2;
-			if ((np = realloc(pool, ncap)) == NULL) {
-				free(pool);
-				free(off);
-				return RBLMUX_ENOMEM;
-			}
-			pool = np;
-			cap = ncap;
-		}
-		memcpy(pool + len, tmp, b.b_len + 1);
-		off[i] = len;
-		len += b.b_len + 1;
-	}
-	if (pool != NULL && len < cap) {
-		char *np = realloc(pool, len);
-
-		if (np != NULL)
-			pool = np;
-	}
-	for (i = 0; i < ld->ld_nvals; i++)
-		l->l_values[i].lv_txt = off[i] == SIZE_MAX ? NULL :
-		    pool + off[i];
-	free(off);
 	l->l_txt = pool;
 	l->l_txtlen = len;
+	for (i = 0, len = 0; i < ld->ld_nvals; i++) {
+		l->l_values[i].lv_a = ld->ld_vals[i].rv_a;
+		l->l_values[i].lv_ttl = ttl;
+		if ((n = resolve_value(ld, i, tmp)) == 0)
+			continue;
+		memcpy(pool + len, tmp, n + 1);
+		l->l_values[i].lv_txt = pool + len;
+		len += n + 1;
+	}
 	return 0;
 }
 

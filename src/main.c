@@ -41,7 +41,8 @@
 struct report {
 	char		 text[8192];
 	size_t		 len;
-	unsigned	 count;
+	unsigned	 count;		/* errors and warnings */
+	unsigned	 errors;	/* what kept something from loading */
 	int		 to_log;	/* also log each problem */
 };
 
@@ -90,25 +91,33 @@ usage(void)
 	exit(2);
 }
 
-/* report_cb - a config or list problem, as "file:line: message" */
+/*
+ * report_cb - a config or list problem, as "file:line: message"; a
+ * warning (something used as well as it could be) says so
+ */
 static void
-report_cb(void *arg, const char *file, unsigned line, const char *msg)
+report_cb(void *arg, enum list_severity sev, const char *file, unsigned line,
+    const char *msg)
 {
 	struct report *r = arg;
+	const char *w = sev == LIST_WARNING ? "warning: " : "";
 	char one[1024];
 	int n;
 
 	if (file != NULL && line > 0)
-		n = snprintf(one, sizeof(one), "%s:%u: %s\n", file, line, msg);
+		n = snprintf(one, sizeof(one), "%s:%u: %s%s\n", file, line, w,
+		    msg);
 	else if (file != NULL)
-		n = snprintf(one, sizeof(one), "%s: %s\n", file, msg);
+		n = snprintf(one, sizeof(one), "%s: %s%s\n", file, w, msg);
 	else
-		n = snprintf(one, sizeof(one), "%s\n", msg);
+		n = snprintf(one, sizeof(one), "%s%s\n", w, msg);
 	if (n < 0)
 		return;
 	if ((size_t)n >= sizeof(one))
 		n = sizeof(one) - 1;
 	r->count++;
+	if (sev == LIST_ERROR)
+		r->errors++;
 	if (r->to_log)
 		log_warnx("%.*s", n - 1, one);
 	if (r->len + (size_t)n < sizeof(r->text)) {
@@ -116,6 +125,24 @@ report_cb(void *arg, const char *file, unsigned line, const char *msg)
 		r->len += (size_t)n;
 		r->text[r->len] = '\0';
 	}
+}
+
+/* conf_report_cb - every config problem is an error */
+static void
+conf_report_cb(void *arg, const char *file, unsigned line, const char *msg)
+{
+	report_cb(arg, LIST_ERROR, file, line, msg);
+}
+
+/* report_counts - "2 errors, 1 warning" */
+static const char *
+report_counts(const struct report *r, char *buf, size_t bufsz)
+{
+	unsigned w = r->count - r->errors;
+
+	snprintf(buf, bufsz, "%u error%s, %u warning%s", r->errors,
+	    r->errors == 1 ? "" : "s", w, w == 1 ? "" : "s");
+	return buf;
 }
 
 /* not_yet - say which configured features this version does not run */
@@ -159,7 +186,7 @@ load_view(const char *path, struct report *rep)
 	struct vconf *vc;
 	struct view *v = NULL;
 
-	if (conf_load(path, report_cb, rep, &c) != 0)
+	if (conf_load(path, conf_report_cb, rep, &c) != 0)
 		return NULL;
 	vc = vconf_new(c);
 	if (view_build(vc, NULL, report_cb, rep, &v) != 0)
@@ -180,12 +207,13 @@ reload_thread(void *arg)
 	if (!job->full) {
 		vc = job->vc;
 		job->vc = NULL;
-	} else if (conf_load(d->conf_path, report_cb, &job->rep, &c) == 0) {
+	} else if (conf_load(d->conf_path, conf_report_cb, &job->rep, &c) == 0) {
 		/* built here: when it fails, the old config keeps serving */
 		if (acl_new(c->server.acl, c->server.nacl, &job->acl) == 0)
 			vc = vconf_new(c);
 		else {
-			report_cb(&job->rep, c->path, 0, "out of memory");
+			report_cb(&job->rep, LIST_ERROR, c->path, 0,
+			    "out of memory");
 			conf_free(c);
 		}
 	}
@@ -295,10 +323,18 @@ apply_conf(struct daemon *d, const struct conf *c, struct acl *acl)
 	}
 }
 
+/* kept_why - why a list serves the data of an earlier load */
+static const char *
+kept_why(const struct vlist *vl)
+{
+	return vl->kept_err == RBLMUX_EPARSE ? "files broken" :
+	    rblmux_strerror(vl->kept_err);
+}
+
 /*
- * kept_note - name the lists still answering from earlier data because
- * their files are broken, so a reload that did not parse them again
- * (unchanged since) still says so.
+ * kept_note - name the lists still answering from earlier data (broken
+ * files, or a failure to be tried again), so a reload that did not
+ * parse them again (unchanged since) still says so.
  */
 static void
 kept_note(const struct view *v, struct report *rep)
@@ -310,8 +346,10 @@ kept_note(const struct view *v, struct report *rep)
 		if (v->lists[i]->kept == NULL)
 			continue;
 		n = snprintf(rep->text + rep->len, sizeof(rep->text) - rep->len,
-		    "list %s: files broken, the previous data keeps serving\n",
-		    v->lists[i]->name);
+		    "list %s: %s, the previous data keeps serving%s\n",
+		    v->lists[i]->name, kept_why(v->lists[i]),
+		    v->lists[i]->retry ? " (read again at the next check)" :
+		    "");
 		if (n > 0 && rep->len + (size_t)n < sizeof(rep->text))
 			rep->len += (size_t)n;
 		else
@@ -326,7 +364,7 @@ reload_done_cb(struct ev_loop *loop, ev_async *w, int revents)
 	struct daemon *d = (struct daemon *)((char *)w -
 	    offsetof(struct daemon, reload_done));
 	struct reload_job *job;
-	char msg[256];
+	char msg[256], counts[64];
 
 	pthread_mutex_lock(&d->lock);
 	job = d->finished;
@@ -352,8 +390,8 @@ reload_done_cb(struct ev_loop *loop, ev_async *w, int revents)
 		view_unref(old);
 		d->st.reloads++;
 		kept_note(d->view, &job->rep);
-		snprintf(msg, sizeof(msg), "reloaded; %u problem%s\n",
-		    job->rep.count, job->rep.count == 1 ? "" : "s");
+		snprintf(msg, sizeof(msg), "reloaded; %s\n",
+		    report_counts(&job->rep, counts, sizeof(counts)));
 		log_info("%.*s", (int)strlen(msg) - 1, msg);
 		if (job->rep.len + strlen(msg) < sizeof(job->rep.text))
 			strcat(job->rep.text, msg);
@@ -574,11 +612,15 @@ hook_status(void *arg, struct ctl_out *o)
 		const struct vlist *vl = v->lists[i];
 
 		OUT("list %s: %s, %zu entries, %zu bytes, loaded in %.3fs, "
-		    "%u problem%s%s\n", vl->name, list_type_name(vl->type),
+		    "%u error%s, %u warning%s%s%s%s\n", vl->name,
+		    list_type_name(vl->type),
 		    vl->data ? list_entries(vl->data) : 0,
 		    vl->data ? list_memory(vl->data) : 0, vl->load_secs,
-		    vl->problems, vl->problems == 1 ? "" : "s",
-		    vl->kept ? " (files broken: previous data kept)" : "");
+		    vl->errors, vl->errors == 1 ? "" : "s", vl->warnings,
+		    vl->warnings == 1 ? "" : "s", vl->kept ? " (" : "",
+		    vl->kept ? kept_why(vl) : "", !vl->kept ? "" : vl->retry ?
+		    ": previous data kept, read again at the next check)" :
+		    ": previous data kept)");
 	}
 	for (i = 0; i < c->nupstreams; i++)
 		OUT("upstream %s: down (upstream queries are not available "
@@ -660,17 +702,29 @@ main(int argc, char *argv[])
 	memset(&rep, 0, sizeof(rep));
 
 	if (check) {
-		/* -n: every problem on stderr with file:line, exit 0 or 1 */
+		/*
+		 * -n: every problem on stderr with file:line; exit 1 when
+		 * something would not load (an error), 0 with warnings only
+		 */
+		char counts[64];
+
 		d.view = load_view(d.conf_path, &rep);
 		if (rep.len > 0)
 			fputs(rep.text, stderr);
-		if (d.view == NULL || rep.count > 0) {
-			fprintf(stderr, "%s: %u problem%s\n", d.conf_path,
-			    rep.count ? rep.count : 1, rep.count == 1 ? "" : "s");
+		if (d.view == NULL && rep.errors == 0) {
+			rep.count++;		/* a failure nobody reported */
+			rep.errors++;
+		}
+		report_counts(&rep, counts, sizeof(counts));
+		if (d.view == NULL || rep.errors > 0) {
+			fprintf(stderr, "%s: %s\n", d.conf_path, counts);
 			view_unref(d.view);
 			return 1;
 		}
-		printf("%s: OK\n", d.conf_path);
+		if (rep.count > 0)
+			printf("%s: OK, %s\n", d.conf_path, counts);
+		else
+			printf("%s: OK\n", d.conf_path);
 		view_unref(d.view);
 		return 0;
 	}
@@ -686,8 +740,8 @@ main(int argc, char *argv[])
 		return 0;
 	}
 	if (d.view == NULL)
-		fatalx("%s: not started: %u problem%s", d.conf_path, rep.count,
-		    rep.count == 1 ? "" : "s");
+		fatalx("%s: not started: %u error%s", d.conf_path,
+		    rep.errors ? rep.errors : 1, rep.errors > 1 ? "s" : "");
 	not_yet(d.view->conf);
 
 	/*

@@ -6,6 +6,8 @@
  * in the event loop. Lists whose files did not change are shared with the
  * previous view instead of being parsed again.
  */
+#include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,18 +19,34 @@
 #include "view.h"
 #include "xmalloc.h"
 
+/* A problem held back until the load it belongs to is settled. */
+struct vmsg {
+	enum list_severity	 sev;
+	const char		*file;	/* a path of the list being loaded */
+	unsigned		 line;
+	char			 text[320];
+};
+
 struct build_ctx {
 	view_report_fn	*report;
 	void		*arg;
-	unsigned	 problems;
+	/* the problems of the list being loaded */
+	struct vmsg	 msgs[2 * VIEW_MSG_MAX];
+	size_t		 nmsgs;
+	unsigned	 count[2];	/* all, by severity */
+	unsigned	 held[2];	/* in msgs, by severity */
 };
 
 /* vconf_new - wrap a loaded config for sharing between views */
 struct vconf *
 vconf_new(struct conf *c)
 {
-	struct vconf *vc = xcalloc(1, sizeof(*vc));
+	struct vconf *vc = calloc(1, sizeof(*vc));
 
+	if (vc == NULL) {
+		conf_free(c);
+		return NULL;
+	}
 	vc->c = c;
 	atomic_init(&vc->refs, 1);
 	return vc;
@@ -61,47 +79,81 @@ vlist_unref(struct vlist *vl)
 	free(vl);
 }
 
+/* file_id - what is at path now (ino 0: nothing) */
+static void
+file_id(const char *path, struct list_file_id *id)
+{
+	struct stat st;
+
+	memset(id, 0, sizeof(*id));
+	if (stat(path, &st) != 0)
+		return;
+	id->dev = st.st_dev;
+	id->ino = st.st_ino;
+	id->size = st.st_size;
+	id->mtime = st.st_mtim;
+}
+
 /* file_same - does the file still look as it did at load time? */
-static int
+static bool
 file_same(const struct vfile *f)
 {
-	struct stat st;
+	struct list_file_id now;
 
-	if (stat(f->path, &st) != 0)
-		return f->ino == 0;	/* was missing, still missing */
-	return st.st_dev == f->dev && st.st_ino == f->ino &&
-	    st.st_size == f->size && st.st_mtim.tv_sec == f->mtime.tv_sec &&
-	    st.st_mtim.tv_nsec == f->mtime.tv_nsec;
+	file_id(f->path, &now);
+	return now.dev == f->id.dev && now.ino == f->id.ino &&
+	    now.size == f->id.size && now.mtime.tv_sec == f->id.mtime.tv_sec &&
+	    now.mtime.tv_nsec == f->id.mtime.tv_nsec;
 }
 
-/* file_note - record a file's identity before it is read */
+/* held_msg - list_warn_fn: count a problem, hold the first ones back */
 static void
-file_note(struct vfile *f)
-{
-	struct stat st;
-
-	if (stat(f->path, &st) != 0) {
-		f->dev = 0;
-		f->ino = 0;
-		f->size = 0;
-		memset(&f->mtime, 0, sizeof(f->mtime));
-		return;
-	}
-	f->dev = st.st_dev;
-	f->ino = st.st_ino;
-	f->size = st.st_size;
-	f->mtime = st.st_mtim;
-}
-
-/* list_warn - pass a list file problem on, counting it */
-static void
-list_warn(void *arg, const char *file, unsigned line, const char *msg)
+held_msg(void *arg, enum list_severity sev, const char *file, unsigned line,
+    const char *msg)
 {
 	struct build_ctx *bc = arg;
+	struct vmsg *m;
 
-	bc->problems++;
-	if (bc->report != NULL)
-		bc->report(bc->arg, file, line, msg);
+	bc->count[sev]++;
+	if (bc->held[sev] >= VIEW_MSG_MAX)
+		return;
+	bc->held[sev]++;
+	m = &bc->msgs[bc->nmsgs++];
+	m->sev = sev;
+	m->file = file;
+	m->line = line;
+	snprintf(m->text, sizeof(m->text), "%s", msg);
+}
+
+/* msgs_drop - forget the problems of a load that is read again */
+static void
+msgs_drop(struct build_ctx *bc)
+{
+	bc->nmsgs = 0;
+	memset(bc->count, 0, sizeof(bc->count));
+	memset(bc->held, 0, sizeof(bc->held));
+}
+
+/* msgs_flush - pass the problems held on, and the count of the rest */
+static void
+msgs_flush(struct build_ctx *bc, const char *name)
+{
+	unsigned more_e = bc->count[LIST_ERROR] - bc->held[LIST_ERROR];
+	unsigned more_w = bc->count[LIST_WARNING] - bc->held[LIST_WARNING];
+	char msg[256];
+	size_t i;
+
+	for (i = 0; bc->report != NULL && i < bc->nmsgs; i++)
+		bc->report(bc->arg, bc->msgs[i].sev, bc->msgs[i].file,
+		    bc->msgs[i].line, bc->msgs[i].text);
+	if (bc->report != NULL && (more_e > 0 || more_w > 0)) {
+		snprintf(msg, sizeof(msg), "list %s: %u more error%s and %u "
+		    "more warning%s not shown", name, more_e,
+		    more_e == 1 ? "" : "s", more_w, more_w == 1 ? "" : "s");
+		bc->report(bc->arg, more_e > 0 ? LIST_ERROR : LIST_WARNING,
+		    NULL, 0, msg);
+	}
+	bc->nmsgs = 0;
 }
 
 /* old_list - the previous view's list of that name, or NULL */
@@ -118,22 +170,153 @@ old_list(const struct view *old, const char *name)
 	return NULL;
 }
 
-/* same_files - would loading cl read exactly what ov was built from? */
-static int
-same_files(const struct vlist *ov, const struct conf_list *cl, char **paths,
-    size_t n)
+/* same_files - would loading vl read exactly what ov was built from? */
+static bool
+same_files(const struct vlist *ov, const struct vlist *vl)
 {
 	size_t i;
 
 	/* the load options count too: they are baked into the data */
-	if (ov->type != cl->type || ov->default_ttl != cl->ttl ||
-	    ov->nfiles != n || ov->data == NULL)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (strcmp(ov->files[i].path, paths[i]) != 0 ||
+	if (ov->type != vl->type || ov->default_ttl != vl->default_ttl ||
+	    ov->max_memory != vl->max_memory || ov->nfiles != vl->nfiles ||
+	    ov->data == NULL || ov->retry)
+		return false;
+	for (i = 0; i < vl->nfiles; i++)
+		if (strcmp(ov->files[i].path, vl->files[i].path) != 0 ||
 		    !file_same(&ov->files[i]))
-			return 0;
-	return 1;
+			return false;
+	return true;
+}
+
+/* vlist_new - a list of cl, not loaded yet; NULL when out of memory */
+static struct vlist *
+vlist_new(const struct conf *c, const struct conf_list *cl)
+{
+	struct vlist *vl;
+	size_t i;
+
+	if ((vl = calloc(1, sizeof(*vl))) == NULL)
+		return NULL;
+	atomic_init(&vl->refs, 1);
+	vl->type = cl->type;
+	vl->default_ttl = cl->ttl;
+	vl->max_memory = cl->max_memory ? cl->max_memory :
+	    LIST_MAX_MEMORY_DEFAULT;
+	if ((vl->name = strdup(cl->name)) == NULL ||
+	    (vl->files = calloc(cl->nfiles, sizeof(*vl->files))) == NULL) {
+		vlist_unref(vl);
+		return NULL;
+	}
+	vl->nfiles = cl->nfiles;
+	for (i = 0; i < cl->nfiles; i++)
+		if ((vl->files[i].path = conf_path(c, cl->files[i])) == NULL) {
+			vlist_unref(vl);
+			return NULL;
+		}
+	return vl;
+}
+
+/* pause_ms - sleep a little before reading a changing file again */
+static void
+pause_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/*
+ * load_files - read the files of vl into vl->list. A file that changes
+ * while it is read is read again after a pause when there is no earlier
+ * version to keep (retry); the problems of a discarded read are dropped.
+ */
+static int
+load_files(struct vlist *vl, bool retry, struct build_ctx *bc)
+{
+	struct list_file_id *ids;
+	struct list_opts lo;
+	struct timespec t0, t1;
+	const char **fl;
+	size_t i, n = vl->nfiles;
+	int rc, tries = 0;
+
+	fl = calloc(n, sizeof(*fl));
+	ids = calloc(n, sizeof(*ids));
+	if (fl == NULL || ids == NULL) {
+		free(fl);
+		free(ids);
+		return RBLMUX_ENOMEM;
+	}
+	for (i = 0; i < n; i++)
+		fl[i] = vl->files[i].path;
+	memset(&lo, 0, sizeof(lo));
+	lo.name = vl->name;
+	lo.type = vl->type;
+	lo.files = fl;
+	lo.nfiles = n;
+	lo.default_ttl = vl->default_ttl;
+	lo.max_memory = vl->max_memory;
+	lo.warn = held_msg;
+	lo.warn_arg = bc;
+	lo.ids = ids;
+	for (;;) {
+		msgs_drop(bc);
+		/* files not opened keep what stat() says */
+		for (i = 0; i < n; i++)
+			file_id(fl[i], &ids[i]);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		rc = list_load(&lo, &vl->list);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (rc != RBLMUX_ECHANGED || !retry ||
+		    ++tries >= VIEW_CHANGED_TRIES)
+			break;
+		pause_ms(100L * tries);
+	}
+	for (i = 0; i < n; i++)
+		vl->files[i].id = ids[i];
+	vl->loaded = time(NULL);
+	vl->load_secs = (double)(t1.tv_sec - t0.tv_sec) +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	free(fl);
+	free(ids);
+	return rc;
+}
+
+/*
+ * keep_old - the files of vl did not load, or had errors: it serves the
+ * data of ov instead. A passing failure is read again at the next
+ * check; otherwise the files' identity is kept, so that they are not
+ * read again until they change once more.
+ */
+static void
+keep_old(struct vlist *vl, struct vlist *ov, int rc, struct build_ctx *bc)
+{
+	/* point at the data's owner: no chain of keepers grows */
+	struct vlist *base = ov->kept != NULL ? ov->kept : ov;
+	char msg[256];
+
+	vl->retry = rc != 0 && list_load_transient(rc);
+	vl->kept_err = rc != 0 ? rc : RBLMUX_EPARSE;
+	if (bc->report != NULL) {
+		if (rc == 0)
+			snprintf(msg, sizeof(msg), "list %s: %u error%s, "
+			    "keeping the data loaded before", vl->name,
+			    vl->errors, vl->errors == 1 ? "" : "s");
+		else
+			snprintf(msg, sizeof(msg), "list %s: %s, keeping the "
+			    "data loaded before%s", vl->name,
+			    rblmux_strerror(rc), vl->retry ?
+			    "; read again at the next check" : "");
+		/* a failure the loader did not report is an error here */
+		bc->report(bc->arg, rc != 0 && vl->errors == 0 ? LIST_ERROR :
+		    LIST_WARNING, NULL, 0, msg);
+	}
+	list_free(vl->list);
+	vl->list = NULL;
+	atomic_fetch_add(&base->refs, 1);
+	vl->kept = base;
+	vl->data = base->data;
 }
 
 /* get_list - share, load, or keep the previous version of one list */
@@ -142,101 +325,38 @@ get_list(const struct conf *c, const struct conf_list *cl,
     const struct view *old, struct build_ctx *bc, struct vlist **out)
 {
 	struct vlist *ov = old_list(old, cl->name), *vl;
-	struct list_opts lo;
-	struct timespec t0, t1;
-	char **paths = xcalloc(cl->nfiles, sizeof(*paths));
-	unsigned before = bc->problems;
-	size_t i;
+	bool have_old;
 	int rc;
 
-	for (i = 0; i < cl->nfiles; i++)
-		if ((paths[i] = conf_path(c, cl->files[i])) == NULL) {
-			while (i-- > 0)
-				free(paths[i]);
-			free(paths);
-			return RBLMUX_ENOMEM;
-		}
-	if (ov != NULL && same_files(ov, cl, paths, cl->nfiles)) {
-		for (i = 0; i < cl->nfiles; i++)
-			free(paths[i]);
-		free(paths);
+	if ((vl = vlist_new(c, cl)) == NULL)
+		return RBLMUX_ENOMEM;
+	if (ov != NULL && same_files(ov, vl)) {
+		vlist_unref(vl);
 		atomic_fetch_add(&ov->refs, 1);
 		*out = ov;
 		return 0;
 	}
-
-	vl = xcalloc(1, sizeof(*vl));
-	vl->name = xstrdup(cl->name);
-	vl->type = cl->type;
-	vl->default_ttl = cl->ttl;
-	vl->nfiles = cl->nfiles;
-	vl->files = xcalloc(cl->nfiles, sizeof(*vl->files));
-	for (i = 0; i < cl->nfiles; i++) {
-		vl->files[i].path = paths[i];
-		file_note(&vl->files[i]);
-	}
-	free(paths);
-	atomic_init(&vl->refs, 1);
-
-	memset(&lo, 0, sizeof(lo));
-	lo.name = cl->name;
-	lo.type = cl->type;
-	lo.files = (const char *const *)NULL;
-	{
-		const char **fl = xcalloc(cl->nfiles, sizeof(*fl));
-
-		for (i = 0; i < cl->nfiles; i++)
-			fl[i] = vl->files[i].path;
-		lo.files = fl;
-		lo.nfiles = cl->nfiles;
-		lo.default_ttl = cl->ttl;
-		lo.warn = list_warn;
-		lo.warn_arg = bc;
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-		rc = list_load(&lo, &vl->list);
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		free(fl);
-	}
-	vl->loaded = time(NULL);
-	vl->load_secs = (double)(t1.tv_sec - t0.tv_sec) +
-	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	vl->problems = bc->problems - before;
+	have_old = ov != NULL && ov->data != NULL && ov->type == cl->type;
+	rc = load_files(vl, !have_old, bc);
+	vl->errors = bc->count[LIST_ERROR];
+	vl->warnings = bc->count[LIST_WARNING];
+	msgs_flush(bc, vl->name);
 
 	/*
-	 * A reload that finds a broken file keeps the data it had: a
-	 * half-downloaded list must not replace a good one. At start-up
-	 * there is nothing to keep, so bad lines are skipped.
+	 * A reload that finds errors keeps the data it had: a half
+	 * downloaded list must not replace a good one. Without an earlier
+	 * version, lines with errors are skipped.
 	 */
-	if (ov != NULL && ov->data != NULL && ov->type == cl->type &&
-	    (rc != 0 || vl->problems > 0)) {
-		struct vlist *base = ov->kept != NULL ? ov->kept : ov;
-
-		if (bc->report != NULL) {
-			char msg[256];
-
-			snprintf(msg, sizeof(msg), "list %s: %u problem%s, "
-			    "keeping the data loaded before", cl->name,
-			    vl->problems, vl->problems == 1 ? "" : "s");
-			bc->report(bc->arg, NULL, 0, msg);
-		}
-		/*
-		 * Remember the broken files' identity so that they are not
-		 * parsed again until they change once more.
-		 */
-		list_free(vl->list);
-		vl->list = NULL;
-		/* point at the data's owner: no chain of keepers grows */
-		atomic_fetch_add(&base->refs, 1);
-		vl->kept = base;
-		vl->data = base->data;
+	if (have_old && (rc != 0 || vl->errors > 0)) {
+		keep_old(vl, ov, rc, bc);
 		*out = vl;
 		return 0;
 	}
-	vl->data = vl->list;
 	if (rc != 0) {
 		vlist_unref(vl);
 		return rc;
 	}
+	vl->data = vl->list;
 	*out = vl;
 	return 0;
 }
@@ -426,52 +546,71 @@ compile_zone(struct view *v, const struct conf_zone *cz, struct vzone *z,
 	return 0;
 }
 
-/* view_build - load and compile a new view next to the old one */
+/*
+ * view_build - load and compile a new view next to the old one. It runs
+ * in the reload thread: running out of memory fails the build (what was
+ * built is released) and the old view keeps serving.
+ */
 int
 view_build(struct vconf *vc, const struct view *old, view_report_fn *report,
     void *arg, struct view **out)
 {
-	const struct conf *c = vc->c;
-	struct build_ctx bc = { report, arg, 0 };
+	const struct conf *c;
+	struct build_ctx bc;
 	struct view *v;
+	char msg[256];
 	size_t i;
 	int rc;
 
-	v = xcalloc(1, sizeof(*v));
+	if (vc == NULL || (v = calloc(1, sizeof(*v))) == NULL)
+		return RBLMUX_ENOMEM;
+	c = vc->c;
+	memset(&bc, 0, sizeof(bc));
+	bc.report = report;
+	bc.arg = arg;
 	atomic_fetch_add(&vc->refs, 1);
 	v->vc = vc;
 	v->conf = c;
 	v->built = time(NULL);
 	atomic_init(&v->refs, 1);
-	v->lists = xcalloc(c->nlists ? c->nlists : 1, sizeof(*v->lists));
+	v->lists = calloc(c->nlists ? c->nlists : 1, sizeof(*v->lists));
+	if (v->lists == NULL)
+		goto nomem;
 	for (i = 0; i < c->nlists; i++) {
 		rc = get_list(c, &c->lists[i], old, &bc, &v->lists[i]);
 		if (rc != 0) {
 			if (report != NULL) {
-				char msg[256];
-
 				snprintf(msg, sizeof(msg), "list %s: %s",
 				    c->lists[i].name, rblmux_strerror(rc));
-				report(arg, c->lists[i].file, c->lists[i].line,
-				    msg);
+				report(arg, LIST_ERROR, c->lists[i].file,
+				    c->lists[i].line, msg);
 			}
 			goto fail;
 		}
 		v->nlists++;
 	}
-	v->zones = xcalloc(c->nzones ? c->nzones : 1, sizeof(*v->zones));
+	v->zones = calloc(c->nzones ? c->nzones : 1, sizeof(*v->zones));
+	if (v->zones == NULL)
+		goto nomem;
 	for (i = 0; i < c->nzones; i++) {
 		rc = compile_zone(v, &c->zones[i], &v->zones[i], &bc);
 		v->nzones++;
 		if (rc != 0) {
 			if (report != NULL)
-				report(arg, c->zones[i].file, c->zones[i].line,
-				    "zone cannot be compiled");
+				report(arg, LIST_ERROR, c->zones[i].file,
+				    c->zones[i].line, "zone cannot be compiled");
 			goto fail;
 		}
 	}
+	/* what the loads borrowed goes back to the system, not to waste */
+	malloc_trim(0);
 	*out = v;
 	return 0;
+nomem:
+	rc = RBLMUX_ENOMEM;
+	if (report != NULL)
+		report(arg, LIST_ERROR, NULL, 0, "out of memory building the "
+		    "lists and zones");
 fail:
 	view_unref(v);
 	return rc;
@@ -504,16 +643,19 @@ view_unref(struct view *v)
 	free(v);
 }
 
-/* view_lists_changed - has any list file changed since it was loaded? */
+/* view_lists_changed - does any list need reading again? */
 int
 view_lists_changed(const struct view *v)
 {
 	size_t i, j;
 
-	for (i = 0; i < v->nlists; i++)
+	for (i = 0; i < v->nlists; i++) {
+		if (v->lists[i]->retry)
+			return 1;
 		for (j = 0; j < v->lists[i]->nfiles; j++)
 			if (!file_same(&v->lists[i]->files[j]))
 				return 1;
+	}
 	return 0;
 }
 

@@ -40,6 +40,14 @@ quiet(void *arg, const char *file, unsigned line, const char *msg)
 	(void)arg; (void)file; (void)line; (void)msg;
 }
 
+static void
+view_quiet(void *arg, enum list_severity sev, const char *file,
+    unsigned line, const char *msg)
+{
+	(void)sev;
+	quiet(arg, file, line, msg);
+}
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -72,7 +80,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (conf_load(path, quiet, NULL, &c) != 0)
 		abort();
 	vc = vconf_new(c);
-	if (view_build(vc, NULL, quiet, NULL, &view) != 0)
+	if (view_build(vc, NULL, view_quiet, NULL, &view) != 0)
 		abort();
 	vconf_unref(vc);
 	return 0;

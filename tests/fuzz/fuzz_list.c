@@ -7,6 +7,7 @@
  * is expanded, and the results are checked for sanity.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -21,11 +22,13 @@ static size_t	nwarn;
 
 /* count - warning callback: check what it is given */
 static void
-count(void *arg, const char *file, unsigned line, const char *msg)
+count(void *arg, enum list_severity sev, const char *file, unsigned line,
+    const char *msg)
 {
 	(void)arg;
 	(void)line;
-	if (file == NULL || msg == NULL || strlen(msg) > 1024)
+	if ((sev != LIST_ERROR && sev != LIST_WARNING) || file == NULL ||
+	    msg == NULL || strlen(msg) > 1024)
 		abort();
 	nwarn++;
 }
@@ -104,12 +107,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	o.name = "fuzz";
 	o.type = (enum list_type)(data[0] & 3);
 	o.warn = count;
+	o.max_memory = 64 << 20;	/* the fuzzer's own limit is 2 GB */
 	text = (const char *)data + 1;
 	len = size - 1;
 	nwarn = 0;
 	rc = list_load_mem(&o, text, len, &l);
 	if (rc != 0) {
-		if (rc != RBLMUX_ENOMEM || l != NULL)
+		if ((rc != RBLMUX_ENOMEM && rc != -EFBIG) || l != NULL)
 			abort();
 		return 0;
 	}

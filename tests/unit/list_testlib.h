@@ -6,57 +6,85 @@
 #ifndef RBLMUX_LIST_TESTLIB_H
 #define RBLMUX_LIST_TESTLIB_H
 
+#include <sys/resource.h>
+
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "list.h"
 
 #define MAXWARNS	64
 
-/* Warnings collected from a load. */
+/* Problems (errors and warnings) collected from a load. */
 struct warnrec {
-	char		 file[64];
+	enum list_severity sev;
+	char		 file[256];
 	unsigned	 line;
 	char		 msg[256];
 };
 static struct warnrec	warns[MAXWARNS];
 static int		nwarns;
+static int		nerrors;	/* of nwarns, the errors */
 
 /* collect - list_warn_fn keeping the first MAXWARNS problems */
 static inline void
-collect(void *arg, const char *file, unsigned line, const char *msg)
+collect(void *arg, enum list_severity sev, const char *file, unsigned line,
+    const char *msg)
 {
 	(void)arg;
 	if (nwarns < MAXWARNS) {
+		warns[nwarns].sev = sev;
 		snprintf(warns[nwarns].file, sizeof(warns[0].file), "%s",
 		    file ? file : "-");
 		warns[nwarns].line = line;
 		snprintf(warns[nwarns].msg, sizeof(warns[0].msg), "%s", msg);
 	}
 	nwarns++;
+	if (sev == LIST_ERROR)
+		nerrors++;
 }
 
-/* has_warn - was a warning with text at line reported? */
+/* has_sev - was a problem of severity sev with text at line reported? */
 static inline int
-has_warn(unsigned line, const char *text)
+has_sev(enum list_severity sev, unsigned line, const char *text)
 {
 	int i;
 
 	for (i = 0; i < nwarns && i < MAXWARNS; i++)
-		if (warns[i].line == line && strstr(warns[i].msg, text))
+		if (warns[i].sev == sev && warns[i].line == line &&
+		    strstr(warns[i].msg, text))
 			return 1;
 	return 0;
 }
 
-/* dump_warns - show the warnings of a failed case */
+/* has_warn - was a problem (either severity) with text at line reported? */
+static inline int
+has_warn(unsigned line, const char *text)
+{
+	return has_sev(LIST_ERROR, line, text) ||
+	    has_sev(LIST_WARNING, line, text);
+}
+
+/* dump_warns - show the problems of a failed case */
 static inline void
 dump_warns(void)
 {
 	int i;
 
 	for (i = 0; i < nwarns && i < MAXWARNS; i++)
-		print_message("  warning %s:%u: %s\n", warns[i].file,
-		    warns[i].line, warns[i].msg);
+		print_message("  %s %s:%u: %s\n", warns[i].sev == LIST_ERROR ?
+		    "error" : "warning", warns[i].file, warns[i].line,
+		    warns[i].msg);
+}
+
+/* reset_warns - forget what was collected */
+static inline void
+reset_warns(void)
+{
+	nwarns = 0;
+	nerrors = 0;
 }
 
 /* load_text - load a list from a string, collecting warnings */
@@ -70,10 +98,56 @@ load_text(enum list_type type, const char *text)
 	o.name = "t.txt";
 	o.type = type;
 	o.warn = collect;
-	nwarns = 0;
+	reset_warns();
 	assert_int_equal(list_load_mem(&o, text, strlen(text), &l), 0);
 	assert_non_null(l);
 	return l;
+}
+
+/* write_file - put text into dir/name, return the path (static) */
+static inline const char *
+write_file(const char *dir, const char *name, const char *text)
+{
+	static char path[4][256];
+	static int k;
+	FILE *f;
+
+	k = (k + 1) % 4;
+	snprintf(path[k], sizeof(path[k]), "%s/%s", dir, name);
+	f = fopen(path[k], "w");
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+	return path[k];
+}
+
+/* remove_tree - remove a test's temporary directory; 0 or -1 */
+static inline int
+remove_tree(const char *dir)
+{
+	char cmd[300];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/*
+ * no_more_files - make the lowest free descriptor the soft limit, so
+ * that the next open() fails with EMFILE; *saved restores it
+ */
+static inline void
+no_more_files(struct rlimit *saved)
+{
+	struct rlimit low;
+	int fd;
+
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, saved), 0);
+	fd = dup(0);
+	assert_true(fd >= 0);
+	close(fd);
+	low = *saved;
+	low.rlim_cur = (rlim_t)fd;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
 }
 
 /* A lookup and the answer expected ("" = not listed). */

@@ -44,6 +44,15 @@ report(void *arg, const char *file, unsigned line, const char *msg)
 	print_message("%s:%u: %s\n", file ? file : "-", line, msg);
 }
 
+/* view_report - view_report_fn: the same, whatever the severity */
+static void
+view_report(void *arg, enum list_severity sev, const char *file,
+    unsigned line, const char *msg)
+{
+	(void)sev;
+	report(arg, file, line, msg);
+}
+
 static int
 setup(void **state)
 {
@@ -92,7 +101,7 @@ setup(void **state)
 	if (conf_load(path, report, NULL, &c) != 0)
 		return -1;
 	vc = vconf_new(c);
-	if (view_build(vc, NULL, report, NULL, &view) != 0)
+	if (view_build(vc, NULL, view_report, NULL, &view) != 0)
 		return -1;
 	vconf_unref(vc);
 	return 0;

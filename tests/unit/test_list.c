@@ -64,15 +64,28 @@ check_probes(const char *label, const struct list *l,
 static void
 test_type_names(void **state)
 {
+	static const struct {
+		const char	*text;
+		enum list_type	 type;
+	} ok[] = {
+		{ "ip4set", LIST_IP4SET }, { "ip4trie", LIST_IP4TRIE },
+		{ "ip6trie", LIST_IP6TRIE }, { "dnset", LIST_DNSET },
+		{ "IP4SET", LIST_IP4SET }, { "DnSet", LIST_DNSET },
+	};
+	enum list_type t;
+	size_t i;
+
 	(void)state;
-	assert_int_equal(list_type_parse("ip4set"), LIST_IP4SET);
-	assert_int_equal(list_type_parse("ip4trie"), LIST_IP4TRIE);
-	assert_int_equal(list_type_parse("ip6trie"), LIST_IP6TRIE);
-	assert_int_equal(list_type_parse("dnset"), LIST_DNSET);
-	assert_int_equal(list_type_parse("IP4SET"), LIST_IP4SET);
-	assert_int_equal(list_type_parse("ip4tset"), -1);
-	assert_int_equal(list_type_parse(""), -1);
-	assert_int_equal(list_type_parse(NULL), -1);
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		t = (enum list_type)99;
+		assert_true(list_type_parse(ok[i].text, &t));
+		assert_int_equal(t, ok[i].type);
+	}
+	t = LIST_DNSET;
+	assert_false(list_type_parse("ip4tset", &t));
+	assert_false(list_type_parse("", &t));
+	assert_false(list_type_parse(NULL, &t));
+	assert_int_equal(t, LIST_DNSET);	/* untouched */
 	assert_string_equal(list_type_name(LIST_DNSET), "dnset");
 	assert_string_equal(list_type_name(LIST_IP6TRIE), "ip6trie");
 	assert_string_equal(list_type_name((enum list_type)42), "unknown");
@@ -249,6 +262,8 @@ test_ip4set_bad_lines(void **state)
 		}
 	}
 	assert_int_equal(nwarns, (int)(sizeof(bad) / sizeof(bad[0])));
+	/* none of these lines could be used: every one is an error */
+	assert_int_equal(nerrors, nwarns);
 	assert_string_equal(warns[0].file, "t.txt");
 	/* the good lines all loaded, nothing of the bad ones */
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -348,7 +363,7 @@ test_values_and_defaults(void **state)
 	l = load_text(LIST_IP4SET, text);
 	check_probes("man page values", l, p);
 	assert_int_equal(nwarns, 1);
-	assert_true(has_warn(12, "invalid A value"));
+	assert_true(has_sev(LIST_ERROR, 12, "invalid A value"));
 	assert_int_equal(list_entries(l), 10);
 	list_free(l);
 }
@@ -564,7 +579,8 @@ test_txt_limits(void **state)
 	snprintf(text + n, sizeof(text) - (size_t)n, "1.0.0.3 $1$1$1$1$1\n");
 	l = load_text(LIST_IP4SET, text);
 	assert_int_equal(nwarns, 1);
-	assert_true(has_warn(1, "TXT truncated to 255 bytes"));
+	/* used, cut as rbldnsd cuts it: a warning */
+	assert_true(has_sev(LIST_WARNING, 1, "TXT truncated to 255 bytes"));
 	got = answer4(l, "1.0.0.1");
 	/* 127.0.0.2 "000...": 254 zeros */
 	assert_int_equal(strlen(got), strlen("127.0.0.2 \"\"") + 254);
@@ -601,8 +617,8 @@ test_specials(void **state)
 	(void)state;
 	l = load_text(LIST_IP4SET, text);
 	assert_int_equal(nwarns, 2);
-	assert_true(has_warn(9, "special"));
-	assert_true(has_warn(10, "special"));
+	assert_true(has_sev(LIST_ERROR, 9, "special"));
+	assert_true(has_sev(LIST_ERROR, 10, "special"));
 	/* the last valid $TTL applies to every entry */
 	assert_int_equal(list_lookup_ip4(l, 0x01000001, v, 2), 1);
 	assert_int_equal(v[0]->lv_ttl, 5 * 604800);
@@ -636,8 +652,9 @@ test_specials(void **state)
 	l = load_text(LIST_IP4SET, "$TIMESTAMP 2020:01:01 +1d\n"
 	    "$TIMESTAMP 2099:01:01\n$TIMESTAMP garbage\n");
 	assert_int_equal(nwarns, 2);
-	assert_true(has_warn(2, "future"));
-	assert_true(has_warn(3, "special"));
+	/* a clock behind the source's is no reason to stop a reload */
+	assert_true(has_sev(LIST_WARNING, 2, "future"));
+	assert_true(has_sev(LIST_ERROR, 3, "special"));
 	assert_int_equal(list_stamp(l), 1577836800);
 	assert_int_equal(list_expires(l), 1577836800 + 86400);
 	list_free(l);
@@ -679,15 +696,20 @@ test_maxrange4(void **state)
 	(void)state;
 	l = load_text(LIST_IP4SET, text);
 	check_probes("maxrange", l, p);
-	assert_true(has_warn(3, "too large range (512) ignored (256 max)"));
-	assert_true(has_warn(4, "too large range (257)"));
-	assert_true(has_warn(5, "increase $MAXRANGE4 from 256 to 65536"));
-	assert_true(has_warn(6, "too large range"));
-	assert_true(has_warn(8, "too large range (256) ignored (255 max)"));
-	assert_true(has_warn(10, "too large range"));
-	assert_true(has_warn(11, "special"));
-	assert_true(has_warn(12, "special"));
+	/* the file's own limit, applied as asked: warnings */
+	assert_true(has_sev(LIST_WARNING, 3,
+	    "too large range (512) ignored (256 max)"));
+	assert_true(has_sev(LIST_WARNING, 4, "too large range (257)"));
+	assert_true(has_sev(LIST_WARNING, 5,
+	    "increase $MAXRANGE4 from 256 to 65536"));
+	assert_true(has_sev(LIST_WARNING, 6, "too large range"));
+	assert_true(has_sev(LIST_WARNING, 8,
+	    "too large range (256) ignored (255 max)"));
+	assert_true(has_sev(LIST_WARNING, 10, "too large range"));
+	assert_true(has_sev(LIST_ERROR, 11, "special"));
+	assert_true(has_sev(LIST_ERROR, 12, "special"));
 	assert_int_equal(nwarns, 8);
+	assert_int_equal(nerrors, 2);
 	list_free(l);
 }
 
@@ -715,10 +737,10 @@ test_line_handling(void **state)
 	o.name = "t.txt";
 	o.type = LIST_IP4SET;
 	o.warn = collect;
-	nwarns = 0;
+	reset_warns();
 	assert_int_equal(list_load_mem(&o, text, sizeof(text) - 1, &l), 0);
 	assert_int_equal(nwarns, 1);
-	assert_true(has_warn(8, "NUL byte"));
+	assert_true(has_sev(LIST_ERROR, 8, "NUL byte"));
 	assert_string_equal(answer4(l, "1.0.0.1"), "127.0.0.2");
 	assert_string_equal(answer4(l, "1.0.0.2"), "127.0.0.2 \"x\"");
 	assert_string_equal(answer4(l, "1.0.0.3"), "127.0.0.2");
@@ -734,10 +756,10 @@ test_line_handling(void **state)
 	memcpy(big, "1.0.0.1\n1.0.0.2 ", 16);
 	memset(big + 16, 'a', n);
 	memcpy(big + 16 + n, "\n1.0.0.3\n", 10);
-	nwarns = 0;
+	reset_warns();
 	assert_int_equal(list_load_mem(&o, big, strlen(big), &l), 0);
 	assert_int_equal(nwarns, 1);
-	assert_true(has_warn(2, "line longer than"));
+	assert_true(has_sev(LIST_ERROR, 2, "line longer than"));
 	assert_string_equal(answer4(l, "1.0.0.1"), "127.0.0.2");
 	assert_string_equal(answer4(l, "1.0.0.2"), "");
 	assert_string_equal(answer4(l, "1.0.0.3"), "127.0.0.2");
@@ -745,7 +767,7 @@ test_line_handling(void **state)
 
 	/* the same at the very end, without a newline */
 	big[16 + n] = '\0';
-	nwarns = 0;
+	reset_warns();
 	assert_int_equal(list_load_mem(&o, big, strlen(big), &l), 0);
 	assert_int_equal(nwarns, 1);
 	assert_true(has_warn(2, "line longer than"));
@@ -754,28 +776,11 @@ test_line_handling(void **state)
 	free(big);
 
 	/* empty input */
-	nwarns = 0;
+	reset_warns();
 	assert_int_equal(list_load_mem(&o, "", 0, &l), 0);
 	assert_int_equal(list_entries(l), 0);
 	assert_string_equal(answer4(l, "1.0.0.1"), "");
 	list_free(l);
-}
-
-/* write_file - put text into dir/name, return the path (static) */
-static const char *
-write_file(const char *dir, const char *name, const char *text)
-{
-	static char path[4][256];
-	static int k;
-	FILE *f;
-
-	k = (k + 1) % 4;
-	snprintf(path[k], sizeof(path[k]), "%s/%s", dir, name);
-	f = fopen(path[k], "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-	return path[k];
 }
 
 /* Several files make one list; defaults end with their file. */
@@ -801,14 +806,14 @@ test_files(void **state)
 	o.nfiles = 2;
 	o.default_ttl = 77;
 	o.warn = collect;
-	nwarns = 0;
+	reset_warns();
 	assert_int_equal(list_load(&o, &l), 0);
 	assert_string_equal(answer4(l, "1.0.0.1"), "127.0.0.4 \"first one\"");
 	assert_string_equal(answer4(l, "1.0.0.2"), "127.0.0.2");
 	/* $MAXRANGE4 carries over to the next file; warnings name it */
 	assert_int_equal(nwarns, 2);
-	assert_true(has_warn(2, "too large range"));
-	assert_true(has_warn(3, "invalid address 'bad'"));
+	assert_true(has_sev(LIST_WARNING, 2, "too large range"));
+	assert_true(has_sev(LIST_ERROR, 3, "invalid address 'bad'"));
 	assert_string_equal(warns[0].file, files[1]);
 	assert_int_equal(stat(files[1], &st), 0);
 	assert_true(list_mtime(l) >= st.st_mtime);
@@ -825,16 +830,16 @@ test_files(void **state)
 	/* a missing file fails the load, reported at line 0 */
 	files[2] = "/nonexistent/rblmux-list";
 	o.nfiles = 3;
-	nwarns = 0;
+	reset_warns();
 	rc = list_load(&o, &l);
 	assert_int_equal(rc, RBLMUX_EIO);
 	assert_ptr_equal(l, keep);		/* untouched */
-	assert_true(has_warn(0, "cannot open"));
+	assert_true(has_sev(LIST_ERROR, 0, "cannot open"));
 	assert_string_equal(warns[nwarns - 1].file, files[2]);
 
 	/* so does a directory */
 	files[2] = dir;
-	nwarns = 0;
+	reset_warns();
 	assert_int_equal(list_load(&o, &l), RBLMUX_EIO);
 	assert_true(has_warn(0, "cannot open"));
 

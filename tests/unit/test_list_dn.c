@@ -181,6 +181,7 @@ test_dnset_bad_names(void **state)
 	assert_true(has_warn(4, "invalid domain name"));
 	assert_true(has_warn(7, "invalid domain name"));
 	assert_true(has_warn(8, "invalid A value"));
+	assert_int_equal(nerrors, 6);		/* no name could be used */
 	assert_int_equal(list_entries(l), 3);
 	assert_string_equal(answer(l, "ok.com"), "127.0.0.2");
 	list_free(l);
