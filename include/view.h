@@ -11,6 +11,11 @@
  * change, and kept from the previous view when a reload of their files
  * finds problems (a broken download never replaces good data).
  *
+ * Zones are found through a hash table of their apex names built with the
+ * view: answer_find_zone() hashes the query name from the root towards its
+ * first label and probes once for each apex depth that some zone has, so
+ * the lookup costs O(labels) whatever the number of zones.
+ *
  * Reference counts are atomic; a view and everything it points to is
  * read-only once view_build() returns.
  */
@@ -76,6 +81,8 @@ struct vsource {
 	uint32_t		 bit;		/* bitmask zones */
 	uint32_t		 value;		/* each zones; 0 = own value */
 	int			 weight;	/* score zones */
+	time_t			 expires;	/* $TIMESTAMP expiry of its list's
+						   data, 0 = none */
 	uint8_t			 label[64];	/* result name as a wire label */
 };
 
@@ -97,9 +104,21 @@ struct vzone {
 	size_t			 nexempt;
 	unsigned		 families;	/* VFAM_* the zone answers */
 	uint32_t		 serial;
+	uint32_t		 ttl_min;	/* answer TTL bounds, max 0 = none: */
+	uint32_t		 ttl_max;	/* a serve: zone without ttl-max
+						   keeps its lists' own TTLs */
+	time_t			 expires;	/* serve: the earliest expiry of its
+						   lists' data, 0 = none; past it
+						   the zone answers SERVFAIL */
 	uint32_t		 neg_ttl;	/* SOA in negative answers */
 	uint8_t			 soa_rdata[2 * DNS_MAXNAME + 20]; /* wire form */
 	size_t			 soa_rdlen;
+};
+
+/* One slot of the apex hash table. */
+struct vzone_slot {
+	uint32_t		 hash;		/* apex hash (view_zhash_step) */
+	uint32_t		 zone;		/* index + 1; 0 = empty */
 };
 
 struct view {
@@ -109,6 +128,11 @@ struct view {
 	size_t			 nlists;
 	struct vzone		*zones;
 	size_t			 nzones;
+	struct vzone_slot	*ztab;		/* apex hash table, open
+						   addressing */
+	size_t			 ztab_mask;	/* slots - 1 (a power of two) */
+	uint64_t		 zdepths[2];	/* bit n: some apex has n labels */
+	unsigned		 zmaxdepth;	/* most labels of any apex */
 	time_t			 built;
 	atomic_int		 refs;
 };
@@ -138,7 +162,41 @@ void		 vconf_unref(struct vconf *vc);	/* accepts NULL */
 /* 1 if a file of any list in v changed since it was loaded, else 0. */
 int	 view_lists_changed(const struct view *v);
 
-/* Find a zone by name (no trailing dot), or NULL. */
+/* Find a zone by name (any case, trailing dot optional), or NULL. */
 const struct vzone *view_zone(const struct view *v, const char *name);
+
+/*
+ * The apex hash: FNV-1a over the wire form of a name (lower case), taken
+ * byte by byte from the last (the root label) to the first, so that
+ * hashing a query name from its end yields the hash of each of its
+ * suffixes on the way.
+ */
+#define VIEW_ZHASH_INIT		2166136261U
+
+static inline uint32_t
+view_zhash_step(uint32_t h, uint8_t c)
+{
+	return (h ^ c) * 16777619U;
+}
+
+/* Is there a zone whose apex has this many labels? */
+static inline int
+view_zdepth(const struct view *v, unsigned labels)
+{
+	return labels < 128 && (v->zdepths[labels >> 6] >> (labels & 63) & 1);
+}
+
+/*
+ * The zone whose apex is the wire name (len bytes, lower case) with
+ * hash h (from view_zhash_step), or NULL.
+ */
+const struct vzone *view_zone_probe(const struct view *v, uint32_t h,
+	    const uint8_t *wire, size_t len);
+
+/*
+ * The $TIMESTAMP expiry of vl's data when it lies before now (the data
+ * has expired, as rbldnsd counts it), else 0.
+ */
+time_t	 view_list_expired(const struct vlist *vl, time_t now);
 
 #endif /* RBLMUX_VIEW_H */

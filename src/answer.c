@@ -1,8 +1,8 @@
 /*
  * answer.c -- from a parsed query to a reply, for one view.
  *
- * The zone is found by comparing the wire suffix of the query name with
- * each apex (zones are few; list data is never scanned). The labels below
+ * The zone is found through the view's apex hash table, one probe per
+ * apex depth (list data is never scanned). The labels below
  * the apex are classified once: a per-result subzone label next to the
  * apex (RFC 5782 2.3), then 4 decimal labels (IPv4), 32 nibbles (IPv6), a
  * shorter run of either (empty non-terminal, RFC 8020 / RFC 9156: answer
@@ -21,25 +21,31 @@
 
 static const char tp_text[] = "RFC 5782 test point";
 
-/* answer_find_zone - the served zone holding the query name */
+/*
+ * answer_find_zone - the served zone holding the query name: the longest
+ * apex that is a suffix of it. The name is hashed from its root label
+ * towards its first label, and the apex table is probed at each depth
+ * that some apex has: O(labels) whatever the number of zones.
+ */
 const struct vzone *
 answer_find_zone(const struct view *v, const struct dns_query *q)
 {
-	const struct vzone *best = NULL;
-	size_t i;
+	const struct vzone *best = NULL, *z;
+	uint32_t h = VIEW_ZHASH_INIT;
+	unsigned k, off, end = q->qname_len - 1U;
 
-	for (i = 0; i < v->nzones; i++) {
-		const struct vzone *z = &v->zones[i];
-		unsigned off;
-
-		if (z->apex_labels > q->nlabels)
-			continue;
-		if (best != NULL && best->apex_labels >= z->apex_labels)
-			continue;
-		off = z->apex_labels == 0 ? q->qname_len - 1U :
-		    q->label_off[q->nlabels - z->apex_labels];
-		if (q->qname_len - off == z->apex_len &&
-		    memcmp(q->qname + off, z->apex, z->apex_len) == 0)
+	if (v->nzones == 0 || q->qname_len == 0)
+		return NULL;
+	/* the root label alone: the last byte */
+	h = view_zhash_step(h, q->qname[end]);
+	if (view_zdepth(v, 0))
+		best = view_zone_probe(v, h, q->qname + end, 1);
+	for (k = 1; k <= q->nlabels && k <= v->zmaxdepth; k++) {
+		off = q->label_off[q->nlabels - k];
+		while (end > off)
+			h = view_zhash_step(h, q->qname[--end]);
+		if (view_zdepth(v, k) && (z = view_zone_probe(v, h,
+		    q->qname + off, q->qname_len - off)) != NULL)
 			best = z;
 	}
 	return best;
@@ -289,21 +295,42 @@ reason(const struct vsource *src, const struct list_value *val,
 	return list_txt_expand(tmpl, subject, buf, cap);
 }
 
+/*
+ * src_values - look s up in one source's list into vd->vals (at most max
+ * values); notes in vd->cut when a served list holds more.
+ */
+static void
+src_values(struct verdict *vd, struct verdict_src *vs,
+    const struct subject *s, int max, bool all)
+{
+	const struct list *l = vs->src->vl->data;
+	const char *subj;
+
+	vs->vals = vd->vals + vd->nvals;
+	vs->nvals = list_lookup(l, s, vs->vals, max, &vs->subject);
+	if (all && vs->nvals == max && list_lookup(l, s, NULL, 0, &subj) > max)
+		vd->cut = true;
+	vd->nvals += (size_t)vs->nvals;
+}
+
 /* answer_verdict - the zone's decision for one subject */
 int
 answer_verdict(const struct view *v, const struct vzone *z,
-    const struct subject *s, bool want_txt, char *txtbuf, size_t txtcap,
-    struct verdict *vd)
+    const struct subject *s, time_t now, bool want_txt, char *txtbuf,
+    size_t txtcap, struct verdict *vd)
 {
 	const struct conf_server *cs = &v->conf->server;
+	bool all = z->serve || s->only != NULL;
 	size_t i, n, used = 0;
 	int tp = testpoint(s);
 
 	vd->listed = 0;
 	vd->testpoint = tp == TP_LISTED;
+	vd->expired = z->expires != 0 && z->expires < now;
+	vd->cut = false;
 	vd->exempted_by = NULL;
-	vd->nsrc = vd->nhits = 0;
-	if (tp == TP_NEVER)
+	vd->nsrc = vd->nhits = vd->nvals = 0;
+	if (tp == TP_NEVER || vd->expired)
 		return 0;
 
 	n = s->only != NULL ? 1 : z->nsrc;
@@ -314,14 +341,20 @@ answer_verdict(const struct view *v, const struct vzone *z,
 		    &z->src[i];
 		struct verdict_src *vs = &vd->src[vd->nsrc++];
 		struct merge_hit *h;
+		int max = ANSWER_AGG_VALS;
 
+		/* a served zone shares vals[], keeping one for each later
+		   source */
+		if (all)
+			max = (int)(ANSWER_MAX_VALS - vd->nvals - (n - i - 1));
 		vs->src = src;
+		vs->vals = vd->vals + vd->nvals;
 		vs->nvals = 0;
 		vs->subject = s->text;
-		if (src->kind == VSRC_LIST && src->vl != NULL)
-			vs->nvals = list_lookup(src->vl->data, s, vs->vals,
-			    ANSWER_MAX_VALS, &vs->subject);
-		if (vs->nvals == 0 && tp != TP_LISTED)
+		vs->expired = src->expires != 0 && src->expires < now;
+		if (src->kind == VSRC_LIST && src->vl != NULL && !vs->expired)
+			src_values(vd, vs, s, max, all);
+		if (vs->expired || (vs->nvals == 0 && tp != TP_LISTED))
 			continue;
 
 		h = &vd->hits[vd->nhits++];
@@ -353,13 +386,17 @@ answer_verdict(const struct view *v, const struct vzone *z,
 		}
 	}
 
-	/* Allowlists win over every list, but never over a test point. */
+	/*
+	 * Allowlists win over every list, but never over a test point; one
+	 * whose data expired exempts nothing.
+	 */
 	if (tp == TP_NONE) {
 		for (i = 0; i < z->nexempt; i++) {
 			const struct list_value *ev[1];
 			const char *subj;
 
-			if (list_lookup(z->exempt[i]->data, s, ev, 1, &subj) > 0) {
+			if (view_list_expired(z->exempt[i], now) == 0 &&
+			    list_lookup(z->exempt[i]->data, s, ev, 1, &subj) > 0) {
 				vd->exempted_by = z->exempt[i];
 				vd->nhits = 0;
 				return 0;
@@ -367,11 +404,11 @@ answer_verdict(const struct view *v, const struct vzone *z,
 		}
 	}
 
-	if (z->serve || s->only != NULL)
+	if (all)
 		vd->listed = vd->nhits > 0;
 	else
 		vd->listed = merge_answer(z->answer, vd->hits, vd->nhits,
-		    cs->ttl_min, cs->ttl_max, &vd->merged);
+		    z->ttl_min, z->ttl_max, &vd->merged);
 	return vd->listed;
 }
 
@@ -403,63 +440,67 @@ add_soa(struct dns_writer *w, const struct vzone *z, enum dns_section sec,
 	    z->soa_rdlen);
 }
 
-/* add_raw - a served list's own values: the rbldnsd-compatible answer */
+/*
+ * add_raw - a served list's own values: the rbldnsd-compatible answer.
+ * Every distinct record once (rbldnsd drops a record equal to one
+ * already in the answer), in the order of the lists, until one does not
+ * fit: the writer then keeps those before it and sets TC.
+ */
 static void
-add_raw(struct dns_writer *w, const struct verdict *vd,
-    const struct subject *s, uint16_t qtype, bool clamp,
-    const struct conf_server *cs)
+add_raw(struct dns_writer *w, const struct verdict *vd, uint16_t qtype,
+    uint32_t ttl_min, uint32_t ttl_max, uint32_t tp_ttl)
 {
-	uint32_t seen_a[ANSWER_MAX_SRC * ANSWER_MAX_VALS];
-	size_t nseen = 0, i, j;
-	char buf[1024];
+	uint8_t rd[1 + LIST_TXT_LEN];
+	size_t i, rdlen;
+	uint16_t type = qtype == DNS_TYPE_TXT ? DNS_TYPE_TXT : DNS_TYPE_A;
 	int k, any = 0;
 
-	for (i = 0; i < vd->nsrc; i++) {
+	w->partial = true;
+	for (i = 0; i < vd->nsrc && !w->overflow; i++) {
 		const struct verdict_src *vs = &vd->src[i];
 
-		for (k = 0; k < vs->nvals; k++) {
+		for (k = 0; k < vs->nvals && !w->overflow; k++) {
 			const struct list_value *lv = vs->vals[k];
-			uint32_t ttl = lv->lv_ttl;
 
-			if (clamp)
-				ttl = merge_clamp_ttl(ttl, cs->ttl_min,
-				    cs->ttl_max);
 			any = 1;
-			if (qtype == DNS_TYPE_TXT) {
-				size_t len;
-
+			if (type == DNS_TYPE_TXT) {
 				if (lv->lv_txt == NULL)
 					continue;
-				len = list_txt_expand(lv->lv_txt, vs->subject,
-				    buf, LIST_TXT_LEN);
-				dnsmsg_add_txt(w, DNS_SEC_ANSWER, 0, ttl,
-				    buf, len);
-				continue;
+				/* at most 254 bytes: one character-string */
+				rd[0] = (uint8_t)list_txt_expand(lv->lv_txt,
+				    vs->subject, (char *)rd + 1, LIST_TXT_LEN);
+				rdlen = 1 + rd[0];
+			} else {
+				rd[0] = (uint8_t)(lv->lv_a >> 24);
+				rd[1] = (uint8_t)(lv->lv_a >> 16);
+				rd[2] = (uint8_t)(lv->lv_a >> 8);
+				rd[3] = (uint8_t)lv->lv_a;
+				rdlen = 4;
 			}
-			for (j = 0; j < nseen; j++)
-				if (seen_a[j] == lv->lv_a)
-					break;
-			if (j < nseen)
-				continue;
-			seen_a[nseen++] = lv->lv_a;
-			dnsmsg_add_a(w, DNS_SEC_ANSWER, 0, ttl, lv->lv_a);
+			if (!dnsmsg_answer_has(w, type, rd, rdlen))
+				dnsmsg_add_rr(w, DNS_SEC_ANSWER, 0, type,
+				    merge_clamp_ttl(lv->lv_ttl, ttl_min,
+				    ttl_max), rd, rdlen);
 		}
 	}
 	if (!any && vd->testpoint) {
-		if (qtype == DNS_TYPE_TXT)
-			dnsmsg_add_txt(w, DNS_SEC_ANSWER, 0, cs->ttl_min,
+		if (type == DNS_TYPE_TXT)
+			dnsmsg_add_txt(w, DNS_SEC_ANSWER, 0, tp_ttl,
 			    tp_text, sizeof(tp_text) - 1);
 		else
-			dnsmsg_add_a(w, DNS_SEC_ANSWER, 0, cs->ttl_min,
+			dnsmsg_add_a(w, DNS_SEC_ANSWER, 0, tp_ttl,
 			    0x7f000002U);
 	}
+	/* values beyond what a verdict holds: say the answer is partial */
+	if (vd->cut)
+		w->overflow = true;
 }
 
 /* answer_query - write the reply to one query */
 size_t
 answer_query(const struct view *v, const struct dns_query *q,
-    const uint8_t *pkt, size_t pktlen, uint8_t *out, size_t cap, size_t limit,
-    int *rcode)
+    const uint8_t *pkt, size_t pktlen, time_t now, uint8_t *out, size_t cap,
+    size_t limit, int *rcode)
 {
 	const struct conf_server *cs = &v->conf->server;
 	const struct vzone *z;
@@ -478,6 +519,12 @@ answer_query(const struct view *v, const struct dns_query *q,
 		*rcode = DNS_RCODE_REFUSED;
 		return dnsmsg_error_reply(pkt, pktlen, q,
 		    DNS_RCODE_REFUSED, out, cap);
+	}
+	if (z->expires != 0 && z->expires < now) {
+		/* rbldnsd: "zone data expired", the whole zone SERVFAILs */
+		*rcode = DNS_RCODE_SERVFAIL;
+		return dnsmsg_error_reply(pkt, pktlen, q,
+		    DNS_RCODE_SERVFAIL, out, cap);
 	}
 	if (dnsmsg_writer_init(&w, out, cap, limit, q, pkt,
 	    cs->edns_buffer_size) != 0) {
@@ -506,8 +553,8 @@ answer_query(const struct view *v, const struct dns_query *q,
 		break;
 	}
 
-	if (!answer_verdict(v, z, &s, qt == DNS_TYPE_TXT, txt, sizeof(txt) / 2,
-	    &vd)) {
+	if (!answer_verdict(v, z, &s, now, qt == DNS_TYPE_TXT, txt,
+	    sizeof(txt) / 2, &vd)) {
 		if (s.kind == SUBJ_NAME && name_has_below(z, &s))
 			goto nodata;
 		goto nxdomain;
@@ -517,7 +564,9 @@ answer_query(const struct view *v, const struct dns_query *q,
 		goto nodata;
 	/* RFC 8482: ANY gets the A records alone */
 	if (z->serve || s.only != NULL) {
-		add_raw(&w, &vd, &s, qt, s.only != NULL, cs);
+		/* a per-result subzone clamps as its aggregate zone does */
+		add_raw(&w, &vd, qt, z->ttl_min, z->ttl_max,
+		    merge_clamp_ttl(cs->ttl_min, z->ttl_min, z->ttl_max));
 		/* listed, but no TXT for it: RFC 2308 no-data, with SOA */
 		if (w.count[DNS_SEC_ANSWER] == 0 && !w.overflow)
 			goto nodata;

@@ -223,7 +223,7 @@ explain_zone(const struct view *v, const struct vzone *z,
 
 	if (cap == 0)
 		return 0;
-	answer_verdict(v, z, s, true, txt, sizeof(txt), &vd);
+	answer_verdict(v, z, s, time(NULL), true, txt, sizeof(txt), &vd);
 	OUT("zone %s (%s)\n", z->name, z->serve ? "serve" :
 	    answer_names[z->answer]);
 	for (i = 0; i < vd.nsrc; i++) {
@@ -242,7 +242,8 @@ explain_zone(const struct view *v, const struct vzone *z,
 			continue;
 		}
 		if (vs->nvals == 0) {
-			OUT("  %-12s local list: not listed\n", src->name);
+			OUT("  %-12s local list: %s\n", src->name, vs->expired ?
+			    "data expired, not asked" : "not listed");
 			continue;
 		}
 		for (k = 0; k < vs->nvals; k++) {
@@ -267,7 +268,8 @@ explain_zone(const struct view *v, const struct vzone *z,
 	if (vd.testpoint)
 		OUT("  RFC 5782 test point\n");
 	if (!vd.listed) {
-		OUT("  answer: NXDOMAIN\n");
+		OUT("  answer: %s\n", vd.expired ?
+		    "SERVFAIL (zone data expired)" : "NXDOMAIN");
 		return len;
 	}
 	if (z->serve) {

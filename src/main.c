@@ -455,6 +455,9 @@ hook_status(void *arg, char *buf, size_t cap)
 	const struct view *v = d->view;
 	const struct conf *c = v->conf;
 	size_t len = 0, i;
+	char when[32];
+	struct tm tm;
+	time_t exp;
 	int n;
 
 #define OUT(...) do {							\
@@ -486,6 +489,12 @@ hook_status(void *arg, char *buf, size_t cap)
 		    vl->data ? list_memory(vl->data) : 0, vl->load_secs,
 		    vl->problems, vl->problems == 1 ? "" : "s",
 		    vl->kept ? " (files broken: previous data kept)" : "");
+		if ((exp = view_list_expired(vl, time(NULL))) != 0 &&
+		    strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC",
+		    gmtime_r(&exp, &tm)) > 0)
+			OUT("list %s: data expired %s ($TIMESTAMP): serve: "
+			    "zones over it answer SERVFAIL, aggregate zones "
+			    "leave it out\n", vl->name, when);
 	}
 	for (i = 0; i < c->nupstreams; i++)
 		OUT("upstream %s: down (upstream queries are not available "

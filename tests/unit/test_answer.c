@@ -20,6 +20,9 @@
 #include "dnsmsg.h"
 #include "view.h"
 
+/* the time queries are answered at: 2023-11-14 22:13:20 UTC */
+#define NOW	((time_t)1700000000)
+
 static char dir[64];
 static struct view *view;
 
@@ -142,7 +145,7 @@ ask(const char *name, uint16_t type, int edns, int *rcode)
 		len += sizeof(opt);
 	}
 	assert_int_equal(dnsmsg_parse_query(q, len, &dq), DNSMSG_OK);
-	n = answer_query(view, &dq, q, len, out, sizeof(out),
+	n = answer_query(view, &dq, q, len, NOW, out, sizeof(out),
 	    edns ? 1232 : 512, rcode);
 	assert_true(n >= 12);
 	assert_int_equal(ldns_wire2pkt(&pkt, out, n), LDNS_STATUS_OK);
@@ -395,11 +398,11 @@ verdict_text(void **state)
 	(void)state;
 	assert_non_null(z);
 	assert_int_equal(answer_subject_parse(z, "192.0.2.1", &s), 0);
-	assert_int_equal(answer_verdict(view, z, &s, true, txt, sizeof(txt),
+	assert_int_equal(answer_verdict(view, z, &s, NOW, true, txt, sizeof(txt),
 	    &vd), 1);
 	assert_int_equal(vd.merged.a[0], 0x7f000006U);
 	assert_int_equal(answer_subject_parse(z, "192.0.2.2", &s), 0);
-	assert_int_equal(answer_verdict(view, z, &s, false, txt, sizeof(txt),
+	assert_int_equal(answer_verdict(view, z, &s, NOW, false, txt, sizeof(txt),
 	    &vd), 0);
 	assert_non_null(vd.exempted_by);
 	assert_int_equal(answer_subject_parse(z, "2001:db8::5", &s), 0);
