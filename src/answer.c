@@ -443,8 +443,9 @@ add_soa(struct dns_writer *w, const struct vzone *z, enum dns_section sec,
 /*
  * add_raw - a served list's own values: the rbldnsd-compatible answer.
  * Every distinct record once (rbldnsd drops a record equal to one
- * already in the answer), in the order of the lists, until one does not
- * fit: the writer then keeps those before it and sets TC.
+ * already in the answer), in the order of the lists, each one that fits
+ * (as rbldnsd, a shorter TXT after one that did not fit still goes in);
+ * the writer sets TC when one was left out.
  */
 static void
 add_raw(struct dns_writer *w, const struct verdict *vd, uint16_t qtype,
@@ -456,10 +457,10 @@ add_raw(struct dns_writer *w, const struct verdict *vd, uint16_t qtype,
 	int k, any = 0;
 
 	w->partial = true;
-	for (i = 0; i < vd->nsrc && !w->overflow; i++) {
+	for (i = 0; i < vd->nsrc; i++) {
 		const struct verdict_src *vs = &vd->src[i];
 
-		for (k = 0; k < vs->nvals && !w->overflow; k++) {
+		for (k = 0; k < vs->nvals; k++) {
 			const struct list_value *lv = vs->vals[k];
 
 			any = 1;
@@ -477,6 +478,9 @@ add_raw(struct dns_writer *w, const struct verdict *vd, uint16_t qtype,
 				rd[3] = (uint8_t)lv->lv_a;
 				rdlen = 4;
 			}
+			/* TC is set already: skip what cannot fit unseen */
+			if (w->overflow && 2 + 10 + rdlen > dnsmsg_room(w))
+				continue;
 			if (!dnsmsg_answer_has(w, type, rd, rdlen))
 				dnsmsg_add_rr(w, DNS_SEC_ANSWER, 0, type,
 				    merge_clamp_ttl(lv->lv_ttl, ttl_min,

@@ -423,6 +423,13 @@ dnsmsg_writer_init(struct dns_writer *w, uint8_t *buf, size_t cap,
 	return 0;
 }
 
+/* dnsmsg_room - bytes left for records */
+size_t
+dnsmsg_room(const struct dns_writer *w)
+{
+	return w->limit - (w->edns ? DNS_OPT_LEN : 0) - w->len;
+}
+
 /*
  * rr_begin - append the owner and fixed part of a class IN record with
  * rdlen bytes of RDATA, which the caller then stores at *rdata. Checks
@@ -439,11 +446,11 @@ rr_begin(struct dns_writer *w, enum dns_section s, unsigned owner,
 	if ((unsigned)s > DNS_SEC_ADDITIONAL || s < w->last ||
 	    owner > q->nlabels)
 		return RBLMUX_EINVAL;
-	if (w->overflow)
+	if (w->overflow && !w->partial)
 		return RBLMUX_ESPACE;
 	olen = owner == q->nlabels ? 1 : 2;
 	need = olen + 10 + rdlen;
-	room = w->limit - (w->edns ? DNS_OPT_LEN : 0) - w->len;
+	room = dnsmsg_room(w);
 	if (need > room || rdlen > 0xffff || w->count[s] == 0xffff) {
 		w->overflow = true;
 		return RBLMUX_ESPACE;
