@@ -43,7 +43,8 @@ put(const char *name, const char *text)
 /*
  * put_many - addresses with many values: 192.0.2.20 has 20, 192.0.2.21
  * has MANY_N (distinct A and TXT), 192.0.2.22 has 50 with one A,
- * 192.0.2.23 has 5 A values with one TXT text. $TTL 5d.
+ * 192.0.2.23 has 5 A values with one TXT text, 192.0.2.24 three long
+ * texts and a short one. $TTL 5d.
  */
 #define MANY_N	400
 
@@ -69,6 +70,11 @@ put_many(void)
 	for (i = 0; i < 5; i++)
 		len += (size_t)snprintf(text + len, sizeof(text) - len,
 		    "192.0.2.23 :127.0.0.%d:same text\n", i + 2);
+	for (i = 0; i < 3; i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len,
+		    "192.0.2.24 :127.0.0.%d:long %0200d\n", i + 2, i);
+	len += (size_t)snprintf(text + len, sizeof(text) - len,
+	    "192.0.2.24 :127.0.0.9:short\n");
 	assert_true(len < sizeof(text) - 1);
 	put("many.ip4set", text);
 }
@@ -700,6 +706,14 @@ many_values(void **state)
 	pkt = ask("23.2.0.192.many.test", DNS_TYPE_TXT, 0, &rcode);
 	assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_answer(pkt)), 1);
 	assert_string_equal(rr_txt(pkt, 0), "same text");
+	ldns_pkt_free(pkt);
+
+	/* as rbldnsd: a shorter record after one that did not fit goes in */
+	pkt = ask("24.2.0.192.many.test", DNS_TYPE_TXT, 0, &rcode);
+	assert_true(ldns_pkt_tc(pkt));
+	assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_answer(pkt)), 3);
+	assert_int_equal(strncmp(rr_txt(pkt, 1), "long 0", 6), 0);
+	assert_string_equal(rr_txt(pkt, 2), "short");
 	ldns_pkt_free(pkt);
 }
 
