@@ -44,14 +44,15 @@ put(const char *name, const char *text)
  * put_many - addresses with many values: 192.0.2.20 has 20, 192.0.2.21
  * has MANY_N (distinct A and TXT), 192.0.2.22 has 50 with one A,
  * 192.0.2.23 has 5 A values with one TXT text, 192.0.2.24 three long
- * texts and a short one. $TTL 5d.
+ * texts and a short one, 192.0.2.25 more values than a verdict holds,
+ * the last one with another A. $TTL 5d.
  */
 #define MANY_N	400
 
 static void
 put_many(void)
 {
-	static char text[64 * 1024];
+	static char text[256 * 1024];
 	size_t len = 0;
 	int i;
 
@@ -75,6 +76,10 @@ put_many(void)
 		    "192.0.2.24 :127.0.0.%d:long %0200d\n", i + 2, i);
 	len += (size_t)snprintf(text + len, sizeof(text) - len,
 	    "192.0.2.24 :127.0.0.9:short\n");
+	for (i = 0; i < (int)ANSWER_MAX_VALS + 50; i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len,
+		    "192.0.2.25 :127.0.0.%d:t%d\n",
+		    i + 1 < (int)ANSWER_MAX_VALS + 50 ? 2 : 3, i);
 	assert_true(len < sizeof(text) - 1);
 	put("many.ip4set", text);
 }
@@ -706,6 +711,13 @@ many_values(void **state)
 	pkt = ask("23.2.0.192.many.test", DNS_TYPE_TXT, 0, &rcode);
 	assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_answer(pkt)), 1);
 	assert_string_equal(rr_txt(pkt, 0), "same text");
+	ldns_pkt_free(pkt);
+
+	/* more values than a verdict holds: the answer says it is partial */
+	pkt = ask_at(view, "25.2.0.192.many.test", DNS_TYPE_A, 0, DNS_MAXMSG,
+	    NOW, &rcode);
+	assert_true(ldns_pkt_tc(pkt));
+	assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_answer(pkt)), 1);
 	ldns_pkt_free(pkt);
 
 	/* as rbldnsd: a shorter record after one that did not fit goes in */
