@@ -12,9 +12,9 @@
  * finds problems (a broken download never replaces good data).
  *
  * Zones are found through a hash table of their apex names built with the
- * view: answer_find_zone() hashes the query name from the root towards its
- * first label and probes once for each apex depth that some zone has, so
- * the lookup costs O(labels) whatever the number of zones.
+ * view: answer_find_zone() probes it once for each apex depth (number of
+ * labels) that some zone has, the longest first, so the lookup costs the
+ * same whatever the number of zones.
  *
  * Reference counts are atomic; a view and everything it points to is
  * read-only once view_build() returns.
@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -117,7 +118,7 @@ struct vzone {
 
 /* One slot of the apex hash table. */
 struct vzone_slot {
-	uint32_t		 hash;		/* apex hash (view_zhash_step) */
+	uint32_t		 hash;		/* view_zhash() of the apex */
 	uint32_t		 zone;		/* index + 1; 0 = empty */
 };
 
@@ -165,18 +166,21 @@ int	 view_lists_changed(const struct view *v);
 /* Find a zone by name (any case, trailing dot optional), or NULL. */
 const struct vzone *view_zone(const struct view *v, const char *name);
 
-/*
- * The apex hash: FNV-1a over the wire form of a name (lower case), taken
- * byte by byte from the last (the root label) to the first, so that
- * hashing a query name from its end yields the hash of each of its
- * suffixes on the way.
- */
-#define VIEW_ZHASH_INIT		2166136261U
-
+/* The apex hash of a wire name (lower case), eight bytes at a time. */
 static inline uint32_t
-view_zhash_step(uint32_t h, uint8_t c)
+view_zhash(const uint8_t *p, size_t len)
 {
-	return (h ^ c) * 16777619U;
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ len, w;
+
+	for (; len >= 8; p += 8, len -= 8) {
+		memcpy(&w, p, 8);
+		h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
+		h ^= h >> 31;
+	}
+	for (w = 0; len > 0; len--)
+		w = w << 8 | p[len - 1];
+	h = (h ^ w) * 0x94d049bb133111ebULL;
+	return (uint32_t)(h ^ h >> 32);
 }
 
 /* Is there a zone whose apex has this many labels? */
@@ -188,7 +192,7 @@ view_zdepth(const struct view *v, unsigned labels)
 
 /*
  * The zone whose apex is the wire name (len bytes, lower case) with
- * hash h (from view_zhash_step), or NULL.
+ * hash h (view_zhash), or NULL.
  */
 const struct vzone *view_zone_probe(const struct view *v, uint32_t h,
 	    const uint8_t *wire, size_t len);

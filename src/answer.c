@@ -2,7 +2,7 @@
  * answer.c -- from a parsed query to a reply, for one view.
  *
  * The zone is found through the view's apex hash table, one probe per
- * apex depth (list data is never scanned). The labels below
+ * apex depth in use (list data is never scanned). The labels below
  * the apex are classified once: a per-result subzone label next to the
  * apex (RFC 5782 2.3), then 4 decimal labels (IPv4), 32 nibbles (IPv6), a
  * shorter run of either (empty non-terminal, RFC 8020 / RFC 9156: answer
@@ -23,32 +23,33 @@ static const char tp_text[] = "RFC 5782 test point";
 
 /*
  * answer_find_zone - the served zone holding the query name: the longest
- * apex that is a suffix of it. The name is hashed from its root label
- * towards its first label, and the apex table is probed at each depth
- * that some apex has: O(labels) whatever the number of zones.
+ * apex that is a suffix of it. The suffixes of as many labels as some
+ * apex has are looked up in the view's apex hash table, the longest
+ * first: the cost depends on the name and the few apex depths in use,
+ * never on the number of zones.
  */
 const struct vzone *
 answer_find_zone(const struct view *v, const struct dns_query *q)
 {
-	const struct vzone *best = NULL, *z;
-	uint32_t h = VIEW_ZHASH_INIT;
-	unsigned k, off, end = q->qname_len - 1U;
+	const struct vzone *z;
+	unsigned k, off;
 
 	if (v->nzones == 0 || q->qname_len == 0)
 		return NULL;
-	/* the root label alone: the last byte */
-	h = view_zhash_step(h, q->qname[end]);
-	if (view_zdepth(v, 0))
-		best = view_zone_probe(v, h, q->qname + end, 1);
-	for (k = 1; k <= q->nlabels && k <= v->zmaxdepth; k++) {
-		off = q->label_off[q->nlabels - k];
-		while (end > off)
-			h = view_zhash_step(h, q->qname[--end]);
-		if (view_zdepth(v, k) && (z = view_zone_probe(v, h,
-		    q->qname + off, q->qname_len - off)) != NULL)
-			best = z;
+	k = q->nlabels < v->zmaxdepth ? q->nlabels : v->zmaxdepth;
+	for (;; k--) {
+		if (view_zdepth(v, k)) {
+			off = k == 0 ? q->qname_len - 1U :
+			    q->label_off[q->nlabels - k];
+			z = view_zone_probe(v, view_zhash(q->qname + off,
+			    q->qname_len - off), q->qname + off,
+			    q->qname_len - off);
+			if (z != NULL)
+				return z;
+		}
+		if (k == 0)
+			return NULL;
 	}
-	return best;
 }
 
 /* dec_label - value of a decimal label 0..255, or -1 */
@@ -81,6 +82,25 @@ nib_label(const uint8_t *p, unsigned len)
 	if (p[0] >= 'a' && p[0] <= 'f')
 		return p[0] - 'a' + 10;
 	return -1;
+}
+
+/*
+ * ip4_text - "a.b.c.d" from the reversed octets d[0..3] (d[3] is a);
+ * printf costs more than the rest of an answer
+ */
+static void
+ip4_text(char *p, const int d[4])
+{
+	int i;
+
+	for (i = 3; i >= 0; i--) {
+		if (d[i] >= 100)
+			*p++ = (char)('0' + d[i] / 100);
+		if (d[i] >= 10)
+			*p++ = (char)('0' + d[i] / 10 % 10);
+		*p++ = (char)('0' + d[i] % 10);
+		*p++ = i > 0 ? '.' : '\0';
+	}
 }
 
 /* set_name - dotted form of labels 0..m-1; 0 if a label holds a dot */
@@ -153,8 +173,7 @@ answer_classify(const struct vzone *z, const struct dns_query *q,
 			return s->kind = SUBJ_ENT;
 		s->ip4 = (uint32_t)dec[3] << 24 | (uint32_t)dec[2] << 16 |
 		    (uint32_t)dec[1] << 8 | (uint32_t)dec[0];
-		snprintf(s->text, sizeof(s->text), "%d.%d.%d.%d",
-		    dec[3], dec[2], dec[1], dec[0]);
+		ip4_text(s->text, dec);
 		return s->kind = SUBJ_IP4;
 	}
 	if (all_nib && m <= 32 && (z->families & VFAM_IP6)) {

@@ -439,17 +439,6 @@ compile_zone(struct view *v, const struct conf_zone *cz, struct vzone *z,
 	return 0;
 }
 
-/* apex_hash - view_zhash of a wire name, from its last byte to its first */
-static uint32_t
-apex_hash(const uint8_t *wire, size_t len)
-{
-	uint32_t h = VIEW_ZHASH_INIT;
-
-	while (len > 0)
-		h = view_zhash_step(h, wire[--len]);
-	return h;
-}
-
 /*
  * index_zones - the apex hash table, at most half full. The first of
  * two zones with the same apex keeps the slot (config checks reject
@@ -468,7 +457,7 @@ index_zones(struct view *v)
 	v->ztab_mask = slots - 1;
 	for (i = 0; i < v->nzones; i++) {
 		const struct vzone *z = &v->zones[i];
-		uint32_t h = apex_hash(z->apex, z->apex_len);
+		uint32_t h = view_zhash(z->apex, z->apex_len);
 
 		if (view_zone_probe(v, h, z->apex, z->apex_len) != NULL)
 			continue;
@@ -615,7 +604,7 @@ view_zone(const struct view *v, const char *name)
 	text[len] = '\0';
 	if ((len = dnsmsg_name_to_wire(text, wire, sizeof(wire))) == 0)
 		return NULL;
-	return view_zone_probe(v, apex_hash(wire, len), wire, len);
+	return view_zone_probe(v, view_zhash(wire, len), wire, len);
 }
 
 /* view_list_expired - when vl's data expired, or 0 */
