@@ -315,8 +315,9 @@ reason(const struct vsource *src, const struct list_value *val,
 }
 
 /*
- * src_values - look s up in one source's list into vd->vals (at most max
- * values); notes in vd->cut when a served list holds more.
+ * src_values - look s up in one source's list into vs->vals, the free
+ * part of vd->vals (at most max values); notes in vd->cut when a served
+ * list holds more.
  */
 static void
 src_values(struct verdict *vd, struct verdict_src *vs,
@@ -325,7 +326,6 @@ src_values(struct verdict *vd, struct verdict_src *vs,
 	const struct list *l = vs->src->vl->data;
 	const char *subj;
 
-	vs->vals = vd->vals + vd->nvals;
 	vs->nvals = list_lookup(l, s, vs->vals, max, &vs->subject);
 	if (all && vs->nvals == max && list_lookup(l, s, NULL, 0, &subj) > max)
 		vd->cut = true;
