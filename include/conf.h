@@ -179,6 +179,9 @@ struct conf_zone {
 						/* default 3600 600 86400 300 */
 	uint32_t		 soa_ttl;	/* SOA/NS TTL; default
 						   soa_minimum */
+	uint32_t		 ttl_max;	/* largest answer TTL; 0 = not
+						   set (server ttl-max, and a
+						   serve: zone's lists' own) */
 	char			**ns;		/* lower case, no trailing dot;
 						   default: soa_mname */
 	size_t			 nns;

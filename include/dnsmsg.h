@@ -129,7 +129,10 @@ size_t	 dnsmsg_udp_limit(const struct dns_query *q, size_t server_max);
  * records, then OPT at finish. limit is the size the reply must fit
  * (UDP: the EDNS buffer or 512; TCP: 65535); cap is the buffer size
  * (>= limit). If records do not fit, finish() truncates the reply to the
- * header and question (plus OPT) and sets TC=1.
+ * header and question (plus OPT) and sets TC=1. With w->partial set, a
+ * record that does not fit is left out, later ones that fit are still
+ * added, and finish() keeps them with TC=1 (RFC 2181 9 allows a partial
+ * RRset under TC; rbldnsd sends every record that fits).
  */
 struct dns_writer {
 	uint8_t		*buf;
@@ -140,6 +143,9 @@ struct dns_writer {
 	uint16_t	 count[3];		/* AN, NS, AR */
 	enum dns_section last;			/* sections must not go back */
 	bool		 overflow;		/* something did not fit */
+	bool		 partial;		/* on overflow go on with the
+						   records that fit (set after
+						   init) */
 	bool		 edns;			/* add OPT at finish */
 	uint16_t	 edns_size;		/* our UDP size in OPT */
 	const struct dns_query *q;
@@ -169,8 +175,8 @@ int	 dnsmsg_writer_init(struct dns_writer *w, uint8_t *buf, size_t cap,
  * additional). Each add returns 0; RBLMUX_EINVAL for an owner beyond
  * q->nlabels, a section that goes back, or an invalid name (nothing is
  * written); RBLMUX_ESPACE when the record does not fit: it is not
- * written, w->overflow is set, later adds are refused the same way and
- * finish() sends the truncated (TC=1) reply.
+ * written, w->overflow is set, later adds are refused the same way
+ * (unless w->partial) and finish() sends the truncated (TC=1) reply.
  */
 int	 dnsmsg_add_a(struct dns_writer *w, enum dns_section s,
 	    unsigned owner, uint32_t ttl, uint32_t addr);
@@ -197,11 +203,22 @@ int	 dnsmsg_add_rr(struct dns_writer *w, enum dns_section s,
 	    unsigned owner, uint16_t type, uint32_t ttl, const void *rdata,
 	    size_t rdlen);
 
+/* Bytes left for records (room for the OPT is kept apart). */
+size_t	 dnsmsg_room(const struct dns_writer *w);
+
+/*
+ * 1 if the answer section already holds a record of this type with
+ * exactly this RDATA, else 0. Costs one pass over the answer records.
+ */
+int	 dnsmsg_answer_has(const struct dns_writer *w, uint16_t type,
+	    const void *rdata, size_t rdlen);
+
 /*
  * Finish the reply: set QR, AA (if aa), RD copied, RCODE (extended bits
  * into OPT), section counts, OPT when the query had EDNS (version 0, DO
- * clear: we do no DNSSEC). After an overflow the reply is cut back to
- * the header and question with TC=1 and no records but the OPT. An
+ * clear: we do no DNSSEC). After an overflow the reply has TC=1 and is
+ * cut back to the header and question with no records but the OPT (with
+ * w->partial: to the records that fit). An
  * extended RCODE without EDNS cannot be expressed and is sent as
  * FORMERR; an RCODE outside 0..4095 as SERVFAIL. RA is never set.
  * Call once. Returns the reply length.

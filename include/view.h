@@ -14,6 +14,11 @@
  * failed for a passing reason (no memory or descriptors, a file
  * rewritten while read) is read again at the next check.
  *
+ * Zones are found through a hash table of their apex names built with the
+ * view: answer_find_zone() probes it once for each apex depth (number of
+ * labels) that some zone has, the longest first, so the lookup costs the
+ * same whatever the number of zones.
+ *
  * Reference counts are atomic; a view and everything it points to is
  * read-only once view_build() returns.
  */
@@ -24,6 +29,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -82,6 +88,8 @@ struct vsource {
 	uint32_t		 bit;		/* bitmask zones */
 	uint32_t		 value;		/* each zones; 0 = own value */
 	int			 weight;	/* score zones */
+	time_t			 expires;	/* $TIMESTAMP expiry of its list's
+						   data, 0 = none */
 	uint8_t			 label[64];	/* result name as a wire label */
 };
 
@@ -103,9 +111,21 @@ struct vzone {
 	size_t			 nexempt;
 	unsigned		 families;	/* VFAM_* the zone answers */
 	uint32_t		 serial;
+	uint32_t		 ttl_min;	/* answer TTL bounds, max 0 = none: */
+	uint32_t		 ttl_max;	/* a serve: zone without ttl-max
+						   keeps its lists' own TTLs */
+	time_t			 expires;	/* serve: the earliest expiry of its
+						   lists' data, 0 = none; past it
+						   the zone answers SERVFAIL */
 	uint32_t		 neg_ttl;	/* SOA in negative answers */
 	uint8_t			 soa_rdata[2 * DNS_MAXNAME + 20]; /* wire form */
 	size_t			 soa_rdlen;
+};
+
+/* One slot of the apex hash table. */
+struct vzone_slot {
+	uint32_t		 hash;		/* view_zhash() of the apex */
+	uint32_t		 zone;		/* index + 1; 0 = empty */
 };
 
 struct view {
@@ -115,6 +135,11 @@ struct view {
 	size_t			 nlists;
 	struct vzone		*zones;
 	size_t			 nzones;
+	struct vzone_slot	*ztab;		/* apex hash table, open
+						   addressing */
+	size_t			 ztab_mask;	/* slots - 1 (a power of two) */
+	uint64_t		 zdepths[2];	/* bit n: some apex has n labels */
+	unsigned		 zmaxdepth;	/* most labels of any apex */
 	time_t			 built;
 	atomic_int		 refs;
 };
@@ -161,7 +186,44 @@ void		 vconf_unref(struct vconf *vc);	/* accepts NULL */
  */
 int	 view_lists_changed(const struct view *v);
 
-/* Find a zone by name (no trailing dot), or NULL. */
+/* Find a zone by name (any case, trailing dot optional), or NULL. */
 const struct vzone *view_zone(const struct view *v, const char *name);
+
+/* The apex hash of a wire name (lower case), eight bytes at a time. */
+static inline uint32_t
+view_zhash(const uint8_t *p, size_t len)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ len, w;
+
+	for (; len >= 8; p += 8, len -= 8) {
+		memcpy(&w, p, 8);
+		h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
+		h ^= h >> 31;
+	}
+	for (w = 0; len > 0; len--)
+		w = w << 8 | p[len - 1];
+	h = (h ^ w) * 0x94d049bb133111ebULL;
+	return (uint32_t)(h ^ h >> 32);
+}
+
+/* Is there a zone whose apex has this many labels? */
+static inline int
+view_zdepth(const struct view *v, unsigned labels)
+{
+	return labels < 128 && (v->zdepths[labels >> 6] >> (labels & 63) & 1);
+}
+
+/*
+ * The zone whose apex is the wire name (len bytes, lower case) with
+ * hash h (view_zhash), or NULL.
+ */
+const struct vzone *view_zone_probe(const struct view *v, uint32_t h,
+	    const uint8_t *wire, size_t len);
+
+/*
+ * The $TIMESTAMP expiry of vl's data when it lies before now (the data
+ * has expired, as rbldnsd counts it), else 0.
+ */
+time_t	 view_list_expired(const struct vlist *vl, time_t now);
 
 #endif /* RBLMUX_VIEW_H */

@@ -1,8 +1,8 @@
 /*
  * answer.c -- from a parsed query to a reply, for one view.
  *
- * The zone is found by comparing the wire suffix of the query name with
- * each apex (zones are few; list data is never scanned). The labels below
+ * The zone is found through the view's apex hash table, one probe per
+ * apex depth in use (list data is never scanned). The labels below
  * the apex are classified once: a per-result subzone label next to the
  * apex (RFC 5782 2.3), then 4 decimal labels (IPv4), 32 nibbles (IPv6), a
  * shorter run of either (empty non-terminal, RFC 8020 / RFC 9156: answer
@@ -21,28 +21,35 @@
 
 static const char tp_text[] = "RFC 5782 test point";
 
-/* answer_find_zone - the served zone holding the query name */
+/*
+ * answer_find_zone - the served zone holding the query name: the longest
+ * apex that is a suffix of it. The suffixes of as many labels as some
+ * apex has are looked up in the view's apex hash table, the longest
+ * first: the cost depends on the name and the few apex depths in use,
+ * never on the number of zones.
+ */
 const struct vzone *
 answer_find_zone(const struct view *v, const struct dns_query *q)
 {
-	const struct vzone *best = NULL;
-	size_t i;
+	const struct vzone *z;
+	unsigned k, off;
 
-	for (i = 0; i < v->nzones; i++) {
-		const struct vzone *z = &v->zones[i];
-		unsigned off;
-
-		if (z->apex_labels > q->nlabels)
-			continue;
-		if (best != NULL && best->apex_labels >= z->apex_labels)
-			continue;
-		off = z->apex_labels == 0 ? q->qname_len - 1U :
-		    q->label_off[q->nlabels - z->apex_labels];
-		if (q->qname_len - off == z->apex_len &&
-		    memcmp(q->qname + off, z->apex, z->apex_len) == 0)
-			best = z;
+	if (v->nzones == 0 || q->qname_len == 0)
+		return NULL;
+	k = q->nlabels < v->zmaxdepth ? q->nlabels : v->zmaxdepth;
+	for (;; k--) {
+		if (view_zdepth(v, k)) {
+			off = k == 0 ? q->qname_len - 1U :
+			    q->label_off[q->nlabels - k];
+			z = view_zone_probe(v, view_zhash(q->qname + off,
+			    q->qname_len - off), q->qname + off,
+			    q->qname_len - off);
+			if (z != NULL)
+				return z;
+		}
+		if (k == 0)
+			return NULL;
 	}
-	return best;
 }
 
 /* dec_label - value of a decimal label 0..255, or -1 */
@@ -75,6 +82,25 @@ nib_label(const uint8_t *p, unsigned len)
 	if (p[0] >= 'a' && p[0] <= 'f')
 		return p[0] - 'a' + 10;
 	return -1;
+}
+
+/*
+ * ip4_text - "a.b.c.d" from the reversed octets d[0..3] (d[3] is a);
+ * printf costs more than the rest of an answer
+ */
+static void
+ip4_text(char *p, const int d[4])
+{
+	int i;
+
+	for (i = 3; i >= 0; i--) {
+		if (d[i] >= 100)
+			*p++ = (char)('0' + d[i] / 100);
+		if (d[i] >= 10)
+			*p++ = (char)('0' + d[i] / 10 % 10);
+		*p++ = (char)('0' + d[i] % 10);
+		*p++ = i > 0 ? '.' : '\0';
+	}
 }
 
 /* set_name - dotted form of labels 0..m-1; 0 if a label holds a dot */
@@ -147,8 +173,7 @@ answer_classify(const struct vzone *z, const struct dns_query *q,
 			return s->kind = SUBJ_ENT;
 		s->ip4 = (uint32_t)dec[3] << 24 | (uint32_t)dec[2] << 16 |
 		    (uint32_t)dec[1] << 8 | (uint32_t)dec[0];
-		snprintf(s->text, sizeof(s->text), "%d.%d.%d.%d",
-		    dec[3], dec[2], dec[1], dec[0]);
+		ip4_text(s->text, dec);
 		return s->kind = SUBJ_IP4;
 	}
 	if (all_nib && m <= 32 && (z->families & VFAM_IP6)) {
@@ -289,21 +314,42 @@ reason(const struct vsource *src, const struct list_value *val,
 	return list_txt_expand(tmpl, subject, buf, cap);
 }
 
+/*
+ * src_values - look s up in one source's list into vs->vals, the free
+ * part of vd->vals (at most max values); notes in vd->cut when a served
+ * list holds more.
+ */
+static void
+src_values(struct verdict *vd, struct verdict_src *vs,
+    const struct subject *s, int max, bool all)
+{
+	const struct list *l = vs->src->vl->data;
+	const char *subj;
+
+	vs->nvals = list_lookup(l, s, vs->vals, max, &vs->subject);
+	if (all && vs->nvals == max && list_lookup(l, s, NULL, 0, &subj) > max)
+		vd->cut = true;
+	vd->nvals += (size_t)vs->nvals;
+}
+
 /* answer_verdict - the zone's decision for one subject */
 int
 answer_verdict(const struct view *v, const struct vzone *z,
-    const struct subject *s, bool want_txt, char *txtbuf, size_t txtcap,
-    struct verdict *vd)
+    const struct subject *s, time_t now, bool want_txt, char *txtbuf,
+    size_t txtcap, struct verdict *vd)
 {
 	const struct conf_server *cs = &v->conf->server;
+	bool all = z->serve || s->only != NULL;
 	size_t i, n, used = 0;
 	int tp = testpoint(s);
 
 	vd->listed = 0;
 	vd->testpoint = tp == TP_LISTED;
+	vd->expired = z->expires != 0 && z->expires < now;
+	vd->cut = false;
 	vd->exempted_by = NULL;
-	vd->nsrc = vd->nhits = 0;
-	if (tp == TP_NEVER)
+	vd->nsrc = vd->nhits = vd->nvals = 0;
+	if (tp == TP_NEVER || vd->expired)
 		return 0;
 
 	n = s->only != NULL ? 1 : z->nsrc;
@@ -314,14 +360,20 @@ answer_verdict(const struct view *v, const struct vzone *z,
 		    &z->src[i];
 		struct verdict_src *vs = &vd->src[vd->nsrc++];
 		struct merge_hit *h;
+		int max = ANSWER_AGG_VALS;
 
+		/* a served zone shares vals[], keeping one for each later
+		   source */
+		if (all)
+			max = (int)(ANSWER_MAX_VALS - vd->nvals - (n - i - 1));
 		vs->src = src;
+		vs->vals = vd->vals + vd->nvals;
 		vs->nvals = 0;
 		vs->subject = s->text;
-		if (src->kind == VSRC_LIST && src->vl != NULL)
-			vs->nvals = list_lookup(src->vl->data, s, vs->vals,
-			    ANSWER_MAX_VALS, &vs->subject);
-		if (vs->nvals == 0 && tp != TP_LISTED)
+		vs->expired = src->expires != 0 && src->expires < now;
+		if (src->kind == VSRC_LIST && src->vl != NULL && !vs->expired)
+			src_values(vd, vs, s, max, all);
+		if (vs->expired || (vs->nvals == 0 && tp != TP_LISTED))
 			continue;
 
 		h = &vd->hits[vd->nhits++];
@@ -353,13 +405,17 @@ answer_verdict(const struct view *v, const struct vzone *z,
 		}
 	}
 
-	/* Allowlists win over every list, but never over a test point. */
+	/*
+	 * Allowlists win over every list, but never over a test point; one
+	 * whose data expired exempts nothing.
+	 */
 	if (tp == TP_NONE) {
 		for (i = 0; i < z->nexempt; i++) {
 			const struct list_value *ev[1];
 			const char *subj;
 
-			if (list_lookup(z->exempt[i]->data, s, ev, 1, &subj) > 0) {
+			if (view_list_expired(z->exempt[i], now) == 0 &&
+			    list_lookup(z->exempt[i]->data, s, ev, 1, &subj) > 0) {
 				vd->exempted_by = z->exempt[i];
 				vd->nhits = 0;
 				return 0;
@@ -367,11 +423,11 @@ answer_verdict(const struct view *v, const struct vzone *z,
 		}
 	}
 
-	if (z->serve || s->only != NULL)
+	if (all)
 		vd->listed = vd->nhits > 0;
 	else
 		vd->listed = merge_answer(z->answer, vd->hits, vd->nhits,
-		    cs->ttl_min, cs->ttl_max, &vd->merged);
+		    z->ttl_min, z->ttl_max, &vd->merged);
 	return vd->listed;
 }
 
@@ -403,63 +459,71 @@ add_soa(struct dns_writer *w, const struct vzone *z, enum dns_section sec,
 	    z->soa_rdlen);
 }
 
-/* add_raw - a served list's own values: the rbldnsd-compatible answer */
+/*
+ * add_raw - a served list's own values: the rbldnsd-compatible answer.
+ * Every distinct record once (rbldnsd drops a record equal to one
+ * already in the answer), in the order of the lists, each one that fits
+ * (as rbldnsd, a shorter TXT after one that did not fit still goes in);
+ * the writer sets TC when one was left out.
+ */
 static void
-add_raw(struct dns_writer *w, const struct verdict *vd,
-    const struct subject *s, uint16_t qtype, bool clamp,
-    const struct conf_server *cs)
+add_raw(struct dns_writer *w, const struct verdict *vd, uint16_t qtype,
+    uint32_t ttl_min, uint32_t ttl_max, uint32_t tp_ttl)
 {
-	uint32_t seen_a[ANSWER_MAX_SRC * ANSWER_MAX_VALS];
-	size_t nseen = 0, i, j;
-	char buf[1024];
+	uint8_t rd[1 + LIST_TXT_LEN];
+	size_t i, rdlen;
+	uint16_t type = qtype == DNS_TYPE_TXT ? DNS_TYPE_TXT : DNS_TYPE_A;
 	int k, any = 0;
 
+	w->partial = true;
 	for (i = 0; i < vd->nsrc; i++) {
 		const struct verdict_src *vs = &vd->src[i];
 
 		for (k = 0; k < vs->nvals; k++) {
 			const struct list_value *lv = vs->vals[k];
-			uint32_t ttl = lv->lv_ttl;
 
-			if (clamp)
-				ttl = merge_clamp_ttl(ttl, cs->ttl_min,
-				    cs->ttl_max);
 			any = 1;
-			if (qtype == DNS_TYPE_TXT) {
-				size_t len;
-
+			if (type == DNS_TYPE_TXT) {
 				if (lv->lv_txt == NULL)
 					continue;
-				len = list_txt_expand(lv->lv_txt, vs->subject,
-				    buf, LIST_TXT_LEN);
-				dnsmsg_add_txt(w, DNS_SEC_ANSWER, 0, ttl,
-				    buf, len);
-				continue;
+				/* at most 254 bytes: one character-string */
+				rd[0] = (uint8_t)list_txt_expand(lv->lv_txt,
+				    vs->subject, (char *)rd + 1, LIST_TXT_LEN);
+				rdlen = 1 + rd[0];
+			} else {
+				rd[0] = (uint8_t)(lv->lv_a >> 24);
+				rd[1] = (uint8_t)(lv->lv_a >> 16);
+				rd[2] = (uint8_t)(lv->lv_a >> 8);
+				rd[3] = (uint8_t)lv->lv_a;
+				rdlen = 4;
 			}
-			for (j = 0; j < nseen; j++)
-				if (seen_a[j] == lv->lv_a)
-					break;
-			if (j < nseen)
+			/* TC is set already: skip what cannot fit unseen */
+			if (w->overflow && 2 + 10 + rdlen > dnsmsg_room(w))
 				continue;
-			seen_a[nseen++] = lv->lv_a;
-			dnsmsg_add_a(w, DNS_SEC_ANSWER, 0, ttl, lv->lv_a);
+			if (!dnsmsg_answer_has(w, type, rd, rdlen))
+				dnsmsg_add_rr(w, DNS_SEC_ANSWER, 0, type,
+				    merge_clamp_ttl(lv->lv_ttl, ttl_min,
+				    ttl_max), rd, rdlen);
 		}
 	}
 	if (!any && vd->testpoint) {
-		if (qtype == DNS_TYPE_TXT)
-			dnsmsg_add_txt(w, DNS_SEC_ANSWER, 0, cs->ttl_min,
+		if (type == DNS_TYPE_TXT)
+			dnsmsg_add_txt(w, DNS_SEC_ANSWER, 0, tp_ttl,
 			    tp_text, sizeof(tp_text) - 1);
 		else
-			dnsmsg_add_a(w, DNS_SEC_ANSWER, 0, cs->ttl_min,
+			dnsmsg_add_a(w, DNS_SEC_ANSWER, 0, tp_ttl,
 			    0x7f000002U);
 	}
+	/* values beyond what a verdict holds: say the answer is partial */
+	if (vd->cut)
+		w->overflow = true;
 }
 
 /* answer_query - write the reply to one query */
 size_t
 answer_query(const struct view *v, const struct dns_query *q,
-    const uint8_t *pkt, size_t pktlen, uint8_t *out, size_t cap, size_t limit,
-    int *rcode)
+    const uint8_t *pkt, size_t pktlen, time_t now, uint8_t *out, size_t cap,
+    size_t limit, int *rcode)
 {
 	const struct conf_server *cs = &v->conf->server;
 	const struct vzone *z;
@@ -478,6 +542,12 @@ answer_query(const struct view *v, const struct dns_query *q,
 		*rcode = DNS_RCODE_REFUSED;
 		return dnsmsg_error_reply(pkt, pktlen, q,
 		    DNS_RCODE_REFUSED, out, cap);
+	}
+	if (z->expires != 0 && z->expires < now) {
+		/* rbldnsd: "zone data expired", the whole zone SERVFAILs */
+		*rcode = DNS_RCODE_SERVFAIL;
+		return dnsmsg_error_reply(pkt, pktlen, q,
+		    DNS_RCODE_SERVFAIL, out, cap);
 	}
 	if (dnsmsg_writer_init(&w, out, cap, limit, q, pkt,
 	    cs->edns_buffer_size) != 0) {
@@ -506,8 +576,8 @@ answer_query(const struct view *v, const struct dns_query *q,
 		break;
 	}
 
-	if (!answer_verdict(v, z, &s, qt == DNS_TYPE_TXT, txt, sizeof(txt) / 2,
-	    &vd)) {
+	if (!answer_verdict(v, z, &s, now, qt == DNS_TYPE_TXT, txt,
+	    sizeof(txt) / 2, &vd)) {
 		if (s.kind == SUBJ_NAME && name_has_below(z, &s))
 			goto nodata;
 		goto nxdomain;
@@ -517,7 +587,9 @@ answer_query(const struct view *v, const struct dns_query *q,
 		goto nodata;
 	/* RFC 8482: ANY gets the A records alone */
 	if (z->serve || s.only != NULL) {
-		add_raw(&w, &vd, &s, qt, s.only != NULL, cs);
+		/* a per-result subzone clamps as its aggregate zone does */
+		add_raw(&w, &vd, qt, z->ttl_min, z->ttl_max,
+		    merge_clamp_ttl(cs->ttl_min, z->ttl_min, z->ttl_max));
 		/* listed, but no TXT for it: RFC 2308 no-data, with SOA */
 		if (w.count[DNS_SEC_ANSWER] == 0 && !w.overflow)
 			goto nodata;

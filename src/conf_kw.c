@@ -195,6 +195,8 @@ static const struct kw kwtab[] = {
 	    "MNAME RNAME REFRESH RETRY EXPIRE MINIMUM" },
 	{ CL_ZONE, "soa-ttl", kw_dur, OFF(conf_zone, soa_ttl), 0, 0, 1, 1, 0,
 	    TTL_MAX, DUR },
+	{ CL_ZONE, "ttl-max", kw_dur, OFF(conf_zone, ttl_max), 0, 0, 1, 1, 1,
+	    TTL_MAX, DUR },
 	{ CL_ZONE, "ns", kw_dnames, OFF(conf_zone, ns), OFF(conf_zone, nns),
 	    KW_MULTI, 1, MAXTOK, 0, 0, "NAME ..." },
 	{ CL_ZONE, "allow-transfer", kw_prefixes,

@@ -490,7 +490,7 @@ explain_zone(const struct view *v, const struct vzone *z,
 	size_t i;
 	int k;
 
-	answer_verdict(v, z, s, true, txt, sizeof(txt), &vd);
+	answer_verdict(v, z, s, time(NULL), true, txt, sizeof(txt), &vd);
 	ctl_printf(o, "zone %s (%s)\n", z->name, z->serve ? "serve" :
 	    answer_names[z->answer]);
 	for (i = 0; i < vd.nsrc; i++) {
@@ -510,8 +510,9 @@ explain_zone(const struct view *v, const struct vzone *z,
 			continue;
 		}
 		if (vs->nvals == 0) {
-			ctl_printf(o, "  %-12s local list: not listed\n",
-			    src->name);
+			ctl_printf(o, "  %-12s local list: %s\n", src->name,
+			    vs->expired ? "data expired, not asked" :
+			    "not listed");
 			continue;
 		}
 		for (k = 0; k < vs->nvals; k++) {
@@ -536,7 +537,8 @@ explain_zone(const struct view *v, const struct vzone *z,
 	if (vd.testpoint)
 		ctl_printf(o, "  RFC 5782 test point\n");
 	if (!vd.listed) {
-		ctl_printf(o, "  answer: NXDOMAIN\n");
+		ctl_printf(o, "  answer: %s\n", vd.expired ?
+		    "SERVFAIL (zone data expired)" : "NXDOMAIN");
 		return;
 	}
 	if (z->serve) {

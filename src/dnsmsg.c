@@ -408,6 +408,7 @@ dnsmsg_writer_init(struct dns_writer *w, uint8_t *buf, size_t cap,
 	w->count[0] = w->count[1] = w->count[2] = 0;
 	w->last = DNS_SEC_ANSWER;
 	w->overflow = false;
+	w->partial = false;
 	w->edns = q->edns;
 	w->edns_size = edns_size < DNS_UDPMIN ? DNS_UDPMIN : edns_size;
 	w->q = q;
@@ -420,6 +421,13 @@ dnsmsg_writer_init(struct dns_writer *w, uint8_t *buf, size_t cap,
 	w->len = w->question_end = put_question(buf, q, pkt,
 	    pkt != NULL ? q->question_end : 0);
 	return 0;
+}
+
+/* dnsmsg_room - bytes left for records */
+size_t
+dnsmsg_room(const struct dns_writer *w)
+{
+	return w->limit - (w->edns ? DNS_OPT_LEN : 0) - w->len;
 }
 
 /*
@@ -438,11 +446,11 @@ rr_begin(struct dns_writer *w, enum dns_section s, unsigned owner,
 	if ((unsigned)s > DNS_SEC_ADDITIONAL || s < w->last ||
 	    owner > q->nlabels)
 		return RBLMUX_EINVAL;
-	if (w->overflow)
+	if (w->overflow && !w->partial)
 		return RBLMUX_ESPACE;
 	olen = owner == q->nlabels ? 1 : 2;
 	need = olen + 10 + rdlen;
-	room = w->limit - (w->edns ? DNS_OPT_LEN : 0) - w->len;
+	room = dnsmsg_room(w);
 	if (need > room || rdlen > 0xffff || w->count[s] == 0xffff) {
 		w->overflow = true;
 		return RBLMUX_ESPACE;
@@ -577,6 +585,27 @@ dnsmsg_add_rr(struct dns_writer *w, enum dns_section s, unsigned owner,
 	return 0;
 }
 
+/* dnsmsg_answer_has - is this record in the answer section already? */
+int
+dnsmsg_answer_has(const struct dns_writer *w, uint16_t type,
+    const void *rdata, size_t rdlen)
+{
+	const uint8_t *p = w->buf + w->question_end;
+	unsigned i;
+	size_t n;
+
+	/* the writer's owners: the root (0) or a two-byte pointer */
+	for (i = 0; i < w->count[DNS_SEC_ANSWER]; i++) {
+		p += p[0] == 0 ? 1 : 2;
+		n = (size_t)p[8] << 8 | p[9];
+		if (((unsigned)p[0] << 8 | p[1]) == type && n == rdlen &&
+		    memcmp(p + 10, rdata, rdlen) == 0)
+			return 1;
+		p += 10 + n;
+	}
+	return 0;
+}
+
 /* dnsmsg_finish - flags, counts and OPT; returns the reply length */
 size_t
 dnsmsg_finish(struct dns_writer *w, int rcode, bool aa)
@@ -591,11 +620,14 @@ dnsmsg_finish(struct dns_writer *w, int rcode, bool aa)
 		/*
 		 * RFC 2181 9: a truncated reply may drop whole sections;
 		 * the client retries over TCP, so send none rather than a
-		 * part that looks complete.
+		 * part that looks complete -- unless the caller asked for
+		 * the part that fits.
 		 */
 		flags |= DNS_FLAG_TC;
-		w->len = w->question_end;
-		w->count[0] = w->count[1] = w->count[2] = 0;
+		if (!w->partial) {
+			w->len = w->question_end;
+			w->count[0] = w->count[1] = w->count[2] = 0;
+		}
 	}
 	flags |= (unsigned)rcode & DNS_RCODE_MASK;
 	put16(b + 2, flags);

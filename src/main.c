@@ -591,6 +591,9 @@ hook_status(void *arg, struct ctl_out *o)
 	const struct view *v = d->view;
 	const struct conf *c = v->conf;
 	size_t i;
+	char when[32];
+	struct tm tm;
+	time_t exp;
 
 #define OUT(...) ctl_printf(o, __VA_ARGS__)
 	OUT("status: up\n");
@@ -621,6 +624,12 @@ hook_status(void *arg, struct ctl_out *o)
 		    vl->kept ? kept_why(vl) : "", !vl->kept ? "" : vl->retry ?
 		    ": previous data kept, read again at the next check)" :
 		    ": previous data kept)");
+		if ((exp = view_list_expired(vl, time(NULL))) != 0 &&
+		    strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC",
+		    gmtime_r(&exp, &tm)) > 0)
+			OUT("list %s: data expired %s ($TIMESTAMP): serve: "
+			    "zones over it answer SERVFAIL, aggregate zones "
+			    "leave it out\n", vl->name, when);
 	}
 	for (i = 0; i < c->nupstreams; i++)
 		OUT("upstream %s: down (upstream queries are not available "

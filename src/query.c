@@ -114,7 +114,8 @@ query_handle(void *arg, const uint8_t *msg, size_t len,
 	if (limit > cap)
 		limit = cap;
 
-	n = answer_query(ctx->view, &q, msg, len, out, cap, limit, &rcode);
+	n = answer_query(ctx->view, &q, msg, len, time(NULL), out, cap, limit,
+	    &rcode);
 	count(st, out, n, rcode);
 	if (cs->log_queries && log_getverbose() > 0)
 		log_query(&q, rcode, n, tcp);

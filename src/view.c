@@ -6,6 +6,7 @@
  * in the event loop. Lists whose files did not change are shared with the
  * previous view instead of being parsed again.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <malloc.h>
 #include <stdio.h>
@@ -517,9 +518,15 @@ compile_zone(struct view *v, const struct conf_zone *cz, struct vzone *z,
 		src->label[0] = (uint8_t)len;
 		memcpy(src->label + 1, src->name, len);
 		z->families |= src_family(v, src);
-		if (src->kind == VSRC_LIST && src->vl->data != NULL &&
-		    list_mtime(src->vl->data) > newest)
-			newest = list_mtime(src->vl->data);
+		if (src->kind == VSRC_LIST && src->vl->data != NULL) {
+			if (list_mtime(src->vl->data) > newest)
+				newest = list_mtime(src->vl->data);
+			src->expires = list_expires(src->vl->data);
+		}
+		/* rbldnsd: one expired list takes the whole zone down */
+		if (cz->serve && src->expires != 0 &&
+		    (z->expires == 0 || src->expires < z->expires))
+			z->expires = src->expires;
 	}
 	if (z->families == 0)
 		z->families = VFAM_IP4;
@@ -533,6 +540,17 @@ compile_zone(struct view *v, const struct conf_zone *cz, struct vzone *z,
 		z->exempt[z->nexempt++] = v->lists[li];
 	}
 
+	/*
+	 * Answer TTLs: an aggregate zone clamps to the server's bounds, a
+	 * served zone gives the lists' own TTLs as rbldnsd does; the zone's
+	 * ttl-max caps both (and wins over ttl-min).
+	 */
+	z->ttl_min = cz->serve ? 0 : cs->ttl_min;
+	z->ttl_max = cz->ttl_max != 0 ? cz->ttl_max : cz->serve ? 0 :
+	    cs->ttl_max;
+	if (z->ttl_max != 0 && z->ttl_min > z->ttl_max)
+		z->ttl_min = z->ttl_max;
+
 	/* RFC 1982 serial: the newest data, else the build time */
 	z->serial = (uint32_t)(newest ? newest : v->built);
 	if (soa_rdata(z, cz) != 0)
@@ -544,6 +562,60 @@ compile_zone(struct view *v, const struct conf_zone *cz, struct vzone *z,
 		z->neg_ttl = cs->negative_ttl_max;
 	(void)bc;
 	return 0;
+}
+
+/*
+ * index_zones - the apex hash table, at most half full. The first of
+ * two zones with the same apex keeps the slot (config checks reject
+ * duplicates anyway). Returns 0 or RBLMUX_ENOMEM.
+ */
+static int
+index_zones(struct view *v)
+{
+	size_t slots = 8, i, k;
+
+	while (slots < 2 * v->nzones)
+		slots *= 2;
+	v->ztab = calloc(slots, sizeof(*v->ztab));
+	if (v->ztab == NULL)
+		return RBLMUX_ENOMEM;
+	v->ztab_mask = slots - 1;
+	for (i = 0; i < v->nzones; i++) {
+		const struct vzone *z = &v->zones[i];
+		uint32_t h = view_zhash(z->apex, z->apex_len);
+
+		if (view_zone_probe(v, h, z->apex, z->apex_len) != NULL)
+			continue;
+		for (k = h & v->ztab_mask; v->ztab[k].zone != 0;
+		    k = (k + 1) & v->ztab_mask)
+			;
+		v->ztab[k].hash = h;
+		v->ztab[k].zone = (uint32_t)i + 1;
+		v->zdepths[z->apex_labels >> 6] |= 1ULL << (z->apex_labels & 63);
+		if (z->apex_labels > v->zmaxdepth)
+			v->zmaxdepth = z->apex_labels;
+	}
+	return 0;
+}
+
+/* view_zone_probe - the zone with this apex, through the hash table */
+const struct vzone *
+view_zone_probe(const struct view *v, uint32_t h, const uint8_t *wire,
+    size_t len)
+{
+	size_t k;
+
+	if (v->ztab == NULL)
+		return NULL;
+	for (k = h & v->ztab_mask; v->ztab[k].zone != 0;
+	    k = (k + 1) & v->ztab_mask) {
+		const struct vzone *z = &v->zones[v->ztab[k].zone - 1];
+
+		if (v->ztab[k].hash == h && z->apex_len == len &&
+		    memcmp(z->apex, wire, len) == 0)
+			return z;
+	}
+	return NULL;
 }
 
 /*
@@ -602,6 +674,8 @@ view_build(struct vconf *vc, const struct view *old, view_report_fn *report,
 			goto fail;
 		}
 	}
+	if ((rc = index_zones(v)) != 0)
+		goto fail;
 	/* what the loads borrowed goes back to the system, not to waste */
 	malloc_trim(0);
 	*out = v;
@@ -636,6 +710,7 @@ view_unref(struct view *v)
 		free(v->zones[i].exempt);
 	}
 	free(v->zones);
+	free(v->ztab);
 	for (i = 0; i < v->nlists; i++)
 		vlist_unref(v->lists[i]);
 	free(v->lists);
@@ -663,13 +738,27 @@ view_lists_changed(const struct view *v)
 const struct vzone *
 view_zone(const struct view *v, const char *name)
 {
+	char text[DNS_MAXNAME + 1];
+	uint8_t wire[DNS_MAXNAME];
 	size_t i, len = strlen(name);
 
-	while (len > 0 && name[len - 1] == '.')
+	while (len > 1 && name[len - 1] == '.')
 		len--;
-	for (i = 0; i < v->nzones; i++)
-		if (strlen(v->zones[i].name) == len &&
-		    strncasecmp(v->zones[i].name, name, len) == 0)
-			return &v->zones[i];
-	return NULL;
+	if (len == 0 || len >= sizeof(text))
+		return NULL;
+	for (i = 0; i < len; i++)
+		text[i] = (char)tolower((unsigned char)name[i]);
+	text[len] = '\0';
+	if ((len = dnsmsg_name_to_wire(text, wire, sizeof(wire))) == 0)
+		return NULL;
+	return view_zone_probe(v, view_zhash(wire, len), wire, len);
+}
+
+/* view_list_expired - when vl's data expired, or 0 */
+time_t
+view_list_expired(const struct vlist *vl, time_t now)
+{
+	time_t exp = vl->data != NULL ? list_expires(vl->data) : 0;
+
+	return exp != 0 && exp < now ? exp : 0;
 }

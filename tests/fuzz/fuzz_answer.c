@@ -51,9 +51,17 @@ view_quiet(void *arg, enum list_severity sev, const char *file,
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+	static const char many_text[] = "a reason that is long enough to "
+	    "fill a TXT record of any length up to two hundred and forty "
+	    "bytes, so that some of the many values fit a reply and some do "
+	    "not, and the ones after them are tried again; padding padding "
+	    "padding padding padding padding padding";
+	static char many[64 * 1024];
 	char dir[] = "/tmp/rblmux-fuzz.XXXXXX", conf[2048], path[300];
 	struct conf *c;
 	struct vconf *vc;
+	size_t len;
+	int i;
 
 	(void)argc; (void)argv;
 	if (mkdtemp(dir) == NULL)
@@ -64,6 +72,13 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	    "repeats a fairly long reason text that repeats a fairly long\n");
 	put(dir, "c.ip6", "2001:db8::/32 :5:v6\n");
 	put(dir, "d.dn", ".example.com :6:name $\n*.example.net\n");
+	/* one address with many values of many lengths */
+	for (i = 0, len = 0; i < 300; i++)
+		len += (size_t)snprintf(many + len, sizeof(many) - len,
+		    "192.0.2.9 :127.0.%d.%d:%.*s $\n", i / 100, i % 100 + 2,
+		    (i * 37) % 240, many_text);
+	put(dir, "m.ip4set", many);
+	put(dir, "x.ip4set", "$TIMESTAMP 2020-01-01 +1d\n192.0.2.0/24\n");
 	snprintf(conf, sizeof(conf),
 	    "server:\n directory: %s\n"
 	    "local-list:\n name: a\n file: a.ip4set\n"
@@ -74,7 +89,13 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	    " bit: 8 c\n bit: 16 d\n"
 	    "zone:\n name: each.test\n answer: each\n result: a\n result: b\n"
 	    "zone:\n name: score.test\n answer: score\n result: a\n result: b\n"
-	    "zone:\n name: bl.test\n serve: a b c d\n", dir);
+	    "zone:\n name: bl.test\n serve: a b c d\n"
+	    "local-list:\n name: m\n file: m.ip4set\n"
+	    "local-list:\n name: x\n file: x.ip4set\n"
+	    "zone:\n name: m.bl.test\n serve: m a\n ttl-max: 1h\n"
+	    "zone:\n name: x.test\n serve: x\n"
+	    "zone:\n name: agg.x.test\n answer: bitmask\n bit: 2 x\n"
+	    " bit: 4 m\n", dir);
 	put(dir, "rblmux.conf", conf);
 	snprintf(path, sizeof(path), "%s/rblmux.conf", dir);
 	if (conf_load(path, quiet, NULL, &c) != 0)
@@ -107,7 +128,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	limit = 12 + (size_t)(q.id & 0x0fff) * 16;
 	if (limit > sizeof(out))
 		limit = sizeof(out);
-	n = answer_query(view, &q, data, size, out, sizeof(out), limit, &rcode);
+	n = answer_query(view, &q, data, size, (time_t)1700000000, out,
+	    sizeof(out), limit, &rcode);
 	if (n > limit && n > 512)
 		abort();
 	return 0;

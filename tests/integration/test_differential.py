@@ -14,6 +14,12 @@ one before, one after), excluded addresses, prefix boundaries and random
 addresses -- are asked of both with one dig process per server, and
 rcode + A set + TXT set must agree for every name.
 
+Addresses with many values (20, 300, 400; one A with many texts, many A
+with one text; a /24 block with 30) are asked of both over UDP, without
+EDNS and with 1232 bytes: rblmuxd sends the records rbldnsd sends (every
+one that fits, in the same order) and sets TC where some were left out;
+over TCP (which rbldnsd lacks) it sends them all.
+
 Neither server may list 127.0.0.1 and rblmuxd always lists 127.0.0.2
 (RFC 5782 test points), so the data stays out of 127/8.
 Set DIFF_SEED to reproduce a run with another seed.
@@ -419,5 +425,111 @@ def differential(t):
     ref.stop()
 
 
+# --- many values for one address -------------------------------------------
+
+def many_file():
+    """Addresses with many values each, and what each one lists:
+    {address: [(A, TXT or None), ...]} in file order."""
+    vals = {}
+
+    def add(addr, a, txt):
+        vals.setdefault(addr, []).append((a, txt))
+
+    for i in range(20):                       # rbldnsd returns all 20
+        add("10.0.0.1", "127.0.0.%d" % (i + 2), "value %d for $" % i)
+    for i in range(400):                      # more than any UDP reply
+        add("10.0.0.2", "127.0.%d.%d" % (i // 200, i % 200 + 2),
+            "value number %d for $" % i)
+    for i in range(50):                       # one A, many TXT
+        add("10.0.0.3", "127.0.0.2", "same A, text %d" % i)
+    for i in range(5):                        # many A, one TXT
+        add("10.0.0.4", "127.0.0.%d" % (i + 2), "same text")
+    for i in range(300):                      # some without TXT
+        add("10.0.0.5", "127.0.%d.%d" % (i // 100, i % 100 + 2),
+            None if i % 3 == 0 else "third %d of $ %s" % (i, "x" * (i % 40 + 1)))
+    lines = []
+    for addr, vs in vals.items():
+        for a, txt in vs:
+            lines.append("%s :%s:%s" % (addr, a, txt if txt else ""))
+    # a /24 block with 30 values: the block's granularity answers
+    for i in range(30):
+        lines.append("10.0.1.0/24 :127.0.0.%d:block value %d" % (i + 2, i))
+    vals["10.0.1.7"] = [("127.0.0.%d" % (i + 2), "block value %d" % i)
+                        for i in range(30)]
+    return "\n".join(lines) + "\n", vals
+
+
+def records(m, qtype):
+    """The answer records of m in order: A values or joined TXT text."""
+    if qtype == "A":
+        return [r.value for r in m.answer if r.type == 1]
+    return ["".join(r.value) for r in m.answer if r.type == 16]
+
+
+def expected(vals, addr, qtype):
+    """Every distinct record the address answers, in file order."""
+    out = []
+    for a, txt in vals:
+        rec = a if qtype == "A" else \
+            (txt.replace("$", addr) if txt is not None else None)
+        if rec is not None and rec not in out:
+            out.append(rec)
+    return out
+
+
+def in_order(got, want):
+    """got is some of want, in want's order"""
+    it = iter(want)
+    return all(x in it for x in got)
+
+
+def many_values(t):
+    text, vals = many_file()
+    tmp = h.make_tmpdir()
+    path = os.path.join(tmp, "many.ip4set")
+    with open(path, "w") as f:
+        f.write(text)
+    refdir = h.readable_copy(tmp, [path])
+    ref = h.Rbldnsd(refdir, [("bl.many", "ip4set", "many.ip4set")])
+    srv = h.Server(CONF.replace("diff.ip4set", "many.ip4set")
+                   .replace("bl.diff", "bl.many"), hosts=["127.0.0.1"],
+                   tmp=tmp)
+    srv.start()
+    for addr in sorted(vals):
+        name = "%s.bl.many" % h.rev4(addr)
+        for qtype in ("A", "TXT"):
+            want = expected(vals[addr], addr, qtype)
+            # UDP, 512 bytes and EDNS 1232: the same records as rbldnsd,
+            # as many as fit; rblmuxd says TC where some are missing
+            for edns in (None, 1232):
+                r = h.query(name, qtype, ref.port, edns=edns)
+                g = h.query(name, qtype, srv.port, edns=edns)
+                how = "%s %s %s" % (addr, qtype,
+                                    "EDNS %d" % edns if edns else "512")
+                t.ok(r is not None and g is not None and
+                     r.rcode == g.rcode == 0 and
+                     records(g, qtype) == records(r, qtype),
+                     "%s: the %d records rbldnsd sends, in its order" %
+                     (how, len(records(r, qtype)) if r else -1),
+                     ["rbldnsd: %r" % (records(r, qtype) if r else r),
+                      "rblmuxd: %r" % (records(g, qtype) if g else g)])
+                part = g is not None and len(records(g, qtype)) < len(want)
+                t.ok(g is not None and g.tc == part and
+                     in_order(records(g, qtype), want),
+                     "%s: %s" % (how, "TC=1, %d records that fit" %
+                                 len(records(g, qtype)) if part else
+                                 "all %d, TC=0" % len(want)), repr(g))
+            # TCP (rbldnsd has none): every record
+            g = h.query(name, qtype, srv.port, tcp=True)
+            t.ok(g is not None and not g.tc and g.rcode == 0 and
+                 records(g, qtype) == want,
+                 "%s %s over TCP: all %d records in file order" %
+                 (addr, qtype, len(want)),
+                 repr(g)[:1500] if g else "no answer")
+    t.ok(srv.alive() and ref.proc.poll() is None, "both servers alive")
+    srv.stop()
+    ref.stop()
+
+
 if __name__ == "__main__":
-    h.run_suite("differential", [differential])
+    h.run_suite("differential", [differential, many_values])

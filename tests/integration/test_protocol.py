@@ -27,6 +27,18 @@ def big_txt(n):
     return "; ".join("tc%d: %s" % (i, tc_reason(i)) for i in range(1, n + 1))
 
 
+def is_soa(rrs, zone, mname):
+    """rrs is one SOA record owned by zone with the fixture's fields:
+    MNAME mname, RNAME hostmaster.ZONE, 3600 600 86400 300, TTL 300
+    (soa-ttl defaults to the minimum), and a serial."""
+    if len(rrs) != 1:
+        return False
+    r = rrs[0]
+    return r.type == 6 and r.name == zone + "." and r.ttl == 300 and \
+        r.value[:2] == (mname, "hostmaster.%s." % zone) and \
+        r.value[2] > 0 and r.value[3:] == (3600, 600, 86400, 300)
+
+
 def main_server():
     return h.Server(CONF, FILES).start()
 
@@ -65,24 +77,33 @@ def answers(t):
 
     r = srv.kdig("rbl.test", "SOA")
     t.ok(r is not None and r.status == "NOERROR" and r.aa and
-         r.types() == ["SOA"], "apex SOA answered", repr(r))
+         r.types() == ["SOA"] and not r.authority, "kdig: apex SOA answered",
+         repr(r))
     r = srv.kdig("rbl.test", "NS")
-    t.ok(r is not None and r.status == "NOERROR" and r.aa and r.answer and
-         set(r.types()) == {"NS"}, "apex NS answered", repr(r))
+    t.ok(r is not None and r.status == "NOERROR" and r.aa and
+         r.types() == ["NS"] and not r.authority, "kdig: apex NS answered",
+         repr(r))
     r = srv.kdig("rbl.test", "A")
     t.ok(r is not None and r.status == "NOERROR" and not r.answer and
          r.soa_in_authority(), "apex A: NOERROR, no data, SOA", repr(r))
 
-    m = srv.q("bl.test", "SOA")
-    soa = m.soa("answer") if m else None
-    t.ok(soa is not None and soa.value[0] == "ns1.bl.test." and
-         soa.value[1] == "hostmaster.bl.test." and
-         soa.value[3:] == (3600, 600, 86400, 300),
-         "serve zone SOA carries the configured fields",
-         repr(soa.value if soa else m))
-    m = srv.q("bl.test", "NS")
-    t.ok(m is not None and [r.value for r in m.answer] == ["ns1.bl.test."],
-         "serve zone NS is the configured one", repr(m))
+    # the defaults: SOA rbl.test. hostmaster.rbl.test., NS rbl.test.
+    for zone, ns in (("rbl.test", "rbl.test."), ("bl.test", "ns1.bl.test.")):
+        mname = "rbl.test." if zone == "rbl.test" else "ns1.bl.test."
+        for tcp in (False, True):
+            how = "TCP" if tcp else "UDP"
+            m = srv.q(zone, "SOA", tcp=tcp)
+            t.ok(m is not None and m.rcode == 0 and m.aa and
+                 is_soa(m.answer, zone, mname) and not m.authority and
+                 not m.additional,
+                 "%s %s SOA: the answer is exactly the SOA with the "
+                 "configured fields" % (how, zone), repr(m))
+            m = srv.q(zone, "NS", tcp=tcp)
+            t.ok(m is not None and m.rcode == 0 and m.aa and
+                 [(r.name, r.type, r.ttl, r.value) for r in m.answer] ==
+                 [(zone + ".", 2, 300, ns)] and not m.authority,
+                 "%s %s NS: the answer is exactly the configured NS" %
+                 (how, zone), repr(m))
 
     r = srv.kdig("10.2.0.192.rbl.test", "ANY")
     t.ok(r is not None and r.status == "NOERROR" and r.types() == ["A"],
@@ -91,6 +112,13 @@ def answers(t):
     t.ok(r is not None and r.status == "NOERROR" and not r.answer and
          r.soa_in_authority(), "AAAA of a listed name: NOERROR, no data",
          repr(r))
+    for zone in ("rbl.test", "bl.test"):
+        mname = "rbl.test." if zone == "rbl.test" else "ns1.bl.test."
+        m = srv.q("10.2.0.192." + zone, "AAAA")
+        t.ok(m is not None and m.rcode == 0 and m.aa and m.ancount == 0 and
+             not m.answer and is_soa(m.authority, zone, mname),
+             "%s AAAA of a listed name: empty answer section, the zone's "
+             "SOA alone in authority" % zone, repr(m))
     r = srv.kdig("10.2.0.192.rbl.test", "MX")
     t.ok(r is not None and r.status == "NOERROR" and not r.answer,
          "MX of a listed name: NOERROR, no data", repr(r))

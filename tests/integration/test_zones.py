@@ -22,6 +22,29 @@ SPAM10 = "Spam source 192.0.2.10, see http://example.invalid/spam?192.0.2.10"
 DUL10 = "Dynamic range 192.0.2.10"
 
 
+def soa_of(r, name):
+    """The authority of kdig result r holds exactly one record: an SOA
+    owned by a zone that holds name."""
+    if len(r.authority) != 1 or r.authority[0][1] != "SOA":
+        return False
+    owner = r.authority[0][0].rstrip(".")
+    name = name.lower().rstrip(".")
+    return name == owner or name.endswith("." + owner)
+
+
+def soa_fields(r, zone, section="answer"):
+    """The one SOA record of section, owned by zone, with the fixture
+    fields ns1.ZONE. hostmaster.ZONE. SERIAL 3600 600 86400 300."""
+    rrs = getattr(r, section)
+    if len(rrs) != 1:
+        return False
+    owner, rtype, ttl, val = rrs[0]
+    f = str(val).split()
+    return rtype == "SOA" and owner == zone + "." and len(f) == 7 and \
+        f[:2] == ["ns1.%s." % zone, "hostmaster.%s." % zone] and \
+        int(f[2]) > 0 and f[3:] == ["3600", "600", "86400", "300"]
+
+
 class Checker:
     def __init__(self, t, srv):
         self.t = t
@@ -53,12 +76,14 @@ class Checker:
             ttls = sorted(set(x[2] for x in r.answer))
             if ttls != [ttl]:
                 problems.append("TTLs %r, want %d" % (ttls, ttl))
-        if status == "NXDOMAIN" and (r.answer or not r.soa_in_authority()):
-            problems.append("NXDOMAIN should have no answer and SOA in "
-                            "authority")
-        if status == "NOERROR" and a == [] and txt in (None, []) and \
-                not r.soa_in_authority():
-            problems.append("no-data answer without SOA in authority")
+        nodata = status == "NOERROR" and a == [] and txt in (None, [])
+        if status == "NXDOMAIN" and r.answer:
+            problems.append("NXDOMAIN should have no answer")
+        if nodata and r.answer:
+            problems.append("no-data answer with answer records")
+        if (status == "NXDOMAIN" or nodata) and not soa_of(r, name):
+            problems.append("negative answer without the zone's SOA (and "
+                            "nothing else) in authority")
         if problems:
             problems.append(repr(r))
         return self.t.ok(not problems, label, problems)
@@ -153,17 +178,26 @@ def bitmask(t, c):
     # apex, types
     r = c.srv.kdig(z, "SOA")
     t.ok(r is not None and r.status == "NOERROR" and r.aa and
-         [x[3] for x in r.answer if x[1] == "SOA"] and
-         str([x[3] for x in r.answer][0]).startswith(
-             "ns1.agg.test. hostmaster.agg.test. ") and
-         str([x[3] for x in r.answer][0]).endswith(" 3600 600 86400 300"),
-         "apex SOA with the configured fields", repr(r))
+         soa_fields(r, z) and r.answer[0][2] == 300 and not r.authority,
+         "apex SOA: the answer is the SOA alone, with the configured "
+         "fields and soa-ttl", repr(r))
+    r = c.srv.kdig(z, "NS")
+    t.ok(r is not None and r.status == "NOERROR" and r.aa and
+         [(x[0], x[1], x[2]) for x in r.answer] == [(z + ".", "NS", 300)]
+         and str(r.answer[0][3]) == "ns1.agg.test." and not r.authority,
+         "apex NS: the answer is the configured NS alone", repr(r))
     r = c.srv.kdig("2.1.1.1." + z, "A")
     soa_ttl = [x[2] for x in r.authority if x[1] == "SOA"] if r else []
     t.ok(soa_ttl == [300], "negative answer: SOA TTL = min(SOA TTL, "
          "minimum) = 300", repr(r))
     c("10.2.0.192." + z, "AAAA", "NOERROR", a=[], txt=[],
       what="listed name, type AAAA: NOERROR, no data")
+    r = c.srv.kdig("10.2.0.192." + z, "AAAA")
+    t.ok(r is not None and r.status == "NOERROR" and r.aa and
+         not r.answer and soa_fields(r, z, "authority") and
+         r.authority[0][2] == 300,
+         "AAAA of a listed name: empty answer, the zone's SOA in "
+         "authority", repr(r))
     r = c.srv.kdig("10.2.0.192." + z, "ANY")
     t.ok(r is not None and r.types() == ["A"] and
          r.a_set() == ["127.0.0.6"], "ANY: the A record alone", repr(r))
@@ -296,12 +330,18 @@ def serve(t, c):
       what="serve: no per-result subzones")
     r = c.srv.kdig(z, "NS")
     t.ok(r is not None and r.aa and sorted(str(x[3]) for x in r.answer) ==
-         ["ns1.bl.test.", "ns2.bl.test."], "serve: apex NS, both names",
+         ["ns1.bl.test.", "ns2.bl.test."] and
+         all(x[0] == z + "." and x[1] == "NS" for x in r.answer) and
+         not r.authority, "serve: apex NS, both names and nothing else",
          repr(r))
     r = c.srv.kdig(z, "SOA")
-    t.ok(r is not None and r.aa and len(r.answer) == 1 and
-         str(r.answer[0][3]).startswith("ns1.bl.test. hostmaster.bl.test."),
-         "serve: apex SOA", repr(r))
+    t.ok(r is not None and r.aa and soa_fields(r, z) and not r.authority,
+         "serve: apex SOA alone, with the configured fields", repr(r))
+    r = c.srv.kdig("10.2.0.192." + z, "AAAA")
+    t.ok(r is not None and r.status == "NOERROR" and not r.answer and
+         soa_fields(r, z, "authority"),
+         "serve: AAAA of a listed name: empty answer, SOA in authority",
+         repr(r))
     c("x.example", "A", "REFUSED", what="outside every zone: REFUSED")
 
 
@@ -318,12 +358,149 @@ def ttls(t, c):
       what="serve: the file's $TTL as it is (as rbldnsd)")
     c("51.2.0.192.ttlserve.test", "A", "NOERROR", a=["127.0.0.2"],
       ttl=432000, what="serve: a long $TTL as it is")
+    c("51.2.0.192.ttlcap.test", "A", "NOERROR", a=["127.0.0.2"],
+      ttl=3600, what="serve: the zone's ttl-max caps a long $TTL")
+    c("50.2.0.192.ttlcap.test", "A", "NOERROR", a=["127.0.0.2"], ttl=30,
+      what="serve: a $TTL below the zone's ttl-max as it is")
+
+
+# $TIMESTAMP 2020-01-01 +1d: expired long ago
+EXPIRED = """$TIMESTAMP 2020-01-01 +1d
+192.0.2.10 :127.0.0.9:Old listing $
+192.0.2.77
+"""
+EXPIRED_AT = "2020-01-02 00:00:00 UTC"
+MANY_N = 300
+
+
+def many_list():
+    """20 values for 192.0.2.20, MANY_N for 192.0.2.21 (A 127.0.x.y)"""
+    lines = ["192.0.2.20 :127.0.0.%d:value %d for $" % (i + 2, i)
+             for i in range(20)]
+    lines += ["192.0.2.21 :%s:value number %d for $" % (many_a(i), i)
+              for i in range(MANY_N)]
+    return "\n".join(lines) + "\n"
+
+
+def many_a(i):
+    return "127.0.%d.%d" % (i // 200, i % 200 + 2)
+
+
+EXTRA = """
+local-list:
+    name: expired
+    file: @TMP@/expired.ip4set
+
+local-list:
+    name: many
+    file: @TMP@/many.ip4set
+
+zone:
+    name: exp.test
+    serve: expired
+    soa: ns1.exp.test. hostmaster.exp.test. 3600 600 86400 300
+
+zone:
+    name: aggexp.test
+    answer: bitmask
+    bit: 2 expired
+    bit: 4 spam
+
+zone:
+    name: many.test
+    serve: many
+
+zone:
+    name: ttlcap.test
+    serve: short long
+    ttl-max: 1h
+"""
+
+
+def expiry(t, c):
+    srv = c.srv
+    z = "exp.test"
+    for name, qtype in (("10.2.0.192." + z, "A"), ("77.2.0.192." + z, "TXT"),
+                        ("1.1.1.1." + z, "A"), (z, "SOA"), (z, "NS"),
+                        (z, "A"), ("2.0.0.127." + z, "A"),
+                        ("1.0.0.127." + z, "TXT"), ("2.0.192." + z, "A"),
+                        ("foo." + z, "A")):
+        m = srv.q(name, qtype, edns=1232)
+        t.ok(m is not None and m.rcode_name == "SERVFAIL" and
+             not m.answer and not m.authority and not m.aa and
+             m.question and m.opt is not None,
+             "serve: zone over expired data: %s %s is SERVFAIL, no records "
+             "(as rbldnsd)" % (name, qtype), repr(m))
+    r = srv.kdig("10.2.0.192." + z, "TXT")
+    t.ok(r is not None and r.status == "SERVFAIL" and not r.answer,
+         "kdig sees SERVFAIL from the expired zone", repr(r))
+
+    z = "aggexp.test"
+    c("10.2.0.192." + z, "A", "NOERROR", a=["127.0.0.4"],
+      what="aggregate: the expired list adds no bit")
+    c("10.2.0.192." + z, "TXT", "NOERROR", txt=["spam: " + SPAM10],
+      what="aggregate: the expired list is not named in the TXT")
+    c("77.2.0.192." + z, "A", "NXDOMAIN",
+      what="aggregate: listed by the expired list alone: NXDOMAIN")
+    c("10.2.0.192.expired." + z, "A", "NXDOMAIN",
+      what="aggregate: the expired list's subzone lists nothing")
+    c("2.0.0.127." + z, "A", "NOERROR", a=["127.0.0.4"],
+      what="aggregate: the test point without the expired list's bit")
+
+    st = srv.ctl("status")
+    want = "list expired: data expired %s" % EXPIRED_AT
+    t.ok(st.returncode == 0 and want in st.stdout,
+         "status names the expired list and when it expired",
+         st.stdout + st.stderr)
+    t.ok("list spam: data expired" not in st.stdout,
+         "status: lists that have not expired are not reported", st.stdout)
+    lk = srv.ctl("lookup", "192.0.2.10")
+    t.ok(lk.returncode == 0 and "SERVFAIL (zone data expired)" in lk.stdout
+         and "expired      local list: data expired" in lk.stdout,
+         "lookup says the zone and the member are expired", lk.stdout)
+
+
+def many(t, c):
+    srv = c.srv
+    z = "many.test"
+    want20 = ["127.0.0.%d" % (i + 2) for i in range(20)]
+    c("20.2.0.192." + z, "A", "NOERROR", a=want20, ttl=2100,
+      what="serve: all 20 values of one address (A)")
+    c("20.2.0.192." + z, "TXT", "NOERROR",
+      txt=["value %d for 192.0.2.20" % i for i in range(20)],
+      what="serve: all 20 values of one address (TXT, EDNS)")
+
+    name = "21.2.0.192." + z
+    fit = (512 - 12 - len(h.encode_name(name)) - 4) // 16
+    m = srv.q(name, "A")
+    t.ok(m is not None and m.tc and m.aa and m.size <= 512 and
+         [r.value for r in m.answer] == [many_a(i) for i in range(fit)],
+         "serve: %d values over UDP/512: the first %d A records that "
+         "fit, in order, TC=1" % (MANY_N, fit), repr(m))
+    for qtype, want in (("A", [many_a(i) for i in range(MANY_N)]),
+                        ("TXT", [["value number %d for 192.0.2.21" % i]
+                                 for i in range(MANY_N)])):
+        m = srv.q(name, qtype, tcp=True)
+        t.ok(m is not None and not m.tc and
+             [r.value for r in m.answer] == want,
+             "serve: over TCP all %d %s records, in order" %
+             (MANY_N, qtype), repr(m)[:2000])
+    r = srv.kdig(name, "TXT")
+    t.ok(r is not None and not r.tc and len(r.txt_set()) == MANY_N,
+         "kdig: TC over UDP, then all %d TXT over TCP" % MANY_N,
+         repr(r)[:2000])
 
 
 def zones(t):
-    srv = h.Server(CONF, FILES).start()
+    srv = h.Server(CONF + EXTRA, FILES)
+    with open(srv.path("expired.ip4set"), "w") as f:
+        f.write(EXPIRED)
+    with open(srv.path("many.ip4set"), "w") as f:
+        f.write(many_list())
+    srv.start()
     c = Checker(t, srv)
-    for fn in (bitmask, each, score, ipv6, domains, serve, ttls):
+    for fn in (bitmask, each, score, ipv6, domains, serve, ttls, expiry,
+               many):
         try:
             fn(t, c)
         except Exception:

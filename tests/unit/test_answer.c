@@ -20,6 +20,9 @@
 #include "dnsmsg.h"
 #include "view.h"
 
+/* the time queries are answered at: 2023-11-14 22:13:20 UTC */
+#define NOW	((time_t)1700000000)
+
 static char dir[64];
 static struct view *view;
 
@@ -35,6 +38,50 @@ put(const char *name, const char *text)
 	assert_non_null(f);
 	fputs(text, f);
 	fclose(f);
+}
+
+/*
+ * put_many - addresses with many values: 192.0.2.20 has 20, 192.0.2.21
+ * has MANY_N (distinct A and TXT), 192.0.2.22 has 50 with one A,
+ * 192.0.2.23 has 5 A values with one TXT text, 192.0.2.24 three long
+ * texts and a short one, 192.0.2.25 more values than a verdict holds,
+ * the last one with another A. $TTL 5d.
+ */
+#define MANY_N	400
+
+static void
+put_many(void)
+{
+	static char text[256 * 1024];
+	size_t len = 0;
+	int i;
+
+	len += (size_t)snprintf(text + len, sizeof(text) - len,
+	    "$TTL 5d\n");
+	for (i = 0; i < 20; i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len,
+		    "192.0.2.20 :127.0.0.%d:value %d for $\n", i + 2, i);
+	for (i = 0; i < MANY_N; i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len,
+		    "192.0.2.21 :127.0.%d.%d:value number %d for $\n",
+		    i / 200, i % 200 + 2, i);
+	for (i = 0; i < 50; i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len,
+		    "192.0.2.22 :127.0.0.2:same a %d\n", i);
+	for (i = 0; i < 5; i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len,
+		    "192.0.2.23 :127.0.0.%d:same text\n", i + 2);
+	for (i = 0; i < 3; i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len,
+		    "192.0.2.24 :127.0.0.%d:long %0200d\n", i + 2, i);
+	len += (size_t)snprintf(text + len, sizeof(text) - len,
+	    "192.0.2.24 :127.0.0.9:short\n");
+	for (i = 0; i < (int)ANSWER_MAX_VALS + 50; i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len,
+		    "192.0.2.25 :127.0.0.%d:t%d\n",
+		    i + 1 < (int)ANSWER_MAX_VALS + 50 ? 2 : 3, i);
+	assert_true(len < sizeof(text) - 1);
+	put("many.ip4set", text);
 }
 
 static void
@@ -56,7 +103,7 @@ view_report(void *arg, enum list_severity sev, const char *file,
 static int
 setup(void **state)
 {
-	char conf[4096], path[256];
+	char conf[8192], path[256];
 	struct conf *c;
 	struct vconf *vc;
 
@@ -69,11 +116,16 @@ setup(void **state)
 	    "192.0.2.1\n"
 	    "198.51.100.0/24 :3:Net $ listed\n"
 	    "!198.51.100.7\n"
-	    "203.0.113.9 :5:\n");
+	    "203.0.113.9 :5:\n"
+	    "192.0.2.31\n");
 	put("other.ip4set", "192.0.2.1 :4:Other list\n192.0.2.2\n");
 	put("allow.ip4set", "192.0.2.2\n198.51.100.8\n");
 	put("six.ip6", ":127.0.0.9:v6 $\n2001:db8::/32\n!2001:db8::1\n");
 	put("names.dn", ":127.0.0.7:name $\nbad.example\n.evil.example\n");
+	put_many();
+	put("exp.ip4set", "$TIMESTAMP 2020-01-01 +1d\n"
+	    "192.0.2.30 :127.0.0.30:expired $\n192.0.2.1\n");
+	put("allowexp.ip4set", "$TIMESTAMP 2020-01-01 +1d\n192.0.2.31\n");
 	snprintf(conf, sizeof(conf),
 	    "server:\n"
 	    "  directory: %s\n"
@@ -94,7 +146,20 @@ setup(void **state)
 	    "zone:\n  name: score.test\n  answer: score\n"
 	    "  result: local\n  result: other\n  result: mynets\n"
 	    "zone:\n  name: bl.test\n  serve: local\n"
-	    "zone:\n  name: dbl.test\n  serve: names\n",
+	    "zone:\n  name: dbl.test\n  serve: names\n"
+	    "local-list:\n  name: many\n  file: many.ip4set\n"
+	    "zone:\n  name: many.test\n  serve: many\n"
+	    "zone:\n  name: capped.test\n  serve: many\n  ttl-max: 1h\n"
+	    "zone:\n  name: aggcap.test\n  answer: bitmask\n  bit: 2 many\n"
+	    "  ttl-max: 30\n"
+	    "local-list:\n  name: exp\n  file: exp.ip4set\n"
+	    "local-list:\n  name: allowexp\n  file: allowexp.ip4set\n"
+	    "  allow: yes\n"
+	    "zone:\n  name: exp.test\n  serve: local exp\n"
+	    "  soa: ns1.exp.test. hostmaster.exp.test. 3600 600 86400 300\n"
+	    "  ns: ns1.exp.test.\n"
+	    "zone:\n  name: aggexp.test\n  answer: bitmask\n"
+	    "  bit: 2 exp\n  bit: 4 local\n  exempt: allowexp\n",
 	    dir);
 	put("rblmux.conf", conf);
 	snprintf(path, sizeof(path), "%s/rblmux.conf", dir);
@@ -118,17 +183,14 @@ teardown(void **state)
 	return system(cmd);
 }
 
-/* ask - answer a query for name/type; returns the reply parsed by ldns */
-static ldns_pkt *
-ask(const char *name, uint16_t type, int edns, int *rcode)
+/* mkquery - a query packet for name/type, with an OPT when edns */
+static size_t
+mkquery(uint8_t *q, const char *name, uint16_t type, int edns)
 {
-	uint8_t q[512], out[4096];
-	size_t len = 12, n;
+	size_t len = 12;
 	const char *p = name;
-	struct dns_query dq;
-	ldns_pkt *pkt = NULL;
 
-	memset(q, 0, sizeof(q));
+	memset(q, 0, 12);
 	q[0] = 0xab; q[1] = 0xcd; q[2] = 0x01; q[5] = 1;
 	while (*p != '\0') {
 		const char *dot = strchr(p, '.');
@@ -150,14 +212,38 @@ ask(const char *name, uint16_t type, int edns, int *rcode)
 		memcpy(q + len, opt, sizeof(opt));
 		len += sizeof(opt);
 	}
+	return len;
+}
+
+/*
+ * ask_at - answer a query for name/type from v at time now, the reply
+ * limited to limit bytes; returns the reply parsed by ldns
+ */
+static ldns_pkt *
+ask_at(const struct view *v, const char *name, uint16_t type, int edns,
+    size_t limit, time_t now, int *rcode)
+{
+	static uint8_t out[DNS_MAXMSG];
+	uint8_t q[512];
+	size_t len, n;
+	struct dns_query dq;
+	ldns_pkt *pkt = NULL;
+
+	len = mkquery(q, name, type, edns);
 	assert_int_equal(dnsmsg_parse_query(q, len, &dq), DNSMSG_OK);
-	n = answer_query(view, &dq, q, len, out, sizeof(out),
-	    edns ? 1232 : 512, rcode);
-	assert_true(n >= 12);
+	n = answer_query(v, &dq, q, len, now, out, sizeof(out), limit, rcode);
+	assert_true(n >= 12 && n <= limit);
 	assert_int_equal(ldns_wire2pkt(&pkt, out, n), LDNS_STATUS_OK);
 	assert_int_equal(ldns_pkt_id(pkt), 0xabcd);
 	assert_true(ldns_pkt_qr(pkt));
 	return pkt;
+}
+
+/* ask - answer a query for name/type; returns the reply parsed by ldns */
+static ldns_pkt *
+ask(const char *name, uint16_t type, int edns, int *rcode)
+{
+	return ask_at(view, name, type, edns, edns ? 1232 : 512, NOW, rcode);
 }
 
 struct acase {
@@ -212,6 +298,13 @@ static const struct acase cases[] = {
 	    { NULL }, NULL, 1, 1 },
 	{ "apex SOA", "all.test", DNS_TYPE_SOA, 0, { NULL }, NULL, 0, 1 },
 	{ "apex A: no data", "all.test", DNS_TYPE_A, 0, { NULL }, NULL, 1, 1 },
+	{ "apex NS", "all.test", DNS_TYPE_NS, 0, { NULL }, NULL, 0, 1 },
+	{ "apex AAAA: no data", "all.test", DNS_TYPE_AAAA, 0, { NULL }, NULL,
+	    1, 1 },
+	{ "serve: apex SOA", "bl.test", DNS_TYPE_SOA, 0, { NULL }, NULL, 0,
+	    1 },
+	{ "serve: AAAA of a listed name: no data", "5.100.51.198.bl.test",
+	    DNS_TYPE_AAAA, 0, { NULL }, NULL, 1, 1 },
 	{ "empty non-terminal, 3 labels", "2.0.192.all.test", DNS_TYPE_A, 0,
 	    { NULL }, NULL, 1, 1 },
 	{ "empty non-terminal, 1 label", "192.all.test", DNS_TYPE_A, 0,
@@ -268,7 +361,7 @@ check_case(const struct acase *c, int edns)
 {
 	ldns_rr_list *an, *ns;
 	ldns_pkt *pkt;
-	int rcode, i, want_a = 0;
+	int rcode, i, want_a = 0, want_an, want_type;
 	size_t k;
 	char txt[2048];
 
@@ -283,10 +376,24 @@ check_case(const struct acase *c, int edns)
 	ns = ldns_pkt_authority(pkt);
 	for (i = 0; i < 3 && c->a[i] != NULL; i++)
 		want_a++;
+	/* the answer section holds exactly the records asked for */
+	want_an = c->type == DNS_TYPE_A || c->type == DNS_TYPE_ANY ? want_a :
+	    c->type == DNS_TYPE_TXT ? c->txt != NULL :
+	    (c->type == DNS_TYPE_SOA || c->type == DNS_TYPE_NS) &&
+	    c->rcode == 0 && !c->soa_auth;
+	want_type = c->type == DNS_TYPE_ANY ? DNS_TYPE_A : c->type;
+	if ((int)ldns_rr_list_rr_count(an) != want_an)
+		fail_msg("%s: %zu answers, want %d", c->label,
+		    ldns_rr_list_rr_count(an), want_an);
+	for (k = 0; k < ldns_rr_list_rr_count(an); k++)
+		if ((int)ldns_rr_get_type(ldns_rr_list_rr(an, k)) != want_type)
+			fail_msg("%s: answer of type %d, want %d", c->label,
+			    ldns_rr_get_type(ldns_rr_list_rr(an, k)),
+			    want_type);
+	if (!c->soa_auth && ldns_rr_list_rr_count(ns) != 0)
+		fail_msg("%s: %zu authority records, want none", c->label,
+		    ldns_rr_list_rr_count(ns));
 	if (c->type == DNS_TYPE_A || c->type == DNS_TYPE_ANY) {
-		if ((int)ldns_rr_list_rr_count(an) != want_a)
-			fail_msg("%s: %zu answers, want %d", c->label,
-			    ldns_rr_list_rr_count(an), want_a);
 		for (i = 0; i < want_a; i++) {
 			int found = 0;
 
@@ -374,22 +481,535 @@ answer_ttl(void **state)
 	ldns_pkt_free(pkt);
 }
 
-/* NS at the apex */
+/* rdf_is - the text form of field i of rr is want */
+static void
+rdf_is(const ldns_rr *rr, size_t i, const char *want)
+{
+	char *s = ldns_rdf2str(ldns_rr_rdf(rr, i));
+
+	assert_non_null(s);
+	assert_string_equal(s, want);
+	free(s);
+}
+
+/* owner_is - the owner name of rr is want */
+static void
+owner_is(const ldns_rr *rr, const char *want)
+{
+	char *s = ldns_rdf2str(ldns_rr_owner(rr));
+
+	assert_non_null(s);
+	assert_string_equal(s, want);
+	free(s);
+}
+
+/*
+ * check_soa - rr is the SOA of all.test (or exp.test) as configured:
+ * ns1.ZONE. hostmaster.ZONE. 3600 600 86400 300, TTL ttl, owner the apex
+ */
+static void
+check_soa(const ldns_rr *rr, const char *zone, uint32_t ttl)
+{
+	char want[128];
+
+	assert_non_null(rr);
+	assert_int_equal(ldns_rr_get_type(rr), LDNS_RR_TYPE_SOA);
+	snprintf(want, sizeof(want), "%s.", zone);
+	owner_is(rr, want);
+	assert_int_equal(ldns_rr_ttl(rr), ttl);
+	snprintf(want, sizeof(want), "ns1.%s.", zone);
+	rdf_is(rr, 0, want);
+	snprintf(want, sizeof(want), "hostmaster.%s.", zone);
+	rdf_is(rr, 1, want);
+	/* RFC 1982 serial: the newest list file, so never 0 */
+	assert_true(ldns_rdf2native_int32(ldns_rr_rdf(rr, 2)) != 0);
+	assert_int_equal(ldns_rdf2native_int32(ldns_rr_rdf(rr, 3)), 3600);
+	assert_int_equal(ldns_rdf2native_int32(ldns_rr_rdf(rr, 4)), 600);
+	assert_int_equal(ldns_rdf2native_int32(ldns_rr_rdf(rr, 5)), 86400);
+	assert_int_equal(ldns_rdf2native_int32(ldns_rr_rdf(rr, 6)), 300);
+}
+
+/* SOA at the apex: the answer is the SOA alone, with every field */
+static void
+apex_soa(void **state)
+{
+	ldns_pkt *pkt;
+	int rcode, edns;
+
+	(void)state;
+	for (edns = 0; edns < 2; edns++) {
+		pkt = ask("all.test", DNS_TYPE_SOA, edns, &rcode);
+		assert_int_equal(rcode, DNS_RCODE_NOERROR);
+		assert_true(ldns_pkt_aa(pkt));
+		assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_answer(pkt)), 1);
+		/* soa-ttl defaults to the SOA minimum */
+		check_soa(ldns_rr_list_rr(ldns_pkt_answer(pkt), 0), "all.test",
+		    300);
+		assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_authority(pkt)),
+		    0);
+		ldns_pkt_free(pkt);
+	}
+}
+
+/* NS at the apex: the configured name alone */
 static void
 apex_ns(void **state)
 {
 	ldns_pkt *pkt;
-	char *s;
+	ldns_rr *rr;
 	int rcode;
 
 	(void)state;
 	pkt = ask("all.test", DNS_TYPE_NS, 0, &rcode);
+	assert_int_equal(rcode, DNS_RCODE_NOERROR);
+	assert_true(ldns_pkt_aa(pkt));
 	assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_answer(pkt)), 1);
-	s = ldns_rdf2str(ldns_rr_rdf(ldns_rr_list_rr(ldns_pkt_answer(pkt), 0),
-	    0));
-	assert_string_equal(s, "ns1.all.test.");
-	free(s);
+	rr = ldns_rr_list_rr(ldns_pkt_answer(pkt), 0);
+	assert_int_equal(ldns_rr_get_type(rr), LDNS_RR_TYPE_NS);
+	owner_is(rr, "all.test.");
+	assert_int_equal(ldns_rr_ttl(rr), 300);
+	rdf_is(rr, 0, "ns1.all.test.");
+	assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_authority(pkt)), 0);
 	ldns_pkt_free(pkt);
+}
+
+/* AAAA of a listed name: no answer records, the zone's SOA in authority */
+static void
+nodata_aaaa(void **state)
+{
+	static const char *const names[] = { "1.2.0.192.all.test",
+	    "1.2.0.192.other.all.test", "2.0.0.127.all.test", "all.test" };
+	ldns_pkt *pkt;
+	size_t i;
+	int rcode;
+
+	(void)state;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		pkt = ask(names[i], DNS_TYPE_AAAA, 1, &rcode);
+		assert_int_equal(rcode, DNS_RCODE_NOERROR);
+		assert_int_equal(ldns_pkt_get_rcode(pkt), LDNS_RCODE_NOERROR);
+		assert_true(ldns_pkt_aa(pkt));
+		assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_answer(pkt)), 0);
+		assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_authority(pkt)),
+		    1);
+		check_soa(ldns_rr_list_rr(ldns_pkt_authority(pkt), 0),
+		    "all.test", 300);
+		ldns_pkt_free(pkt);
+	}
+}
+
+/* rr_a - the A value of answer record i, host order */
+static uint32_t
+rr_a(const ldns_pkt *pkt, size_t i)
+{
+	const ldns_rr *rr = ldns_rr_list_rr(ldns_pkt_answer(pkt), i);
+
+	assert_int_equal(ldns_rr_get_type(rr), LDNS_RR_TYPE_A);
+	return ldns_rdf2native_int32(ldns_rr_rdf(rr, 0));
+}
+
+/* rr_txt - the text of TXT answer record i (one string) */
+static const char *
+rr_txt(const ldns_pkt *pkt, size_t i)
+{
+	static char buf[256];
+	const ldns_rr *rr = ldns_rr_list_rr(ldns_pkt_answer(pkt), i);
+	const uint8_t *d;
+
+	assert_int_equal(ldns_rr_get_type(rr), LDNS_RR_TYPE_TXT);
+	assert_int_equal(ldns_rr_rd_count(rr), 1);
+	d = ldns_rdf_data(ldns_rr_rdf(rr, 0));
+	memcpy(buf, d + 1, d[0]);
+	buf[d[0]] = '\0';
+	return buf;
+}
+
+/* many_a - the i-th A value of 192.0.2.21 in many.ip4set */
+static uint32_t
+many_a(size_t i)
+{
+	return 0x7f000000U | (uint32_t)(i / 200) << 8 | (uint32_t)(i % 200 + 2);
+}
+
+/* a served zone answers every value of an address, in file order */
+static void
+many_values(void **state)
+{
+	char want[64];
+	ldns_pkt *pkt;
+	size_t i, n, fit;
+	int rcode;
+
+	(void)state;
+	/* 20 values: every A fits in 512 bytes, every TXT in 1232 */
+	pkt = ask("20.2.0.192.many.test", DNS_TYPE_A, 0, &rcode);
+	assert_false(ldns_pkt_tc(pkt));
+	assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_answer(pkt)), 20);
+	for (i = 0; i < 20; i++)
+		assert_int_equal(rr_a(pkt, i), 0x7f000002U + i);
+	ldns_pkt_free(pkt);
+	pkt = ask("20.2.0.192.many.test", DNS_TYPE_TXT, 1, &rcode);
+	assert_false(ldns_pkt_tc(pkt));
+	assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_answer(pkt)), 20);
+	for (i = 0; i < 20; i++) {
+		snprintf(want, sizeof(want), "value %zu for 192.0.2.20", i);
+		assert_string_equal(rr_txt(pkt, i), want);
+	}
+	ldns_pkt_free(pkt);
+
+	/* 20 TXT in 512 bytes: those that fit, then TC */
+	pkt = ask("20.2.0.192.many.test", DNS_TYPE_TXT, 0, &rcode);
+	assert_true(ldns_pkt_tc(pkt));
+	assert_true(ldns_pkt_aa(pkt));
+	assert_int_equal(rcode, DNS_RCODE_NOERROR);
+	/* 38 bytes of header and question, 35 or 36 per record */
+	assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_answer(pkt)), 13);
+	for (i = 0; i < 13; i++) {
+		snprintf(want, sizeof(want), "value %zu for 192.0.2.20", i);
+		assert_string_equal(rr_txt(pkt, i), want);
+	}
+	ldns_pkt_free(pkt);
+
+	/* MANY_N values: over UDP as many as fit, in order, and TC */
+	for (n = 512; n <= 1232; n += 720) {
+		pkt = ask_at(view, "21.2.0.192.many.test", DNS_TYPE_A,
+		    n > 512, n, NOW, &rcode);
+		fit = (n - 38 - (n > 512 ? DNS_OPT_LEN : 0)) / 16;
+		assert_true(ldns_pkt_tc(pkt));
+		assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_answer(pkt)),
+		    fit);
+		for (i = 0; i < fit; i++)
+			assert_int_equal(rr_a(pkt, i), many_a(i));
+		ldns_pkt_free(pkt);
+	}
+	/* and all of them over TCP */
+	pkt = ask_at(view, "21.2.0.192.many.test", DNS_TYPE_A, 0, DNS_MAXMSG,
+	    NOW, &rcode);
+	assert_false(ldns_pkt_tc(pkt));
+	assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_answer(pkt)), MANY_N);
+	for (i = 0; i < MANY_N; i++)
+		assert_int_equal(rr_a(pkt, i), many_a(i));
+	assert_int_equal(ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_answer(pkt), 0)),
+	    432000);
+	ldns_pkt_free(pkt);
+	pkt = ask_at(view, "21.2.0.192.many.test", DNS_TYPE_TXT, 0, DNS_MAXMSG,
+	    NOW, &rcode);
+	assert_false(ldns_pkt_tc(pkt));
+	assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_answer(pkt)), MANY_N);
+	for (i = 0; i < MANY_N; i++) {
+		snprintf(want, sizeof(want), "value number %zu for 192.0.2.21",
+		    i);
+		assert_string_equal(rr_txt(pkt, i), want);
+	}
+	ldns_pkt_free(pkt);
+
+	/* equal records once: 50 values with one A, 5 with one text */
+	pkt = ask_at(view, "22.2.0.192.many.test", DNS_TYPE_A, 0, DNS_MAXMSG,
+	    NOW, &rcode);
+	assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_answer(pkt)), 1);
+	assert_int_equal(rr_a(pkt, 0), 0x7f000002U);
+	ldns_pkt_free(pkt);
+	pkt = ask_at(view, "22.2.0.192.many.test", DNS_TYPE_TXT, 0, DNS_MAXMSG,
+	    NOW, &rcode);
+	assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_answer(pkt)), 50);
+	assert_string_equal(rr_txt(pkt, 49), "same a 49");
+	ldns_pkt_free(pkt);
+	pkt = ask("23.2.0.192.many.test", DNS_TYPE_A, 0, &rcode);
+	assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_answer(pkt)), 5);
+	ldns_pkt_free(pkt);
+	pkt = ask("23.2.0.192.many.test", DNS_TYPE_TXT, 0, &rcode);
+	assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_answer(pkt)), 1);
+	assert_string_equal(rr_txt(pkt, 0), "same text");
+	ldns_pkt_free(pkt);
+
+	/* more values than a verdict holds: the answer says it is partial */
+	pkt = ask_at(view, "25.2.0.192.many.test", DNS_TYPE_A, 0, DNS_MAXMSG,
+	    NOW, &rcode);
+	assert_true(ldns_pkt_tc(pkt));
+	assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_answer(pkt)), 1);
+	ldns_pkt_free(pkt);
+
+	/* as rbldnsd: a shorter record after one that did not fit goes in */
+	pkt = ask("24.2.0.192.many.test", DNS_TYPE_TXT, 0, &rcode);
+	assert_true(ldns_pkt_tc(pkt));
+	assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_answer(pkt)), 3);
+	assert_int_equal(strncmp(rr_txt(pkt, 1), "long 0", 6), 0);
+	assert_string_equal(rr_txt(pkt, 2), "short");
+	ldns_pkt_free(pkt);
+}
+
+/* a zone's ttl-max caps the list's $TTL; without it serve: keeps it */
+static void
+zone_ttl_max(void **state)
+{
+	static const struct { const char *name; uint16_t type; uint32_t ttl; }
+	    t[] = {
+		{ "20.2.0.192.many.test", DNS_TYPE_A, 432000 },
+		{ "20.2.0.192.capped.test", DNS_TYPE_A, 3600 },
+		{ "20.2.0.192.capped.test", DNS_TYPE_TXT, 3600 },
+		{ "2.0.0.127.capped.test", DNS_TYPE_A, 60 },
+		/* ttl-max below ttl-min: ttl-max wins */
+		{ "20.2.0.192.aggcap.test", DNS_TYPE_A, 30 },
+		{ "20.2.0.192.many.aggcap.test", DNS_TYPE_A, 30 },
+	};
+	ldns_pkt *pkt;
+	size_t i, k;
+	int rcode;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		pkt = ask(t[i].name, t[i].type, 1, &rcode);
+		assert_int_equal(rcode, DNS_RCODE_NOERROR);
+		assert_true(ldns_rr_list_rr_count(ldns_pkt_answer(pkt)) > 0);
+		for (k = 0; k < ldns_rr_list_rr_count(ldns_pkt_answer(pkt));
+		    k++)
+			if (ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_answer(pkt),
+			    k)) != t[i].ttl)
+				fail_msg("%s: TTL %u, want %u", t[i].name,
+				    ldns_rr_ttl(ldns_rr_list_rr(
+				    ldns_pkt_answer(pkt), k)), t[i].ttl);
+		ldns_pkt_free(pkt);
+	}
+}
+
+/* exp.ip4set: $TIMESTAMP 2020-01-01 +1d */
+#define EXPIRES		((time_t)1577923200)	/* 2020-01-02 00:00:00 */
+
+/* expect_servfail - the whole reply is a bare SERVFAIL */
+static void
+expect_servfail(const char *name, uint16_t type, int edns, time_t now)
+{
+	ldns_pkt *pkt;
+	int rcode;
+
+	pkt = ask_at(view, name, type, edns, 1232, now, &rcode);
+	if (rcode != DNS_RCODE_SERVFAIL ||
+	    ldns_pkt_get_rcode(pkt) != LDNS_RCODE_SERVFAIL)
+		fail_msg("%s type %u: rcode %d, want SERVFAIL", name, type,
+		    rcode);
+	assert_false(ldns_pkt_aa(pkt));
+	assert_int_equal(ldns_pkt_qdcount(pkt), 1);
+	assert_int_equal(ldns_pkt_ancount(pkt), 0);
+	assert_int_equal(ldns_pkt_nscount(pkt), 0);
+	assert_int_equal(ldns_pkt_edns(pkt) ? 1 : 0, edns);
+	ldns_pkt_free(pkt);
+}
+
+/* expect_a - name answers NOERROR with the one A record a, or NXDOMAIN */
+static void
+expect_a(const char *name, time_t now, uint32_t a)
+{
+	ldns_pkt *pkt;
+	int rcode;
+
+	pkt = ask_at(view, name, DNS_TYPE_A, 0, 512, now, &rcode);
+	if (a == 0) {
+		if (rcode != DNS_RCODE_NXDOMAIN)
+			fail_msg("%s at %lld: rcode %d, want NXDOMAIN", name,
+			    (long long)now, rcode);
+	} else {
+		if (rcode != DNS_RCODE_NOERROR ||
+		    ldns_rr_list_rr_count(ldns_pkt_answer(pkt)) != 1 ||
+		    rr_a(pkt, 0) != a)
+			fail_msg("%s at %lld: rcode %d, %zu answers, want %08x",
+			    name, (long long)now, rcode,
+			    ldns_rr_list_rr_count(ldns_pkt_answer(pkt)), a);
+	}
+	ldns_pkt_free(pkt);
+}
+
+/* a serve: zone over expired data answers SERVFAIL to every name */
+static void
+expired_serve(void **state)
+{
+	static const char *const names[] = { "30.2.0.192.exp.test",
+	    "1.2.0.192.exp.test", "9.9.9.9.exp.test", "exp.test",
+	    "2.0.0.127.exp.test", "1.0.0.127.exp.test", "2.0.192.exp.test",
+	    "foo.exp.test" };
+	static const uint16_t types[] = { DNS_TYPE_A, DNS_TYPE_TXT,
+	    DNS_TYPE_SOA, DNS_TYPE_NS, DNS_TYPE_ANY, DNS_TYPE_AAAA };
+	const struct vzone *z = view_zone(view, "exp.test");
+	struct subject s;
+	struct verdict vd;
+	ldns_pkt *pkt;
+	size_t i, k;
+	int rcode;
+
+	(void)state;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		for (k = 0; k < sizeof(types) / sizeof(types[0]); k++) {
+			expect_servfail(names[i], types[k], 0, NOW);
+			expect_servfail(names[i], types[k], 1, EXPIRES + 1);
+		}
+	/* up to its expiry the data answers */
+	expect_a("30.2.0.192.exp.test", EXPIRES, 0x7f00001eU);
+	expect_a("1.2.0.192.exp.test", EXPIRES - 3600, 0x7f000002U);
+	expect_a("9.9.9.9.exp.test", EXPIRES, 0);
+	pkt = ask_at(view, "exp.test", DNS_TYPE_SOA, 0, 512, EXPIRES, &rcode);
+	assert_int_equal(rcode, DNS_RCODE_NOERROR);
+	check_soa(ldns_rr_list_rr(ldns_pkt_answer(pkt), 0), "exp.test", 300);
+	ldns_pkt_free(pkt);
+
+	/* rblmuxctl lookup sees it too */
+	assert_non_null(z);
+	assert_int_equal(answer_subject_parse(z, "192.0.2.30", &s), 0);
+	assert_int_equal(answer_verdict(view, z, &s, NOW, false, NULL, 0, &vd),
+	    0);
+	assert_true(vd.expired);
+	assert_int_equal(answer_verdict(view, z, &s, EXPIRES, false, NULL, 0,
+	    &vd), 1);
+	assert_false(vd.expired);
+}
+
+/* in an aggregate zone an expired list (or allowlist) counts for nothing */
+static void
+expired_aggregate(void **state)
+{
+	const struct vzone *z = view_zone(view, "aggexp.test");
+	struct subject s;
+	struct verdict vd;
+	size_t i;
+
+	(void)state;
+	/* exp (bit 2) lists .30 and .1; local (bit 4) lists .1 and .31 */
+	expect_a("30.2.0.192.aggexp.test", NOW, 0);
+	expect_a("30.2.0.192.aggexp.test", EXPIRES, 0x7f000002U);
+	expect_a("1.2.0.192.aggexp.test", NOW, 0x7f000004U);
+	expect_a("1.2.0.192.aggexp.test", EXPIRES, 0x7f000006U);
+	/* the expired allowlist exempts nothing any more */
+	expect_a("31.2.0.192.aggexp.test", NOW, 0x7f000004U);
+	expect_a("31.2.0.192.aggexp.test", EXPIRES, 0);
+	/* the subzone of an expired list: nothing listed */
+	expect_a("30.2.0.192.exp.aggexp.test", NOW, 0);
+	expect_a("30.2.0.192.exp.aggexp.test", EXPIRES, 0x7f00001eU);
+
+	assert_non_null(z);
+	assert_int_equal(answer_subject_parse(z, "192.0.2.1", &s), 0);
+	assert_int_equal(answer_verdict(view, z, &s, NOW, false, NULL, 0, &vd),
+	    1);
+	assert_false(vd.expired);
+	for (i = 0; i < vd.nsrc; i++)
+		assert_int_equal(vd.src[i].expired,
+		    strcmp(vd.src[i].src->name, "exp") == 0);
+	for (i = 0; i < view->nlists; i++)
+		assert_int_equal(view_list_expired(view->lists[i], NOW),
+		    strncmp(view->lists[i]->name, "exp", 3) == 0 ||
+		    strcmp(view->lists[i]->name, "allowexp") == 0 ?
+		    EXPIRES : 0);
+	assert_int_equal(view_list_expired(view->lists[0], EXPIRES), 0);
+}
+
+/*
+ * ref_zone - the zone holding name by a scan of every zone: the longest
+ * apex that is the name or a suffix of it at a label boundary
+ */
+static const struct vzone *
+ref_zone(const struct view *v, const char *name)
+{
+	const struct vzone *best = NULL;
+	size_t i, nl = strlen(name);
+
+	for (i = 0; i < v->nzones; i++) {
+		const struct vzone *z = &v->zones[i];
+		size_t zl = strlen(z->name);
+
+		if (zl > nl || strcasecmp(name + nl - zl, z->name) != 0 ||
+		    (zl < nl && name[nl - zl - 1] != '.'))
+			continue;
+		if (best == NULL || z->apex_labels > best->apex_labels)
+			best = z;
+	}
+	return best;
+}
+
+/* find - answer_find_zone for a name; checks view_zone on the way */
+static const struct vzone *
+find(const struct view *v, const char *name)
+{
+	uint8_t q[512];
+	struct dns_query dq;
+	size_t len = mkquery(q, name, DNS_TYPE_A, 0);
+
+	assert_int_equal(dnsmsg_parse_query(q, len, &dq), DNSMSG_OK);
+	return answer_find_zone(v, &dq);
+}
+
+#define NZONES	10000
+
+/*
+ * 10,000 zones, some nested: each name finds the zone with the longest
+ * apex that holds it, as a scan of every zone does
+ */
+static void
+many_zones(void **state)
+{
+	static const char *const extra[] = { "many.example", "example",
+	    "deep.z7.many.example", "a.b.c.deep.z7.many.example",
+	    "z9999.many.example.org" };
+	static const char *const names[] = { "example", "many.example",
+	    "x.many.example", "z7x.many.example", "az7.many.example",
+	    "7.many.example", "z7.many.example", "1.2.0.192.z7.many.example",
+	    "deep.z7.many.example", "x.deep.z7.many.example",
+	    "c.deep.z7.many.example", "b.c.deep.z7.many.example",
+	    "a.b.c.deep.z7.many.example", "9.a.b.c.deep.z7.many.example",
+	    "Z123.MANY.Example", "other.example", "org", "example.org",
+	    "many.example.org", "z9999.many.example.org",
+	    "x.z9999.many.example.org", "z9999.many.example", "com",
+	    "z10000.many.example" };
+	static char conf[NZONES * 48 + 4096];
+	char path[300], name[128];
+	struct conf *c;
+	struct vconf *vc;
+	struct view *v;
+	size_t len = 0, i;
+
+	(void)state;
+	len += (size_t)snprintf(conf + len, sizeof(conf) - len,
+	    "server:\n directory: %s\n"
+	    "local-list:\n name: local\n file: local.ip4set\n", dir);
+	for (i = 0; i < NZONES; i++)
+		len += (size_t)snprintf(conf + len, sizeof(conf) - len,
+		    "zone:\n name: z%zu.many.example\n serve: local\n", i);
+	for (i = 0; i < sizeof(extra) / sizeof(extra[0]); i++)
+		len += (size_t)snprintf(conf + len, sizeof(conf) - len,
+		    "zone:\n name: %s\n serve: local\n", extra[i]);
+	assert_true(len < sizeof(conf) - 1);
+	put("zones.conf", conf);
+	snprintf(path, sizeof(path), "%s/zones.conf", dir);
+	assert_int_equal(conf_load(path, report, NULL, &c), 0);
+	vc = vconf_new(c);
+	assert_int_equal(view_build(vc, NULL, view_report, NULL, &v), 0);
+	vconf_unref(vc);
+	assert_int_equal(v->nzones, NZONES + 5);
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (find(v, names[i]) != ref_zone(v, names[i]))
+			fail_msg("%s: zone %s, want %s", names[i],
+			    find(v, names[i]) ? find(v, names[i])->name : "-",
+			    ref_zone(v, names[i]) ? ref_zone(v, names[i])->name :
+			    "-");
+	assert_string_equal(find(v, "9.a.b.c.deep.z7.many.example")->name,
+	    "a.b.c.deep.z7.many.example");
+	assert_string_equal(find(v, "c.deep.z7.many.example")->name,
+	    "deep.z7.many.example");
+	assert_string_equal(find(v, "z7x.many.example")->name,
+	    "many.example");
+	assert_null(find(v, "org"));
+
+	/* every zone: its apex, a name below it, and by name */
+	for (i = 0; i < v->nzones; i++) {
+		const struct vzone *z = &v->zones[i];
+
+		snprintf(name, sizeof(name), "1.2.0.192.%s", z->name);
+		if (find(v, z->name) != z || find(v, name) != z ||
+		    view_zone(v, z->name) != z)
+			fail_msg("zone %s not found", z->name);
+	}
+	assert_ptr_equal(view_zone(v, "Z42.Many.Example."), &v->zones[42]);
+	assert_null(view_zone(v, "z42.many"));
+	assert_null(view_zone(v, "x.z42.many.example"));
+	assert_null(view_zone(v, ""));
+	view_unref(v);
 }
 
 /* verdict for an operator-typed subject (rblmuxctl lookup) */
@@ -404,11 +1024,11 @@ verdict_text(void **state)
 	(void)state;
 	assert_non_null(z);
 	assert_int_equal(answer_subject_parse(z, "192.0.2.1", &s), 0);
-	assert_int_equal(answer_verdict(view, z, &s, true, txt, sizeof(txt),
+	assert_int_equal(answer_verdict(view, z, &s, NOW, true, txt, sizeof(txt),
 	    &vd), 1);
 	assert_int_equal(vd.merged.a[0], 0x7f000006U);
 	assert_int_equal(answer_subject_parse(z, "192.0.2.2", &s), 0);
-	assert_int_equal(answer_verdict(view, z, &s, false, txt, sizeof(txt),
+	assert_int_equal(answer_verdict(view, z, &s, NOW, false, txt, sizeof(txt),
 	    &vd), 0);
 	assert_non_null(vd.exempted_by);
 	assert_int_equal(answer_subject_parse(z, "2001:db8::5", &s), 0);
@@ -424,7 +1044,14 @@ main(void)
 		cmocka_unit_test(table),
 		cmocka_unit_test(negative_ttl),
 		cmocka_unit_test(answer_ttl),
+		cmocka_unit_test(apex_soa),
 		cmocka_unit_test(apex_ns),
+		cmocka_unit_test(nodata_aaaa),
+		cmocka_unit_test(many_values),
+		cmocka_unit_test(zone_ttl_max),
+		cmocka_unit_test(expired_serve),
+		cmocka_unit_test(expired_aggregate),
+		cmocka_unit_test(many_zones),
 		cmocka_unit_test(verdict_text),
 	};
 
