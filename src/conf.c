@@ -625,6 +625,7 @@ conf_load(const char *path, conf_report_fn *report, void *arg,
 		free(p.refs[i].own);
 	free(p.defs);
 	free(p.refs);
+	conf_keys_free(&p.keys);
 	if (p.oom) {
 		conf_free(c);
 		goto oom;
