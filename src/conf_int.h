@@ -37,7 +37,9 @@
 /*
  * GROW - append one zeroed element to array a (a size_t count n) of
  * parser p and yield a pointer to it, or NULL when out of memory (p->oom
- * set, a and n untouched). Evaluates a and n more than once.
+ * set, a and n untouched). Evaluates a and n more than once. The array
+ * grows by doubling, its room implied by n (conf_grow): only GROW may
+ * add to an array that GROW made.
  */
 #define GROW(p, a, n)							\
 	(conf_grow((p), &(a), &(n), sizeof(*(a))) ? &(a)[(n) - 1] : NULL)
