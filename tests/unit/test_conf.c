@@ -5,8 +5,10 @@
  * back with conf_load(). Tables: value parsers, each keyword with good
  * values (checked in the resulting struct) and bad ones (checked for the
  * reported line and message), then includes, defaults, namespaces,
- * cross-references, several problems in one pass, out of memory at each
- * allocation in turn (failalloc.h), and the shipped conf/rblmux.conf.
+ * cross-references, several problems in one pass, a 20,000-link chain of
+ * escalations among thousands of lists and zones (loaded on a thread with
+ * a small stack), out of memory at each allocation in turn (failalloc.h),
+ * and the shipped conf/rblmux.conf.
  */
 #include <sys/stat.h>
 
