@@ -5,7 +5,9 @@
  * against ttl-max, one namespace for lists, upstreams, their results and
  * escalations, every name a zone or escalation uses, escalation loops,
  * unique zone names, answer codes against error codes. Each problem is
- * reported where the offending line is.
+ * reported where the offending line is. Names are found through the key
+ * index (conf_key.c) and the loop check keeps its own stack, so a check
+ * takes time in proportion to the config and stack of a fixed size.
  */
 #include <sys/socket.h>
 
