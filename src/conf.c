@@ -93,21 +93,30 @@ conf_strdup(struct parser *p, const char *s)
 	return r;
 }
 
-/* conf_grow - append one zeroed element to the array *ap of *n elements */
+/*
+ * conf_grow - append one zeroed element to the array *ap of *n elements.
+ * The array has room for the next power of two of *n elements, so it is
+ * moved only when *n reaches one: appending n elements costs O(n).
+ */
 int
 conf_grow(struct parser *p, void *ap, size_t *n, size_t size)
 {
 	void *a, *r;
+	size_t room;
 
 	/* memcpy: ap points to some T *, read and written as a void * */
 	memcpy(&a, ap, sizeof(a));
-	if (*n >= SIZE_MAX / size - 1 ||
-	    (r = realloc(a, (*n + 1) * size)) == NULL) {
-		p->oom = true;
-		return 0;
+	if ((*n & (*n - 1)) == 0) {
+		room = *n == 0 ? 1 : *n * 2;
+		if (room > SIZE_MAX / size ||
+		    (r = realloc(a, room * size)) == NULL) {
+			p->oom = true;
+			return 0;
+		}
+		memcpy(ap, &r, sizeof(r));
+		a = r;
 	}
-	memset((char *)r + *n * size, 0, size);
-	memcpy(ap, &r, sizeof(r));
+	memset((char *)a + *n * size, 0, size);
 	(*n)++;
 	return 1;
 }
@@ -626,6 +635,7 @@ conf_load(const char *path, conf_report_fn *report, void *arg,
 		free(p.refs[i].own);
 	free(p.defs);
 	free(p.refs);
+	conf_keys_free(&p.keys);
 	if (p.oom) {
 		conf_free(c);
 		goto oom;

@@ -5,7 +5,9 @@
  * against ttl-max, one namespace for lists, upstreams, their results and
  * escalations, every name a zone or escalation uses, escalation loops,
  * unique zone names, answer codes against error codes. Each problem is
- * reported where the offending line is.
+ * reported where the offending line is. Names are found through the key
+ * index (conf_key.c) and the loop check keeps its own stack, so a check
+ * takes time in proportion to the config and stack of a fixed size.
  */
 #include <sys/socket.h>
 
@@ -23,106 +25,192 @@ def_is_result(const struct conf *c, const struct def *d)
 	return d->kind != DEF_UPSTREAM || c->upstreams[d->obj].ncodes == 0;
 }
 
-/* find_def - the first definition of name (result or not), or NULL */
-static const struct def *
-find_def(const struct parser *p, const char *name, int results_only)
+/*
+ * same_owner - may d and e share a name? An upstream's codes may reuse
+ * its name or repeat.
+ */
+static int
+same_owner(const struct def *d, const struct def *e)
 {
-	size_t i;
-
-	for (i = 0; i < p->ndefs; i++)
-		if (strcmp(p->defs[i].name, name) == 0 &&
-		    (!results_only || def_is_result(p->c, &p->defs[i])))
-			return &p->defs[i];
-	return NULL;
+	return (d->kind == DEF_UPSTREAM || d->kind == DEF_CODE) &&
+	    (e->kind == DEF_UPSTREAM || e->kind == DEF_CODE) &&
+	    d->obj == e->obj && !(d->kind == DEF_UPSTREAM &&
+	    e->kind == DEF_UPSTREAM);
 }
 
-/* check_names - one namespace for lists, upstreams, results, escalations */
+/* find_def - the first definition of name (result or not), or NULL */
+static const struct def *
+find_def(struct parser *p, const char *name, int results_only)
+{
+	struct conf_key k = conf_key_name(results_only ? KEY_RESULT : KEY_DEF,
+	    0, name);
+	size_t i = conf_key_get(p, &k);
+
+	return i != CONF_NONE ? &p->defs[i] : NULL;
+}
+
+/* has_name - is name the name of a clause of this kind? */
+static int
+has_name(struct parser *p, enum key_kind kind, const char *name)
+{
+	struct conf_key k = conf_key_name(kind, 0, name);
+
+	return conf_key_get(p, &k) != CONF_NONE;
+}
+
+/*
+ * index_names - the names of lists and escalations, and of every
+ * definition: KEY_DEF and KEY_RESULT lead to the first definition (of a
+ * result), KEY_LIST and KEY_ESCALATION to the first clause of a name.
+ */
+static void
+index_names(struct parser *p)
+{
+	const struct conf *c = p->c;
+	struct conf_key k;
+	size_t i, *v;
+
+	for (i = 0; i < c->nlists && !p->oom; i++) {
+		k = conf_key_name(KEY_LIST, 0, c->lists[i].name);
+		if (k.name != NULL && (v = conf_key(p, &k, true)) != NULL &&
+		    *v == CONF_NONE)
+			*v = i;
+	}
+	for (i = 0; i < c->nescalations && !p->oom; i++) {
+		k = conf_key_name(KEY_ESCALATION, 0, c->escalations[i].name);
+		if (k.name != NULL && (v = conf_key(p, &k, true)) != NULL &&
+		    *v == CONF_NONE)
+			*v = i;
+	}
+	for (i = 0; i < p->ndefs && !p->oom; i++) {
+		if (!def_is_result(c, &p->defs[i]))
+			continue;
+		k = conf_key_name(KEY_RESULT, 0, p->defs[i].name);
+		if ((v = conf_key(p, &k, true)) != NULL && *v == CONF_NONE)
+			*v = i;
+	}
+}
+
+/*
+ * check_names - one namespace for lists, upstreams, results, escalations.
+ * Each definition is reported against the first earlier one it may not
+ * share its name with: the first of the name, or, when that one has the
+ * same owner, the first of another owner (other[] of the first).
+ */
 static void
 check_names(struct parser *p)
 {
 	static const char *const what[] = {
 		"local list", "upstream", "result of upstream", "escalation",
 	};
+	size_t *other, i, first, *v;
 	const char *owner;
-	size_t i, j;
+	struct conf_key k;
 
+	if (p->ndefs == 0 ||
+	    (other = conf_alloc(p, p->ndefs * sizeof(*other))) == NULL)
+		return;
 	for (i = 0; i < p->ndefs; i++) {
-		const struct def *d = &p->defs[i];
+		const struct def *d = &p->defs[i], *e;
 
-		for (j = 0; j < i; j++) {
-			const struct def *e = &p->defs[j];
-
-			if (strcmp(d->name, e->name) != 0)
-				continue;
-			/* an upstream's codes may reuse its name or repeat */
-			if ((d->kind == DEF_UPSTREAM || d->kind == DEF_CODE) &&
-			    (e->kind == DEF_UPSTREAM || e->kind == DEF_CODE) &&
-			    d->obj == e->obj && !(d->kind == DEF_UPSTREAM &&
-			    e->kind == DEF_UPSTREAM))
-				continue;
-			owner = e->kind != DEF_CODE ? e->name :
-			    p->c->upstreams[e->obj].name;
-			conf_perr_at(p, d->file, d->line, "name '%s' is "
-			    "already used by the %s %s at %s:%u", d->name,
-			    what[e->kind], owner ? owner : "(unnamed)",
-			    e->file, e->line);
+		other[i] = CONF_NONE;
+		k = conf_key_name(KEY_DEF, 0, d->name);
+		if ((v = conf_key(p, &k, true)) == NULL)
 			break;
+		if (*v == CONF_NONE) {
+			*v = i;
+			continue;
 		}
+		first = *v;
+		if (same_owner(d, &p->defs[first]))
+			e = other[first] != CONF_NONE ?
+			    &p->defs[other[first]] : NULL;
+		else {
+			e = &p->defs[first];
+			if (other[first] == CONF_NONE)
+				other[first] = i;
+		}
+		if (e == NULL)
+			continue;
+		owner = e->kind != DEF_CODE ? e->name :
+		    p->c->upstreams[e->obj].name;
+		conf_perr_at(p, d->file, d->line, "name '%s' is already used "
+		    "by the %s %s at %s:%u", d->name, what[e->kind],
+		    owner ? owner : "(unnamed)", e->file, e->line);
 	}
-}
-
-/* find_list - index of the local list called name, or -1 */
-static long
-find_list(const struct conf *c, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < c->nlists; i++)
-		if (c->lists[i].name != NULL &&
-		    strcmp(c->lists[i].name, name) == 0)
-			return (long)i;
-	return -1;
+	free(other);
 }
 
 /* find_escalation - index of the escalation called name, or -1 */
 static long
-find_escalation(const struct conf *c, const char *name)
+find_escalation(struct parser *p, const char *name)
 {
-	size_t i;
+	struct conf_key k = conf_key_name(KEY_ESCALATION, 0, name);
+	size_t i = conf_key_get(p, &k);
 
-	for (i = 0; i < c->nescalations; i++)
-		if (c->escalations[i].name != NULL &&
-		    strcmp(c->escalations[i].name, name) == 0)
-			return (long)i;
-	return -1;
+	return i != CONF_NONE ? (long)i : -1;
 }
 
+/* A step of the walk in check_loops: an escalation and its next source. */
+struct walk {
+	size_t		 e;
+	size_t		 next;
+};
+
 /*
- * check_loop - depth-first walk over escalation sources; colour 1 marks
- * the escalations on the current path, 2 those fully explored. Reaching a
+ * check_loops - depth-first walk over escalation sources, with a stack
+ * of its own (a chain may be as long as the config): colour 1 marks the
+ * escalations on the current path, 2 those fully explored. Reaching a
  * colour-1 escalation again closes a loop: report it there.
  */
 static void
-check_loop(struct parser *p, size_t e, unsigned char *colour)
+check_loops(struct parser *p)
 {
 	const struct conf *c = p->c;
-	const struct conf_escalation *x = &c->escalations[e];
-	size_t i;
+	const struct conf_escalation *x;
+	unsigned char *colour;
+	struct walk *stack;
+	size_t i, depth;
 	long s;
 
-	colour[e] = 1;
-	for (i = 0; i < x->nsources; i++) {
-		if ((s = find_escalation(c, x->sources[i])) < 0)
+	if (c->nescalations == 0)
+		return;
+	colour = conf_alloc(p, c->nescalations);
+	stack = conf_alloc(p, c->nescalations * sizeof(*stack));
+	for (i = 0; colour != NULL && stack != NULL && i < c->nescalations;
+	    i++) {
+		if (colour[i] != 0)
 			continue;
-		if (colour[s] == 1)
-			conf_perr_at(p, c->escalations[s].file,
-			    c->escalations[s].line, "escalation %s: its "
-			    "sources lead back to itself",
-			    c->escalations[s].name);
-		else if (colour[s] == 0)
-			check_loop(p, (size_t)s, colour);
+		colour[i] = 1;
+		stack[0].e = i;
+		stack[0].next = 0;
+		depth = 1;
+		while (depth > 0) {
+			struct walk *w = &stack[depth - 1];
+
+			x = &c->escalations[w->e];
+			if (w->next == x->nsources) {
+				colour[w->e] = 2;
+				depth--;
+				continue;
+			}
+			if ((s = find_escalation(p, x->sources[w->next++])) < 0)
+				continue;
+			if (colour[s] == 1)
+				conf_perr_at(p, c->escalations[s].file,
+				    c->escalations[s].line, "escalation %s: "
+				    "its sources lead back to itself",
+				    c->escalations[s].name);
+			else if (colour[s] == 0) {
+				colour[s] = 1;
+				stack[depth].e = (size_t)s;
+				stack[depth].next = 0;
+				depth++;
+			}
+		}
 	}
-	colour[e] = 2;
+	free(stack);
+	free(colour);
 }
 
 /* not_result - report a name used as a result that is none */
@@ -141,6 +229,15 @@ not_result(struct parser *p, const struct ref *r, const char *what)
 		    r->name);
 }
 
+/* find_member - index of the member called name in zone z, or CONF_NONE */
+static size_t
+find_member(struct parser *p, size_t z, const char *name)
+{
+	struct conf_key k = conf_key_name(KEY_MEMBER, z, name);
+
+	return conf_key_get(p, &k);
+}
+
 /* check_refs - every name a zone or escalation uses must exist */
 static void
 check_refs(struct parser *p)
@@ -157,10 +254,8 @@ check_refs(struct parser *p)
 		case REF_MEMBER:
 			if (find_def(p, r->name, 1) == NULL)
 				not_result(p, r, "");
-			for (j = 0; j < z->nmembers; j++)
-				if (strcmp(z->members[j].result, r->name) == 0)
-					break;
-			if (j < z->nmembers && z->answer == ANSWER_BITMASK &&
+			j = find_member(p, r->obj, r->name);
+			if (j != CONF_NONE && z->answer == ANSWER_BITMASK &&
 			    z->members[j].bit == 0)
 				conf_perr_at(p, r->file, r->line, "zone %s: "
 				    "'%s' has no bit; answer: bitmask zones "
@@ -168,10 +263,8 @@ check_refs(struct parser *p)
 				    "(unnamed)", r->name);
 			break;
 		case REF_WEIGHT:
-			for (j = 0; j < z->nmembers; j++)
-				if (strcmp(z->members[j].result, r->name) == 0)
-					break;
-			if (j == z->nmembers) {
+			if ((j = find_member(p, r->obj, r->name)) ==
+			    CONF_NONE) {
 				conf_perr_at(p, r->file, r->line, "weight: "
 				    "'%s' is not a member of this zone (add "
 				    "result: %s)", r->name, r->name);
@@ -181,13 +274,13 @@ check_refs(struct parser *p)
 			z->members[j].weight_set = true;
 			break;
 		case REF_EXEMPT:
-			if (find_list(c, r->name) < 0)
+			if (!has_name(p, KEY_LIST, r->name))
 				conf_perr_at(p, r->file, r->line, "exempt: "
 				    "'%s' is not a local list", r->name);
 			break;
 		case REF_SERVE:
-			if (find_list(c, r->name) < 0 &&
-			    find_escalation(c, r->name) < 0)
+			if (!has_name(p, KEY_LIST, r->name) &&
+			    !has_name(p, KEY_ESCALATION, r->name))
 				conf_perr_at(p, r->file, r->line, "serve: "
 				    "'%s' is not a local list or an escalation",
 				    r->name);
@@ -198,14 +291,7 @@ check_refs(struct parser *p)
 			break;
 		}
 	}
-	if (c->nescalations > 0) {
-		unsigned char *colour = conf_alloc(p, c->nescalations);
-
-		for (i = 0; colour != NULL && i < c->nescalations; i++)
-			if (colour[i] == 0)
-				check_loop(p, i, colour);
-		free(colour);
-	}
+	check_loops(p);
 }
 
 /* un - an upstream's name for messages */
@@ -215,60 +301,149 @@ un(const struct conf_upstream *u)
 	return u->name != NULL ? u->name : "(unnamed)";
 }
 
-/* in_prefix4 - is the host-order IPv4 address a inside prefix e? */
-static int
-in_prefix4(const struct conf_prefix *e, uint32_t a)
-{
-	uint32_t net, mask;
+/* A range of IPv4 addresses, host order, both ends included. */
+struct span {
+	uint32_t	 lo, hi;
+};
 
-	net = (uint32_t)e->addr[0] << 24 | (uint32_t)e->addr[1] << 16 |
-	    (uint32_t)e->addr[2] << 8 | e->addr[3];
-	mask = e->plen == 0 ? 0 : 0xffffffffU << (32 - e->plen);
-	return e->family == AF_INET && (a & mask) == net;
+/* span_cmp - order spans by start */
+static int
+span_cmp(const void *a, const void *b)
+{
+	const struct span *x = a, *y = b;
+
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
 }
 
-/* check_zones - zone names are unique, also against mirrored upstreams */
+/*
+ * error_spans - the error-code prefixes of u as sorted, disjoint spans in
+ * sp (room for u->nerror_codes); returns how many
+ */
+static size_t
+error_spans(const struct conf_upstream *u, struct span *sp)
+{
+	const struct conf_prefix *e;
+	uint32_t net, mask;
+	size_t i, n = 0, m;
+
+	for (i = 0; i < u->nerror_codes; i++) {
+		e = &u->error_codes[i];
+		net = (uint32_t)e->addr[0] << 24 | (uint32_t)e->addr[1] << 16 |
+		    (uint32_t)e->addr[2] << 8 | e->addr[3];
+		mask = e->plen == 0 ? 0 : 0xffffffffU << (32 - e->plen);
+		/* bits past the length: the prefix holds no address */
+		if (e->family != AF_INET || (net & ~mask) != 0)
+			continue;
+		sp[n].lo = net;
+		sp[n].hi = net | ~mask;
+		n++;
+	}
+	if (n == 0)
+		return 0;
+	qsort(sp, n, sizeof(*sp), span_cmp);
+	for (i = 1, m = 0; i < n; i++) {
+		if (sp[i].lo <= sp[m].hi) {
+			if (sp[i].hi > sp[m].hi)
+				sp[m].hi = sp[i].hi;
+		} else
+			sp[++m] = sp[i];
+	}
+	return m + 1;
+}
+
+/* in_spans - is a inside one of the n sorted, disjoint spans? */
+static int
+in_spans(const struct span *sp, size_t n, uint32_t a)
+{
+	size_t lo = 0, hi = n, mid;
+
+	/* the last span that starts at or before a */
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (sp[mid].lo <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo > 0 && a <= sp[lo - 1].hi;
+}
+
+/* check_codes - no answer code of an upstream lies among its error codes */
+static void
+check_codes(struct parser *p)
+{
+	const struct conf *c = p->c;
+	struct span *sp;
+	size_t i, j, n, most = 0;
+
+	for (i = 0; i < c->nupstreams; i++)
+		if (c->upstreams[i].ncodes > 0 &&
+		    c->upstreams[i].nerror_codes > most)
+			most = c->upstreams[i].nerror_codes;
+	if (most == 0 || (sp = conf_alloc(p, most * sizeof(*sp))) == NULL)
+		return;
+	for (i = 0; i < c->nupstreams; i++) {
+		const struct conf_upstream *u = &c->upstreams[i];
+
+		if (u->ncodes == 0)
+			continue;
+		n = error_spans(u, sp);
+		for (j = 0; j < u->ncodes; j++)
+			if (in_spans(sp, n, u->codes[j].addr))
+				conf_perr_at(p, u->file, u->line,
+				    "upstream %s: code for '%s' lies "
+				    "inside an error-code prefix",
+				    un(u), u->codes[j].result);
+	}
+	free(sp);
+}
+
+/*
+ * check_zones - zone names are unique, also against mirrored upstreams
+ * (the upstreams of one zone name chained through next[])
+ */
 static void
 check_zones(struct parser *p)
 {
 	struct conf *c = p->c;
-	size_t i, j;
+	struct conf_key k;
+	size_t i, j, *v, *next = NULL;
 
-	for (i = 0; i < c->nzones; i++) {
+	if (c->nupstreams > 0 &&
+	    (next = conf_alloc(p, c->nupstreams * sizeof(*next))) == NULL)
+		return;
+	for (i = c->nupstreams; i-- > 0 && !p->oom; ) {
+		const struct conf_upstream *u = &c->upstreams[i];
+
+		k = conf_key_name(KEY_MIRROR, 0, u->zone);
+		if (!u->mirror || u->zone == NULL ||
+		    (v = conf_key(p, &k, true)) == NULL)
+			continue;
+		next[i] = *v;
+		*v = i;
+	}
+	for (i = 0; i < c->nzones && !p->oom; i++) {
 		const struct conf_zone *z = &c->zones[i];
 
 		if (z->name == NULL)
 			continue;
-		for (j = 0; j < i; j++)
-			if (c->zones[j].name != NULL &&
-			    strcmp(c->zones[j].name, z->name) == 0) {
-				conf_perr_at(p, z->file, z->line, "zone %s is "
-				    "already defined at %s:%u", z->name,
-				    c->zones[j].file, c->zones[j].line);
-				break;
-			}
-		for (j = 0; j < c->nupstreams; j++)
-			if (c->upstreams[j].mirror &&
-			    c->upstreams[j].zone != NULL &&
-			    strcmp(c->upstreams[j].zone, z->name) == 0)
-				conf_perr_at(p, z->file, z->line, "zone %s is "
-				    "also the zone of upstream %s, which has "
-				    "mirror: yes", z->name,
-				    un(&c->upstreams[j]));
+		k = conf_key_name(KEY_ZONE, 0, z->name);
+		if ((v = conf_key(p, &k, true)) == NULL)
+			break;
+		if (*v == CONF_NONE)
+			*v = i;
+		else
+			conf_perr_at(p, z->file, z->line, "zone %s is "
+			    "already defined at %s:%u", z->name,
+			    c->zones[*v].file, c->zones[*v].line);
+		k = conf_key_name(KEY_MIRROR, 0, z->name);
+		for (j = conf_key_get(p, &k); j != CONF_NONE; j = next[j])
+			conf_perr_at(p, z->file, z->line, "zone %s is "
+			    "also the zone of upstream %s, which has "
+			    "mirror: yes", z->name, un(&c->upstreams[j]));
 	}
-	for (i = 0; i < c->nupstreams; i++) {
-		const struct conf_upstream *u = &c->upstreams[i];
-		size_t k;
-
-		for (j = 0; j < u->ncodes; j++)
-			for (k = 0; k < u->nerror_codes; k++)
-				if (in_prefix4(&u->error_codes[k],
-				    u->codes[j].addr))
-					conf_perr_at(p, u->file, u->line,
-					    "upstream %s: code for '%s' lies "
-					    "inside an error-code prefix",
-					    un(u), u->codes[j].result);
-	}
+	free(next);
+	check_codes(p);
 }
 
 /* add_listen - a default listen address */
@@ -307,6 +482,7 @@ conf_check(struct parser *p)
 		    "ttl-min (%us) is larger than ttl-max (%us)", s->ttl_min,
 		    s->ttl_max);
 	}
+	index_names(p);
 	check_names(p);
 	check_refs(p);
 	check_zones(p);

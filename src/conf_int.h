@@ -1,9 +1,11 @@
 /*
- * conf_int.h -- internals shared by conf.c, conf_kw.c and conf_check.c.
+ * conf_int.h -- internals shared by conf.c, conf_kw.c, conf_key.c and
+ * conf_check.c.
  *
  * conf.c reads files and lines and manages clauses, conf_kw.c holds the
  * keyword table and the handlers that check and store each value,
- * conf_check.c resolves names across clauses once everything is read.
+ * conf_check.c resolves names across clauses once everything is read,
+ * conf_key.c indexes the names both look up.
  * The parser state lives in one struct parser per conf_load() call.
  * Not for use outside the conf module.
  *
@@ -22,6 +24,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "conf.h"
 
@@ -34,7 +37,9 @@
 /*
  * GROW - append one zeroed element to array a (a size_t count n) of
  * parser p and yield a pointer to it, or NULL when out of memory (p->oom
- * set, a and n untouched). Evaluates a and n more than once.
+ * set, a and n untouched). Evaluates a and n more than once. The array
+ * grows by doubling, its room implied by n (conf_grow): only GROW may
+ * add to an array that GROW made.
  */
 #define GROW(p, a, n)							\
 	(conf_grow((p), &(a), &(n), sizeof(*(a))) ? &(a)[(n) - 1] : NULL)
@@ -85,6 +90,47 @@ struct ref {
 	unsigned	 line;
 };
 
+/*
+ * The key index (conf_key.c): names and small binary keys, each within a
+ * scope (kind, obj), mapped to a value, mostly an index of the array the
+ * key came from. Every "already given?" and every name lookup of the
+ * reader and of conf_check.c goes through it, so that no pass over the
+ * clauses compares each name with each other one.
+ */
+#define CONF_NONE	SIZE_MAX	/* the value of a new key */
+
+enum key_kind {
+	KEY_DEF = 1,		/* name: first struct def of it */
+	KEY_RESULT,		/* name: first struct def that is a result */
+	KEY_LIST,		/* local list name: first list */
+	KEY_ESCALATION,		/* escalation name: first escalation */
+	KEY_ZONE,		/* zone name: first zone */
+	KEY_MIRROR,		/* zone of a mirror: yes upstream: first one */
+	KEY_MEMBER,		/* member name in zone obj: its index */
+	KEY_WEIGHT,		/* weight: name in zone obj: its struct ref */
+	KEY_BIT,		/* bit: value in zone obj: member index */
+	KEY_CODE,		/* code: address of upstream obj: its index */
+	KEY_ACL,		/* access-control: prefix: its index */
+	KEY_REF,		/* KEY_REF + enum ref_kind: a name in the
+				   source:, exempt: or serve: of clause obj */
+};
+
+struct conf_key {
+	enum key_kind	 kind;
+	size_t		 obj;		/* clause index; 0 for the whole file */
+	const char	*name;		/* NULL: bin is the key */
+	unsigned char	 bin[20];	/* zero-padded */
+};
+
+struct conf_keys {
+	struct conf_kent *ent;		/* keys in the order added */
+	size_t		 n, nalloc;
+	size_t		*slot;		/* 1 + index into ent; 0: empty */
+	size_t		 cap;		/* slots, a power of two */
+	unsigned	 shift;		/* 64 - log2(cap) */
+	uint64_t	 seed;
+};
+
 /* One value of a line. */
 struct tok {
 	char		*s;		/* value, quotes removed */
@@ -123,6 +169,7 @@ struct parser {
 	size_t		 ndefs;
 	struct ref	*refs;		/* names used */
 	size_t		 nrefs;
+	struct conf_keys keys;		/* the key index */
 };
 
 /* Clause names, indexed by enum clause ("" for CL_NONE). */
@@ -152,6 +199,28 @@ int	 conf_grow(struct parser *p, void *ap, size_t *n, size_t size);
  * p->oom; returns rc unchanged.
  */
 int	 conf_oom(struct parser *p, int rc);
+
+/*
+ * conf_key - where the value of key k is kept: NULL when k is not there
+ * and add is false; when add is true k is added if new (its value
+ * CONF_NONE), or NULL is returned with p->oom set when out of memory.
+ * The pointer is good until the next add. The index keeps k.name, not a
+ * copy: it must live as long as the parser.
+ */
+size_t		*conf_key(struct parser *p, const struct conf_key *k,
+		    bool add);
+/* conf_key_get - the value of k, or CONF_NONE when it is not there */
+size_t		 conf_key_get(struct parser *p, const struct conf_key *k);
+/* conf_key_set - k has value val from now on (p->oom: out of memory) */
+void		 conf_key_set(struct parser *p, const struct conf_key *k,
+		    size_t val);
+/* conf_key_name, conf_key_bin - a key for a name, or for len bytes */
+struct conf_key	 conf_key_name(enum key_kind kind, size_t obj,
+		    const char *name);
+struct conf_key	 conf_key_bin(enum key_kind kind, size_t obj,
+		    const void *bin, size_t len);
+/* conf_keys_free - release the index (its names are not its own) */
+void		 conf_keys_free(struct conf_keys *ks);
 
 /* conf_kw.c: the clause a bare "name:" line starts, or CL_NONE */
 enum clause	 conf_clause_of(const char *name);

@@ -373,7 +373,8 @@ kw_acl(struct parser *p, const struct kw *k, void *obj, struct tok *v,
 {
 	struct conf_server *s = obj;
 	struct conf_acl a, *slot;
-	size_t i;
+	struct conf_key key;
+	unsigned char bin[18];
 
 	memset(&a, 0, sizeof(a));
 	if (conf_parse_prefix(v[0].s, &a.prefix) != 0) {
@@ -392,16 +393,18 @@ kw_acl(struct parser *p, const struct kw *k, void *obj, struct tok *v,
 		    "or deny)", k->name, v[1].s);
 		return;
 	}
-	for (i = 0; i < s->nacl; i++)
-		if (s->acl[i].prefix.family == a.prefix.family &&
-		    s->acl[i].prefix.plen == a.prefix.plen &&
-		    memcmp(s->acl[i].prefix.addr, a.prefix.addr, 16) == 0) {
-			conf_perr(p, "%s: %s is already given", k->name,
-			    v[0].s);
-			return;
-		}
-	if ((slot = GROW(p, s->acl, s->nacl)) != NULL)
-		*slot = a;
+	bin[0] = (unsigned char)a.prefix.family;
+	bin[1] = a.prefix.plen;
+	memcpy(bin + 2, a.prefix.addr, 16);
+	key = conf_key_bin(KEY_ACL, 0, bin, sizeof(bin));
+	if (conf_key_get(p, &key) != CONF_NONE) {
+		conf_perr(p, "%s: %s is already given", k->name, v[0].s);
+		return;
+	}
+	if ((slot = GROW(p, s->acl, s->nacl)) == NULL)
+		return;
+	*slot = a;
+	conf_key_set(p, &key, s->nacl - 1);
 }
 
 /* kw_string - any string ("" only with KW_EMPTY), replacing a default */
@@ -617,16 +620,16 @@ kw_refs(struct parser *p, const struct kw *k, void *obj, struct tok *v,
     size_t nv)
 {
 	char ***arr = AT(obj, k->off, char **);
-	size_t *n = AT(obj, k->off2, size_t), i, j;
+	size_t *n = AT(obj, k->off2, size_t), i;
+	enum key_kind kk = (enum key_kind)(KEY_REF + k->lo);
+	struct conf_key key;
 	char *name;
 
 	for (i = 0; i < nv; i++) {
 		if ((name = name_dup(p, k, v[i].s)) == NULL)
 			continue;
-		for (j = 0; j < *n; j++)
-			if (strcmp((*arr)[j], name) == 0)
-				break;
-		if (j < *n) {
+		key = conf_key_name(kk, p->obj, name);
+		if (conf_key_get(p, &key) != CONF_NONE) {
 			conf_perr(p, "%s: '%s' is already given", k->name,
 			    name);
 			free(name);
@@ -634,6 +637,7 @@ kw_refs(struct parser *p, const struct kw *k, void *obj, struct tok *v,
 		}
 		if (!store_str(p, arr, n, name))
 			return;
+		conf_key_set(p, &key, *n - 1);
 		add_ref(p, name, (enum ref_kind)k->lo);
 	}
 	if (k->lo == REF_SERVE)
@@ -647,6 +651,7 @@ kw_code(struct parser *p, const struct kw *k, void *obj, struct tok *v,
 {
 	struct conf_upstream *u = obj;
 	struct conf_code *cc;
+	struct conf_key key;
 	uint32_t a;
 	char *name;
 	size_t i;
@@ -656,12 +661,12 @@ kw_code(struct parser *p, const struct kw *k, void *obj, struct tok *v,
 		    "address in 127.0.0.0/8)", k->name, v[0].s);
 		return;
 	}
-	for (i = 0; i < u->ncodes; i++)
-		if (u->codes[i].addr == a) {
-			conf_perr(p, "%s: %s is already mapped to '%s'",
-			    k->name, v[0].s, u->codes[i].result);
-			return;
-		}
+	key = conf_key_bin(KEY_CODE, p->obj, &a, sizeof(a));
+	if ((i = conf_key_get(p, &key)) != CONF_NONE) {
+		conf_perr(p, "%s: %s is already mapped to '%s'", k->name,
+		    v[0].s, u->codes[i].result);
+		return;
+	}
 	if ((name = name_dup(p, k, v[1].s)) == NULL)
 		return;
 	if ((cc = GROW(p, u->codes, u->ncodes)) == NULL) {
@@ -670,6 +675,7 @@ kw_code(struct parser *p, const struct kw *k, void *obj, struct tok *v,
 	}
 	cc->addr = a;
 	cc->result = name;
+	conf_key_set(p, &key, u->ncodes - 1);
 	add_def(p, name, DEF_CODE);
 }
 
@@ -792,23 +798,24 @@ add_member(struct parser *p, const struct kw *k, struct conf_zone *z,
     const char *s)
 {
 	struct conf_member *m;
+	struct conf_key key;
 	char *name;
-	size_t i;
 
 	if ((name = name_dup(p, k, s)) == NULL)
 		return NULL;
-	for (i = 0; i < z->nmembers; i++)
-		if (strcmp(z->members[i].result, name) == 0) {
-			conf_perr(p, "%s: '%s' is already a member of this "
-			    "zone", k->name, name);
-			free(name);
-			return NULL;
-		}
+	key = conf_key_name(KEY_MEMBER, p->obj, name);
+	if (conf_key_get(p, &key) != CONF_NONE) {
+		conf_perr(p, "%s: '%s' is already a member of this zone",
+		    k->name, name);
+		free(name);
+		return NULL;
+	}
 	if ((m = GROW(p, z->members, z->nmembers)) == NULL) {
 		free(name);
 		return NULL;
 	}
 	m->result = name;
+	conf_key_set(p, &key, z->nmembers - 1);
 	add_ref(p, name, REF_MEMBER);
 	return m;
 }
@@ -820,7 +827,9 @@ kw_bit(struct parser *p, const struct kw *k, void *obj, struct tok *v,
 {
 	struct conf_zone *z = obj;
 	struct conf_member *m;
+	struct conf_key key;
 	long long b;
+	uint32_t bit;
 	size_t i;
 
 	if (parse_ll(v[0].s, 0, LLONG_MAX, &b) != 0 || b < 2 || b > BIT_MAX ||
@@ -829,14 +838,17 @@ kw_bit(struct parser *p, const struct kw *k, void *obj, struct tok *v,
 		    "two from 2 to %u)", k->name, v[0].s, BIT_MAX);
 		return;
 	}
-	for (i = 0; i < z->nmembers; i++)
-		if (z->members[i].bit == (uint32_t)b) {
-			conf_perr(p, "%s: %lld is already the bit of '%s'",
-			    k->name, b, z->members[i].result);
-			return;
-		}
-	if ((m = add_member(p, k, z, v[1].s)) != NULL)
-		m->bit = (uint32_t)b;
+	bit = (uint32_t)b;
+	key = conf_key_bin(KEY_BIT, p->obj, &bit, sizeof(bit));
+	if ((i = conf_key_get(p, &key)) != CONF_NONE) {
+		conf_perr(p, "%s: %lld is already the bit of '%s'", k->name, b,
+		    z->members[i].result);
+		return;
+	}
+	if ((m = add_member(p, k, z, v[1].s)) == NULL)
+		return;
+	m->bit = bit;
+	conf_key_set(p, &key, z->nmembers - 1);
 }
 
 /* kw_result - result: RESULT [ADDRESS] */
@@ -862,6 +874,7 @@ static void
 kw_zweight(struct parser *p, const struct kw *k, void *obj, struct tok *v,
     size_t nv)
 {
+	struct conf_key key;
 	struct ref *r;
 	long long w;
 	char *name;
@@ -873,20 +886,20 @@ kw_zweight(struct parser *p, const struct kw *k, void *obj, struct tok *v,
 	}
 	if ((name = name_dup(p, k, v[1].s)) == NULL)
 		return;
-	for (i = 0; i < p->nrefs; i++)
-		if (p->refs[i].kind == REF_WEIGHT && p->refs[i].obj == p->obj &&
-		    strcmp(p->refs[i].name, name) == 0) {
-			conf_perr(p, "%s: '%s' already has a weight in this "
-			    "zone (line %u)", k->name, name, p->refs[i].line);
-			free(name);
-			return;
-		}
+	key = conf_key_name(KEY_WEIGHT, p->obj, name);
+	if ((i = conf_key_get(p, &key)) != CONF_NONE) {
+		conf_perr(p, "%s: '%s' already has a weight in this zone "
+		    "(line %u)", k->name, name, p->refs[i].line);
+		free(name);
+		return;
+	}
 	if ((r = add_ref(p, name, REF_WEIGHT)) == NULL) {
 		free(name);
 		return;
 	}
 	r->own = name;
 	r->weight = (int)w;
+	conf_key_set(p, &key, p->nrefs - 1);
 }
 
 /* kw_soa - soa: MNAME RNAME REFRESH RETRY EXPIRE MINIMUM */

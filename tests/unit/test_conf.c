@@ -5,13 +5,16 @@
  * back with conf_load(). Tables: value parsers, each keyword with good
  * values (checked in the resulting struct) and bad ones (checked for the
  * reported line and message), then includes, defaults, namespaces,
- * cross-references, several problems in one pass, out of memory at each
- * allocation in turn (failalloc.h), and the shipped conf/rblmux.conf.
+ * cross-references, several problems in one pass, a 20,000-link chain of
+ * escalations among thousands of lists and zones (loaded on a thread with
+ * a small stack), out of memory at each allocation in turn (failalloc.h),
+ * and the shipped conf/rblmux.conf.
  */
 #include <sys/stat.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -1698,6 +1701,227 @@ test_missing_file(void **state)
 	    RBLMUX_EPARSE);
 }
 
+/* ---- large configs ---------------------------------------------------- */
+
+/*
+ * A config of BIG_ESC escalations in one chain (e0 takes e1 as its source,
+ * e1 takes e2, ..., the last takes l0), so that the loop check walks the
+ * whole chain from e0; BIG_LISTS lists l0..., each the result of one of
+ * BIG_ZONES score zones along with an escalation and a weight.
+ */
+#define BIG_ESC		20000
+#define BIG_LISTS	3000
+#define BIG_ZONES	3000
+#define BIG_STACK	(256 * 1024)	/* bytes: far less than the chain */
+
+enum big_end {
+	BIG_OK,			/* the chain ends at l0 */
+	BIG_CLOSED,		/* the last escalation also takes e0 */
+	BIG_LAST_TWO,		/* ... also takes the one before it */
+	BIG_TWICE,		/* OK, plus a list and a zone named again */
+};
+
+/* Where big_conf() put the lines the tests look for. */
+struct big_lines {
+	unsigned	 esc[BIG_ESC];	/* escalation: line of e<i> */
+	unsigned	 list_again;	/* name: line of the list named again */
+	unsigned	 zone_again;	/* zone: line of the zone named again */
+};
+
+/* bigf - one line of the generated config, counted in *line */
+static void
+bigf(FILE *f, unsigned *line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	fputc('\n', f);
+	(*line)++;
+}
+
+/* big_conf - write the large config as big.conf; where lines are in *bl */
+static void
+big_conf(enum big_end end, struct big_lines *bl)
+{
+	unsigned line = 0;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	int i;
+
+	assert_non_null(f);
+	bigf(f, &line, "server:\n listen: 127.0.0.1@5353");
+	line++;
+	for (i = 0; i < BIG_LISTS; i++) {
+		bigf(f, &line, "local-list:\n name: l%d\n file: l.set", i);
+		line += 2;
+	}
+	for (i = 0; i < BIG_ESC; i++) {
+		bl->esc[i] = line + 1;
+		bigf(f, &line, "escalation:\n name: e%d", i);
+		line++;
+		if (i + 1 < BIG_ESC)
+			bigf(f, &line, " source: e%d", i + 1);
+		else
+			bigf(f, &line, " source: l0");
+	}
+	if (end == BIG_CLOSED)
+		bigf(f, &line, " source: e0");
+	else if (end == BIG_LAST_TWO)
+		bigf(f, &line, " source: e%d", BIG_ESC - 2);
+	for (i = 0; i < BIG_ZONES; i++) {
+		bigf(f, &line, "zone:\n name: z%d.example\n answer: score\n"
+		    " result: l%d\n result: e%d\n weight: 2 l%d", i, i,
+		    (i * 7) % BIG_ESC, i);
+		line += 5;
+	}
+	if (end == BIG_TWICE) {
+		bigf(f, &line, "local-list:");
+		bl->list_again = line + 1;
+		bigf(f, &line, " name: l%d\n file: l.set", BIG_LISTS / 2);
+		line++;
+		bl->zone_again = line + 1;
+		bigf(f, &line, "zone:\n name: z0.example\n serve: l1");
+		line += 2;
+	}
+	assert_int_equal(fclose(f), 0);
+	put_bytes("big.conf", text, len);
+	free(text);
+}
+
+/* A conf_load() run on a thread of its own, with a small stack. */
+struct big_run {
+	struct conf	*c;
+	int		 rc;
+};
+
+/* big_load_thread - conf_load() of big.conf; asserts stay on the caller */
+static void *
+big_load_thread(void *arg)
+{
+	struct big_run *r = arg;
+
+	r->rc = conf_load(path_of("big.conf"), report, NULL, &r->c);
+	return NULL;
+}
+
+/*
+ * big_load - load big.conf on a thread with a BIG_STACK stack, as the
+ * reload thread would: the checks may not need stack in proportion to a
+ * chain of escalations. Returns conf_load()'s code, the config in *c
+ * (untouched when it fails).
+ */
+static int
+big_load(struct conf **c)
+{
+	struct big_run r = { *c, 0 };
+	pthread_attr_t attr;
+	pthread_t tid;
+
+	nreps = 0;
+	assert_int_equal(pthread_attr_init(&attr), 0);
+	assert_int_equal(pthread_attr_setstacksize(&attr, BIG_STACK), 0);
+	assert_int_equal(pthread_create(&tid, &attr, big_load_thread, &r), 0);
+	assert_int_equal(pthread_join(tid, NULL), 0);
+	pthread_attr_destroy(&attr);
+	*c = r.c;
+	return r.rc;
+}
+
+/* big_want_one - exactly one report: at line of big.conf, saying msg */
+static void
+big_want_one(const char *label, unsigned line, const char *msg)
+{
+	if (nreps != 1 || reps[0].line != line ||
+	    strcmp(reps[0].file, path_of("big.conf")) != 0 ||
+	    strcmp(reps[0].msg, msg) != 0) {
+		dump(label);
+		fail_msg("%s: want one report at line %u: %s", label, line,
+		    msg);
+	}
+}
+
+static void
+test_big_chain(void **state)
+{
+	static struct big_lines bl;
+	const struct conf_zone *z;
+	struct conf *c = NULL;
+	size_t i;
+
+	(void)state;
+	big_conf(BIG_OK, &bl);
+	if (big_load(&c) != 0) {
+		dump("big chain");
+		fail_msg("%d escalations in a chain do not load", BIG_ESC);
+	}
+	assert_int_equal(c->nescalations, BIG_ESC);
+	assert_int_equal(c->nlists, BIG_LISTS);
+	assert_int_equal(c->nzones, BIG_ZONES);
+	assert_string_equal(c->escalations[BIG_ESC - 1].sources[0], "l0");
+	/* each zone's weight: line found its member */
+	for (i = 0; i < BIG_ZONES; i++) {
+		z = &c->zones[i];
+		assert_int_equal(z->nmembers, 2);
+		assert_true(z->members[0].weight_set);
+		assert_int_equal(z->members[0].weight, 2);
+		assert_false(z->members[1].weight_set);
+	}
+	conf_free(c);
+}
+
+static void
+test_big_chain_loops(void **state)
+{
+	static struct big_lines bl;
+	char msg[128];
+	struct conf *c = (struct conf *)&c;
+
+	(void)state;
+	/* the chain closed into one loop: found where the walk began */
+	big_conf(BIG_CLOSED, &bl);
+	assert_int_equal(big_load(&c), RBLMUX_EPARSE);
+	big_want_one("closed chain", bl.esc[0],
+	    "escalation e0: its sources lead back to itself");
+
+	/* a loop of the last two, 20,000 links down the walk */
+	big_conf(BIG_LAST_TWO, &bl);
+	assert_int_equal(big_load(&c), RBLMUX_EPARSE);
+	snprintf(msg, sizeof(msg), "escalation e%d: its sources lead back "
+	    "to itself", BIG_ESC - 2);
+	big_want_one("loop at the end", bl.esc[BIG_ESC - 2], msg);
+	assert_true(c == (struct conf *)&c);
+}
+
+static void
+test_big_names_twice(void **state)
+{
+	static struct big_lines bl;
+	char msg[2][768];
+	struct conf *c = (struct conf *)&c;
+	size_t i;
+
+	(void)state;
+	big_conf(BIG_TWICE, &bl);
+	snprintf(msg[0], sizeof(msg[0]), "name 'l%d' is already used by "
+	    "the local list l%d at %s:%u", BIG_LISTS / 2, BIG_LISTS / 2,
+	    path_of("big.conf"), 4 + 3 * (BIG_LISTS / 2));
+	snprintf(msg[1], sizeof(msg[1]), "zone z0.example is already "
+	    "defined at %s:%u", path_of("big.conf"), bl.esc[BIG_ESC - 1] + 3);
+	assert_int_equal(big_load(&c), RBLMUX_EPARSE);
+	if (nreps != 2 || reps[0].line != bl.list_again ||
+	    reps[1].line != bl.zone_again) {
+		dump("names twice");
+		fail_msg("want reports at lines %u and %u", bl.list_again,
+		    bl.zone_again);
+	}
+	for (i = 0; i < 2; i++)
+		assert_string_equal(reps[i].msg, msg[i]);
+	assert_true(c == (struct conf *)&c);
+}
+
 /* ---- out of memory ------------------------------------------------------ */
 
 /* Every clause, most keyword kinds, the defaults and a glob include. */
@@ -2046,6 +2270,9 @@ main(void)
 		cmocka_unit_test(test_include_depth),
 		cmocka_unit_test(test_report_positions),
 		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_big_chain),
+		cmocka_unit_test(test_big_chain_loops),
+		cmocka_unit_test(test_big_names_twice),
 		cmocka_unit_test(test_out_of_memory),
 		cmocka_unit_test(test_out_of_memory_parsers),
 		cmocka_unit_test(test_conf_path),
