@@ -214,8 +214,9 @@ typedef void conf_report_fn(void *arg, const char *file, unsigned line,
 /*
  * Parse and validate path. On success stores a new config in *out and
  * returns 0. Otherwise reports every problem found (not just the first)
- * and returns RBLMUX_EPARSE (or RBLMUX_EIO if path cannot be read); *out
- * is untouched. When memory runs out it stops reading, reports
+ * and returns RBLMUX_EPARSE (or RBLMUX_EIO if path cannot be read, or
+ * -EMFILE, -ENFILE, -ENOMEM when a file could not be opened for want of
+ * descriptors or memory: worth trying again later); *out is untouched. When memory runs out it stops reading, reports
  * "out of memory" (file path, line 0) after whatever it had found before,
  * frees all it built and returns RBLMUX_ENOMEM.
  */

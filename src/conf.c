@@ -536,6 +536,9 @@ read_file(struct parser *p, const char *path, int nested)
 			    strerror(e));
 		if (fd >= 0)
 			close(fd);
+		/* out of descriptors: the same config may load next time */
+		if ((e == EMFILE || e == ENFILE || e == ENOMEM) && p->busy == 0)
+			p->busy = -e;
 		return RBLMUX_EIO;
 	}
 	for (i = 0; i < p->depth; i++)
@@ -642,6 +645,8 @@ conf_load(const char *path, conf_report_fn *report, void *arg,
 	}
 	if (rc != 0 || p.nerr > 0) {
 		conf_free(c);
+		if (p.busy != 0)
+			return p.busy;
 		return rc != 0 ? rc : RBLMUX_EPARSE;
 	}
 	*out = c;

@@ -155,6 +155,8 @@ struct parser {
 	void		*arg;
 	unsigned	 nerr;		/* problems reported */
 	bool		 oom;		/* an allocation failed: give up */
+	int		 busy;		/* -errno of a file that could not be
+					   opened for want of descriptors */
 	const char	*file;		/* current position */
 	unsigned	 line;
 	enum clause	 clause;	/* current clause */

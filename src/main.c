@@ -30,7 +30,6 @@
 #include "srv.h"
 #include "stats.h"
 #include "view.h"
-#include "xmalloc.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc/rblmux"
@@ -56,6 +55,7 @@ struct reload_job {
 	struct acl	*acl;		/* full: built from the new config */
 	uint64_t	 covers;	/* answers "rblmuxctl reload" up to this
 					   request number (0: lists only) */
+	int		 rc;		/* why it failed (RBLMUX_E*, -errno) */
 	struct report	 rep;
 };
 
@@ -77,6 +77,8 @@ struct daemon {
 	struct reload_job *job;		/* running */
 	bool		 again_full;	/* another reload was asked for */
 	bool		 again_lists;
+	bool		 retry_full;	/* a reload failed for a passing
+					   reason: again at the next check */
 	pthread_mutex_t	 lock;		/* job hand-over */
 	struct reload_job *finished;
 };
@@ -207,19 +209,22 @@ reload_thread(void *arg)
 	if (!job->full) {
 		vc = job->vc;
 		job->vc = NULL;
-	} else if (conf_load(d->conf_path, conf_report_cb, &job->rep, &c) == 0) {
+	} else if ((job->rc = conf_load(d->conf_path, conf_report_cb,
+	    &job->rep, &c)) == 0) {
 		/* built here: when it fails, the old config keeps serving */
-		if (acl_new(c->server.acl, c->server.nacl, &job->acl) == 0)
-			vc = vconf_new(c);
-		else {
+		if ((job->rc = acl_new(c->server.acl, c->server.nacl,
+		    &job->acl)) == 0) {
+			if ((vc = vconf_new(c)) == NULL)
+				job->rc = RBLMUX_ENOMEM;
+		} else {
 			report_cb(&job->rep, LIST_ERROR, c->path, 0,
 			    "out of memory");
 			conf_free(c);
 		}
 	}
 	if (vc != NULL) {
-		if (view_build(vc, job->old, report_cb, &job->rep,
-		    &job->result) != 0)
+		if ((job->rc = view_build(vc, job->old, report_cb, &job->rep,
+		    &job->result)) != 0)
 			job->result = NULL;
 		vconf_unref(vc);
 	}
@@ -389,6 +394,8 @@ reload_done_cb(struct ev_loop *loop, ev_async *w, int revents)
 		}
 		view_unref(old);
 		d->st.reloads++;
+		if (job->full)
+			d->retry_full = false;
 		kept_note(d->view, &job->rep);
 		snprintf(msg, sizeof(msg), "reloaded; %s\n",
 		    report_counts(&job->rep, counts, sizeof(counts)));
@@ -402,6 +409,15 @@ reload_done_cb(struct ev_loop *loop, ev_async *w, int revents)
 		    "serving");
 		ctl_reload_done(d->ctl, job->covers, false, job->rep.len ?
 		    job->rep.text : "reload failed\n");
+		/*
+		 * Out of memory or descriptors, or a new list's file being
+		 * rewritten: it may work the next time without anyone asking.
+		 */
+		if (list_load_transient(job->rc)) {
+			d->retry_full = job->full;
+			log_warnx("%s; reloading again at the next check",
+			    rblmux_strerror(job->rc));
+		}
 	}
 	view_unref(job->old);
 	vconf_unref(job->vc);
@@ -424,7 +440,12 @@ check_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	struct daemon *d = (struct daemon *)((char *)w -
 	    offsetof(struct daemon, check));
 
-	if (d->job == NULL && view_lists_changed(d->view))
+	if (d->job != NULL)
+		return;
+	if (d->retry_full) {
+		d->retry_full = false;
+		start_reload(d, true);
+	} else if (view_lists_changed(d->view))
 		start_reload(d, false);
 	(void)loop;
 	(void)revents;

@@ -18,7 +18,6 @@
 #include "err.h"
 #include "log.h"
 #include "view.h"
-#include "xmalloc.h"
 
 /* A problem held back until the load it belongs to is settled. */
 struct vmsg {
@@ -495,7 +494,8 @@ compile_zone(struct view *v, const struct conf_zone *cz, struct vzone *z,
 		z->apex_labels++;
 
 	n = cz->serve ? cz->nserve_lists : cz->nmembers;
-	z->src = xcalloc(n ? n : 1, sizeof(*z->src));
+	if ((z->src = calloc(n ? n : 1, sizeof(*z->src))) == NULL)
+		return RBLMUX_ENOMEM;
 	z->nsrc = n;
 	for (i = 0; i < n; i++) {
 		struct vsource *src = &z->src[i];
@@ -531,7 +531,9 @@ compile_zone(struct view *v, const struct conf_zone *cz, struct vzone *z,
 	if (z->families == 0)
 		z->families = VFAM_IP4;
 
-	z->exempt = xcalloc(cz->nexempt ? cz->nexempt : 1, sizeof(*z->exempt));
+	z->exempt = calloc(cz->nexempt ? cz->nexempt : 1, sizeof(*z->exempt));
+	if (z->exempt == NULL)
+		return RBLMUX_ENOMEM;
 	for (i = 0; i < cz->nexempt; i++) {
 		long li = find_list(v->conf, cz->exempt[i]);
 
@@ -667,6 +669,8 @@ view_build(struct vconf *vc, const struct view *old, view_report_fn *report,
 	for (i = 0; i < c->nzones; i++) {
 		rc = compile_zone(v, &c->zones[i], &v->zones[i], &bc);
 		v->nzones++;
+		if (rc == RBLMUX_ENOMEM)
+			goto nomem;
 		if (rc != 0) {
 			if (report != NULL)
 				report(arg, LIST_ERROR, c->zones[i].file,
@@ -674,8 +678,8 @@ view_build(struct vconf *vc, const struct view *old, view_report_fn *report,
 			goto fail;
 		}
 	}
-	if ((rc = index_zones(v)) != 0)
-		goto fail;
+	if (index_zones(v) != 0)
+		goto nomem;
 	/* what the loads borrowed goes back to the system, not to waste */
 	malloc_trim(0);
 	*out = v;

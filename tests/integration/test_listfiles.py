@@ -6,7 +6,8 @@ the future, a second $MAXRANGE4) never keep new data out and do not
 fail -n; errors keep the old data. A list file that is not a regular
 file (a FIFO) is refused at once: no reload hangs, -n and start-up say
 which file. A reload that fails for lack of descriptors keeps the old
-data and is tried again at the next check. An unchanged list is not
+data and is tried again at the next check, and so is a whole reload
+that failed for that reason. An unchanged list is not
 read again. max-memory bounds a list.
 """
 import os
@@ -248,6 +249,37 @@ def transient_retried(t):
     srv.stop()
 
 
+def transient_full_retried(t):
+    """A full reload that failed for want of descriptors runs again."""
+    srv = server(check="1s").start()
+    write(srv.path("extra.ip4set"), "203.0.113.9\n")
+    with open(srv.conf) as f:
+        conf = f.read()
+    conf += ("\nlocal-list:\n    name: extra\n    file: %s\n\n"
+             "zone:\n    name: extra.test\n    serve: extra\n" %
+             srv.path("extra.ip4set"))
+    soft, hard = resource.prlimit(srv.pid, resource.RLIMIT_NOFILE)
+    mark = len(srv.log())
+    resource.prlimit(srv.pid, resource.RLIMIT_NOFILE,
+                     (lowest_free_fd(srv.pid), hard))
+    try:
+        write(srv.conf, conf)
+        srv.hup()
+        seen = h.poll_until(lambda: "reloading again at the next check" in
+                            srv.log()[mark:], WAIT)
+        t.ok(seen, "out of descriptors: the failed reload is to run again",
+             srv.log_tail(10))
+        t.ok(listed(srv, "198.51.100.1", "set.test"),
+             "the old config keeps answering meanwhile")
+    finally:
+        resource.prlimit(srv.pid, resource.RLIMIT_NOFILE, (soft, hard))
+    # nobody asks again: the next check reloads the config by itself
+    ok = h.poll_until(lambda: listed(srv, "203.0.113.9", "extra.test"), WAIT)
+    t.ok(ok, "descriptors back: the new config and its new list answer",
+         srv.log_tail(10))
+    srv.stop()
+
+
 def max_memory(t):
     srv = server(setopts="    max-memory: 1m\n").start()
     big = "".join("10.%d.%d.%d\n" % (i >> 16, (i >> 8) & 255, i & 255)
@@ -270,4 +302,5 @@ def max_memory(t):
 
 if __name__ == "__main__":
     h.run_suite("listfiles", [warnings_do_not_block, unchanged_not_reread,
-                              fifo, transient_retried, max_memory])
+                              fifo, transient_retried,
+                              transient_full_retried, max_memory])
