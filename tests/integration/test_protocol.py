@@ -9,7 +9,6 @@ import random
 import socket
 import struct
 import sys
-import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -209,22 +208,24 @@ def errors(t):
             12, 120)))
         junk[2] |= 0x80              # QR=1: a response, never answered
         silent.append(("random junk with QR=1 #%d" % (i + 1), bytes(junk)))
-    # all at once, each from its own socket, then one bounded wait
-    socks = []
-    for what, pkt in silent:
+    # each from its own socket, followed by a good query: the first
+    # datagram back must be the good query's reply (answers leave in the
+    # order queries arrive), so a reply to the junk would come first
+    for n, (what, pkt) in enumerate(silent):
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.setblocking(False)
+        s.settimeout(3.0)
         s.sendto(pkt, ("127.0.0.1", p))
-        socks.append((what, s))
-    time.sleep(0.8)
-    for what, s in socks:
+        s.sendto(h.make_query("10.2.0.192.rbl.test", "A", qid=4000 + n),
+                 ("127.0.0.1", p))
         try:
             data = s.recv(4096)
-        except BlockingIOError:
+        except socket.timeout:
             data = None
         s.close()
-        t.ok(data is None, "%s: no reply" % what,
-             "got %r" % (data[:40] if data else data))
+        m = h.parse_msg(data) if data else None
+        t.ok(m is not None and m.id == 4000 + n and
+             m.a_set() == ["127.0.0.2"], "%s: no reply" % what,
+             "first datagram back: %r" % (data[:40] if data else data))
     r = srv.kdig("10.2.0.192.rbl.test", "A")
     t.ok(r is not None and r.a_set() == ["127.0.0.2"],
          "still answering after junk", repr(r))
