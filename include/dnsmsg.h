@@ -207,13 +207,6 @@ int	 dnsmsg_add_rr(struct dns_writer *w, enum dns_section s,
 size_t	 dnsmsg_room(const struct dns_writer *w);
 
 /*
- * 1 if the answer section already holds a record of this type with
- * exactly this RDATA, else 0. Costs one pass over the answer records.
- */
-int	 dnsmsg_answer_has(const struct dns_writer *w, uint16_t type,
-	    const void *rdata, size_t rdlen);
-
-/*
  * Finish the reply: set QR, AA (if aa), RD copied, RCODE (extended bits
  * into OPT), section counts, OPT when the query had EDNS (version 0, DO
  * clear: we do no DNSSEC). After an overflow the reply has TC=1 and is

@@ -19,6 +19,22 @@
 #define TP_LISTED	1
 #define TP_NEVER	(-1)
 
+/*
+ * The records add_raw() wrote into one reply, found by a hash of their
+ * RDATA: telling whether a value is there already is one probe, so an
+ * address with thousands of values costs a pass over them, not that
+ * many passes over the answer. More slots than a 64 KB reply has
+ * records, so a probe always ends at the record or at a free slot.
+ */
+#define SEEN_SLOTS	8192
+
+_Static_assert(SEEN_SLOTS > ANSWER_MAX_VALS, "a reply's records fit");
+
+struct seen {
+	uint16_t	 at[SEEN_SLOTS];	/* offset of a record's RDATA
+						   in the reply; 0: free */
+};
+
 static const char tp_text[] = "RFC 5782 test point";
 
 /*
@@ -460,6 +476,28 @@ add_soa(struct dns_writer *w, const struct vzone *z, enum dns_section sec,
 }
 
 /*
+ * seen_slot - the slot of the record with this RDATA among those written
+ * to w: its own, or the free one where it goes
+ */
+static uint16_t *
+seen_slot(struct seen *sn, const struct dns_writer *w, const uint8_t *rd,
+    size_t rdlen)
+{
+	uint32_t h = 2166136261U;	/* FNV-1a */
+	size_t i, at;
+
+	for (i = 0; i < rdlen; i++)
+		h = (h ^ rd[i]) * 16777619U;
+	for (i = h & (SEEN_SLOTS - 1);; i = (i + 1) & (SEEN_SLOTS - 1)) {
+		at = sn->at[i];
+		if (at == 0 || (((size_t)w->buf[at - 2] << 8 |
+		    w->buf[at - 1]) == rdlen &&
+		    memcmp(w->buf + at, rd, rdlen) == 0))
+			return &sn->at[i];
+	}
+}
+
+/*
  * add_raw - a served list's own values: the rbldnsd-compatible answer.
  * Every distinct record once (rbldnsd drops a record equal to one
  * already in the answer), in the order of the lists, each one that fits
@@ -471,10 +509,13 @@ add_raw(struct dns_writer *w, const struct verdict *vd, uint16_t qtype,
     uint32_t ttl_min, uint32_t ttl_max, uint32_t tp_ttl)
 {
 	uint8_t rd[1 + LIST_TXT_LEN];
+	struct seen seen;
+	uint16_t *slot;
 	size_t i, rdlen;
 	uint16_t type = qtype == DNS_TYPE_TXT ? DNS_TYPE_TXT : DNS_TYPE_A;
 	int k, any = 0;
 
+	memset(&seen, 0, sizeof(seen));
 	w->partial = true;
 	for (i = 0; i < vd->nsrc; i++) {
 		const struct verdict_src *vs = &vd->src[i];
@@ -500,10 +541,11 @@ add_raw(struct dns_writer *w, const struct verdict *vd, uint16_t qtype,
 			/* TC is set already: skip what cannot fit unseen */
 			if (w->overflow && 2 + 10 + rdlen > dnsmsg_room(w))
 				continue;
-			if (!dnsmsg_answer_has(w, type, rd, rdlen))
-				dnsmsg_add_rr(w, DNS_SEC_ANSWER, 0, type,
-				    merge_clamp_ttl(lv->lv_ttl, ttl_min,
-				    ttl_max), rd, rdlen);
+			slot = seen_slot(&seen, w, rd, rdlen);
+			if (*slot == 0 && dnsmsg_add_rr(w, DNS_SEC_ANSWER, 0,
+			    type, merge_clamp_ttl(lv->lv_ttl, ttl_min,
+			    ttl_max), rd, rdlen) == 0)
+				*slot = (uint16_t)(w->len - rdlen);
 		}
 	}
 	if (!any && vd->testpoint) {

@@ -585,27 +585,6 @@ dnsmsg_add_rr(struct dns_writer *w, enum dns_section s, unsigned owner,
 	return 0;
 }
 
-/* dnsmsg_answer_has - is this record in the answer section already? */
-int
-dnsmsg_answer_has(const struct dns_writer *w, uint16_t type,
-    const void *rdata, size_t rdlen)
-{
-	const uint8_t *p = w->buf + w->question_end;
-	unsigned i;
-	size_t n;
-
-	/* the writer's owners: the root (0) or a two-byte pointer */
-	for (i = 0; i < w->count[DNS_SEC_ANSWER]; i++) {
-		p += p[0] == 0 ? 1 : 2;
-		n = (size_t)p[8] << 8 | p[9];
-		if (((unsigned)p[0] << 8 | p[1]) == type && n == rdlen &&
-		    memcmp(p + 10, rdata, rdlen) == 0)
-			return 1;
-		p += 10 + n;
-	}
-	return 0;
-}
-
 /* dnsmsg_finish - flags, counts and OPT; returns the reply length */
 size_t
 dnsmsg_finish(struct dns_writer *w, int rcode, bool aa)

@@ -45,14 +45,16 @@ put(const char *name, const char *text)
  * has MANY_N (distinct A and TXT), 192.0.2.22 has 50 with one A,
  * 192.0.2.23 has 5 A values with one TXT text, 192.0.2.24 three long
  * texts and a short one, 192.0.2.25 more values than a verdict holds,
- * the last one with another A. $TTL 5d.
+ * the last one with another A, 192.0.2.26 DUP_N distinct values given
+ * twice each, the repeats interleaved. $TTL 5d.
  */
 #define MANY_N	400
+#define DUP_N	2000
 
 static void
 put_many(void)
 {
-	static char text[256 * 1024];
+	static char text[512 * 1024];
 	size_t len = 0;
 	int i;
 
@@ -80,6 +82,10 @@ put_many(void)
 		len += (size_t)snprintf(text + len, sizeof(text) - len,
 		    "192.0.2.25 :127.0.0.%d:t%d\n",
 		    i + 1 < (int)ANSWER_MAX_VALS + 50 ? 2 : 3, i);
+	for (i = 0; i < 2 * DUP_N; i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len,
+		    "192.0.2.26 :127.0.%d.%d:d%d\n", i / 2 % DUP_N / 200,
+		    i / 2 % DUP_N % 200 + 2, i / 2 % DUP_N);
 	assert_true(len < sizeof(text) - 1);
 	put("many.ip4set", text);
 }
@@ -631,6 +637,34 @@ many_a(size_t i)
 	return 0x7f000000U | (uint32_t)(i / 200) << 8 | (uint32_t)(i % 200 + 2);
 }
 
+/*
+ * expect_all - over TCP, name answers its first n values in file order
+ * and nothing more: A values many_a(i), TXT texts fmt with i; TTL 5d
+ */
+static void
+expect_all(const char *name, uint16_t type, size_t n, const char *fmt)
+{
+	char want[64];
+	ldns_pkt *pkt;
+	size_t i;
+	int rcode;
+
+	pkt = ask_at(view, name, type, 0, DNS_MAXMSG, NOW, &rcode);
+	assert_false(ldns_pkt_tc(pkt));
+	assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_answer(pkt)), n);
+	for (i = 0; i < n; i++) {
+		if (type == DNS_TYPE_A) {
+			assert_int_equal(rr_a(pkt, i), many_a(i));
+			continue;
+		}
+		snprintf(want, sizeof(want), fmt, i);
+		assert_string_equal(rr_txt(pkt, i), want);
+	}
+	assert_int_equal(ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_answer(pkt), 0)),
+	    432000);
+	ldns_pkt_free(pkt);
+}
+
 /* a served zone answers every value of an address, in file order */
 static void
 many_values(void **state)
@@ -683,25 +717,9 @@ many_values(void **state)
 		ldns_pkt_free(pkt);
 	}
 	/* and all of them over TCP */
-	pkt = ask_at(view, "21.2.0.192.many.test", DNS_TYPE_A, 0, DNS_MAXMSG,
-	    NOW, &rcode);
-	assert_false(ldns_pkt_tc(pkt));
-	assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_answer(pkt)), MANY_N);
-	for (i = 0; i < MANY_N; i++)
-		assert_int_equal(rr_a(pkt, i), many_a(i));
-	assert_int_equal(ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_answer(pkt), 0)),
-	    432000);
-	ldns_pkt_free(pkt);
-	pkt = ask_at(view, "21.2.0.192.many.test", DNS_TYPE_TXT, 0, DNS_MAXMSG,
-	    NOW, &rcode);
-	assert_false(ldns_pkt_tc(pkt));
-	assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_answer(pkt)), MANY_N);
-	for (i = 0; i < MANY_N; i++) {
-		snprintf(want, sizeof(want), "value number %zu for 192.0.2.21",
-		    i);
-		assert_string_equal(rr_txt(pkt, i), want);
-	}
-	ldns_pkt_free(pkt);
+	expect_all("21.2.0.192.many.test", DNS_TYPE_A, MANY_N, NULL);
+	expect_all("21.2.0.192.many.test", DNS_TYPE_TXT, MANY_N,
+	    "value number %zu for 192.0.2.21");
 
 	/* equal records once: 50 values with one A, 5 with one text */
 	pkt = ask_at(view, "22.2.0.192.many.test", DNS_TYPE_A, 0, DNS_MAXMSG,
@@ -721,6 +739,10 @@ many_values(void **state)
 	assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_answer(pkt)), 1);
 	assert_string_equal(rr_txt(pkt, 0), "same text");
 	ldns_pkt_free(pkt);
+
+	/* thousands of values, each twice: every one once, in file order */
+	expect_all("26.2.0.192.many.test", DNS_TYPE_A, DUP_N, NULL);
+	expect_all("26.2.0.192.many.test", DNS_TYPE_TXT, DUP_N, "d%zu");
 
 	/* more values than a verdict holds: the answer says it is partial */
 	pkt = ask_at(view, "25.2.0.192.many.test", DNS_TYPE_A, 0, DNS_MAXMSG,
