@@ -8,11 +8,13 @@
  * several (pipelined) queries per connection answered in order, an idle
  * timeout from the last answered message, a deadline for a partial
  * message, and a cap on connections: at the cap a new client closes the
- * connection idle the longest, or is closed at once when every
- * connection is busy. Each connection reads and answers a bounded amount
- * per wake-up and pauses while 16 KB of replies wait for the client, so
- * TCP clients can neither starve UDP nor make the server buffer without
- * bound.
+ * connection idle the longest, else the one that has left its replies
+ * unread the longest (stalled: the kernel's buffer for it is full), and
+ * is closed at once only when every connection is busy being answered.
+ * Each connection reads and answers a bounded amount per wake-up and
+ * pauses while 16 KB of replies wait for the client, so TCP clients can
+ * neither starve UDP, make the server buffer without bound, nor lock
+ * other clients out by not reading.
  */
 #ifndef RBLMUX_SRV_H
 #define RBLMUX_SRV_H
@@ -77,6 +79,9 @@ void	 srv_stop(struct srv *s);
 void	 srv_drain(struct srv *s);
 
 unsigned srv_tcp_clients(const struct srv *s);
+
+/* Of those, how many have replies waiting that the client does not read. */
+unsigned srv_tcp_stalled(const struct srv *s);
 
 /* Close everything. Accepts NULL. */
 void	 srv_free(struct srv *s);

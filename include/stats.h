@@ -23,7 +23,8 @@ struct stats {
 	uint64_t	 tcp_accepted;		/* TCP connections accepted */
 	uint64_t	 tcp_rejected;		/* over tcp-max-clients, all busy */
 	uint64_t	 tcp_denied;		/* closed at accept: access-control deny */
-	uint64_t	 tcp_evicted;		/* closed idle to make room */
+	uint64_t	 tcp_evicted;		/* closed to make room */
+	uint64_t	 tcp_evicted_stalled;	/* ... of them, not reading */
 	uint64_t	 tcp_timeouts;		/* closed idle or mid-message */
 	uint64_t	 tcp_queued_peak;	/* most reply bytes queued, one conn */
 	uint64_t	 send_errors;		/* replies that could not be sent */

@@ -624,6 +624,7 @@ hook_status(void *arg, struct ctl_out *o)
 	OUT("config: %s\n", c->path);
 	OUT("reload: %s\n", d->job ? "running" : "idle");
 	OUT("tcp-clients: %u\n", srv_tcp_clients(d->srv));
+	OUT("tcp-stalled: %u\n", srv_tcp_stalled(d->srv));
 	for (i = 0; i < v->nzones; i++) {
 		const struct vzone *z = &v->zones[i];
 

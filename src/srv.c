@@ -19,13 +19,24 @@
  * The timer closes a connection idle for tcp-idle-timeout since its last
  * answered message or last reply bytes written, or one whose partial
  * message is not whole tcp-message-timeout after we began waiting for
- * its rest (bytes that trickle in do not count as activity). Connections that owe nothing (no reply queued, no message waiting)
- * sit on the idle list, oldest activity first: when every slot is taken,
- * a new client closes the head of that list (RFC 7766 6.2.3).
+ * its rest (bytes that trickle in do not count as activity).
+ *
+ * Each connection is on one of three lists, by what it waits for: idle
+ * (nothing: no reply queued, no message waiting), busy (us: messages
+ * waiting for their share of the next iteration) and stalled (the
+ * client: the kernel's buffer is full of replies it has not read, and
+ * more replies or messages wait behind them). Idle and stalled ones are
+ * kept in order of last activity -- for a stalled one, when it stalled
+ * or last read. When every slot is taken, a new client closes the head
+ * of the idle list (RFC 7766 6.2.3), else the head of the stalled list:
+ * a client that does not read its replies is the one to give way, so
+ * clients that pipeline and never read cannot lock others out. A busy
+ * connection is never closed to make room.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -54,6 +65,14 @@
 
 struct srv;
 
+/* what a TCP connection waits for; it sits on the list of that name */
+enum conn_state {
+	CONN_IDLE,		/* nothing: we owe it no answer or reply */
+	CONN_BUSY,		/* us: messages wait for their share */
+	CONN_STALLED,		/* the client: to read, so we can write */
+	CONN_NSTATES
+};
+
 struct udp_sock {
 	ev_io		 io;		/* first: callbacks cast back */
 	struct srv	*srv;
@@ -77,9 +96,9 @@ struct conn {
 	int		 fd;
 	bool		 eof;		/* the client will send no more */
 	bool		 lingering;	/* stopping: FIN sent, input discarded */
-	bool		 busy;		/* on the busy list: we owe it replies */
+	enum conn_state	 state;		/* and the list it is on */
 	double		 last;		/* last message answered or bytes sent */
-	double		 listed;	/* last, when put on the idle list */
+	double		 listed;	/* last, when put on its list */
 	double		 partial;	/* waiting for a message's rest since */
 	double		 armed;		/* when the timer fires */
 	unsigned	 iter;		/* loop iteration of the share below */
@@ -94,6 +113,7 @@ struct conn {
 
 struct conn_list {
 	struct conn	*head, *tail;
+	unsigned	 n;
 };
 
 struct srv {
@@ -109,8 +129,8 @@ struct srv {
 	size_t		 nudp;
 	struct tcp_listener **tcp;
 	size_t		 ntcp;
-	struct conn_list idlers;	/* owe nothing; oldest activity first */
-	struct conn_list busy;		/* replies queued or messages waiting */
+	struct conn_list conns[CONN_NSTATES];	/* by state; idle and
+						   stalled: oldest first */
 	unsigned	 nconns;
 	bool		 draining;	/* stopping: no new queries */
 	/* UDP batch buffers, reused for every batch */
@@ -357,6 +377,7 @@ list_add(struct conn_list *l, struct conn *c)
 	else
 		l->head = c;
 	l->tail = c;
+	l->n++;
 }
 
 /* list_del - take c off l */
@@ -372,6 +393,7 @@ list_del(struct conn_list *l, struct conn *c)
 	else
 		l->tail = c->prev;
 	c->prev = c->next = NULL;
+	l->n--;
 }
 
 /* conn_close - end a TCP connection */
@@ -384,7 +406,7 @@ conn_close(struct conn *c)
 	ev_io_stop(s->loop, &c->wio);
 	ev_timer_stop(s->loop, &c->timer);
 	close(c->fd);
-	list_del(c->busy ? &s->busy : &s->idlers, c);
+	list_del(&s->conns[c->state], c);
 	s->nconns--;
 	free(c->out);
 	free(c);
@@ -467,6 +489,35 @@ conn_finish(struct conn *c)
 	watch(c->srv->loop, &c->rio, true);
 }
 
+/* writable - would the kernel take more reply bytes now? */
+static bool
+writable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	int n = poll(&p, 1, 0);
+
+	/* an error: let the write watcher find out what it is */
+	return n < 0 || (n == 1 && (p.revents & POLLOUT) != 0);
+}
+
+/*
+ * conn_state_now - what the connection waits for. serve() has tried to
+ * write every reply before it stopped, so replies still queued are ones
+ * the kernel refused: its buffer is full of replies the client has not
+ * read. Messages waiting with nothing queued wait for their share of the
+ * next iteration -- or for the same full buffer, which a write watcher
+ * would wait for without end.
+ */
+static enum conn_state
+conn_state_now(const struct conn *c)
+{
+	if (queued(c) > 0)
+		return CONN_STALLED;
+	if (!msg_ready(c))
+		return CONN_IDLE;
+	return writable(c->fd) ? CONN_BUSY : CONN_STALLED;
+}
+
 /*
  * conn_settle - after any event: finish a connection that is done, pick
  * the watchers, the list and the deadline for its state.
@@ -476,6 +527,7 @@ conn_settle(struct conn *c)
 {
 	struct srv *s = c->srv;
 	bool waiting = msg_ready(c), busy = waiting || queued(c) > 0;
+	enum conn_state state;
 
 	if (!busy && (c->eof || s->draining)) {
 		conn_finish(c);
@@ -489,10 +541,13 @@ conn_settle(struct conn *c)
 	watch(s->loop, &c->rio, !c->eof && !s->draining && !waiting &&
 	    queued(c) < TCP_OUT_CAP);
 	watch(s->loop, &c->wio, busy);
-	if (busy != c->busy || (!busy && c->listed != c->last)) {
-		list_del(c->busy ? &s->busy : &s->idlers, c);
-		list_add(busy ? &s->busy : &s->idlers, c);
-		c->busy = busy;
+	/* bytes the client reads move a stalled one to the tail again */
+	state = conn_state_now(c);
+	if (state != c->state ||
+	    (state != CONN_BUSY && c->listed != c->last)) {
+		list_del(&s->conns[c->state], c);
+		list_add(&s->conns[state], c);
+		c->state = state;
 		c->listed = c->last;
 	}
 	if (busy || c->inlen == c->inoff)
@@ -536,7 +591,8 @@ conn_new(struct srv *s, int fd, const struct sockaddr_storage *peer)
 	c->peer = *peer;
 	c->last = c->listed = ev_now(s->loop);
 	c->iter = ev_iteration(s->loop) - 1;	/* a fresh share in serve() */
-	list_add(&s->idlers, c);
+	c->state = CONN_IDLE;
+	list_add(&s->conns[CONN_IDLE], c);
 	s->nconns++;
 	ev_io_init(&c->rio, conn_read_cb, fd, EV_READ);
 	ev_io_init(&c->wio, conn_write_cb, fd, EV_WRITE);
@@ -547,18 +603,25 @@ conn_new(struct srv *s, int fd, const struct sockaddr_storage *peer)
 }
 
 /*
- * make_room - at the cap, close the connections idle the longest until
- * one slot is free; false when only busy connections are left.
+ * make_room - at the cap, close the connections idle the longest, then
+ * those stalled the longest, until one slot is free; false when only
+ * busy connections are left.
  */
 static bool
 make_room(struct srv *s)
 {
+	struct conn *c;
+
 	while (s->nconns >= s->max_clients) {
-		if (s->idlers.head == NULL)
+		if ((c = s->conns[CONN_IDLE].head) == NULL &&
+		    (c = s->conns[CONN_STALLED].head) == NULL)
 			return false;
-		if (s->st != NULL)
+		if (s->st != NULL) {
 			s->st->tcp_evicted++;
-		conn_close(s->idlers.head);
+			if (c->state == CONN_STALLED)
+				s->st->tcp_evicted_stalled++;
+		}
+		conn_close(c);
 	}
 	return true;
 }
@@ -804,11 +867,12 @@ srv_set_limits(struct srv *s, unsigned max_clients, double idle, double msg)
 void
 srv_stop(struct srv *s)
 {
+	int i;
+
 	srv_drain(s);
-	while (s->busy.head != NULL)
-		conn_close(s->busy.head);
-	while (s->idlers.head != NULL)
-		conn_close(s->idlers.head);
+	for (i = 0; i < CONN_NSTATES; i++)
+		while (s->conns[i].head != NULL)
+			conn_close(s->conns[i].head);
 }
 
 /*
@@ -821,6 +885,7 @@ srv_drain(struct srv *s)
 {
 	struct conn *c, *next;
 	size_t i;
+	int k;
 
 	s->draining = true;
 	for (i = 0; i < s->nudp; i++)
@@ -829,20 +894,28 @@ srv_drain(struct srv *s)
 		ev_io_stop(s->loop, &s->tcp[i]->io);
 		ev_timer_stop(s->loop, &s->tcp[i]->pause);
 	}
-	for (c = s->idlers.head; c != NULL; c = next) {
+	for (c = s->conns[CONN_IDLE].head; c != NULL; c = next) {
 		next = c->next;
 		conn_finish(c);
 	}
-	for (c = s->busy.head; c != NULL; c = next) {
-		next = c->next;
-		conn_settle(c);
-	}
+	/* one may move to the other list: next was taken first */
+	for (k = CONN_BUSY; k < CONN_NSTATES; k++)
+		for (c = s->conns[k].head; c != NULL; c = next) {
+			next = c->next;
+			conn_settle(c);
+		}
 }
 
 unsigned
 srv_tcp_clients(const struct srv *s)
 {
 	return s->nconns;
+}
+
+unsigned
+srv_tcp_stalled(const struct srv *s)
+{
+	return s->conns[CONN_STALLED].n;
 }
 
 /* srv_free - close every socket */

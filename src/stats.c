@@ -40,6 +40,7 @@ stats_format(const struct stats *st, char *buf, size_t cap)
 	OUT("tcp.rejected: %" PRIu64 "\n", st->tcp_rejected);
 	OUT("tcp.denied: %" PRIu64 "\n", st->tcp_denied);
 	OUT("tcp.evicted: %" PRIu64 "\n", st->tcp_evicted);
+	OUT("tcp.evicted.stalled: %" PRIu64 "\n", st->tcp_evicted_stalled);
 	OUT("tcp.timeouts: %" PRIu64 "\n", st->tcp_timeouts);
 	OUT("tcp.queued.peak: %" PRIu64 "\n", st->tcp_queued_peak);
 	OUT("send.errors: %" PRIu64 "\n", st->send_errors);

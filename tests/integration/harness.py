@@ -20,6 +20,7 @@ import atexit
 import json
 import os
 import random
+import select
 import shutil
 import signal
 import socket
@@ -537,6 +538,23 @@ def is_closed(s, timeout):
             return time.monotonic() - t0
         if not data:
             return time.monotonic() - t0
+
+
+def peer_closed(s, timeout):
+    """Has the server closed its end of the stream socket s (within
+    timeout seconds)? Unread data in s does not hide it: POLLRDHUP
+    reports the close, and nothing is read."""
+    p = select.poll()
+    p.register(s, select.POLLRDHUP)
+    deadline = time.monotonic() + timeout
+    while True:
+        left = max(0.0, deadline - time.monotonic())
+        ev = p.poll(left * 1000)
+        if ev and ev[0][1] & (select.POLLRDHUP | select.POLLHUP |
+                              select.POLLERR):
+            return True
+        if time.monotonic() >= deadline:
+            return False
 
 
 def rev4(ip):

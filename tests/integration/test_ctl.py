@@ -31,22 +31,6 @@ LISTS = ["spam", "dul", "allow", "v6", "names"]
 STAT_LINE = re.compile(r"^[A-Za-z0-9_.\-]+: \d+$")
 
 
-def peer_closed(s, timeout):
-    """Has the server closed its end of s (within timeout seconds)?
-    Unread data in s does not hide it: POLLRDHUP reports the close."""
-    p = select.poll()
-    p.register(s, select.POLLRDHUP)
-    deadline = time.monotonic() + timeout
-    while True:
-        left = max(0.0, deadline - time.monotonic())
-        ev = p.poll(left * 1000)
-        if ev and ev[0][1] & (select.POLLRDHUP | select.POLLHUP |
-                              select.POLLERR):
-            return True
-        if time.monotonic() >= deadline:
-            return False
-
-
 def read_all(s, timeout=10):
     """Everything the server sends on s until it closes (or timeout)."""
     out = b""
@@ -275,7 +259,7 @@ def errors(t, srv):
         try:
             m = srv.q("10.2.0.192.agg.test", "A", timeout=2.0)
             r = ctl_run(srv, "status")
-            still = not peer_closed(lazy, 0)
+            still = not h.peer_closed(lazy, 0)
         finally:
             lazy.close()
         if still:
@@ -354,7 +338,7 @@ def client_cap(t, srv):
             r = ctl_run(srv, "status")
             # the 32 were still connected after the answer (none timed
             # out first), so they are what the 33rd met
-            still = all(not peer_closed(s, 0) for s in held)
+            still = all(not h.peer_closed(s, 0) for s in held)
         finally:
             for s in held:
                 s.close()
@@ -527,7 +511,7 @@ def stuck_readers(t, srv, size):
         t.ok(r.returncode == 0 and
              ("zone z%05d.test:" % (NZONES - 1)) in r.stdout,
              "meanwhile another client gets the whole status")
-        gone = all(peer_closed(s, 60) for s in held)
+        gone = all(h.peer_closed(s, 60) for s in held)
         t.ok(gone, "control clients that read nothing are disconnected")
         got = read_all(held[0])
         t.ok(got.startswith(b"OK\n") and len(got) < size,

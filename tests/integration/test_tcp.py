@@ -8,6 +8,7 @@ closes first), outcome (replies, closes) and the counters of
 `rblmuxctl stats`; every wait is bounded.
 """
 import os
+import re
 import select
 import signal
 import socket
@@ -291,19 +292,20 @@ def eviction(t):
 
 
 BIG = "200.2.0.192.big.test"        # a 1295-byte TXT answer
+SMALL = "10.2.0.192.rbl.test"       # a small A answer
 CAP = 16384                         # reply bytes that pause answering
 PIPELINED = 5000
 
 
-def pipeline_unread(p):
+def pipeline_unread(p, name=BIG, qtype="TXT"):
     """A connection with a small receive buffer that writes PIPELINED
-    big TXT queries (from a thread: the server stops reading) and reads
-    nothing yet. Returns (socket, thread)."""
+    queries, big TXT ones unless told (from a thread: the server stops
+    reading) and reads nothing yet. Returns (socket, thread)."""
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     s.settimeout(30.0)
     s.connect(("127.0.0.1", p))
-    data = b"".join(h.tcp_frame(h.make_query(BIG, "TXT", qid=i))
+    data = b"".join(h.tcp_frame(h.make_query(name, qtype, qid=i))
                     for i in range(PIPELINED))
 
     def send():
@@ -334,11 +336,28 @@ def at_cap(srv):
                         timeout=20.0, interval=0.1)
 
 
+def stalled(srv):
+    """status: connections whose client leaves its replies unread"""
+    m = re.search(r"^tcp-stalled: (\d+)$", srv.ctl("status").stdout, re.M)
+    return int(m.group(1)) if m else -1
+
+
+def stall(srv, n, **query):
+    """Open a client that pipelines and does not read, and wait until the
+    server counts n stalled connections; the (socket, thread)"""
+    st = pipeline_unread(srv.port, **query)
+    if not h.poll_until(lambda: stalled(srv) >= n, timeout=20.0,
+                        interval=0.1):
+        raise AssertionError("no stall: %d stalled, want %d" %
+                             (stalled(srv), n))
+    return st
+
+
 def output_cap(t):
     """A client that pipelines and does not read: the server stops
-    answering at a small queue, keeps serving UDP, turns newcomers away
-    while that busy connection holds the only slot, and delivers every
-    answer once the client reads (tcp-max-clients 1)."""
+    answering at a small queue, keeps serving UDP, and delivers every
+    answer once the client reads; while it does not read, a newcomer
+    takes its place (tcp-max-clients 1)."""
     srv = server(tcp_max_clients=1, tcp_idle_timeout="60s")
     p = srv.port
     s, th = pipeline_unread(p)
@@ -353,15 +372,6 @@ def output_cap(t):
         udp = [srv.q("%d.2.0.192.rbl.test" % i, "A") for i in range(50)]
         t.ok(all(m is not None for m in udp),
              "50 UDP queries answered meanwhile")
-        extra = h.tcp_connect(p)
-        try:
-            t.eq(ask(extra, 999), None,
-                 "a new client is closed while the only slot is busy")
-        finally:
-            extra.close()
-        t.eq(delta(before, stats(srv), "tcp.rejected", "tcp.evicted"),
-             {"tcp.rejected": 1, "tcp.evicted": 0},
-             "counted as rejected: a busy connection is not evicted")
         ids, longest, _ = read_all(s, PIPELINED)
     finally:
         s.close()
@@ -376,6 +386,83 @@ def output_cap(t):
     t.ok(CAP <= peak <= CAP + 2 + longest,
          "queued bytes never above the cap plus one reply (%d <= %d)" %
          (peak, CAP + 2 + longest))
+
+    # the same client again, now not reading: a newcomer takes its slot
+    s, th = stall(srv, 1)
+    before = stats(srv)
+    extra = h.tcp_connect(p)
+    try:
+        t.eq(ask(extra, 999), 999,
+             "a new client is answered while the only slot is stalled")
+        t.ok(h.peer_closed(s, 10.0),
+             "the client that does not read was closed to make room")
+        t.eq(delta(before, stats(srv), "tcp.rejected", "tcp.evicted",
+                   "tcp.evicted.stalled"),
+             {"tcp.rejected": 0, "tcp.evicted": 1, "tcp.evicted.stalled": 1},
+             "counted as evicted, stalled")
+    finally:
+        extra.close()
+        s.close()
+        th.join(10)
+    srv.stop()
+
+
+def stalled_evicted(t):
+    """At the cap, a client that has left its replies unread the longest
+    gives way to a new one; a client that reads keeps its place, and an
+    idle connection still goes first (tcp-max-clients 3,
+    tcp-idle-timeout 1h). a and b stall with 16 KB of big replies queued
+    in the server; c's small replies never reach that: the kernel's
+    buffer is full before, with nothing queued in the server."""
+    srv = server(tcp_idle_timeout="1h")
+    p = srv.port
+    held = []
+    try:
+        held.append(stall(srv, 1))
+        held.append(stall(srv, 2))
+        held.append(stall(srv, 3, name=SMALL, qtype="A"))
+        t.eq(stalled(srv), MAXC, "%d clients that do not read: all "
+             "stalled, in the order a b c" % MAXC)
+        a, b, c = (x[0] for x in held)
+        # a reads some of its replies: room in the kernel's buffer again,
+        # the server answers more of a's queries (only a can take them)
+        # and fills it once more, so a's stall starts again, after c's
+        answered = stats(srv).get("queries.tcp")
+        got = [rid(h.tcp_read_msg(a, 10.0)) for _ in range(60)]
+        t.eq(got, list(range(60)), "a reads 60 replies, in order")
+        t.ok(h.poll_until(lambda: stats(srv).get("queries.tcp") > answered
+                          and stalled(srv) == MAXC, timeout=20.0,
+                          interval=0.1),
+             "the server wrote to a again, and a stalled again")
+        before = stats(srv)
+        d = h.tcp_connect(p)
+        held.append((d, None))
+        t.eq(ask(d, 800), 800, "a fourth client is answered at the cap")
+        t.ok(h.peer_closed(b, 10.0),
+             "b, stalled the longest, was closed to make room")
+        t.ok(not h.peer_closed(a, 0) and not h.peer_closed(c, 0),
+             "a (which read) and c (stalled later) keep their places")
+        t.eq(delta(before, stats(srv), "tcp.evicted", "tcp.evicted.stalled",
+                   "tcp.rejected"),
+             {"tcp.evicted": 1, "tcp.evicted.stalled": 1, "tcp.rejected": 0},
+             "one stalled connection evicted, none rejected")
+
+        before = stats(srv)
+        e = h.tcp_connect(p)
+        held.append((e, None))
+        t.eq(ask(e, 801), 801, "a fifth client is answered")
+        t.ok(h.peer_closed(d, 10.0) and not h.peer_closed(a, 0) and
+             not h.peer_closed(c, 0),
+             "the idle connection d gave way, not the stalled a or c")
+        t.eq(delta(before, stats(srv), "tcp.evicted", "tcp.evicted.stalled"),
+             {"tcp.evicted": 1, "tcp.evicted.stalled": 0},
+             "counted as an idle eviction")
+    finally:
+        for s, th in held:
+            s.close()
+            if th is not None:
+                th.join(10)
+    t.ok(srv.alive(), "server alive")
     srv.stop()
 
 
@@ -436,4 +523,4 @@ def _one_tcp(port, qid):
 
 if __name__ == "__main__":
     h.run_suite("tcp", [framing, idle_and_partial, denied_at_accept, eviction,
-                       output_cap, drain, udp_beside_tcp])
+                       output_cap, stalled_evicted, drain, udp_beside_tcp])
