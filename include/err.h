@@ -24,6 +24,7 @@ enum rblmux_err {
 	RBLMUX_ESPACE	= -1003,	/* output buffer too small */
 	RBLMUX_ENOTSUP	= -1004,	/* feature not available */
 	RBLMUX_ECHANGED	= -1005,	/* file changed while being read */
+	RBLMUX_ENOTREG	= -1006,	/* not a regular file (FIFO, device) */
 };
 
 /* Human-readable text for an RBLMUX_E* code (or negated errno). Never NULL. */

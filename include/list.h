@@ -130,19 +130,29 @@ struct list;
  * Load a list. On success stores a new list in *out (free with list_free())
  * and returns 0; bad lines were reported (errors and warnings) and
  * skipped. Otherwise *out is untouched and the cause was reported through
- * warn (except for RBLMUX_EINVAL and RBLMUX_ENOMEM):
- *   RBLMUX_EIO		a file is missing, not a regular file, or cannot
- *			be read
+ * warn, with the file's name, as an error (except for RBLMUX_EINVAL and
+ * RBLMUX_ENOMEM: see list_load_reported()); the code says why:
+ *   -ENOENT, -EACCES, -EISDIR, ...	a file cannot be opened (the errno
+ *			of open(2) or fstat(2))
+ *   RBLMUX_ENOTREG	a file is not a regular file (a FIFO, a device)
+ *   -EIO, ...		reading a file failed (the errno of read(2))
  *   RBLMUX_ECHANGED	a file changed while it was read
  *   -EFBIG		the data needs more than opts->max_memory (reported
  *			at the line where it went past)
- *   -EMFILE, -ENFILE, -ENOMEM, -ENOBUFS	opening a file failed for lack
- *			of resources
- *   RBLMUX_ENOMEM	allocation failure
- *   RBLMUX_EINVAL	a bad type
+ *   -EMFILE, -ENFILE, -ENOBUFS	opening a file failed for lack of
+ *			resources
+ *   RBLMUX_ENOMEM	no memory (to allocate, or to open a file)
+ *   RBLMUX_EINVAL	a bad type, or open(2) found the name invalid
  * list_load_transient() tells which of these may go away by themselves.
  */
 int	 list_load(const struct list_opts *opts, struct list **out);
+
+/*
+ * Did list_load() report its failure rc through warn? Only lack of
+ * memory and a bad type (RBLMUX_ENOMEM, RBLMUX_EINVAL) are left for the
+ * caller to say.
+ */
+bool	 list_load_reported(int rc);
 
 /*
  * Is rc a list_load() failure that says nothing about the files (lack of

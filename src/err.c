@@ -17,6 +17,7 @@ rblmux_strerror(int err)
 	case RBLMUX_ESPACE:	return "no space in buffer";
 	case RBLMUX_ENOTSUP:	return "not supported";
 	case RBLMUX_ECHANGED:	return "file changed while being read";
+	case RBLMUX_ENOTREG:	return "not a regular file";
 	}
 	if (err < 0 && err > -1000)
 		return strerror(-err);

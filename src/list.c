@@ -975,35 +975,37 @@ same_stat(const struct stat *a, const struct stat *b)
 	    a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
 }
 
+/* list_load_reported - did list_load() report its failure rc? */
+bool
+list_load_reported(int rc)
+{
+	return rc != RBLMUX_ENOMEM && rc != RBLMUX_EINVAL;
+}
+
 /*
  * open_file - open one list file for reading: a regular file only, and
  * without blocking on the way (a FIFO would wait for a writer). Returns
- * the descriptor with *st filled, or a negative code after reporting.
+ * the descriptor with *st filled, or the reason as a negative code,
+ * reported unless list_load_reported() leaves it to the caller.
  */
 static int
 open_file(struct list_loader *ld, const char *path, struct stat *st)
 {
-	int fd, e;
+	int fd, rc;
 
 	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0) {
-		e = errno;
-		list_error(ld, "cannot open: %s", strerror(e));
-		return list_load_transient(-e) ? -e : RBLMUX_EIO;
-	}
-	if (fstat(fd, st) != 0) {
-		e = errno;
+	if (fd < 0 || fstat(fd, st) != 0) {
+		rc = -errno;
+		if (fd >= 0)
+			close(fd);
+	} else if (!S_ISREG(st->st_mode)) {
 		close(fd);
-		list_error(ld, "cannot open: %s", strerror(e));
-		return RBLMUX_EIO;
-	}
-	if (!S_ISREG(st->st_mode)) {
-		close(fd);
-		list_error(ld, "cannot open: %s", S_ISDIR(st->st_mode) ?
-		    strerror(EISDIR) : "not a regular file");
-		return RBLMUX_EIO;
-	}
-	return fd;
+		rc = S_ISDIR(st->st_mode) ? -EISDIR : RBLMUX_ENOTREG;
+	} else
+		return fd;
+	if (list_load_reported(rc))
+		list_error(ld, "cannot open: %s", rblmux_strerror(rc));
+	return rc;
 }
 
 /* read_file - read one list file; notice a rewrite while it is read */
@@ -1031,8 +1033,10 @@ read_file(struct list_loader *ld, struct lsrc *r, size_t i, time_t *mtime)
 	r->s_eof = 0;
 	r->s_total = 0;
 	rc = read_source(ld, r);
-	if (rc == RBLMUX_EIO)
+	if (rc == RBLMUX_EIO && r->s_errno != 0) {
 		list_error(ld, "read error: %s", strerror(r->s_errno));
+		rc = -r->s_errno;	/* the reason, not a generic EIO */
+	}
 	/*
 	 * A file rewritten in place while it was read gave a mix of old
 	 * and new lines: its size or time moved, or it held more or less

@@ -309,8 +309,8 @@ keep_old(struct vlist *vl, struct vlist *ov, int rc, struct build_ctx *bc)
 			    rblmux_strerror(rc), vl->retry ?
 			    "; read again at the next check" : "");
 		/* a failure the loader did not report is an error here */
-		bc->report(bc->arg, rc != 0 && vl->errors == 0 ? LIST_ERROR :
-		    LIST_WARNING, NULL, 0, msg);
+		bc->report(bc->arg, rc != 0 && !list_load_reported(rc) ?
+		    LIST_ERROR : LIST_WARNING, NULL, 0, msg);
 	}
 	list_free(vl->list);
 	vl->list = NULL;
@@ -653,7 +653,8 @@ view_build(struct vconf *vc, const struct view *old, view_report_fn *report,
 	for (i = 0; i < c->nlists; i++) {
 		rc = get_list(c, &c->lists[i], old, &bc, &v->lists[i]);
 		if (rc != 0) {
-			if (report != NULL) {
+			/* the loader named the file and the reason, once */
+			if (report != NULL && !list_load_reported(rc)) {
 				snprintf(msg, sizeof(msg), "list %s: %s",
 				    c->lists[i].name, rblmux_strerror(rc));
 				report(arg, LIST_ERROR, c->lists[i].file,

@@ -166,6 +166,18 @@ def unchanged_not_reread(t):
     srv.stop()
 
 
+def path_check(t, srv, why, what):
+    """-n on a config whose list file set.ip4set cannot be opened: exit 1,
+    one error line naming the file and the reason, counted once"""
+    r = check(srv.conf)
+    lines = r.stderr.splitlines()
+    t.ok(r.returncode == 1 and len(lines) == 2 and
+         lines[0] == "%s: cannot open: %s" % (srv.path("set.ip4set"), why)
+         and lines[1].endswith(": 1 error, 0 warnings"),
+         "-n with %s: exit 1, one line naming it and why, 1 error" % what,
+         "rc %d: %s%s" % (r.returncode, r.stdout, r.stderr))
+
+
 def fifo(t):
     srv = server(check="1s").start()
     path = srv.path("set.ip4set")
@@ -186,14 +198,18 @@ def fifo(t):
     t.ok(listed(srv, "198.51.100.1", "set.test"), "the old data answers")
     t.ok("set.ip4set: cannot open: not a regular file" in srv.log(),
          "the log names the file", srv.log_tail(10))
+    t.ok("list set: not a regular file, keeping the data loaded before" in
+         srv.log() and "Input/output error" not in srv.log(),
+         "and says why the old data is kept", srv.log_tail(10))
     r = srv.ctl("reload", timeout=20)
     out = r.stdout + r.stderr
     t.ok("reload: idle" in status(srv) and srv.alive(),
          "rblmuxctl reload returns; reload: idle", out)
-    r = check(srv.conf)
-    t.ok(r.returncode == 1 and "set.ip4set: cannot open: not a regular "
-         "file" in r.stderr, "-n: exit 1 naming the FIFO",
-         "rc %d: %s%s" % (r.returncode, r.stdout, r.stderr))
+    path_check(t, srv, "not a regular file", "the FIFO")
+    os.unlink(path)
+    path_check(t, srv, "No such file or directory", "a missing file")
+    os.mkdir(path)
+    path_check(t, srv, "Is a directory", "a directory")
     srv.stop()
 
     srv2 = server()

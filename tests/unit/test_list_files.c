@@ -130,7 +130,7 @@ test_not_regular(void **state)
 	files[0] = fifo;
 	o = opts(LIST_IP4SET, files, 1);
 	alarm(30);
-	assert_int_equal(list_load(&o, &l), RBLMUX_EIO);
+	assert_int_equal(list_load(&o, &l), RBLMUX_ENOTREG);
 	alarm(0);
 	assert_null(l);
 	assert_int_equal(nwarns, 1);
@@ -141,11 +141,11 @@ test_not_regular(void **state)
 	/* a device neither, nor a directory */
 	files[0] = "/dev/zero";
 	o = opts(LIST_IP4SET, files, 1);
-	assert_int_equal(list_load(&o, &l), RBLMUX_EIO);
+	assert_int_equal(list_load(&o, &l), RBLMUX_ENOTREG);
 	assert_true(has_sev(LIST_ERROR, 0, "not a regular file"));
 	files[0] = dir;
 	o = opts(LIST_IP4SET, files, 1);
-	assert_int_equal(list_load(&o, &l), RBLMUX_EIO);
+	assert_int_equal(list_load(&o, &l), -EISDIR);
 	assert_true(has_sev(LIST_ERROR, 0, "Is a directory"));
 	assert_null(l);
 }
