@@ -14,7 +14,11 @@
  * full command within CTL_READ_SECS, or reads nothing of its answer for
  * CTL_WRITE_SECS, is disconnected. An answer holds at most CTL_OUT_MAX
  * bytes; a longer one is an ERROR whose last line says how much was left
- * out.
+ * out. After the answer the server shuts down its side and reads and
+ * drops what the client still sends (at most CTL_DRAIN_MAX bytes, for at
+ * most CTL_DRAIN_SECS) until the client closes: closing with that input
+ * unread would reset the connection, and a client still writing the
+ * rest of a command too long might never read its ERROR.
  */
 #ifndef RBLMUX_CTL_H
 #define RBLMUX_CTL_H
@@ -27,6 +31,8 @@
 #define CTL_MAX_CLIENTS	32
 #define CTL_READ_SECS	5.
 #define CTL_WRITE_SECS	10.
+#define CTL_DRAIN_MAX	(1024 * 1024)	/* input dropped after an answer */
+#define CTL_DRAIN_SECS	2.
 #define CTL_OUT_MAX	(16u * 1024 * 1024)
 
 struct ev_loop;

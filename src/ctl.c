@@ -4,7 +4,10 @@
  * A client is read until its command line is whole, the command is
  * carried out into a growing buffer, and the answer is written as fast as
  * the client reads it, without ever blocking the loop. A "reload" client
- * waits with its request number until a reload that covers it ends.
+ * waits with its request number until a reload that covers it ends. Once
+ * the answer is written, our side is shut down and what the client still
+ * sends is read and dropped until it closes (bounded): a close() with
+ * input unread would reset the connection under the answer.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -36,6 +39,7 @@ enum cl_state {
 	CL_READ,		/* collecting the command line */
 	CL_WAIT,		/* waiting for a reload */
 	CL_WRITE,		/* writing the answer */
+	CL_DRAIN,		/* answered: dropping input until the end */
 };
 
 struct ctl_client {
@@ -44,6 +48,8 @@ struct ctl_client {
 	struct ctl	*ctl;
 	int		 fd;
 	enum cl_state	 state;
+	bool		 eof;		/* the client will send no more */
+	size_t		 dropped;	/* CL_DRAIN: input bytes dropped */
 	uint64_t	 ticket;	/* CL_WAIT: reload request number */
 	char		 line[CTL_LINE_MAX + 1];
 	size_t		 len;
@@ -273,7 +279,70 @@ client_free(struct ctl_client *cl)
 	free(cl);
 }
 
-/* client_send - write what the client will take; hang up when done */
+/*
+ * client_done - the answer is written. Closing now, with input the
+ * client sent after its command unread (the rest of a command too long
+ * to read), would reset the connection: the client's write would fail
+ * and it might never read the answer. Instead send FIN after the answer
+ * and drop the input until the client closes, for at most CTL_DRAIN_MAX
+ * bytes and CTL_DRAIN_SECS.
+ */
+static void
+client_done(struct ctl_client *cl)
+{
+	struct ev_loop *loop = cl->ctl->loop;
+
+	if (cl->eof || shutdown(cl->fd, SHUT_WR) != 0) {
+		client_free(cl);
+		return;
+	}
+	cl->state = CL_DRAIN;
+	cl->dropped = 0;
+	ev_io_stop(loop, &cl->io);
+	ev_io_set(&cl->io, cl->fd, EV_READ);
+	ev_io_start(loop, &cl->io);
+	/* from the end of the answer; bytes that come do not extend it */
+	ev_timer_stop(loop, &cl->timer);
+	ev_timer_set(&cl->timer, CTL_DRAIN_SECS, 0.);
+	ev_timer_start(loop, &cl->timer);
+}
+
+/*
+ * client_drop - read and drop input after the command: while a reload
+ * is awaited, to notice a client that hangs up; once answered, until
+ * the client closes (client_done()).
+ */
+static void
+client_drop(struct ctl_client *cl)
+{
+	char sink[4096];
+	ssize_t n;
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		n = recv(cl->fd, sink, sizeof(sink), 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n < 0 || (n == 0 && cl->state == CL_DRAIN)) {
+			client_free(cl);
+			return;
+		}
+		if (n == 0) {
+			cl->eof = true;
+			ev_io_stop(cl->ctl->loop, &cl->io);
+			return;
+		}
+		cl->dropped += (size_t)n;
+		if (cl->state == CL_DRAIN && cl->dropped > CTL_DRAIN_MAX) {
+			client_free(cl);
+			return;
+		}
+	}
+}
+
+/* client_send - write what the client will take; finish when done */
 static void
 client_send(struct ctl_client *cl)
 {
@@ -298,7 +367,7 @@ client_send(struct ctl_client *cl)
 			iov[0].iov_len = hl + cl->textlen - cl->sent;
 			mh.msg_iovlen = 1;
 		} else {
-			client_free(cl);
+			client_done(cl);
 			return;
 		}
 		n = sendmsg(cl->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -665,6 +734,7 @@ client_line(struct ctl_client *cl)
 	cl->line[cl->len] = '\0';
 	if (n == 0) {
 		/* the client shut down its side: the line ends here */
+		cl->eof = true;
 		ev_io_stop(cl->ctl->loop, &cl->io);
 		nl = cl->line + cl->len;
 	} else if ((nl = memchr(cl->line, '\n', cl->len)) == NULL) {
@@ -689,25 +759,21 @@ static void
 client_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct ctl_client *cl = (struct ctl_client *)w;
-	char sink[512];
-	ssize_t n;
 
 	switch (cl->state) {
 	case CL_READ:
 		client_line(cl);
 		break;
 	case CL_WAIT:
-		/* input after the command is ignored; a reset is not */
-		n = recv(cl->fd, sink, sizeof(sink), 0);
-		if (n == 0)
-			ev_io_stop(loop, &cl->io);
-		else if (n < 0 && errno != EAGAIN && errno != EINTR)
-			client_free(cl);
+	case CL_DRAIN:
+		/* input after the command is dropped; a reset is not */
+		client_drop(cl);
 		break;
 	case CL_WRITE:
 		client_send(cl);
 		break;
 	}
+	(void)loop;
 	(void)revents;
 }
 

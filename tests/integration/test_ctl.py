@@ -287,6 +287,35 @@ def errors(t, srv):
          "server fine after the over-long command")
 
 
+def long_command(t, srv):
+    """100 KB without a newline: the server answers ERROR at 4 KB, reads
+    and drops the rest, so the client can send it all and then read the
+    whole answer and a clean end, every time."""
+    bad = []
+    for i in range(20):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(10)
+        out, err = b"", None
+        try:
+            s.connect(srv.sock)
+            s.sendall(b"x" * 100000)
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                out += chunk
+        except OSError as e:
+            err = e
+        finally:
+            s.close()
+        if err is not None or not out.startswith(b"ERROR\n") or \
+                b"command too long" not in out:
+            bad.append("try %d: %r, %r" % (i, out[:60], err))
+    t.ok(not bad, "100 KB without a newline, 20 times: all sent, then "
+         "ERROR command too long and the end, no reset", bad[:3])
+    t.ok(srv.alive() and ctl_ok(srv), "server fine after them")
+
+
 def command_lines(t, srv):
     """What the server takes as a command line; rblmuxctl's exit codes."""
     out = raw(srv.sock, b"status\r\n")
@@ -594,8 +623,8 @@ def many_zones(t):
 
 def ctl(t):
     srv = h.Server(CONF, FILES).start()
-    for fn in (status_and_stats, lookups, errors, command_lines,
-               client_cap):
+    for fn in (status_and_stats, lookups, errors, long_command,
+               command_lines, client_cap):
         try:
             fn(t, srv)
         except Exception:
