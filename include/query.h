@@ -13,16 +13,37 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <time.h>
 
 struct view;
-struct acl;
 struct stats;
 
-struct query_ctx {
-	struct view	*view;		/* current view (borrowed) */
-	struct acl	*acl;		/* current access control (borrowed) */
-	struct stats	*st;
+/* Per-query log lines allowed in one second. */
+#define QUERY_LOG_PER_SEC	50
+
+/* The per-query log rate limiter of one loop. */
+struct query_loglimit {
+	time_t		 second;	/* the second being counted */
+	unsigned	 lines;		/* asked for in it */
+	unsigned	 skipped;	/* refused in it */
 };
+
+/* One loop's query state. */
+struct query_ctx {
+	struct view	*view;		/* current view (borrowed); its access
+					   control decides who is answered */
+	struct stats	*st;		/* the loop's counters */
+	struct query_loglimit loglimit;
+};
+
+/*
+ * May one more per-query log line be written at now? True for the
+ * first QUERY_LOG_PER_SEC asked for in each second. When now is another
+ * second than the last one asked about, *skipped is set to the number
+ * refused in that last one (to be logged once), else to 0.
+ */
+bool	 query_log_allow(struct query_loglimit *ll, time_t now,
+	    unsigned *skipped);
 
 /* srv_handler_fn: answer one message; returns the reply length or 0. */
 size_t	 query_handle(void *ctx, const uint8_t *msg, size_t len,

@@ -1,8 +1,10 @@
 /*
  * stats.h -- cumulative counters, never reset while the server runs.
  *
- * Owned by main.c, updated from the event loop only (no locking), read by
- * the control socket ("stats") and SIGUSR1.
+ * Each event loop owns one struct stats and is the only one to update it
+ * (no locking, no atomics on the query path); the counter sites reach it
+ * through their loop's context. The control socket ("stats") and SIGUSR1
+ * show the sum over the loops (stats_sum()). Every member is a uint64_t.
  */
 #ifndef RBLMUX_STATS_H
 #define RBLMUX_STATS_H
@@ -31,6 +33,16 @@ struct stats {
 	uint64_t	 reloads;		/* views swapped in */
 	uint64_t	 reload_failures;	/* reloads that kept the old view */
 };
+
+/*
+ * Add the counters of src to dst; peaks (tcp_queued_peak) take the
+ * larger of the two.
+ */
+void	 stats_add(struct stats *dst, const struct stats *src);
+
+/* total = the sum (stats_add()) of the n loops' counters. */
+void	 stats_sum(struct stats *total, const struct stats *const *loops,
+	    size_t n);
 
 /*
  * Write "name: value" lines into buf (cap bytes, NUL-terminated).

@@ -19,6 +19,14 @@
  * labels) that some zone has, the longest first, so the lookup costs the
  * same whatever the number of zones.
  *
+ * The view also carries what the query path needs from the config in
+ * compiled form: the access-control list (struct view owns it, freed with
+ * the view) and the TCP limits, applied to the server when the view is
+ * swapped in. Result names (local lists, upstreams and their codes) are
+ * bound through a sorted name index built once per view: each upstream
+ * source carries the index of its upstream (and code) in the config, so
+ * no later code compares names.
+ *
  * Reference counts are atomic; a view and everything it points to is
  * read-only once view_build() returns.
  */
@@ -85,6 +93,11 @@ struct vsource {
 	enum vsource_kind	 kind;
 	const struct vlist	*vl;		/* VSRC_LIST */
 	const struct conf_list	*cl;		/* VSRC_LIST */
+	int			 upstream;	/* VSRC_UPSTREAM: index into
+						   conf->upstreams, else -1 */
+	int			 code;		/* VSRC_UPSTREAM: index into that
+						   upstream's codes, -1 = its
+						   own result */
 	uint32_t		 bit;		/* bitmask zones */
 	uint32_t		 value;		/* each zones; 0 = own value */
 	int			 weight;	/* score zones */
@@ -128,6 +141,25 @@ struct vzone_slot {
 	uint32_t		 zone;		/* index + 1; 0 = empty */
 };
 
+/* What a result name stands for, in the view's name index. */
+struct vname {
+	const char		*name;		/* borrowed from conf */
+	enum vsource_kind	 kind;		/* VSRC_LIST or VSRC_UPSTREAM */
+	int			 index;		/* into conf->lists or
+						   conf->upstreams */
+	int			 code;		/* VSRC_UPSTREAM: into its codes,
+						   -1 = the upstream's own */
+};
+
+/* The TCP limits of a config, as srv_set_limits() takes them. */
+struct vtcp {
+	unsigned		 max_clients;	/* as configured, not clamped */
+	double			 idle_timeout;	/* seconds */
+	double			 message_timeout;
+};
+
+struct acl;
+
 struct view {
 	struct vconf		*vc;
 	const struct conf	*conf;		/* == vc->c */
@@ -140,6 +172,10 @@ struct view {
 	size_t			 ztab_mask;	/* slots - 1 (a power of two) */
 	uint64_t		 zdepths[2];	/* bit n: some apex has n labels */
 	unsigned		 zmaxdepth;	/* most labels of any apex */
+	struct vname		*names;		/* sorted by name */
+	size_t			 nnames;
+	struct acl		*acl;		/* access control (owned) */
+	struct vtcp		 tcp;
 	time_t			 built;
 	atomic_int		 refs;
 };
@@ -185,6 +221,12 @@ void		 vconf_unref(struct vconf *vc);	/* accepts NULL */
  * waits to be read again after a passing failure (vlist.retry), else 0.
  */
 int	 view_lists_changed(const struct view *v);
+
+/*
+ * What name stands for in v (a local list, an upstream, or a code of
+ * one; exact case), or NULL. A binary search of the name index.
+ */
+const struct vname *view_name(const struct view *v, const char *name);
 
 /* Find a zone by name (any case, trailing dot optional), or NULL. */
 const struct vzone *view_zone(const struct view *v, const char *name);

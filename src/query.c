@@ -34,31 +34,40 @@ count(struct stats *st, const uint8_t *out, size_t len, int rcode)
 		st->answers_listed++;
 }
 
-/*
- * log_query - per-query debug line, at most LOG_PER_SEC a second so that
- * a flood cannot turn into a log flood.
- */
-#define LOG_PER_SEC	50
-static void
-log_query(const struct dns_query *q, int rcode, size_t n, bool tcp)
+/* query_log_allow - the per-query log rate limiter */
+bool
+query_log_allow(struct query_loglimit *ll, time_t now, unsigned *skipped)
 {
-	static time_t second;
-	static unsigned lines, skipped;
+	*skipped = 0;
+	if (now != ll->second) {
+		*skipped = ll->skipped;
+		ll->second = now;
+		ll->lines = ll->skipped = 0;
+	}
+	if (ll->lines++ >= QUERY_LOG_PER_SEC) {
+		ll->skipped++;
+		return false;
+	}
+	return true;
+}
+
+/*
+ * log_query - per-query debug line, at most QUERY_LOG_PER_SEC a second
+ * so that a flood cannot turn into a log flood.
+ */
+static void
+log_query(struct query_loglimit *ll, time_t now, const struct dns_query *q,
+    int rcode, size_t n, bool tcp)
+{
 	char name[DNS_MAXNAME + 1];
 	size_t len = 0;
-	unsigned i, l;
-	time_t now = time(NULL);
+	unsigned i, l, skipped;
+	bool ok = query_log_allow(ll, now, &skipped);
 
-	if (now != second) {
-		if (skipped > 0)
-			log_debug("%u query log lines skipped", skipped);
-		second = now;
-		lines = skipped = 0;
-	}
-	if (lines++ >= LOG_PER_SEC) {
-		skipped++;
+	if (skipped > 0)
+		log_debug("%u query log lines skipped", skipped);
+	if (!ok)
 		return;
-	}
 	for (i = 0; i < q->nlabels; i++) {
 		const uint8_t *p = dnsmsg_label(q, i, &l);
 
@@ -83,13 +92,14 @@ query_handle(void *arg, const uint8_t *msg, size_t len,
 	enum conf_acl_action act;
 	size_t limit, n;
 	int rc, rcode;
+	time_t now;
 
 	if (tcp)
 		st->queries_tcp++;
 	else
 		st->queries_udp++;
 
-	act = acl_check(ctx->acl, peer);
+	act = acl_check(ctx->view->acl, peer);
 	if (act == ACL_DENY) {
 		st->acl_dropped++;
 		return 0;
@@ -114,11 +124,12 @@ query_handle(void *arg, const uint8_t *msg, size_t len,
 	if (limit > cap)
 		limit = cap;
 
-	n = answer_query(ctx->view, &q, msg, len, time(NULL), out, cap, limit,
+	now = time(NULL);
+	n = answer_query(ctx->view, &q, msg, len, now, out, cap, limit,
 	    &rcode);
 	count(st, out, n, rcode);
 	if (cs->log_queries && log_getverbose() > 0)
-		log_query(&q, rcode, n, tcp);
+		log_query(&ctx->loglimit, now, &q, rcode, n, tcp);
 	return n;
 }
 
@@ -128,5 +139,5 @@ query_accept(void *arg, const struct sockaddr *peer)
 {
 	struct query_ctx *ctx = arg;
 
-	return acl_check(ctx->acl, peer) != ACL_DENY;
+	return acl_check(ctx->view->acl, peer) != ACL_DENY;
 }

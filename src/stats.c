@@ -2,7 +2,9 @@
  * stats.c -- counters in "name: value" form.
  */
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "stats.h"
 
@@ -11,6 +13,36 @@ static const char *const rcode_names[16] = {
 	"yxdomain", "yxrrset", "nxrrset", "notauth", "notzone", "rcode11",
 	"rcode12", "rcode13", "rcode14", "rcode15",
 };
+
+_Static_assert(sizeof(struct stats) % sizeof(uint64_t) == 0,
+    "struct stats holds uint64_t counters only");
+
+/* stats_add - add one loop's counters to a total */
+void
+stats_add(struct stats *dst, const struct stats *src)
+{
+	size_t off, peak = offsetof(struct stats, tcp_queued_peak);
+	uint64_t a, b;
+
+	/* every member is a uint64_t: add them one by one, new ones too */
+	for (off = 0; off < sizeof(*dst); off += sizeof(a)) {
+		memcpy(&a, (char *)dst + off, sizeof(a));
+		memcpy(&b, (const char *)src + off, sizeof(b));
+		a = off == peak ? (a > b ? a : b) : a + b;
+		memcpy((char *)dst + off, &a, sizeof(a));
+	}
+}
+
+/* stats_sum - the counters of every loop together */
+void
+stats_sum(struct stats *total, const struct stats *const *loops, size_t n)
+{
+	size_t i;
+
+	memset(total, 0, sizeof(*total));
+	for (i = 0; i < n; i++)
+		stats_add(total, loops[i]);
+}
 
 /* stats_format - all counters, one per line */
 size_t

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "acl.h"
 #include "err.h"
 #include "log.h"
 #include "view.h"
@@ -160,14 +161,12 @@ msgs_flush(struct build_ctx *bc, const char *name)
 static struct vlist *
 old_list(const struct view *old, const char *name)
 {
-	size_t i;
+	const struct vname *n;
 
-	if (old == NULL)
+	if (old == NULL || (n = view_name(old, name)) == NULL ||
+	    n->kind != VSRC_LIST)
 		return NULL;
-	for (i = 0; i < old->nlists; i++)
-		if (strcmp(old->lists[i]->name, name) == 0)
-			return old->lists[i];
-	return NULL;
+	return old->lists[n->index];
 }
 
 /* same_files - would loading vl read exactly what ov was built from? */
@@ -361,16 +360,68 @@ get_list(const struct conf *c, const struct conf_list *cl,
 	return 0;
 }
 
-/* find_list - index of the local list called name, or -1 */
-static long
-find_list(const struct conf *c, const char *name)
+/* vname_cmp - order of the name index */
+static int
+vname_cmp(const void *a, const void *b)
 {
-	size_t i;
+	return strcmp(((const struct vname *)a)->name,
+	    ((const struct vname *)b)->name);
+}
 
+/* vname_put - one entry of the name index */
+static void
+vname_put(struct view *v, const char *name, enum vsource_kind kind,
+    size_t index, long code)
+{
+	struct vname *n = &v->names[v->nnames++];
+
+	n->name = name;
+	n->kind = kind;
+	n->index = (int)index;
+	n->code = (int)code;
+}
+
+/*
+ * index_names - every result name of the config, sorted once so that
+ * binding the zones' sources costs a binary search each (the config
+ * checks made the names unique). Returns 0 or RBLMUX_ENOMEM.
+ */
+static int
+index_names(struct view *v)
+{
+	const struct conf *c = v->conf;
+	size_t i, j, n = c->nlists;
+
+	for (i = 0; i < c->nupstreams; i++)
+		n += c->upstreams[i].ncodes ? c->upstreams[i].ncodes : 1;
+	if ((v->names = calloc(n ? n : 1, sizeof(*v->names))) == NULL)
+		return RBLMUX_ENOMEM;
 	for (i = 0; i < c->nlists; i++)
-		if (strcmp(c->lists[i].name, name) == 0)
-			return (long)i;
-	return -1;
+		vname_put(v, c->lists[i].name, VSRC_LIST, i, -1);
+	for (i = 0; i < c->nupstreams; i++) {
+		const struct conf_upstream *u = &c->upstreams[i];
+
+		if (u->ncodes == 0)
+			vname_put(v, u->name, VSRC_UPSTREAM, i, -1);
+		for (j = 0; j < u->ncodes; j++)
+			vname_put(v, u->codes[j].result, VSRC_UPSTREAM, i,
+			    (long)j);
+	}
+	qsort(v->names, v->nnames, sizeof(*v->names), vname_cmp);
+	return 0;
+}
+
+/* view_name - look a result name up in the name index */
+const struct vname *
+view_name(const struct view *v, const char *name)
+{
+	struct vname key;
+
+	if (v->names == NULL)
+		return NULL;
+	key.name = name;
+	return bsearch(&key, v->names, v->nnames, sizeof(*v->names),
+	    vname_cmp);
 }
 
 /* bind_source - resolve a result name to what produces it */
@@ -378,40 +429,32 @@ static void
 bind_source(const struct view *v, const char *name, struct vsource *src)
 {
 	const struct conf *c = v->conf;
-	long li = find_list(c, name);
-	size_t i, j;
+	const struct vname *n = view_name(v, name);
 
 	src->name = name;
 	src->weight = 1;
-	if (li >= 0) {
-		src->kind = VSRC_LIST;
-		src->vl = v->lists[li];
-		src->cl = &c->lists[li];
-		src->weight = c->lists[li].weight;
+	src->upstream = src->code = -1;
+	if (n == NULL) {
+		src->kind = VSRC_ESCALATION;
 		return;
 	}
-	src->kind = VSRC_ESCALATION;
-	for (i = 0; i < c->nupstreams; i++) {
-		const struct conf_upstream *u = &c->upstreams[i];
-
-		if (u->ncodes == 0 && strcmp(u->name, name) == 0) {
-			src->kind = VSRC_UPSTREAM;
-			src->weight = u->weight;
-		}
-		for (j = 0; j < u->ncodes; j++)
-			if (strcmp(u->codes[j].result, name) == 0) {
-				src->kind = VSRC_UPSTREAM;
-				src->weight = u->weight;
-			}
+	src->kind = n->kind;
+	if (n->kind == VSRC_LIST) {
+		src->vl = v->lists[n->index];
+		src->cl = &c->lists[n->index];
+		src->weight = src->cl->weight;
+		return;
 	}
+	src->upstream = n->index;
+	src->code = n->code;
+	src->weight = c->upstreams[n->index].weight;
 }
 
 /* src_family - what kinds of subject a source can answer */
 static unsigned
 src_family(const struct view *v, const struct vsource *src)
 {
-	const struct conf *c = v->conf;
-	size_t i, j;
+	const struct conf_upstream *u;
 
 	switch (src->kind) {
 	case VSRC_LIST:
@@ -424,17 +467,9 @@ src_family(const struct view *v, const struct vsource *src)
 			return VFAM_IP4;
 		}
 	case VSRC_UPSTREAM:
-		for (i = 0; i < c->nupstreams; i++) {
-			const struct conf_upstream *u = &c->upstreams[i];
-			int hit = u->ncodes == 0 && strcmp(u->name, src->name) == 0;
-
-			for (j = 0; j < u->ncodes; j++)
-				hit |= strcmp(u->codes[j].result, src->name) == 0;
-			if (hit)
-				return u->family == FAMILY_IP6 ? VFAM_IP6 :
-				    u->family == FAMILY_NAME ? VFAM_NAME : VFAM_IP4;
-		}
-		return VFAM_IP4;
+		u = &v->conf->upstreams[src->upstream];
+		return u->family == FAMILY_IP6 ? VFAM_IP6 :
+		    u->family == FAMILY_NAME ? VFAM_NAME : VFAM_IP4;
 	case VSRC_ESCALATION:
 		return VFAM_IP4 | VFAM_IP6;
 	}
@@ -535,11 +570,11 @@ compile_zone(struct view *v, const struct conf_zone *cz, struct vzone *z,
 	if (z->exempt == NULL)
 		return RBLMUX_ENOMEM;
 	for (i = 0; i < cz->nexempt; i++) {
-		long li = find_list(v->conf, cz->exempt[i]);
+		const struct vname *vn = view_name(v, cz->exempt[i]);
 
-		if (li < 0)
+		if (vn == NULL || vn->kind != VSRC_LIST)
 			return RBLMUX_EINVAL;	/* conf validated this */
-		z->exempt[z->nexempt++] = v->lists[li];
+		z->exempt[z->nexempt++] = v->lists[vn->index];
 	}
 
 	/*
@@ -647,8 +682,18 @@ view_build(struct vconf *vc, const struct view *old, view_report_fn *report,
 	v->conf = c;
 	v->built = time(NULL);
 	atomic_init(&v->refs, 1);
+	/* built here: when it fails, the old config keeps serving */
+	if (acl_new(c->server.acl, c->server.nacl, &v->acl) != 0) {
+		if (report != NULL)
+			report(arg, LIST_ERROR, c->path, 0, "out of memory");
+		view_unref(v);
+		return RBLMUX_ENOMEM;
+	}
+	v->tcp.max_clients = c->server.tcp_max_clients;
+	v->tcp.idle_timeout = c->server.tcp_idle_timeout_ms / 1000.;
+	v->tcp.message_timeout = c->server.tcp_message_timeout_ms / 1000.;
 	v->lists = calloc(c->nlists ? c->nlists : 1, sizeof(*v->lists));
-	if (v->lists == NULL)
+	if (v->lists == NULL || index_names(v) != 0)
 		goto nomem;
 	for (i = 0; i < c->nlists; i++) {
 		rc = get_list(c, &c->lists[i], old, &bc, &v->lists[i]);
@@ -716,6 +761,8 @@ view_unref(struct view *v)
 	}
 	free(v->zones);
 	free(v->ztab);
+	free(v->names);
+	acl_free(v->acl);
 	for (i = 0; i < v->nlists; i++)
 		vlist_unref(v->lists[i]);
 	free(v->lists);
