@@ -121,6 +121,14 @@ write_file(const char *dir, const char *name, const char *text)
 	return path[k];
 }
 
+/* conf_fail - conf_report_fn: a config problem fails the test */
+static inline void
+conf_fail(void *arg, const char *file, unsigned line, const char *msg)
+{
+	(void)arg;
+	fail_msg("config %s:%u: %s", file ? file : "-", line, msg);
+}
+
 /* remove_tree - remove a test's temporary directory; 0 or -1 */
 static inline int
 remove_tree(const char *dir)

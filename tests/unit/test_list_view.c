@@ -50,14 +50,6 @@ teardown(void **state)
 	return remove_tree(dir);
 }
 
-/* conf_print - conf_report_fn: a config problem fails the test */
-static void
-conf_print(void *arg, const char *file, unsigned line, const char *msg)
-{
-	(void)arg;
-	fail_msg("config %s:%u: %s", file ? file : "-", line, msg);
-}
-
 /*
  * config - a config over dir with list a (ip4trie, a.trie) and b
  * (ip4set, the file given, with the extra lines given)
@@ -75,7 +67,7 @@ config(const char *b_file, const char *b_extra)
 	    "local-list:\n  name: b\n  file: %s\n%s"
 	    "zone:\n  name: bl.test\n  serve: a b\n", dir, b_file, b_extra);
 	write_file(dir, "rblmux.conf", text);
-	assert_int_equal(conf_load(conf_file, conf_print, NULL, &c), 0);
+	assert_int_equal(conf_load(conf_file, conf_fail, NULL, &c), 0);
 	vc = vconf_new(c);
 	assert_non_null(vc);
 	return vc;
