@@ -21,7 +21,7 @@ struct acl;
  * Build an ACL from n rules (as conf_load() checked them). On success
  * stores it in *out and returns 0; when out of memory returns
  * RBLMUX_ENOMEM with nothing allocated and *out untouched. Never exits:
- * a reload builds its ACL in the reload thread.
+ * view_build() builds the ACL of each view, in the reload thread too.
  */
 int			 acl_new(const struct conf_acl *rules, size_t n,
 			    struct acl **out);

@@ -3,8 +3,9 @@
  * protocol rules, answering, counting.
  *
  * Sits between srv.c (bytes and peers) and answer.c (DNSBL semantics).
- * Runs in the event loop; the view pointer is swapped by main.c between
- * loop iterations, never while a query is being handled.
+ * Runs in the event loop; the view pointer is swapped by reload.c between
+ * loop iterations, never while a query is being handled. Each loop has
+ * its own query_ctx: counters and log limiter are not shared.
  */
 #ifndef RBLMUX_QUERY_H
 #define RBLMUX_QUERY_H

@@ -202,9 +202,10 @@ typedef void view_report_fn(void *arg, enum list_severity sev,
  * in the config) lines with errors are skipped and the rest is used, and
  * a file that changes while it is read is read again, up to
  * VIEW_CHANGED_TRIES times. Problems are reported through report.
- * Returns 0 and *out (one reference, release with view_unref()), or a
- * negative RBLMUX_E* code (RBLMUX_ENOMEM: everything built so far was
- * released; vc NULL counts as that).
+ * The view's access control and TCP limits come from vc's server:
+ * clause. Returns 0 and *out (one reference, release with view_unref()),
+ * or a negative RBLMUX_E* code (RBLMUX_ENOMEM: everything built so far
+ * was released; vc NULL counts as that).
  */
 int	 view_build(struct vconf *vc, const struct view *old,
 	    view_report_fn *report, void *arg, struct view **out);
