@@ -1,5 +1,5 @@
 /*
- * main.c -- rblmuxd: command line, start-up, signals, reload, shutdown.
+ * main.c -- rblmuxd: command line, start-up, signals, the loop, shutdown.
  *
  * Start-up loads and checks the config and every list, opens the control
  * socket, binds the listeners and runs the libev loop. Reloads are
@@ -7,14 +7,10 @@
  * between loop iterations), the "status" text is status.c's.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
