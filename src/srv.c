@@ -10,10 +10,11 @@
  * TCP (RFC 7766): each connection has a read buffer that holds at least
  * one whole message, an output queue of framed replies (pipelined
  * queries are answered in order, but a message the handler parks is
- * answered when ready, in any order: RFC 7766 6.2.1.1) and one timer. The work per wake-up is
- * bounded: at most TCP_READ bytes are read, and messages are answered
- * one at a time while fewer than TCP_OUT_CAP reply bytes wait for the
- * client; at the cap, answering and reading pause until the client reads.
+ * answered when ready, in any order: RFC 7766 6.2.1.1) and one timer.
+ * The work per wake-up is bounded: at most TCP_READ bytes are read, and
+ * messages are answered one at a time while fewer than TCP_OUT_CAP reply
+ * bytes wait for the client; at the cap, answering and reading pause
+ * until the client reads.
  * While SRV_TCP_PARKED_MAX messages are parked, answering and reading
  * pause too: each parked message may add one reply when it is answered.
  * So a connection holds at most its read buffer plus TCP_OUT_CAP and
@@ -599,7 +600,7 @@ conn_settle(struct conn *c)
 		c->state = state;
 		c->listed = c->last;
 	}
-	if (busy || c->inlen == c->inoff)
+	if (busy || waiting || c->inlen == c->inoff)
 		c->partial = 0;
 	else if (c->partial == 0)
 		c->partial = ev_now(s->loop);
@@ -658,18 +659,13 @@ conn_new(struct srv *s, int fd, const struct sockaddr_storage *peer)
 
 	if (c == NULL)
 		return NULL;
+	memset(c, 0, offsetof(struct conn, in));
 	if (!slot_take(s, c)) {
 		free(c);
 		return NULL;
 	}
 	/* the kernel's share of what a client that does not read costs */
 	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
-	{
-		uint32_t slot = c->slot;
-
-		memset(c, 0, offsetof(struct conn, in));
-		c->slot = slot;
-	}
 	c->srv = s;
 	c->fd = fd;
 	c->peer = *peer;

@@ -132,8 +132,10 @@ def want_for(i):
 def many_parked(t):
     """60 UDP and 3 x 20 TCP queries parked at once, each answered
     correctly; a connection with more than SRV_TCP_PARKED_MAX parked
-    gets all of them."""
-    srv = server("slow.test=2000")
+    gets all of them, also when they wait longer than
+    tcp-message-timeout (2 s): whole messages held back are no partial
+    message."""
+    srv = server("slow.test=2500")
     u = udp_socket()
     conns = []
     try:
@@ -166,6 +168,7 @@ def many_parked(t):
         t.eq(st.get("pending.peak"), 60 + 3 * 16,
              "all UDP and 16 per TCP connection parked at once")
         t.eq(st.get("pending.expired"), 0, "none reached its deadline")
+        t.eq(st.get("tcp.timeouts"), 0, "no connection timed out")
         r = srv.q(LISTED + ".rbl.test")
         t.ok(r is not None and r.a_set() == ["127.0.0.2"],
              "an undelayed zone still answers at once", repr(r))
@@ -347,8 +350,35 @@ def cap(t):
     srv.stop()
 
 
+def wildcard(t):
+    """A 0.0.0.0 listener answers a parked query from the address it was
+    sent to (its PKTINFO is kept with the query)."""
+    conf = CONF.replace("listen: 127.0.0.1@@PORT@", "listen: 0.0.0.0@@PORT@")
+    os.environ["RBLMUX_TEST_DELAY"] = "slow.test=300"
+    try:
+        srv = h.Server(conf.replace("@MAXP@", "4096"), FILES,
+                       hosts=["127.0.0.1"],
+                       port=h.free_port(["0.0.0.0"])).start()
+    finally:
+        del os.environ["RBLMUX_TEST_DELAY"]
+    for i, dst in enumerate(["127.0.0.2", "127.0.0.5"]):
+        u = udp_socket()
+        try:
+            u.bind(("127.0.0.1", 0))
+            u.sendto(h.make_query(LISTED + ".slow.test", "A", qid=i),
+                     (dst, srv.port))
+            data, addr = u.recvfrom(4096)
+            t.eq((addr[0], rid(data), a_of(data)),
+                 (dst, i, ("NOERROR", ["127.0.0.2"])),
+                 "parked query to %s answered from %s" % (dst, dst))
+        finally:
+            u.close()
+    t.eq(stats(srv).get("pending.parked"), 2, "both were parked")
+    srv.stop()
+
+
 TESTS = [many_parked, tcp_out_of_order, deadline, tcp_closed, reload_parked,
-         sigterm_parked, cap]
+         sigterm_parked, cap, wildcard]
 
 if __name__ == "__main__":
     # names on the command line run those tests alone
