@@ -96,7 +96,29 @@ $(B)/san/bin/rblmuxctl: $(B)/san/obj/rblmuxctl.o $(B)/san/librblmux.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LIBS)
 
-unit: $(UNIT_BINS) $(SAN_BINS) $(B)/san/bin/rblmuxd $(B)/san/bin/rblmuxctl
+# the daemon with the test-only delayed source (tests/support/), plain and
+# under ASan/UBSan, for tests/integration/test_pending.py; bin/rblmuxd
+# never contains it
+$(B)/support/%.o: tests/support/%.c $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(ALLCFLAGS) -c -o $@ $<
+
+$(B)/san/support/%.o: tests/support/%.c $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(ALLCFLAGS) $(SAN) -c -o $@ $<
+
+$(B)/tests/rblmuxd-test: $(B)/obj/main.o $(B)/support/delay_source.o \
+    $(B)/librblmux.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/san/tests/rblmuxd-test: $(B)/san/obj/main.o \
+    $(B)/san/support/delay_source.o $(B)/san/librblmux.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LIBS)
+
+unit: $(UNIT_BINS) $(SAN_BINS) $(B)/san/bin/rblmuxd $(B)/san/bin/rblmuxctl \
+    $(B)/tests/rblmuxd-test $(B)/san/tests/rblmuxd-test
 
 # --- fuzzing (clang libFuzzer) --------------------------------------------
 

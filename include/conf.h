@@ -72,6 +72,7 @@ struct conf_server {
 	uint16_t		 edns_buffer_size; /* default 1232, 512..4096 */
 	uint32_t		 tcp_idle_timeout_ms; /* default 10000 */
 	unsigned		 tcp_max_clients; /* default 100 */
+	unsigned		 max_pending;	/* parked queries; default 4096 */
 	uint32_t		 tcp_message_timeout_ms; /* default 2000 */
 	uint32_t		 check_interval; /* list mtime check, s; default 5; 0 = off */
 	bool			 log_queries;	/* per-query debug log; default no */

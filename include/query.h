@@ -18,6 +18,8 @@
 
 struct view;
 struct stats;
+struct pending;
+struct srv_origin;
 
 /* Per-query log lines allowed in one second. */
 #define QUERY_LOG_PER_SEC	50
@@ -34,6 +36,7 @@ struct query_ctx {
 	struct view	*view;		/* current view (borrowed); its access
 					   control decides who is answered */
 	struct stats	*st;		/* the loop's counters */
+	struct pending	*pend;		/* the loop's parked queries */
 	struct query_loglimit loglimit;
 };
 
@@ -46,9 +49,18 @@ struct query_ctx {
 bool	 query_log_allow(struct query_loglimit *ll, time_t now,
 	    unsigned *skipped);
 
-/* srv_handler_fn: answer one message; returns the reply length or 0. */
+/*
+ * srv_handler_fn: answer one message; returns the reply length or 0, or
+ * SRV_PARKED when a source must be waited for (pending.h): the query is
+ * answered later from the same view.
+ */
 size_t	 query_handle(void *ctx, const uint8_t *msg, size_t len,
-	    const struct sockaddr *peer, bool tcp, uint8_t *out, size_t cap);
+	    const struct sockaddr *peer, bool tcp, const struct srv_origin *from,
+	    uint8_t *out, size_t cap);
+
+/* Count the reply out (len bytes, RCODE rcode) in st. */
+void	 query_count(struct stats *st, const uint8_t *out, size_t len,
+	    int rcode);
 
 /*
  * srv_accept_fn: may peer hold a TCP connection? False for clients that

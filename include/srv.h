@@ -5,7 +5,9 @@
  * handler, which writes a reply into the buffer it is given and returns
  * its length (0 = say nothing). UDP is read and answered in batches
  * (recvmmsg/sendmmsg). TCP follows RFC 7766: two-byte length framing,
- * several (pipelined) queries per connection answered in order, an idle
+ * several (pipelined) queries per connection, answered in order unless
+ * the handler parks some (those are answered when ready, in any order,
+ * RFC 7766 6.2.1.1; at most SRV_TCP_PARKED_MAX at once), an idle
  * timeout from the last answered message, a deadline for a partial
  * message, and a cap on connections: at the cap a new client closes the
  * connection idle the longest, else the one that has left its replies
@@ -28,12 +30,54 @@ struct ev_loop;
 struct stats;
 struct srv;
 
+/* Where a message came from, valid during the handler call only. */
+struct srv_origin;
+
 /*
- * Handle one message from peer. tcp tells the transport. Write the reply
- * into out (cap bytes) and return its length, or 0 to send nothing.
+ * Where to send an answer later: an owned copy of the origin (the peer,
+ * for a wildcard UDP listener the address the query was sent to, the
+ * socket or connection). A connection is named by slot and generation,
+ * so an answer for one that has closed meanwhile finds it gone.
+ */
+struct srv_addr {
+	struct sockaddr_storage peer;
+	socklen_t	 peerlen;
+	bool		 tcp;
+	uint32_t	 sock;		/* UDP: the listener's index */
+	uint32_t	 slot;		/* TCP: the connection's slot */
+	uint32_t	 gen;		/* ... and its generation there */
+	size_t		 ctllen;	/* UDP: IP(V6)_PKTINFO to answer from */
+	uint8_t		 ctl[64];
+};
+
+/*
+ * Handle one message from peer (from: its origin, for srv_origin_save).
+ * tcp tells the transport. Write the reply into out (cap bytes) and
+ * return its length; 0 to send nothing; SRV_PARKED when the message is
+ * answered later: the handler has saved its origin and calls
+ * srv_reply() once for it, with an answer or without (len 0).
  */
 typedef size_t srv_handler_fn(void *ctx, const uint8_t *msg, size_t len,
-    const struct sockaddr *peer, bool tcp, uint8_t *out, size_t cap);
+    const struct sockaddr *peer, bool tcp, const struct srv_origin *from,
+    uint8_t *out, size_t cap);
+#define SRV_PARKED	((size_t)-1)
+
+/* Answers a TCP connection may owe at once (parked messages) */
+#define SRV_TCP_PARKED_MAX	16
+
+/* Copy the origin of the message being handled into *to. */
+void	 srv_origin_save(const struct srv_origin *from, struct srv_addr *to);
+
+/*
+ * Send the answer (len bytes; 0 = none) of a message the handler parked,
+ * to where to says: over UDP from the socket and address it was sent
+ * to, over TCP queued on its connection, which then reads and answers
+ * again if the parked messages held it. Returns 0, RBLMUX_ENOENT when
+ * the connection has closed (the answer is dropped), or -errno when a
+ * datagram could not be sent (counted in send_errors).
+ */
+int	 srv_reply(struct srv *s, const struct srv_addr *to,
+	    const uint8_t *msg, size_t len);
 
 /*
  * Decide at accept whether peer may hold a TCP connection: false closes

@@ -30,6 +30,11 @@ struct stats {
 	uint64_t	 tcp_timeouts;		/* closed idle or mid-message */
 	uint64_t	 tcp_queued_peak;	/* most reply bytes queued, one conn */
 	uint64_t	 send_errors;		/* replies that could not be sent */
+	uint64_t	 pending_parked;	/* queries parked to answer later */
+	uint64_t	 pending_exceeded;	/* dropped: max-pending reached */
+	uint64_t	 pending_expired;	/* answered at their deadline */
+	uint64_t	 pending_gone;		/* answers dropped: connection closed */
+	uint64_t	 pending_peak;		/* most queries parked at once */
 	uint64_t	 reloads;		/* views swapped in */
 	uint64_t	 reload_failures;	/* reloads that kept the old view */
 };

@@ -621,6 +621,7 @@ conf_load(const char *path, conf_report_fn *report, void *arg,
 	c->server.edns_buffer_size = 1232;
 	c->server.tcp_idle_timeout_ms = 10000;
 	c->server.tcp_max_clients = 100;
+	c->server.max_pending = 4096;
 	c->server.tcp_message_timeout_ms = 2000;
 	c->server.check_interval = 5;
 	c->resolver.timeout_ms = 1200;

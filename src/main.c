@@ -20,6 +20,7 @@
 #include "ctl.h"
 #include "err.h"
 #include "log.h"
+#include "pending.h"
 #include "query.h"
 #include "reload.h"
 #include "srv.h"
@@ -38,6 +39,7 @@ struct daemon {
 	struct ev_loop	*loop;
 	const char	*conf_path;
 	struct srv	*srv;
+	struct pending	*pend;		/* parked queries */
 	struct ctl	*ctl;
 	struct stats	 st[NLOOPS];	/* each loop's own counters */
 	struct query_ctx qctx;
@@ -81,9 +83,9 @@ drain_cb(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 /*
- * sigterm_cb - graceful stop: take no new queries, let replies already
- * queued for TCP clients go out, for at most two seconds (every UDP
- * query is answered as it is read, so none is in flight).
+ * sigterm_cb - graceful stop: answer every parked query now with what
+ * is known, take no new queries, let replies already queued for TCP
+ * clients go out, for at most two seconds.
  */
 static void
 sigterm_cb(struct ev_loop *loop, ev_signal *w, int revents)
@@ -97,6 +99,7 @@ sigterm_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		return;
 	}
 	log_info("signal %d: stopping", w->signum);
+	pending_stop(d->pend);
 	srv_drain(d->srv);
 	d->drain_until = ev_now(loop) + 2.;
 	ev_timer_init(&d->drain, drain_cb, 0., 0.05);
@@ -380,6 +383,10 @@ main(int argc, char *argv[])
 		so.tcp_message_timeout = tcp->message_timeout;
 		if ((d.srv = srv_new(&so)) == NULL)
 			fatal("srv_new");
+		if ((d.pend = pending_new(d.loop, d.srv, &d.st[0],
+		    cs->max_pending)) == NULL)
+			fatal("pending_new");
+		d.qctx.pend = d.pend;
 		for (i = 0; i < cs->nlisten; i++) {
 			int rc = srv_listen(d.srv,
 			    (struct sockaddr *)&cs->listen[i].sa,
@@ -419,10 +426,11 @@ main(int argc, char *argv[])
 	ev_run(d.loop, 0);
 
 	/*
-	 * Every query is answered synchronously in this version, so nothing
-	 * is in flight once the loop stops; a reload thread still running is
-	 * left to finish on its own as the process exits.
+	 * Queries still parked (a second signal cut the drain short) are
+	 * dropped; a reload thread still running is left to finish on its
+	 * own as the process exits.
 	 */
+	pending_free(d.pend);
 	srv_free(d.srv);
 	ctl_close(d.ctl);
 	if (pidfile != NULL)

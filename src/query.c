@@ -4,7 +4,9 @@
  * The ladder (after Unbound's worker_check_request): access control
  * (deny = silence, refuse = REFUSED), then the wire parser (drop
  * responses and garbage silently, FORMERR/NOTIMP/BADVERS as RCODEs), then
- * the answer. Malformed input never logs above debug level.
+ * the answer -- now, or later when a source must be waited for (the
+ * query is parked, pending.h). Malformed input never logs above debug
+ * level.
  */
 #include <stdio.h>
 #include <string.h>
@@ -13,14 +15,16 @@
 #include "acl.h"
 #include "answer.h"
 #include "dnsmsg.h"
+#include "err.h"
 #include "log.h"
+#include "pending.h"
 #include "query.h"
 #include "stats.h"
 #include "view.h"
 
-/* count - tally the reply we are about to send */
-static void
-count(struct stats *st, const uint8_t *out, size_t len, int rcode)
+/* query_count - tally the reply we are about to send */
+void
+query_count(struct stats *st, const uint8_t *out, size_t len, int rcode)
 {
 	if (len < DNS_HDRLEN)
 		return;
@@ -83,7 +87,8 @@ log_query(struct query_loglimit *ll, time_t now, const struct dns_query *q,
 /* query_handle - answer one message (srv_handler_fn) */
 size_t
 query_handle(void *arg, const uint8_t *msg, size_t len,
-    const struct sockaddr *peer, bool tcp, uint8_t *out, size_t cap)
+    const struct sockaddr *peer, bool tcp, const struct srv_origin *from,
+    uint8_t *out, size_t cap)
 {
 	struct query_ctx *ctx = arg;
 	const struct conf_server *cs = &ctx->view->conf->server;
@@ -91,6 +96,7 @@ query_handle(void *arg, const uint8_t *msg, size_t len,
 	struct dns_query q;
 	enum conf_acl_action act;
 	size_t limit, n;
+	double wait;
 	int rc, rcode;
 	time_t now;
 
@@ -115,7 +121,7 @@ query_handle(void *arg, const uint8_t *msg, size_t len,
 	}
 	if (rc != DNSMSG_OK) {
 		n = dnsmsg_error_reply(msg, len, &q, rc, out, cap);
-		count(st, out, n, rc);
+		query_count(st, out, n, rc);
 		return n;
 	}
 
@@ -125,9 +131,21 @@ query_handle(void *arg, const uint8_t *msg, size_t len,
 		limit = cap;
 
 	now = time(NULL);
-	n = answer_query(ctx->view, &q, msg, len, now, out, cap, limit,
-	    &rcode);
-	count(st, out, n, rcode);
+	if (pending_source != NULL && (wait = pending_source->wants(
+	    pending_source->arg, ctx->view, &q)) > 0) {
+		/* park it; over max-pending drop it, as Unbound does */
+		rc = pending_park(ctx->pend, ctx->view, &q, msg, len, from,
+		    limit, wait);
+		if (rc == 0)
+			return SRV_PARKED;
+		if (rc == RBLMUX_ERANGE)
+			return 0;
+		n = pending_source->answer(pending_source->arg, ctx->view, &q,
+		    msg, len, now, false, out, cap, limit, &rcode);
+	} else
+		n = answer_query(ctx->view, &q, msg, len, now, out, cap,
+		    limit, &rcode);
+	query_count(st, out, n, rcode);
 	if (cs->log_queries && log_getverbose() > 0)
 		log_query(&ctx->loglimit, now, &q, rcode, n, tcp);
 	return n;

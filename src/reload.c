@@ -15,6 +15,7 @@
 #include "ctl.h"
 #include "err.h"
 #include "log.h"
+#include "pending.h"
 #include "query.h"
 #include "reload.h"
 #include "srv.h"
@@ -283,6 +284,8 @@ apply_view(struct reload *r, const struct view *v)
 {
 	srv_set_limits(r->srv, reload_clamp_clients(v->tcp.max_clients),
 	    v->tcp.idle_timeout, v->tcp.message_timeout);
+	if (r->qctx->pend != NULL)
+		pending_set_max(r->qctx->pend, v->conf->server.max_pending);
 	arm_check(r, v->conf);
 }
 

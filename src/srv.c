@@ -9,12 +9,22 @@
  *
  * TCP (RFC 7766): each connection has a read buffer that holds at least
  * one whole message, an output queue of framed replies (pipelined
- * queries are answered in order) and one timer. The work per wake-up is
- * bounded: at most TCP_READ bytes are read, and messages are answered
- * one at a time while fewer than TCP_OUT_CAP reply bytes wait for the
- * client; at the cap, answering and reading pause until the client reads.
- * So a connection holds at most its read buffer plus TCP_OUT_CAP and one
- * reply, and no client can keep the loop from the UDP sockets.
+ * queries are answered in order, but a message the handler parks is
+ * answered when ready, in any order: RFC 7766 6.2.1.1) and one timer.
+ * The work per wake-up is bounded: at most TCP_READ bytes are read, and
+ * messages are answered one at a time while fewer than TCP_OUT_CAP reply
+ * bytes wait for the client; at the cap, answering and reading pause
+ * until the client reads.
+ * While SRV_TCP_PARKED_MAX messages are parked, answering and reading
+ * pause too: each parked message may add one reply when it is answered.
+ * So a connection holds at most its read buffer plus TCP_OUT_CAP and
+ * SRV_TCP_PARKED_MAX + 1 replies, and no client can keep the loop from
+ * the UDP sockets.
+ *
+ * A parked message keeps a struct srv_addr: for UDP the peer, the
+ * socket and the destination address (PKTINFO), for TCP the
+ * connection's slot and the slot's generation, which changes when the
+ * connection closes, so a late answer finds it gone and is dropped.
  *
  * The timer closes a connection idle for tcp-idle-timeout since its last
  * answered message or last reply bytes written, or one whose partial
@@ -57,7 +67,8 @@
 #define TCP_MAX		65535		/* largest TCP message */
 #define TCP_READ	4096		/* bytes read per wake-up */
 #define TCP_OUT_CAP	16384		/* queued reply bytes that pause answering */
-#define OUT_MAX		(TCP_OUT_CAP + 2 + TCP_MAX)	/* largest queue */
+#define OUT_MAX		(TCP_OUT_CAP + \
+			 (SRV_TCP_PARKED_MAX + 1) * (2 + TCP_MAX)) /* largest queue */
 #define TCP_SNDBUF	65536		/* SO_SNDBUF (the kernel doubles it) */
 #define TCP_SHARE	256		/* messages per loop iteration, shared */
 #define TCP_SHARE_MIN	2		/* ... but this many for each connection */
@@ -76,6 +87,7 @@ enum conn_state {
 struct udp_sock {
 	ev_io		 io;		/* first: callbacks cast back */
 	struct srv	*srv;
+	uint32_t	 idx;		/* in srv->udp */
 	int		 fd;
 	int		 family;
 	bool		 pktinfo;	/* wildcard bind: track destination */
@@ -101,6 +113,8 @@ struct conn {
 	double		 listed;	/* last, when put on its list */
 	double		 partial;	/* waiting for a message's rest since */
 	double		 armed;		/* when the timer fires */
+	uint32_t	 slot;		/* in srv->slots */
+	unsigned	 parked;	/* messages the handler answers later */
 	unsigned	 iter;		/* loop iteration of the share below */
 	unsigned	 share;		/* messages it may still answer in it */
 	struct sockaddr_storage peer;
@@ -109,6 +123,20 @@ struct conn {
 	size_t		 outlen, outoff, outcap;
 	struct conn	*prev, *next;
 	uint8_t		 in[2 + TCP_MAX];	/* last: not cleared at accept */
+};
+
+/* A connection's place for srv_addr handles; gen counts its closes */
+struct conn_slot {
+	struct conn	*c;		/* NULL: free */
+	uint32_t	 gen;
+	uint32_t	 next;		/* free list: next free index + 1 */
+};
+
+/* The origin of the message being handled (srv_origin_save) */
+struct srv_origin {
+	struct udp_sock	*u;		/* UDP, or NULL */
+	struct msghdr	*rh;		/* UDP: the datagram's header */
+	struct conn	*c;		/* TCP */
 };
 
 struct conn_list {
@@ -132,6 +160,9 @@ struct srv {
 	struct conn_list conns[CONN_NSTATES];	/* by state; idle and
 						   stalled: oldest first */
 	unsigned	 nconns;
+	struct conn_slot *slots;
+	uint32_t	 nslots;
+	uint32_t	 free_slot;	/* first free index + 1, 0 = none */
 	bool		 draining;	/* stopping: no new queries */
 	/* UDP batch buffers, reused for every batch */
 	struct mmsghdr	 rmsg[BATCH], smsg[BATCH];
@@ -228,6 +259,7 @@ srv_listen(struct srv *s, const struct sockaddr *sa, socklen_t salen)
 		goto fail;
 	}
 	u->srv = t->srv = s;
+	u->idx = (uint32_t)s->nudp;
 	u->fd = ufd;
 	t->fd = tfd;
 	u->family = sa->sa_family;
@@ -322,14 +354,15 @@ udp_cb(struct ev_loop *loop, ev_io *w, int revents)
 		for (i = 0; i < n; i++) {
 			struct msghdr *rh = &s->rmsg[i].msg_hdr;
 			struct msghdr *sh = &s->smsg[nout].msg_hdr;
+			struct srv_origin from = { u, rh, NULL };
 			size_t len;
 
 			if (rh->msg_flags & MSG_TRUNC)
 				continue;	/* no real query is that big */
 			len = s->handler(s->ctx, s->rbuf[i], s->rmsg[i].msg_len,
-			    (struct sockaddr *)&s->peers[i], false,
+			    (struct sockaddr *)&s->peers[i], false, &from,
 			    s->sbuf[nout], UDP_MAX);
-			if (len == 0)
+			if (len == 0 || len == SRV_PARKED)
 				continue;
 			memset(sh, 0, sizeof(*sh));
 			s->siov[nout].iov_base = s->sbuf[nout];
@@ -406,6 +439,10 @@ conn_close(struct conn *c)
 	ev_io_stop(s->loop, &c->wio);
 	ev_timer_stop(s->loop, &c->timer);
 	close(c->fd);
+	s->slots[c->slot].c = NULL;
+	s->slots[c->slot].gen++;	/* late answers find it gone */
+	s->slots[c->slot].next = s->free_slot;
+	s->free_slot = c->slot + 1;
 	list_del(&s->conns[c->state], c);
 	s->nconns--;
 	free(c->out);
@@ -429,12 +466,24 @@ msg_ready(const struct conn *c)
 	    ((size_t)c->in[c->inoff] << 8 | c->in[c->inoff + 1]);
 }
 
-/* conn_deadline - when the connection's timer should close it */
+/* can_answer - is a whole message waiting that serve() may answer? */
+static bool
+can_answer(const struct conn *c)
+{
+	return c->parked < SRV_TCP_PARKED_MAX && msg_ready(c);
+}
+
+/*
+ * conn_deadline - when the connection's timer should close it; never
+ * idle while answers are owed to it
+ */
 static double
 conn_deadline(const struct conn *c)
 {
 	if (c->partial > 0)
 		return c->partial + c->srv->msg;
+	if (c->parked > 0)
+		return ev_now(c->srv->loop) + c->srv->idle;
 	return c->last + c->srv->idle;
 }
 
@@ -506,16 +555,16 @@ writable(int fd)
  * the kernel refused: its buffer is full of replies the client has not
  * read. Messages waiting with nothing queued wait for their share of the
  * next iteration -- or for the same full buffer, which a write watcher
- * would wait for without end.
+ * would wait for without end. Parked messages wait for us too.
  */
 static enum conn_state
 conn_state_now(const struct conn *c)
 {
 	if (queued(c) > 0)
 		return CONN_STALLED;
-	if (!msg_ready(c))
-		return CONN_IDLE;
-	return writable(c->fd) ? CONN_BUSY : CONN_STALLED;
+	if (can_answer(c))
+		return writable(c->fd) ? CONN_BUSY : CONN_STALLED;
+	return c->parked > 0 ? CONN_BUSY : CONN_IDLE;
 }
 
 /*
@@ -526,17 +575,18 @@ static void
 conn_settle(struct conn *c)
 {
 	struct srv *s = c->srv;
-	bool waiting = msg_ready(c), busy = waiting || queued(c) > 0;
+	bool waiting = msg_ready(c), busy = can_answer(c) || queued(c) > 0;
 	enum conn_state state;
 
-	if (!busy && (c->eof || s->draining)) {
+	if (!busy && !waiting && c->parked == 0 && (c->eof || s->draining)) {
 		conn_finish(c);
 		return;
 	}
 	/*
 	 * Read only while no whole message waits. One waits at the cap, or
 	 * when the iteration's share ran out: then the write watcher brings
-	 * us back in the next iteration.
+	 * us back in the next iteration; or while SRV_TCP_PARKED_MAX are
+	 * parked: then the next parked answer does (srv_reply).
 	 */
 	watch(s->loop, &c->rio, !c->eof && !s->draining && !waiting &&
 	    queued(c) < TCP_OUT_CAP);
@@ -550,7 +600,7 @@ conn_settle(struct conn *c)
 		c->state = state;
 		c->listed = c->last;
 	}
-	if (busy || c->inlen == c->inoff)
+	if (busy || waiting || c->inlen == c->inoff)
 		c->partial = 0;
 	else if (c->partial == 0)
 		c->partial = ev_now(s->loop);
@@ -574,6 +624,32 @@ conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 }
 
+/* slot_take - a free slot for a new connection; false when out of memory */
+static bool
+slot_take(struct srv *s, struct conn *c)
+{
+	struct conn_slot *p;
+	uint32_t i, n;
+
+	if (s->free_slot == 0) {
+		n = s->nslots ? s->nslots * 2 : 64;
+		if ((p = realloc(s->slots, n * sizeof(*p))) == NULL)
+			return false;
+		for (i = s->nslots; i < n; i++) {
+			p[i].c = NULL;
+			p[i].gen = 0;
+			p[i].next = i + 1 < n ? i + 2 : 0;
+		}
+		s->slots = p;
+		s->free_slot = s->nslots + 1;
+		s->nslots = n;
+	}
+	c->slot = s->free_slot - 1;
+	s->free_slot = s->slots[c->slot].next;
+	s->slots[c->slot].c = c;
+	return true;
+}
+
 /* conn_new - set up an accepted connection; NULL when out of memory */
 static struct conn *
 conn_new(struct srv *s, int fd, const struct sockaddr_storage *peer)
@@ -583,9 +659,13 @@ conn_new(struct srv *s, int fd, const struct sockaddr_storage *peer)
 
 	if (c == NULL)
 		return NULL;
+	memset(c, 0, offsetof(struct conn, in));
+	if (!slot_take(s, c)) {
+		free(c);
+		return NULL;
+	}
 	/* the kernel's share of what a client that does not read costs */
 	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
-	memset(c, 0, offsetof(struct conn, in));
 	c->srv = s;
 	c->fd = fd;
 	c->peer = *peer;
@@ -687,8 +767,8 @@ accept_resume_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 /*
  * queue_reply - frame a reply and append it to the output queue. The
- * queue is below TCP_OUT_CAP here, so it never grows past
- * TCP_OUT_CAP + 2 + TCP_MAX bytes.
+ * queue is below TCP_OUT_CAP when serve() adds one, and each parked
+ * message adds at most one, so it never grows past OUT_MAX bytes.
  */
 static int
 queue_reply(struct conn *c, const uint8_t *msg, size_t len)
@@ -752,8 +832,9 @@ flush(struct conn *c)
 
 /*
  * serve - answer the messages in the read buffer in order, one at a
- * time, while fewer than TCP_OUT_CAP reply bytes wait and the
- * connection's share of this loop iteration lasts (the rest waits for
+ * time, while fewer than TCP_OUT_CAP reply bytes wait, fewer than
+ * SRV_TCP_PARKED_MAX are parked and the connection's share of this
+ * loop iteration lasts (the rest waits for
  * the next iteration, so the loop gets back to the UDP sockets soon);
  * write what the socket takes. -1 on a dead connection.
  */
@@ -772,19 +853,23 @@ serve(struct conn *c)
 	for (;;) {
 		size_t mlen, rlen;
 
+		struct srv_origin from = { NULL, NULL, c };
+
 		if (queued(c) >= TCP_OUT_CAP || c->share == 0 ||
-		    !msg_ready(c)) {
+		    !can_answer(c)) {
 			if (flush(c) != 0)
 				return -1;
 			if (queued(c) >= TCP_OUT_CAP || c->share == 0 ||
-			    !msg_ready(c))
+			    !can_answer(c))
 				break;
 		}
 		mlen = (size_t)c->in[c->inoff] << 8 | c->in[c->inoff + 1];
 		rlen = s->handler(s->ctx, c->in + c->inoff + 2, mlen,
-		    (struct sockaddr *)&c->peer, true, s->tbuf,
+		    (struct sockaddr *)&c->peer, true, &from, s->tbuf,
 		    sizeof(s->tbuf));
-		if (rlen > 0 && queue_reply(c, s->tbuf, rlen) != 0)
+		if (rlen == SRV_PARKED)
+			c->parked++;
+		else if (rlen > 0 && queue_reply(c, s->tbuf, rlen) != 0)
 			return -1;
 		c->inoff += 2 + mlen;
 		c->last = ev_now(s->loop);
@@ -852,6 +937,80 @@ conn_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 	conn_settle(c);
 	(void)loop;
 	(void)revents;
+}
+
+/* srv_origin_save - where to answer the message being handled */
+void
+srv_origin_save(const struct srv_origin *from, struct srv_addr *to)
+{
+	memset(to, 0, offsetof(struct srv_addr, ctl));
+	if (from->c != NULL) {
+		to->tcp = true;
+		to->peer = from->c->peer;
+		to->peerlen = sizeof(to->peer);
+		to->slot = from->c->slot;
+		to->gen = from->c->srv->slots[from->c->slot].gen;
+		return;
+	}
+	to->sock = from->u->idx;
+	to->peerlen = from->rh->msg_namelen;
+	if (to->peerlen > sizeof(to->peer))
+		to->peerlen = sizeof(to->peer);
+	memcpy(&to->peer, from->rh->msg_name, to->peerlen);
+	if (from->u->pktinfo)
+		to->ctllen = copy_pktinfo(from->rh, to->ctl, sizeof(to->ctl));
+}
+
+/* srv_reply_udp - one datagram, from the address the query was sent to */
+static int
+srv_reply_udp(struct srv *s, const struct srv_addr *to, const uint8_t *msg,
+    size_t len)
+{
+	struct iovec iov = { (void *)(uintptr_t)msg, len };
+	struct msghdr h;
+
+	if (to->sock >= s->nudp)
+		return RBLMUX_EINVAL;
+	memset(&h, 0, sizeof(h));
+	h.msg_name = (void *)(uintptr_t)&to->peer;
+	h.msg_namelen = to->peerlen;
+	h.msg_iov = &iov;
+	h.msg_iovlen = 1;
+	if (to->ctllen > 0) {
+		h.msg_control = (void *)(uintptr_t)to->ctl;
+		h.msg_controllen = to->ctllen;
+	}
+	if (sendmsg(s->udp[to->sock]->fd, &h, MSG_DONTWAIT) < 0) {
+		int e = errno;
+
+		if (s->st != NULL)
+			s->st->send_errors++;
+		return -e;
+	}
+	return 0;
+}
+
+/* srv_reply - the answer to a parked message */
+int
+srv_reply(struct srv *s, const struct srv_addr *to, const uint8_t *msg,
+    size_t len)
+{
+	struct conn *c;
+
+	if (!to->tcp)
+		return len > 0 ? srv_reply_udp(s, to, msg, len) : 0;
+	if (to->slot >= s->nslots || (c = s->slots[to->slot].c) == NULL ||
+	    s->slots[to->slot].gen != to->gen)
+		return RBLMUX_ENOENT;
+	if (c->parked > 0)
+		c->parked--;
+	c->last = ev_now(s->loop);
+	if ((len > 0 && queue_reply(c, msg, len) != 0) || serve(c) != 0) {
+		conn_close(c);
+		return 0;
+	}
+	conn_settle(c);
+	return 0;
 }
 
 /* srv_set_limits - apply new TCP limits */
@@ -937,5 +1096,6 @@ srv_free(struct srv *s)
 	}
 	free(s->udp);
 	free(s->tcp);
+	free(s->slots);
 	free(s);
 }

@@ -76,6 +76,11 @@ stats_format(const struct stats *st, char *buf, size_t cap)
 	OUT("tcp.timeouts: %" PRIu64 "\n", st->tcp_timeouts);
 	OUT("tcp.queued.peak: %" PRIu64 "\n", st->tcp_queued_peak);
 	OUT("send.errors: %" PRIu64 "\n", st->send_errors);
+	OUT("pending.parked: %" PRIu64 "\n", st->pending_parked);
+	OUT("pending.exceeded: %" PRIu64 "\n", st->pending_exceeded);
+	OUT("pending.expired: %" PRIu64 "\n", st->pending_expired);
+	OUT("pending.gone: %" PRIu64 "\n", st->pending_gone);
+	OUT("pending.peak: %" PRIu64 "\n", st->pending_peak);
 	OUT("reloads: %" PRIu64 "\n", st->reloads);
 	OUT("reloads.failed: %" PRIu64 "\n", st->reload_failures);
 #undef OUT

@@ -1,0 +1,218 @@
+/*
+ * pending.c -- parked queries: own copies, a deadline timer each, and
+ * the answer through srv_reply() when the source is ready or time is up.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <ev.h>
+
+#include "dnsmsg.h"
+#include "err.h"
+#include "pending.h"
+#include "query.h"
+#include "stats.h"
+#include "view.h"
+
+struct pending_query {
+	ev_timer		 deadline;	/* first: the callback casts */
+	struct pending		*p;
+	struct pending_query	*prev, *next;
+	struct view		*view;		/* referenced */
+	struct srv_addr		 to;
+	size_t			 limit;
+	void			*src_data;	/* the source's */
+	size_t			 len;
+	uint8_t			 pkt[];		/* the message, copied */
+};
+
+struct pending {
+	struct ev_loop		*loop;
+	struct srv		*srv;
+	struct stats		*st;
+	unsigned		 max;
+	unsigned		 n;
+	bool			 stopping;
+	struct pending_query	*head;
+	uint8_t			 out[DNS_MAXMSG];	/* one answer */
+};
+
+const struct pending_source *pending_source;
+
+static void	deadline_cb(struct ev_loop *, ev_timer *, int);
+
+/* pending_set_source - the one source that parks queries */
+void
+pending_set_source(const struct pending_source *src)
+{
+	pending_source = src;
+}
+
+/* pending_new - an empty set of parked queries */
+struct pending *
+pending_new(struct ev_loop *loop, struct srv *s, struct stats *st,
+    unsigned max)
+{
+	struct pending *p = calloc(1, sizeof(*p));
+
+	if (p == NULL)
+		return NULL;
+	p->loop = loop;
+	p->srv = s;
+	p->st = st;
+	p->max = max;
+	return p;
+}
+
+/* pending_set_max - a new cap */
+void
+pending_set_max(struct pending *p, unsigned max)
+{
+	p->max = max;
+}
+
+/* release - take pq off the list, stop its timer, release what it holds */
+static void
+release(struct pending_query *pq)
+{
+	struct pending *p = pq->p;
+
+	ev_timer_stop(p->loop, &pq->deadline);
+	if (pq->prev != NULL)
+		pq->prev->next = pq->next;
+	else
+		p->head = pq->next;
+	if (pq->next != NULL)
+		pq->next->prev = pq->prev;
+	p->n--;
+	view_unref(pq->view);
+	free(pq);
+}
+
+/*
+ * answer - write pq's answer from its view (complete: with the source's
+ * part), send it, count it, release pq
+ */
+static void
+answer(struct pending_query *pq, bool complete)
+{
+	struct pending *p = pq->p;
+	const struct pending_source *src = pending_source;
+	struct dns_query q;
+	size_t n = 0;
+	int rcode = DNS_RCODE_SERVFAIL;
+
+	if (!complete && src->cancel != NULL)
+		src->cancel(src->arg, pq);
+	/* it parsed before it was parked; the copy parses the same */
+	if (dnsmsg_parse_query(pq->pkt, pq->len, &q) == DNSMSG_OK) {
+		n = src->answer(src->arg, pq->view, &q, pq->pkt, pq->len,
+		    time(NULL), complete, p->out, sizeof(p->out), pq->limit,
+		    &rcode);
+		query_count(p->st, p->out, n, rcode);
+	}
+	if (srv_reply(p->srv, &pq->to, p->out, n) == RBLMUX_ENOENT)
+		p->st->pending_gone++;
+	release(pq);
+}
+
+/* deadline_cb - time is up: answer with what is known */
+static void
+deadline_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct pending_query *pq = (struct pending_query *)w;
+
+	pq->p->st->pending_expired++;
+	answer(pq, false);
+	(void)loop;
+	(void)revents;
+}
+
+/* pending_park - keep a query until its source is ready */
+int
+pending_park(struct pending *p, struct view *v, const struct dns_query *q,
+    const uint8_t *msg, size_t len, const struct srv_origin *from,
+    size_t limit, double wait)
+{
+	const struct pending_source *src = pending_source;
+	struct pending_query *pq;
+
+	if (p == NULL || p->stopping || src == NULL)
+		return RBLMUX_EINVAL;
+	if (p->n >= p->max) {
+		p->st->pending_exceeded++;
+		return RBLMUX_ERANGE;
+	}
+	if ((pq = malloc(sizeof(*pq) + len)) == NULL)
+		return RBLMUX_ENOMEM;
+	memset(pq, 0, sizeof(*pq));
+	pq->p = p;
+	pq->len = len;
+	memcpy(pq->pkt, msg, len);
+	pq->limit = limit;
+	srv_origin_save(from, &pq->to);
+	if (src->start(src->arg, p->loop, pq, v, q) != 0) {
+		free(pq);
+		return RBLMUX_EIO;
+	}
+	view_ref(v);
+	pq->view = v;
+	ev_timer_init(&pq->deadline, deadline_cb, wait, 0.);
+	ev_timer_start(p->loop, &pq->deadline);
+	pq->next = p->head;
+	if (p->head != NULL)
+		p->head->prev = pq;
+	p->head = pq;
+	p->n++;
+	p->st->pending_parked++;
+	if (p->n > p->st->pending_peak)
+		p->st->pending_peak = p->n;
+	return 0;
+}
+
+/* pending_ready - the source has its part: answer now */
+void
+pending_ready(struct pending_query *pq)
+{
+	answer(pq, true);
+}
+
+void **
+pending_source_data(struct pending_query *pq)
+{
+	return &pq->src_data;
+}
+
+unsigned
+pending_count(const struct pending *p)
+{
+	return p == NULL ? 0 : p->n;
+}
+
+/* pending_stop - answer everything now, park nothing more */
+void
+pending_stop(struct pending *p)
+{
+	if (p == NULL)
+		return;
+	p->stopping = true;
+	while (p->head != NULL)
+		answer(p->head, false);
+}
+
+/* pending_free - drop whatever is still parked */
+void
+pending_free(struct pending *p)
+{
+	const struct pending_source *src = pending_source;
+
+	if (p == NULL)
+		return;
+	while (p->head != NULL) {
+		if (src != NULL && src->cancel != NULL)
+			src->cancel(src->arg, p->head);
+		release(p->head);
+	}
+	free(p);
+}
