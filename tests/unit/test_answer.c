@@ -840,6 +840,27 @@ expect_a(const char *name, time_t now, uint32_t a)
 	ldns_pkt_free(pkt);
 }
 
+/*
+ * decide_text - what zone z decides at time now for a subject typed as
+ * text (rblmuxctl lookup); returns whether it is listed
+ */
+static struct answer_work wk;
+
+static int
+decide_text(const struct vzone *z, const char *text, time_t now,
+    struct answer_state *st, struct merge_out *merged, char *txt,
+    size_t txtcap)
+{
+	struct merge_hit hits[ANSWER_MAX_SRC];
+	size_t nhits;
+
+	assert_non_null(z);
+	assert_int_equal(answer_subject_parse(z, text, &wk.s), 0);
+	answer_decide_subject(view, z, now, 0, st, &wk);
+	return answer_merge(view, st, &wk, txt != NULL, txt, txtcap, hits,
+	    &nhits, merged);
+}
+
 /* a serve: zone over expired data answers SERVFAIL to every name */
 static void
 expired_serve(void **state)
@@ -851,8 +872,8 @@ expired_serve(void **state)
 	static const uint16_t types[] = { DNS_TYPE_A, DNS_TYPE_TXT,
 	    DNS_TYPE_SOA, DNS_TYPE_NS, DNS_TYPE_ANY, DNS_TYPE_AAAA };
 	const struct vzone *z = view_zone(view, "exp.test");
-	struct subject s;
-	struct verdict vd;
+	struct answer_state st;
+	struct merge_out merged;
 	ldns_pkt *pkt;
 	size_t i, k;
 	int rcode;
@@ -873,14 +894,12 @@ expired_serve(void **state)
 	ldns_pkt_free(pkt);
 
 	/* rblmuxctl lookup sees it too */
-	assert_non_null(z);
-	assert_int_equal(answer_subject_parse(z, "192.0.2.30", &s), 0);
-	assert_int_equal(answer_verdict(view, z, &s, NOW, false, NULL, 0, &vd),
-	    0);
-	assert_true(vd.expired);
-	assert_int_equal(answer_verdict(view, z, &s, EXPIRES, false, NULL, 0,
-	    &vd), 1);
-	assert_false(vd.expired);
+	assert_int_equal(decide_text(z, "192.0.2.30", NOW, &st, &merged, NULL,
+	    0), 0);
+	assert_int_equal(st.kind, ANSWER_SERVFAIL);
+	assert_int_equal(decide_text(z, "192.0.2.30", EXPIRES, &st, &merged,
+	    NULL, 0), 1);
+	assert_int_equal(st.kind, ANSWER_SUBJECT);
 }
 
 /* in an aggregate zone an expired list (or allowlist) counts for nothing */
@@ -888,8 +907,8 @@ static void
 expired_aggregate(void **state)
 {
 	const struct vzone *z = view_zone(view, "aggexp.test");
-	struct subject s;
-	struct verdict vd;
+	struct answer_state st;
+	struct merge_out merged;
 	size_t i;
 
 	(void)state;
@@ -905,14 +924,13 @@ expired_aggregate(void **state)
 	expect_a("30.2.0.192.exp.aggexp.test", NOW, 0);
 	expect_a("30.2.0.192.exp.aggexp.test", EXPIRES, 0x7f00001eU);
 
-	assert_non_null(z);
-	assert_int_equal(answer_subject_parse(z, "192.0.2.1", &s), 0);
-	assert_int_equal(answer_verdict(view, z, &s, NOW, false, NULL, 0, &vd),
-	    1);
-	assert_false(vd.expired);
-	for (i = 0; i < vd.nsrc; i++)
-		assert_int_equal(vd.src[i].expired,
-		    strcmp(vd.src[i].src->name, "exp") == 0);
+	assert_int_equal(decide_text(z, "192.0.2.1", NOW, &st, &merged, NULL,
+	    0), 1);
+	assert_int_equal(st.kind, ANSWER_SUBJECT);
+	assert_int_equal(st.nsrc, z->nsrc);
+	for (i = 0; i < st.nsrc; i++)
+		assert_int_equal(st.src[i].status == ASRC_EXPIRED,
+		    strcmp(z->src[i].name, "exp") == 0);
 	for (i = 0; i < view->nlists; i++)
 		assert_int_equal(view_list_expired(view->lists[i], NOW),
 		    strncmp(view->lists[i]->name, "exp", 3) == 0 ||
@@ -1039,20 +1057,18 @@ static void
 verdict_text(void **state)
 {
 	const struct vzone *z = view_zone(view, "all.test");
+	struct answer_state st;
+	struct merge_out merged;
 	struct subject s;
-	struct verdict vd;
 	char txt[1024];
 
 	(void)state;
-	assert_non_null(z);
-	assert_int_equal(answer_subject_parse(z, "192.0.2.1", &s), 0);
-	assert_int_equal(answer_verdict(view, z, &s, NOW, true, txt, sizeof(txt),
-	    &vd), 1);
-	assert_int_equal(vd.merged.a[0], 0x7f000006U);
-	assert_int_equal(answer_subject_parse(z, "192.0.2.2", &s), 0);
-	assert_int_equal(answer_verdict(view, z, &s, NOW, false, txt, sizeof(txt),
-	    &vd), 0);
-	assert_non_null(vd.exempted_by);
+	assert_int_equal(decide_text(z, "192.0.2.1", NOW, &st, &merged, txt,
+	    sizeof(txt)), 1);
+	assert_int_equal(merged.a[0], 0x7f000006U);
+	assert_int_equal(decide_text(z, "192.0.2.2", NOW, &st, &merged, txt,
+	    sizeof(txt)), 0);
+	assert_int_not_equal(st.exempted_by, 0);
 	assert_int_equal(answer_subject_parse(z, "2001:db8::5", &s), 0);
 	assert_int_equal(s.kind, SUBJ_IP6);
 	assert_int_equal(answer_subject_parse(z, "Evil.Example.", &s), 0);
