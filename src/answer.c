@@ -338,50 +338,32 @@ zone_src(const struct vzone *z, const struct answer_state *st, size_t i)
 }
 
 /*
- * fill_values - look the subject up in the local lists of st into
- * wk->vals: every one not expired when deciding, else the ones that
- * listed it (the same lookups, so the same values). A served zone shares
- * vals[], keeping one for each later source, and notes in st->cut when a
- * list holds more.
+ * src_values - look the subject up in local source i of st into
+ * wk->vals (a served zone shares vals[], keeping one for each later
+ * source, and notes in st->cut when a list holds more)
  */
 static void
-fill_values(const struct vzone *z, struct answer_state *st,
-    struct answer_work *wk, bool deciding)
+src_values(const struct vsource *src, struct answer_state *st,
+    struct answer_work *wk, size_t i, bool all)
 {
-	bool all = z->serve || st->only != 0;
-	size_t i, n = st->nsrc;
+	struct answer_src *as = &st->src[i];
+	const struct list *l = src->vl != NULL ? src->vl->data : NULL;
+	const char *subj;
+	int max = ANSWER_AGG_VALS, nv;
 
-	wk->nvals = 0;
-	st->cut = false;
-	for (i = 0; i < n; i++) {
-		const struct vsource *src = zone_src(z, st, i);
-		struct answer_src *as = &st->src[i];
-		const struct list *l;
-		const char *subj;
-		int max = ANSWER_AGG_VALS, nv;
-
-		wk->voff[i] = (uint16_t)wk->nvals;
-		if (as->remote || as->status == ASRC_EXPIRED ||
-		    (!deciding && as->status != ASRC_LISTED))
-			continue;
-		if (all)
-			max = (int)(ANSWER_MAX_VALS - wk->nvals - (n - i - 1));
-		l = src->vl != NULL ? src->vl->data : NULL;
-		nv = list_lookup(l, &wk->s, wk->vals + wk->nvals, max, &subj);
-		if (all && nv == max && list_lookup(l, &wk->s, NULL, 0, &subj) >
-		    max)
-			st->cut = true;
-		as->nvals = (uint16_t)nv;
-		/* name lists: text is a copy of name */
-		as->subj_off = (uint8_t)(subj == wk->s.text ? 0 :
-		    subj - wk->s.name);
-		wk->nvals += (size_t)nv;
-		if (nv > 0) {
-			as->status = ASRC_LISTED;
-			as->a = wk->vals[wk->voff[i]]->lv_a;
-			as->ttl = wk->vals[wk->voff[i]]->lv_ttl;
-		} else
-			as->status = ASRC_NOT_LISTED;
+	if (all)
+		max = (int)(ANSWER_MAX_VALS - wk->nvals - (st->nsrc - i - 1));
+	nv = list_lookup(l, &wk->s, wk->vals + wk->nvals, max, &subj);
+	if (all && nv == max && list_lookup(l, &wk->s, NULL, 0, &subj) > max)
+		st->cut = true;
+	as->nvals = (uint16_t)nv;
+	/* name lists: text is a copy of name */
+	as->subj_off = (uint8_t)(subj == wk->s.text ? 0 : subj - wk->s.name);
+	wk->nvals += (size_t)nv;
+	if (nv > 0) {
+		as->status = ASRC_LISTED;
+		as->a = wk->vals[wk->voff[i]]->lv_a;
+		as->ttl = wk->vals[wk->voff[i]]->lv_ttl;
 	}
 }
 
@@ -409,7 +391,7 @@ answer_decide_subject(const struct view *v, const struct vzone *z,
 {
 	const struct subject *s = &wk->s;
 	size_t i, n;
-	bool asked;
+	bool asked, all = z->serve || s->only != NULL, look;
 
 	st->zone = (uint32_t)(z - v->zones);
 	st->kind = ANSWER_SUBJECT;
@@ -440,11 +422,13 @@ answer_decide_subject(const struct view *v, const struct vzone *z,
 	if (st->testpoint == TP_NONE)
 		st->exempted_by = exempt(z, s, now);
 	asked = st->testpoint == TP_NONE && st->exempted_by == 0;
+	look = st->exempted_by == 0 || (flags & ANSWER_ALL_LOCAL);
 	for (i = 0; i < n; i++) {
 		const struct vsource *src = zone_src(z, st, i);
 		struct answer_src *as = &st->src[i];
 
 		memset(as, 0, sizeof(*as));
+		wk->voff[i] = (uint16_t)wk->nvals;
 		as->remote = src->kind != VSRC_LIST;
 		if (as->remote) {
 			as->status = asked ? ASRC_MISSING : ASRC_NOT_ASKED;
@@ -452,11 +436,12 @@ answer_decide_subject(const struct view *v, const struct vzone *z,
 				st->missing |= UINT64_C(1) << i;
 		} else if (src->expires != 0 && src->expires < now)
 			as->status = ASRC_EXPIRED;
-		else
+		else {
 			as->status = ASRC_NOT_LISTED;
+			if (look)
+				src_values(src, st, wk, i, all);
+		}
 	}
-	if (st->exempted_by == 0 || (flags & ANSWER_ALL_LOCAL))
-		fill_values(z, st, wk, true);
 	return st->missing;
 }
 
@@ -539,6 +524,35 @@ answer_complete(struct answer_state *st, size_t i,
 	return 0;
 }
 
+/* counts - does source i take part: listed, or for a test point */
+static bool
+counts(const struct answer_state *st, size_t i)
+{
+	return st->src[i].status == ASRC_LISTED ||
+	    (st->testpoint == TP_LISTED && st->src[i].status != ASRC_EXPIRED);
+}
+
+/* exempted - never listed: a test point of "never", or allowlisted */
+static bool
+exempted(const struct answer_state *st)
+{
+	return st->kind != ANSWER_SUBJECT || st->testpoint == TP_NEVER ||
+	    st->exempted_by != 0;
+}
+
+/* served_listed - a served zone (or subzone) lists what a source lists */
+static bool
+served_listed(struct answer_state *st)
+{
+	size_t i;
+
+	st->listed = false;
+	for (i = 0; i < st->nsrc && !exempted(st); i++)
+		if (counts(st, i))
+			return st->listed = true;
+	return false;
+}
+
 /* answer_merge - the zone's decision from the sources' results */
 int
 answer_merge(const struct view *v, struct answer_state *st,
@@ -552,16 +566,14 @@ answer_merge(const struct view *v, struct answer_state *st,
 
 	*nhits = 0;
 	st->listed = false;
-	if (st->kind != ANSWER_SUBJECT || st->testpoint == TP_NEVER ||
-	    st->exempted_by != 0)
+	if (exempted(st))
 		return 0;
 	for (i = 0; i < st->nsrc; i++) {
 		const struct vsource *src = zone_src(z, st, i);
 		const struct answer_src *as = &st->src[i];
 		struct merge_hit *h;
 
-		if (as->status == ASRC_EXPIRED || (as->status != ASRC_LISTED &&
-		    st->testpoint != TP_LISTED))
+		if (!counts(st, i))
 			continue;
 		h = &hits[n++];
 		h->name = src->name;
@@ -735,8 +747,7 @@ add_raw(struct dns_writer *w, const struct answer_state *st,
 
 /*
  * write_subject - the answer about an address or name: 0 when it is not
- * listed, -1 for no data (RFC 2308), else 1 with the records written.
- * Only an aggregate zone's TXT needs the reasons expanded.
+ * listed, -1 for no data (RFC 2308), else 1 with the records written
  */
 static int
 write_subject(struct dns_writer *w, const struct view *v,
@@ -751,12 +762,11 @@ write_subject(struct dns_writer *w, const struct view *v,
 	bool data = qt == DNS_TYPE_A || qt == DNS_TYPE_TXT ||
 	    qt == DNS_TYPE_ANY;
 
-	if (!answer_merge(v, st, wk, qt == DNS_TYPE_TXT && !z->serve &&
-	    st->only == 0, txt, sizeof(txt) / 2, hits, &nhits, &merged))
-		return 0;
-	if (!data)
-		return -1;
 	if (z->serve || st->only != 0) {
+		if (!served_listed(st))
+			return 0;
+		if (!data)
+			return -1;
 		/* RFC 8482: ANY gets the A records alone; a per-result
 		   subzone clamps as its aggregate zone does */
 		add_raw(w, st, wk, qt, z->ttl_min, z->ttl_max,
@@ -764,6 +774,11 @@ write_subject(struct dns_writer *w, const struct view *v,
 		/* listed, but no TXT for it: RFC 2308 no-data, with SOA */
 		return w->count[DNS_SEC_ANSWER] != 0 || w->overflow ? 1 : -1;
 	}
+	if (!answer_merge(v, st, wk, qt == DNS_TYPE_TXT, txt, sizeof(txt) / 2,
+	    hits, &nhits, &merged))
+		return 0;
+	if (!data)
+		return -1;
 	if (qt == DNS_TYPE_TXT) {
 		size_t len = merge_txt(hits, nhits, txt + sizeof(txt) / 2,
 		    sizeof(txt) / 2);
@@ -860,9 +875,18 @@ answer_write(const struct view *v, const struct dns_query *q,
 		/* the query waited: the same subject and local values */
 		const struct vzone *z = &v->zones[st->zone];
 
+		size_t i;
+
 		wk = &again;
 		answer_classify(z, q, &wk->s);
-		fill_values(z, st, wk, false);
+		wk->nvals = 0;
+		for (i = 0; i < st->nsrc; i++) {
+			wk->voff[i] = (uint16_t)wk->nvals;
+			if (!st->src[i].remote &&
+			    st->src[i].status == ASRC_LISTED)
+				src_values(zone_src(z, st, i), st, wk, i,
+				    z->serve || st->only != 0);
+		}
 	}
 	return write_reply(v, q, pkt, pktlen, st, wk, out, cap, limit, rcode);
 }
