@@ -25,7 +25,7 @@
 
 #define ANSWER_MAX_SRC		64	/* sources per zone */
 /*
- * Values a verdict holds for all its sources together: more records than
+ * Values one answer holds for all its sources together: more records than
  * the largest reply can carry (a TXT record takes at least 13 bytes,
  * an A record 16), so a served zone answers every value that fits.
  */

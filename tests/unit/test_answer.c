@@ -45,7 +45,7 @@ put(const char *name, const char *text)
  * put_many - addresses with many values: 192.0.2.20 has 20, 192.0.2.21
  * has MANY_N (distinct A and TXT), 192.0.2.22 has 50 with one A,
  * 192.0.2.23 has 5 A values with one TXT text, 192.0.2.24 three long
- * texts and a short one, 192.0.2.25 more values than a verdict holds,
+ * texts and a short one, 192.0.2.25 more values than one answer holds,
  * the last one with another A, 192.0.2.26 DUP_N distinct values given
  * twice each, the repeats interleaved. $TTL 5d.
  */
@@ -752,7 +752,7 @@ many_values(void **state)
 	expect_all("26.2.0.192.many.test", DNS_TYPE_A, DUP_N, NULL);
 	expect_all("26.2.0.192.many.test", DNS_TYPE_TXT, DUP_N, "d%zu");
 
-	/* more values than a verdict holds: the answer says it is partial */
+	/* more values than one answer holds: the answer says it is partial */
 	pkt = ask_at(view, "25.2.0.192.many.test", DNS_TYPE_A, 0, DNS_MAXMSG,
 	    NOW, &rcode);
 	assert_true(ldns_pkt_tc(pkt));
