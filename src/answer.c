@@ -453,9 +453,7 @@ answer_decide(const struct view *v, const struct dns_query *q, time_t now,
 	const struct vzone *z;
 	uint16_t qt = q->qtype;
 
-	st->missing = 0;
-	st->nsrc = 0;
-	st->listed = false;
+	memset(st, 0, offsetof(struct answer_state, src));
 	z = answer_find_zone(v, q);
 	if (z == NULL || (q->qclass != DNS_CLASS_IN &&
 	    q->qclass != DNS_CLASS_ANY) || qt == DNS_TYPE_AXFR ||
