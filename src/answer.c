@@ -31,9 +31,17 @@
 _Static_assert(SEEN_SLOTS > ANSWER_MAX_VALS, "a reply's records fit");
 
 struct seen {
+	bool		 hashed;		/* else few records: the probe
+						   starts at slot 0 */
 	uint16_t	 at[SEEN_SLOTS];	/* offset of a record's RDATA
 						   in the reply; 0: free */
 };
+
+/*
+ * Values up to which a reply's records are found by comparing each one
+ * written: clearing the whole table would cost more than the answer.
+ */
+#define SEEN_FEW	16
 
 static const char tp_text[] = "RFC 5782 test point";
 
@@ -653,9 +661,10 @@ seen_slot(struct seen *sn, const struct dns_writer *w, const uint8_t *rd,
 	uint32_t h = 2166136261U;	/* FNV-1a */
 	size_t i, at;
 
-	for (i = 0; i < rdlen; i++)
+	for (i = 0; i < rdlen && sn->hashed; i++)
 		h = (h ^ rd[i]) * 16777619U;
-	for (i = h & (SEEN_SLOTS - 1);; i = (i + 1) & (SEEN_SLOTS - 1)) {
+	for (i = sn->hashed ? h & (SEEN_SLOTS - 1) : 0;;
+	    i = (i + 1) & (SEEN_SLOTS - 1)) {
 		at = sn->at[i];
 		if (at == 0 || (((size_t)w->buf[at - 2] << 8 |
 		    w->buf[at - 1]) == rdlen &&
@@ -680,19 +689,25 @@ add_raw(struct dns_writer *w, const struct answer_state *st,
 	uint8_t rd[1 + LIST_TXT_LEN];
 	struct seen seen;
 	uint16_t *slot;
-	size_t i, rdlen;
+	size_t i, rdlen, nv = 0;
 	uint16_t type = qtype == DNS_TYPE_TXT ? DNS_TYPE_TXT : DNS_TYPE_A;
 	int k, any = 0;
 
-	memset(&seen, 0, sizeof(seen));
+	for (i = 0; i < st->nsrc; i++)
+		if (st->src[i].status == ASRC_LISTED)
+			nv += st->src[i].remote ? 1 : st->src[i].nvals;
+	/* a few records: one free slot after them ends every probe */
+	seen.hashed = nv > SEEN_FEW;
+	memset(seen.at, 0, seen.hashed ? sizeof(seen.at) :
+	    (SEEN_FEW + 1) * sizeof(seen.at[0]));
 	w->partial = true;
 	for (i = 0; i < st->nsrc; i++) {
 		const struct answer_src *as = &st->src[i];
-		int nv = as->remote ? 1 : as->nvals;
+		int n = as->remote ? 1 : as->nvals;
 
 		if (as->status != ASRC_LISTED)
 			continue;
-		for (k = 0; k < nv; k++) {
+		for (k = 0; k < n; k++) {
 			const struct list_value *lv = as->remote ? NULL :
 			    wk->vals[wk->voff[i] + k];
 			uint32_t a = lv != NULL ? lv->lv_a : as->a;
