@@ -31,9 +31,17 @@
 _Static_assert(SEEN_SLOTS > ANSWER_MAX_VALS, "a reply's records fit");
 
 struct seen {
+	bool		 hashed;		/* else few records: the probe
+						   starts at slot 0 */
 	uint16_t	 at[SEEN_SLOTS];	/* offset of a record's RDATA
 						   in the reply; 0: free */
 };
+
+/*
+ * Values up to which a reply's records are found by comparing each one
+ * written: clearing the whole table would cost more than the answer.
+ */
+#define SEEN_FEW	16
 
 static const char tp_text[] = "RFC 5782 test point";
 
@@ -330,78 +338,259 @@ reason(const struct vsource *src, const struct list_value *val,
 	return list_txt_expand(tmpl, subject, buf, cap);
 }
 
-/*
- * src_values - look s up in one source's list into vs->vals, the free
- * part of vd->vals (at most max values); notes in vd->cut when a served
- * list holds more.
- */
-static void
-src_values(struct verdict *vd, struct verdict_src *vs,
-    const struct subject *s, int max, bool all)
+/* zone_src - the view's source behind state entry i */
+static const struct vsource *
+zone_src(const struct vzone *z, const struct answer_state *st, size_t i)
 {
-	const struct list *l = vs->src->vl->data;
-	const char *subj;
-
-	vs->nvals = list_lookup(l, s, vs->vals, max, &vs->subject);
-	if (all && vs->nvals == max && list_lookup(l, s, NULL, 0, &subj) > max)
-		vd->cut = true;
-	vd->nvals += (size_t)vs->nvals;
+	return st->only != 0 ? &z->src[st->only - 1] : &z->src[i];
 }
 
-/* answer_verdict - the zone's decision for one subject */
-int
-answer_verdict(const struct view *v, const struct vzone *z,
-    const struct subject *s, time_t now, bool want_txt, char *txtbuf,
-    size_t txtcap, struct verdict *vd)
+/*
+ * src_values - look the subject up in local source i of st into
+ * wk->vals (a served zone shares vals[], keeping one for each later
+ * source, and notes in st->cut when a list holds more)
+ */
+static void
+src_values(const struct vsource *src, struct answer_state *st,
+    struct answer_work *wk, size_t i, bool all)
 {
-	const struct conf_server *cs = &v->conf->server;
-	bool all = z->serve || s->only != NULL;
-	size_t i, n, used = 0;
-	int tp = testpoint(s);
+	struct answer_src *as = &st->src[i];
+	const struct list *l = src->vl != NULL ? src->vl->data : NULL;
+	const char *subj;
+	int max = ANSWER_AGG_VALS, nv;
 
-	vd->listed = 0;
-	vd->testpoint = tp == TP_LISTED;
-	vd->expired = z->expires != 0 && z->expires < now;
-	vd->cut = false;
-	vd->exempted_by = NULL;
-	vd->nsrc = vd->nhits = vd->nvals = 0;
-	if (tp == TP_NEVER || vd->expired)
+	if (all)
+		max = (int)(ANSWER_MAX_VALS - wk->nvals - (st->nsrc - i - 1));
+	nv = list_lookup(l, &wk->s, wk->vals + wk->nvals, max, &subj);
+	if (all && nv == max && list_lookup(l, &wk->s, NULL, 0, &subj) > max)
+		st->cut = true;
+	as->nvals = (uint16_t)nv;
+	/* name lists: text is a copy of name */
+	as->subj_off = (uint8_t)(subj == wk->s.text ? 0 : subj - wk->s.name);
+	wk->nvals += (size_t)nv;
+	if (nv > 0) {
+		as->status = ASRC_LISTED;
+		as->a = wk->vals[wk->voff[i]]->lv_a;
+		as->ttl = wk->vals[wk->voff[i]]->lv_ttl;
+	}
+}
+
+/* exempt - the allowlist (index + 1) that lists the subject, or 0 */
+static uint16_t
+exempt(const struct vzone *z, const struct subject *s, time_t now)
+{
+	size_t i;
+
+	for (i = 0; i < z->nexempt; i++) {
+		const struct list_value *ev[1];
+		const char *subj;
+
+		if (view_list_expired(z->exempt[i], now) == 0 &&
+		    list_lookup(z->exempt[i]->data, s, ev, 1, &subj) > 0)
+			return (uint16_t)(i + 1);
+	}
+	return 0;
+}
+
+/* answer_decide_subject - what the zone's sources say, what is missing */
+uint64_t
+answer_decide_subject(const struct view *v, const struct vzone *z,
+    time_t now, int flags, struct answer_state *st, struct answer_work *wk)
+{
+	const struct subject *s = &wk->s;
+	size_t i, n;
+	bool asked, all = z->serve || s->only != NULL, look;
+
+	st->zone = (uint32_t)(z - v->zones);
+	st->kind = ANSWER_SUBJECT;
+	st->testpoint = (int8_t)testpoint(s);
+	st->listed = false;
+	st->cut = false;
+	st->only = s->only != NULL ? (uint16_t)(s->only - z->src + 1) : 0;
+	st->exempted_by = 0;
+	st->txt_used = 0;
+	st->missing = 0;
+	wk->nvals = 0;
+	if (z->expires != 0 && z->expires < now) {
+		st->kind = ANSWER_SERVFAIL;
+		st->nsrc = 0;
 		return 0;
-
+	}
 	n = s->only != NULL ? 1 : z->nsrc;
 	if (n > ANSWER_MAX_SRC)
 		n = ANSWER_MAX_SRC;
+	if (st->testpoint == TP_NEVER)
+		n = 0;		/* never listed, nothing asked */
+	st->nsrc = (uint16_t)n;
+	/*
+	 * Allowlists first: they win over every list, but never over a test
+	 * point; one whose data expired exempts nothing. An allowlisted
+	 * subject or a test point asks nothing remote.
+	 */
+	if (st->testpoint == TP_NONE)
+		st->exempted_by = exempt(z, s, now);
+	asked = st->testpoint == TP_NONE && st->exempted_by == 0;
+	look = st->exempted_by == 0 || (flags & ANSWER_ALL_LOCAL);
 	for (i = 0; i < n; i++) {
-		const struct vsource *src = s->only != NULL ? s->only :
-		    &z->src[i];
-		struct verdict_src *vs = &vd->src[vd->nsrc++];
+		const struct vsource *src = zone_src(z, st, i);
+		struct answer_src *as = &st->src[i];
+
+		memset(as, 0, sizeof(*as));
+		wk->voff[i] = (uint16_t)wk->nvals;
+		as->remote = src->kind != VSRC_LIST;
+		if (as->remote) {
+			as->status = asked ? ASRC_MISSING : ASRC_NOT_ASKED;
+			if (asked)
+				st->missing |= UINT64_C(1) << i;
+		} else if (src->expires != 0 && src->expires < now)
+			as->status = ASRC_EXPIRED;
+		else {
+			as->status = ASRC_NOT_LISTED;
+			if (look)
+				src_values(src, st, wk, i, all);
+		}
+	}
+	return st->missing;
+}
+
+/* answer_decide - step 1 for a query */
+uint64_t
+answer_decide(const struct view *v, const struct dns_query *q, time_t now,
+    struct answer_state *st, struct answer_work *wk)
+{
+	const struct vzone *z;
+	uint16_t qt = q->qtype;
+
+	memset(st, 0, offsetof(struct answer_state, src));
+	z = answer_find_zone(v, q);
+	if (z == NULL || (q->qclass != DNS_CLASS_IN &&
+	    q->qclass != DNS_CLASS_ANY) || qt == DNS_TYPE_AXFR ||
+	    qt == DNS_TYPE_IXFR) {
+		/* not ours: rblmux is not a resolver */
+		st->kind = ANSWER_REFUSED;
+		return 0;
+	}
+	st->zone = (uint32_t)(z - v->zones);
+	if (z->expires != 0 && z->expires < now) {
+		/* rbldnsd: "zone data expired", the whole zone SERVFAILs */
+		st->kind = ANSWER_SERVFAIL;
+		return 0;
+	}
+	switch (answer_classify(z, q, &wk->s)) {
+	case SUBJ_APEX:
+		st->kind = ANSWER_APEX;
+		return 0;
+	case SUBJ_ENT:
+		st->kind = ANSWER_NODATA;
+		return 0;
+	case SUBJ_NONE:
+		st->kind = ANSWER_NXDOMAIN;
+		return 0;
+	default:
+		return answer_decide_subject(v, z, now, 0, st, wk);
+	}
+}
+
+/* answer_complete - one remote source's result */
+int
+answer_complete(struct answer_state *st, size_t i,
+    const struct answer_result *r)
+{
+	struct answer_src *as;
+	size_t len;
+
+	if (i >= st->nsrc || !(st->missing >> i & 1) ||
+	    (r->status == ANSWER_RES_LISTED && r->na == 0))
+		return RBLMUX_EINVAL;
+	as = &st->src[i];
+	st->missing &= ~(UINT64_C(1) << i);
+	switch (r->status) {
+	case ANSWER_RES_LISTED:
+		as->status = ASRC_LISTED;
+		as->a = r->a[0];
+		as->ttl = r->ttl;
+		len = r->txt != NULL ? r->txt_len : 0;
+		if (len > LIST_TXT_LEN)
+			len = LIST_TXT_LEN;
+		if (len > sizeof(st->txt) - st->txt_used)
+			len = sizeof(st->txt) - st->txt_used;
+		memcpy(st->txt + st->txt_used, r->txt, len);
+		as->txt_off = st->txt_used;
+		as->txt_len = (uint8_t)len;
+		st->txt_used = (uint16_t)(st->txt_used + len);
+		break;
+	case ANSWER_RES_NOT_LISTED:
+		as->status = ASRC_NOT_LISTED;
+		as->ttl = r->ttl;
+		break;
+	default:
+		as->status = ASRC_FAILED;
+		break;
+	}
+	return 0;
+}
+
+/* counts - does source i take part: listed, or for a test point */
+static bool
+counts(const struct answer_state *st, size_t i)
+{
+	return st->src[i].status == ASRC_LISTED ||
+	    (st->testpoint == TP_LISTED && st->src[i].status != ASRC_EXPIRED);
+}
+
+/* exempted - never listed: a test point of "never", or allowlisted */
+static bool
+exempted(const struct answer_state *st)
+{
+	return st->kind != ANSWER_SUBJECT || st->testpoint == TP_NEVER ||
+	    st->exempted_by != 0;
+}
+
+/* served_listed - a served zone (or subzone) lists what a source lists */
+static bool
+served_listed(struct answer_state *st)
+{
+	size_t i;
+
+	st->listed = false;
+	for (i = 0; i < st->nsrc && !exempted(st); i++)
+		if (counts(st, i))
+			return st->listed = true;
+	return false;
+}
+
+/* answer_merge - the zone's decision from the sources' results */
+int
+answer_merge(const struct view *v, struct answer_state *st,
+    const struct answer_work *wk, bool want_txt, char *txtbuf,
+    size_t txtcap, struct merge_hit *hits, size_t *nhits,
+    struct merge_out *out)
+{
+	const struct conf_server *cs = &v->conf->server;
+	const struct vzone *z = &v->zones[st->zone];
+	size_t i, n = 0, used = 0;
+
+	*nhits = 0;
+	st->listed = false;
+	if (exempted(st))
+		return 0;
+	for (i = 0; i < st->nsrc; i++) {
+		const struct vsource *src = zone_src(z, st, i);
+		const struct answer_src *as = &st->src[i];
 		struct merge_hit *h;
-		int max = ANSWER_AGG_VALS;
 
-		/* a served zone shares vals[], keeping one for each later
-		   source */
-		if (all)
-			max = (int)(ANSWER_MAX_VALS - vd->nvals - (n - i - 1));
-		vs->src = src;
-		vs->vals = vd->vals + vd->nvals;
-		vs->nvals = 0;
-		vs->subject = s->text;
-		vs->expired = src->expires != 0 && src->expires < now;
-		if (src->kind == VSRC_LIST && src->vl != NULL && !vs->expired)
-			src_values(vd, vs, s, max, all);
-		if (vs->expired || (vs->nvals == 0 && tp != TP_LISTED))
+		if (!counts(st, i))
 			continue;
-
-		h = &vd->hits[vd->nhits++];
+		h = &hits[n++];
 		h->name = src->name;
 		h->bit = src->bit;
 		h->value = src->value;
 		h->weight = src->weight;
 		h->txt = NULL;
 		h->txt_len = 0;
-		if (vs->nvals > 0) {
-			h->own_a = vs->vals[0]->lv_a;
-			h->ttl = vs->vals[0]->lv_ttl;
+		if (as->status == ASRC_LISTED) {
+			h->own_a = as->a;
+			h->ttl = as->ttl;
 		} else {
 			/* test point the list itself does not carry */
 			h->own_a = 0x7f000002U;
@@ -411,40 +600,26 @@ answer_verdict(const struct view *v, const struct vzone *z,
 			h->txt = tp_text;
 			h->txt_len = sizeof(tp_text) - 1;
 		}
-		if (want_txt && vs->nvals > 0 && used < txtcap) {
-			size_t len = reason(src, vs->vals[0], vs->subject,
-			    txtbuf + used, txtcap - used);
-
+		if (!want_txt || as->status != ASRC_LISTED)
+			continue;
+		if (as->remote) {
+			h->txt = st->txt + as->txt_off;
+			h->txt_len = as->txt_len;
+		} else if (used < txtcap) {
 			h->txt = txtbuf + used;
-			h->txt_len = len;
-			used += len;
+			h->txt_len = reason(src, wk->vals[wk->voff[i]],
+			    wk->s.text + as->subj_off, txtbuf + used,
+			    txtcap - used);
+			used += h->txt_len;
 		}
 	}
-
-	/*
-	 * Allowlists win over every list, but never over a test point; one
-	 * whose data expired exempts nothing.
-	 */
-	if (tp == TP_NONE) {
-		for (i = 0; i < z->nexempt; i++) {
-			const struct list_value *ev[1];
-			const char *subj;
-
-			if (view_list_expired(z->exempt[i], now) == 0 &&
-			    list_lookup(z->exempt[i]->data, s, ev, 1, &subj) > 0) {
-				vd->exempted_by = z->exempt[i];
-				vd->nhits = 0;
-				return 0;
-			}
-		}
-	}
-
-	if (all)
-		vd->listed = vd->nhits > 0;
+	*nhits = n;
+	if (z->serve || st->only != 0)
+		st->listed = n > 0;
 	else
-		vd->listed = merge_answer(z->answer, vd->hits, vd->nhits,
-		    z->ttl_min, z->ttl_max, &vd->merged);
-	return vd->listed;
+		st->listed = merge_answer(z->answer, hits, n, z->ttl_min,
+		    z->ttl_max, out) != 0;
+	return st->listed;
 }
 
 /* name_has_below - is the name an empty non-terminal of a name list? */
@@ -486,9 +661,10 @@ seen_slot(struct seen *sn, const struct dns_writer *w, const uint8_t *rd,
 	uint32_t h = 2166136261U;	/* FNV-1a */
 	size_t i, at;
 
-	for (i = 0; i < rdlen; i++)
+	for (i = 0; i < rdlen && sn->hashed; i++)
 		h = (h ^ rd[i]) * 16777619U;
-	for (i = h & (SEEN_SLOTS - 1);; i = (i + 1) & (SEEN_SLOTS - 1)) {
+	for (i = sn->hashed ? h & (SEEN_SLOTS - 1) : 0;;
+	    i = (i + 1) & (SEEN_SLOTS - 1)) {
 		at = sn->at[i];
 		if (at == 0 || (((size_t)w->buf[at - 2] << 8 |
 		    w->buf[at - 1]) == rdlen &&
@@ -502,40 +678,61 @@ seen_slot(struct seen *sn, const struct dns_writer *w, const uint8_t *rd,
  * Every distinct record once (rbldnsd drops a record equal to one
  * already in the answer), in the order of the lists, each one that fits
  * (as rbldnsd, a shorter TXT after one that did not fit still goes in);
- * the writer sets TC when one was left out.
+ * the writer sets TC when one was left out. A remote listing answers
+ * its code and TXT.
  */
 static void
-add_raw(struct dns_writer *w, const struct verdict *vd, uint16_t qtype,
-    uint32_t ttl_min, uint32_t ttl_max, uint32_t tp_ttl)
+add_raw(struct dns_writer *w, const struct answer_state *st,
+    const struct answer_work *wk, uint16_t qtype, uint32_t ttl_min,
+    uint32_t ttl_max, uint32_t tp_ttl)
 {
 	uint8_t rd[1 + LIST_TXT_LEN];
 	struct seen seen;
 	uint16_t *slot;
-	size_t i, rdlen;
+	size_t i, rdlen, nv = 0;
 	uint16_t type = qtype == DNS_TYPE_TXT ? DNS_TYPE_TXT : DNS_TYPE_A;
 	int k, any = 0;
 
-	memset(&seen, 0, sizeof(seen));
+	for (i = 0; i < st->nsrc; i++)
+		if (st->src[i].status == ASRC_LISTED)
+			nv += st->src[i].remote ? 1 : st->src[i].nvals;
+	/* a few records: one free slot after them ends every probe */
+	seen.hashed = nv > SEEN_FEW;
+	memset(seen.at, 0, seen.hashed ? sizeof(seen.at) :
+	    (SEEN_FEW + 1) * sizeof(seen.at[0]));
 	w->partial = true;
-	for (i = 0; i < vd->nsrc; i++) {
-		const struct verdict_src *vs = &vd->src[i];
+	for (i = 0; i < st->nsrc; i++) {
+		const struct answer_src *as = &st->src[i];
+		int n = as->remote ? 1 : as->nvals;
 
-		for (k = 0; k < vs->nvals; k++) {
-			const struct list_value *lv = vs->vals[k];
+		if (as->status != ASRC_LISTED)
+			continue;
+		for (k = 0; k < n; k++) {
+			const struct list_value *lv = as->remote ? NULL :
+			    wk->vals[wk->voff[i] + k];
+			uint32_t a = lv != NULL ? lv->lv_a : as->a;
 
 			any = 1;
-			if (type == DNS_TYPE_TXT) {
+			if (type == DNS_TYPE_TXT && lv == NULL) {
+				if (as->txt_len == 0)
+					continue;
+				rd[0] = as->txt_len;
+				memcpy(rd + 1, st->txt + as->txt_off,
+				    as->txt_len);
+				rdlen = 1 + rd[0];
+			} else if (type == DNS_TYPE_TXT) {
 				if (lv->lv_txt == NULL)
 					continue;
 				/* at most 254 bytes: one character-string */
 				rd[0] = (uint8_t)list_txt_expand(lv->lv_txt,
-				    vs->subject, (char *)rd + 1, LIST_TXT_LEN);
+				    wk->s.text + as->subj_off, (char *)rd + 1,
+				    LIST_TXT_LEN);
 				rdlen = 1 + rd[0];
 			} else {
-				rd[0] = (uint8_t)(lv->lv_a >> 24);
-				rd[1] = (uint8_t)(lv->lv_a >> 16);
-				rd[2] = (uint8_t)(lv->lv_a >> 8);
-				rd[3] = (uint8_t)lv->lv_a;
+				rd[0] = (uint8_t)(a >> 24);
+				rd[1] = (uint8_t)(a >> 16);
+				rd[2] = (uint8_t)(a >> 8);
+				rd[3] = (uint8_t)a;
 				rdlen = 4;
 			}
 			/* TC is set already: skip what cannot fit unseen */
@@ -543,12 +740,12 @@ add_raw(struct dns_writer *w, const struct verdict *vd, uint16_t qtype,
 				continue;
 			slot = seen_slot(&seen, w, rd, rdlen);
 			if (*slot == 0 && dnsmsg_add_rr(w, DNS_SEC_ANSWER, 0,
-			    type, merge_clamp_ttl(lv->lv_ttl, ttl_min,
-			    ttl_max), rd, rdlen) == 0)
+			    type, merge_clamp_ttl(lv != NULL ? lv->lv_ttl :
+			    as->ttl, ttl_min, ttl_max), rd, rdlen) == 0)
 				*slot = (uint16_t)(w->len - rdlen);
 		}
 	}
-	if (!any && vd->testpoint) {
+	if (!any && st->testpoint == TP_LISTED) {
 		if (type == DNS_TYPE_TXT)
 			dnsmsg_add_txt(w, DNS_SEC_ANSWER, 0, tp_ttl,
 			    tp_text, sizeof(tp_text) - 1);
@@ -556,41 +753,78 @@ add_raw(struct dns_writer *w, const struct verdict *vd, uint16_t qtype,
 			dnsmsg_add_a(w, DNS_SEC_ANSWER, 0, tp_ttl,
 			    0x7f000002U);
 	}
-	/* values beyond what a verdict holds: say the answer is partial */
-	if (vd->cut)
+	/* values beyond what one reply holds: say the answer is partial */
+	if (st->cut)
 		w->overflow = true;
 }
 
-/* answer_query - write the reply to one query */
-size_t
-answer_query(const struct view *v, const struct dns_query *q,
-    const uint8_t *pkt, size_t pktlen, time_t now, uint8_t *out, size_t cap,
-    size_t limit, int *rcode)
+/*
+ * write_subject - the answer about an address or name: 0 when it is not
+ * listed, -1 for no data (RFC 2308), else 1 with the records written
+ */
+static int
+write_subject(struct dns_writer *w, const struct view *v,
+    const struct vzone *z, struct answer_state *st,
+    const struct answer_work *wk, uint16_t qt)
+{
+	const struct conf_server *cs = &v->conf->server;
+	struct merge_hit hits[ANSWER_MAX_SRC];
+	struct merge_out merged;
+	char txt[4096];
+	size_t nhits;
+	bool data = qt == DNS_TYPE_A || qt == DNS_TYPE_TXT ||
+	    qt == DNS_TYPE_ANY;
+
+	if (z->serve || st->only != 0) {
+		if (!served_listed(st))
+			return 0;
+		if (!data)
+			return -1;
+		/* RFC 8482: ANY gets the A records alone; a per-result
+		   subzone clamps as its aggregate zone does */
+		add_raw(w, st, wk, qt, z->ttl_min, z->ttl_max,
+		    merge_clamp_ttl(cs->ttl_min, z->ttl_min, z->ttl_max));
+		/* listed, but no TXT for it: RFC 2308 no-data, with SOA */
+		return w->count[DNS_SEC_ANSWER] != 0 || w->overflow ? 1 : -1;
+	}
+	if (!answer_merge(v, st, wk, qt == DNS_TYPE_TXT, txt, sizeof(txt) / 2,
+	    hits, &nhits, &merged))
+		return 0;
+	if (!data)
+		return -1;
+	if (qt == DNS_TYPE_TXT) {
+		size_t len = merge_txt(hits, nhits, txt + sizeof(txt) / 2,
+		    sizeof(txt) / 2);
+
+		dnsmsg_add_txt(w, DNS_SEC_ANSWER, 0, merged.ttl,
+		    txt + sizeof(txt) / 2, len);
+	} else {
+		for (int i = 0; i < merged.na; i++)
+			dnsmsg_add_a(w, DNS_SEC_ANSWER, 0, merged.ttl,
+			    merged.a[i]);
+	}
+	return 1;
+}
+
+/* write_reply - step 3 with the work space at hand */
+static size_t
+write_reply(const struct view *v, const struct dns_query *q,
+    const uint8_t *pkt, size_t pktlen, struct answer_state *st,
+    const struct answer_work *wk, uint8_t *out, size_t cap, size_t limit,
+    int *rcode)
 {
 	const struct conf_server *cs = &v->conf->server;
 	const struct vzone *z;
 	struct dns_writer w;
-	struct subject s;
-	struct verdict vd;
-	char txt[4096];
 	unsigned apex;
 	uint16_t qt = q->qtype;
 
-	z = answer_find_zone(v, q);
-	if (z == NULL || (q->qclass != DNS_CLASS_IN &&
-	    q->qclass != DNS_CLASS_ANY) || qt == DNS_TYPE_AXFR ||
-	    qt == DNS_TYPE_IXFR) {
-		/* not ours: rblmux is not a resolver */
-		*rcode = DNS_RCODE_REFUSED;
-		return dnsmsg_error_reply(pkt, pktlen, q,
-		    DNS_RCODE_REFUSED, out, cap);
+	if (st->kind == ANSWER_REFUSED || st->kind == ANSWER_SERVFAIL) {
+		*rcode = st->kind == ANSWER_REFUSED ? DNS_RCODE_REFUSED :
+		    DNS_RCODE_SERVFAIL;
+		return dnsmsg_error_reply(pkt, pktlen, q, *rcode, out, cap);
 	}
-	if (z->expires != 0 && z->expires < now) {
-		/* rbldnsd: "zone data expired", the whole zone SERVFAILs */
-		*rcode = DNS_RCODE_SERVFAIL;
-		return dnsmsg_error_reply(pkt, pktlen, q,
-		    DNS_RCODE_SERVFAIL, out, cap);
-	}
+	z = &v->zones[st->zone];
 	if (dnsmsg_writer_init(&w, out, cap, limit, q, pkt,
 	    cs->edns_buffer_size) != 0) {
 		*rcode = DNS_RCODE_SERVFAIL;
@@ -598,8 +832,8 @@ answer_query(const struct view *v, const struct dns_query *q,
 	}
 	apex = q->nlabels - z->apex_labels;
 
-	switch (answer_classify(z, q, &s)) {
-	case SUBJ_APEX:
+	switch (st->kind) {
+	case ANSWER_APEX:
 		if (qt == DNS_TYPE_SOA || qt == DNS_TYPE_ANY) {
 			add_soa(&w, z, DNS_SEC_ANSWER, apex, z->cz->soa_ttl);
 		} else if (qt == DNS_TYPE_NS) {
@@ -610,41 +844,23 @@ answer_query(const struct view *v, const struct dns_query *q,
 			goto nodata;
 		*rcode = DNS_RCODE_NOERROR;
 		return dnsmsg_finish(&w, *rcode, true);
-	case SUBJ_ENT:
+	case ANSWER_NODATA:
 		goto nodata;
-	case SUBJ_NONE:
+	case ANSWER_NXDOMAIN:
 		goto nxdomain;
 	default:
 		break;
 	}
 
-	if (!answer_verdict(v, z, &s, now, qt == DNS_TYPE_TXT, txt,
-	    sizeof(txt) / 2, &vd)) {
-		if (s.kind == SUBJ_NAME && name_has_below(z, &s))
+	switch (write_subject(&w, v, z, st, wk, qt)) {
+	case 0:
+		if (wk->s.kind == SUBJ_NAME && name_has_below(z, &wk->s))
 			goto nodata;
 		goto nxdomain;
-	}
-
-	if (qt != DNS_TYPE_A && qt != DNS_TYPE_TXT && qt != DNS_TYPE_ANY)
+	case -1:
 		goto nodata;
-	/* RFC 8482: ANY gets the A records alone */
-	if (z->serve || s.only != NULL) {
-		/* a per-result subzone clamps as its aggregate zone does */
-		add_raw(&w, &vd, qt, z->ttl_min, z->ttl_max,
-		    merge_clamp_ttl(cs->ttl_min, z->ttl_min, z->ttl_max));
-		/* listed, but no TXT for it: RFC 2308 no-data, with SOA */
-		if (w.count[DNS_SEC_ANSWER] == 0 && !w.overflow)
-			goto nodata;
-	} else if (qt == DNS_TYPE_TXT) {
-		size_t len = merge_txt(vd.hits, vd.nhits, txt + sizeof(txt) / 2,
-		    sizeof(txt) / 2);
-
-		dnsmsg_add_txt(&w, DNS_SEC_ANSWER, 0, vd.merged.ttl,
-		    txt + sizeof(txt) / 2, len);
-	} else {
-		for (int i = 0; i < vd.merged.na; i++)
-			dnsmsg_add_a(&w, DNS_SEC_ANSWER, 0, vd.merged.ttl,
-			    vd.merged.a[i]);
+	default:
+		break;
 	}
 	*rcode = DNS_RCODE_NOERROR;
 	return dnsmsg_finish(&w, *rcode, true);
@@ -657,4 +873,48 @@ nxdomain:
 	add_soa(&w, z, DNS_SEC_AUTHORITY, apex, z->neg_ttl);
 	*rcode = DNS_RCODE_NXDOMAIN;
 	return dnsmsg_finish(&w, *rcode, true);
+}
+
+/* answer_write - step 3: the reply from the state */
+size_t
+answer_write(const struct view *v, const struct dns_query *q,
+    const uint8_t *pkt, size_t pktlen, struct answer_state *st,
+    struct answer_work *wk, uint8_t *out, size_t cap, size_t limit,
+    int *rcode)
+{
+	struct answer_work again;
+
+	if (wk == NULL && st->kind == ANSWER_SUBJECT) {
+		/* the query waited: the same subject and local values */
+		const struct vzone *z = &v->zones[st->zone];
+
+		size_t i;
+
+		wk = &again;
+		answer_classify(z, q, &wk->s);
+		wk->nvals = 0;
+		for (i = 0; i < st->nsrc; i++) {
+			wk->voff[i] = (uint16_t)wk->nvals;
+			if (!st->src[i].remote &&
+			    st->src[i].status == ASRC_LISTED)
+				src_values(zone_src(z, st, i), st, wk, i,
+				    z->serve || st->only != 0);
+		}
+	}
+	return write_reply(v, q, pkt, pktlen, st, wk, out, cap, limit, rcode);
+}
+
+/* answer_query - write the reply to one query */
+size_t
+answer_query(const struct view *v, const struct dns_query *q,
+    const uint8_t *pkt, size_t pktlen, time_t now, uint8_t *out, size_t cap,
+    size_t limit, int *rcode)
+{
+	struct answer_state st;
+	struct answer_work wk;
+
+	/* no upstream is queried yet: what is missing counts as not listed */
+	answer_decide(v, q, now, &st, &wk);
+	return write_reply(v, q, pkt, pktlen, &st, &wk, out, cap, limit,
+	    rcode);
 }

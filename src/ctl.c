@@ -549,22 +549,29 @@ fmt_a(uint32_t a, char *buf, size_t cap)
 
 static const char *const answer_names[] = { "bitmask", "each", "score" };
 
-/* explain_zone - the lookup text for one zone */
+/* explain_zone - the lookup text for one zone at time now */
 static void
 explain_zone(const struct view *v, const struct vzone *z,
-    struct subject *s, struct ctl_out *o)
+    const struct subject *s, time_t now, struct ctl_out *o)
 {
-	struct verdict vd;
+	struct answer_work wk;
+	struct answer_state st;
+	struct merge_hit hits[ANSWER_MAX_SRC];
+	struct merge_out merged;
 	char txt[4096], a[16], mt[1024];
-	size_t i;
+	size_t i, nhits;
 	int k;
 
-	answer_verdict(v, z, s, time(NULL), true, txt, sizeof(txt), &vd);
+	wk.s = *s;
+	answer_decide_subject(v, z, now, ANSWER_ALL_LOCAL, &st, &wk);
+	answer_merge(v, &st, &wk, true, txt, sizeof(txt), hits, &nhits,
+	    &merged);
 	ctl_printf(o, "zone %s (%s)\n", z->name, z->serve ? "serve" :
 	    answer_names[z->answer]);
-	for (i = 0; i < vd.nsrc; i++) {
-		const struct verdict_src *vs = &vd.src[i];
-		const struct vsource *src = vs->src;
+	for (i = 0; i < st.nsrc; i++) {
+		const struct answer_src *as = &st.src[i];
+		const struct vsource *src = s->only != NULL ? s->only :
+		    &z->src[i];
 
 		if (src->kind == VSRC_UPSTREAM) {
 			ctl_printf(o, "  %-12s upstream result: not queried "
@@ -578,18 +585,19 @@ explain_zone(const struct view *v, const struct vzone *z,
 			    src->name);
 			continue;
 		}
-		if (vs->nvals == 0) {
+		if (as->status != ASRC_LISTED) {
 			ctl_printf(o, "  %-12s local list: %s\n", src->name,
-			    vs->expired ? "data expired, not asked" :
-			    "not listed");
+			    as->status == ASRC_EXPIRED ?
+			    "data expired, not asked" : "not listed");
 			continue;
 		}
-		for (k = 0; k < vs->nvals; k++) {
-			const struct list_value *lv = vs->vals[k];
+		for (k = 0; k < as->nvals; k++) {
+			const struct list_value *lv = wk.vals[wk.voff[i] + k];
 			size_t tl = 0;
 
 			if (lv->lv_txt != NULL)
-				tl = list_txt_expand(lv->lv_txt, vs->subject, mt,
+				tl = list_txt_expand(lv->lv_txt,
+				    wk.s.text + as->subj_off, mt,
 				    sizeof(mt) - 1);
 			mt[tl] = '\0';
 			ctl_printf(o, "  %-12s local list: listed %s ttl %u%s%s"
@@ -600,13 +608,13 @@ explain_zone(const struct view *v, const struct vzone *z,
 	}
 	for (i = 0; i < z->nexempt; i++)
 		ctl_printf(o, "  %-12s allowlist: %s\n", z->exempt[i]->name,
-		    vd.exempted_by == z->exempt[i] ? "listed (exempts)" :
+		    st.exempted_by == i + 1 ? "listed (exempts)" :
 		    "not listed");
 	ctl_printf(o, "  cache: not used (local lists only)\n");
-	if (vd.testpoint)
+	if (st.testpoint > 0)
 		ctl_printf(o, "  RFC 5782 test point\n");
-	if (!vd.listed) {
-		ctl_printf(o, "  answer: %s\n", vd.expired ?
+	if (!st.listed) {
+		ctl_printf(o, "  answer: %s\n", st.kind == ANSWER_SERVFAIL ?
 		    "SERVFAIL (zone data expired)" : "NXDOMAIN");
 		return;
 	}
@@ -616,11 +624,11 @@ explain_zone(const struct view *v, const struct vzone *z,
 		return;
 	}
 	ctl_printf(o, "  answer:");
-	for (k = 0; k < vd.merged.na; k++)
-		ctl_printf(o, " %s", fmt_a(vd.merged.a[k], a, sizeof(a)));
-	ctl_printf(o, " ttl %u\n", vd.merged.ttl);
+	for (k = 0; k < merged.na; k++)
+		ctl_printf(o, " %s", fmt_a(merged.a[k], a, sizeof(a)));
+	ctl_printf(o, " ttl %u\n", merged.ttl);
 	{
-		size_t tl = merge_txt(vd.hits, vd.nhits, mt, sizeof(mt) - 1);
+		size_t tl = merge_txt(hits, nhits, mt, sizeof(mt) - 1);
 
 		mt[tl] = '\0';
 		ctl_printf(o, "  txt: \"%s\"\n", mt);
@@ -632,6 +640,7 @@ bool
 ctl_lookup(const struct view *v, const char *subject, const char *zone,
     struct ctl_out *o)
 {
+	time_t now = time(NULL);
 	size_t i;
 	int shown = 0, bad = 0;
 
@@ -650,7 +659,7 @@ ctl_lookup(const struct view *v, const char *subject, const char *zone,
 		    VFAM_IP6 : VFAM_NAME;
 		if (zone == NULL && !(z->families & fam))
 			continue;
-		explain_zone(v, z, &s, o);
+		explain_zone(v, z, &s, now, o);
 		shown++;
 	}
 	if (!shown && bad) {

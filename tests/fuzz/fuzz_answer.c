@@ -1,8 +1,12 @@
 /*
  * fuzz_answer.c -- arbitrary packets through the whole query path:
  * parse, find the zone, classify, look up real lists, merge, write the
- * reply (or the error reply). The view is built once from a small config
- * and list files written to a temp dir.
+ * reply (or the error reply). The same query also goes through the three
+ * steps as a query that waited (decide, complete each missing remote
+ * result with one picked by the last input byte, write without the work
+ * space); with nothing to complete its reply must be the same bytes. The
+ * view is built once from a small config and list files written to a
+ * temp dir.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -95,7 +99,10 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	    "zone:\n name: m.bl.test\n serve: m a\n ttl-max: 1h\n"
 	    "zone:\n name: x.test\n serve: x\n"
 	    "zone:\n name: agg.x.test\n answer: bitmask\n bit: 2 x\n"
-	    " bit: 4 m\n", dir);
+	    " bit: 4 m\n"
+	    "upstream:\n name: up\n zone: up.example\n"
+	    "zone:\n name: mix.test\n answer: each\n result: a\n"
+	    " result: up\n", dir);
 	put(dir, "rblmux.conf", conf);
 	snprintf(path, sizeof(path), "%s/rblmux.conf", dir);
 	if (conf_load(path, quiet, NULL, &c) != 0)
@@ -110,10 +117,17 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static uint8_t out[65535];
+	static uint8_t out[65535], again[65535];
+	static struct answer_work wk;
+	static const char reason[] = "remote reason that is long enough to be "
+	    "cut when the room for the text of remote results runs out";
+	struct answer_result res = { .a = { 0x7f000002U }, .na = 1,
+	    .ttl = 300, .txt = reason, .txt_len = sizeof(reason) - 1 };
+	struct answer_state st;
 	struct dns_query q;
-	size_t limit, n;
-	int rc, rcode;
+	size_t limit, n, n2, i;
+	uint64_t missing;
+	int rc, rcode, rcode2;
 
 	rc = dnsmsg_parse_query(data, size, &q);
 	if (rc == DNSMSG_DROP)
@@ -131,6 +145,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	n = answer_query(view, &q, data, size, (time_t)1700000000, out,
 	    sizeof(out), limit, &rcode);
 	if (n > limit && n > 512)
+		abort();
+
+	missing = answer_decide(view, &q, (time_t)1700000000, &st, &wk);
+	memset(&wk, 0xa5, sizeof(wk));
+	res.status = (enum answer_result_status)(data[size - 1] % 4);
+	for (i = 0; i < 64 && res.status <= ANSWER_RES_FAILED; i++)
+		if (missing >> i & 1 && answer_complete(&st, i, &res) != 0)
+			abort();
+	n2 = answer_write(view, &q, data, size, &st, NULL, again,
+	    sizeof(again), limit, &rcode2);
+	if (n2 > limit && n2 > 512)
+		abort();
+	if ((missing == 0 || res.status > ANSWER_RES_FAILED) && (n2 != n ||
+	    rcode2 != rcode || memcmp(out, again, n) != 0))
 		abort();
 	return 0;
 }

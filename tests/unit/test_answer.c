@@ -18,6 +18,7 @@
 #include "answer.h"
 #include "conf.h"
 #include "dnsmsg.h"
+#include "err.h"
 #include "view.h"
 
 /* the time queries are answered at: 2023-11-14 22:13:20 UTC */
@@ -44,7 +45,7 @@ put(const char *name, const char *text)
  * put_many - addresses with many values: 192.0.2.20 has 20, 192.0.2.21
  * has MANY_N (distinct A and TXT), 192.0.2.22 has 50 with one A,
  * 192.0.2.23 has 5 A values with one TXT text, 192.0.2.24 three long
- * texts and a short one, 192.0.2.25 more values than a verdict holds,
+ * texts and a short one, 192.0.2.25 more values than one answer holds,
  * the last one with another A, 192.0.2.26 DUP_N distinct values given
  * twice each, the repeats interleaved. $TTL 5d.
  */
@@ -165,7 +166,14 @@ setup(void **state)
 	    "  soa: ns1.exp.test. hostmaster.exp.test. 3600 600 86400 300\n"
 	    "  ns: ns1.exp.test.\n"
 	    "zone:\n  name: aggexp.test\n  answer: bitmask\n"
-	    "  bit: 2 exp\n  bit: 4 local\n  exempt: allowexp\n",
+	    "  bit: 2 exp\n  bit: 4 local\n  exempt: allowexp\n"
+	    "upstream:\n  name: up\n  zone: up.example\n  weight: 2\n"
+	    "zone:\n  name: mix.test\n  answer: bitmask\n"
+	    "  bit: 2 local\n  bit: 16 up\n  exempt: mynets\n"
+	    "zone:\n  name: mixeach.test\n  answer: each\n"
+	    "  result: local\n  result: up\n"
+	    "zone:\n  name: mixscore.test\n  answer: score\n"
+	    "  result: local\n  result: up\n",
 	    dir);
 	put("rblmux.conf", conf);
 	snprintf(path, sizeof(path), "%s/rblmux.conf", dir);
@@ -744,7 +752,7 @@ many_values(void **state)
 	expect_all("26.2.0.192.many.test", DNS_TYPE_A, DUP_N, NULL);
 	expect_all("26.2.0.192.many.test", DNS_TYPE_TXT, DUP_N, "d%zu");
 
-	/* more values than a verdict holds: the answer says it is partial */
+	/* more values than one answer holds: the answer says it is partial */
 	pkt = ask_at(view, "25.2.0.192.many.test", DNS_TYPE_A, 0, DNS_MAXMSG,
 	    NOW, &rcode);
 	assert_true(ldns_pkt_tc(pkt));
@@ -840,6 +848,27 @@ expect_a(const char *name, time_t now, uint32_t a)
 	ldns_pkt_free(pkt);
 }
 
+/*
+ * decide_text - what zone z decides at time now for a subject typed as
+ * text (rblmuxctl lookup); returns whether it is listed
+ */
+static struct answer_work wk;
+
+static int
+decide_text(const struct vzone *z, const char *text, time_t now,
+    struct answer_state *st, struct merge_out *merged, char *txt,
+    size_t txtcap)
+{
+	struct merge_hit hits[ANSWER_MAX_SRC];
+	size_t nhits;
+
+	assert_non_null(z);
+	assert_int_equal(answer_subject_parse(z, text, &wk.s), 0);
+	answer_decide_subject(view, z, now, 0, st, &wk);
+	return answer_merge(view, st, &wk, txt != NULL, txt, txtcap, hits,
+	    &nhits, merged);
+}
+
 /* a serve: zone over expired data answers SERVFAIL to every name */
 static void
 expired_serve(void **state)
@@ -851,8 +880,8 @@ expired_serve(void **state)
 	static const uint16_t types[] = { DNS_TYPE_A, DNS_TYPE_TXT,
 	    DNS_TYPE_SOA, DNS_TYPE_NS, DNS_TYPE_ANY, DNS_TYPE_AAAA };
 	const struct vzone *z = view_zone(view, "exp.test");
-	struct subject s;
-	struct verdict vd;
+	struct answer_state st;
+	struct merge_out merged;
 	ldns_pkt *pkt;
 	size_t i, k;
 	int rcode;
@@ -873,14 +902,12 @@ expired_serve(void **state)
 	ldns_pkt_free(pkt);
 
 	/* rblmuxctl lookup sees it too */
-	assert_non_null(z);
-	assert_int_equal(answer_subject_parse(z, "192.0.2.30", &s), 0);
-	assert_int_equal(answer_verdict(view, z, &s, NOW, false, NULL, 0, &vd),
-	    0);
-	assert_true(vd.expired);
-	assert_int_equal(answer_verdict(view, z, &s, EXPIRES, false, NULL, 0,
-	    &vd), 1);
-	assert_false(vd.expired);
+	assert_int_equal(decide_text(z, "192.0.2.30", NOW, &st, &merged, NULL,
+	    0), 0);
+	assert_int_equal(st.kind, ANSWER_SERVFAIL);
+	assert_int_equal(decide_text(z, "192.0.2.30", EXPIRES, &st, &merged,
+	    NULL, 0), 1);
+	assert_int_equal(st.kind, ANSWER_SUBJECT);
 }
 
 /* in an aggregate zone an expired list (or allowlist) counts for nothing */
@@ -888,8 +915,8 @@ static void
 expired_aggregate(void **state)
 {
 	const struct vzone *z = view_zone(view, "aggexp.test");
-	struct subject s;
-	struct verdict vd;
+	struct answer_state st;
+	struct merge_out merged;
 	size_t i;
 
 	(void)state;
@@ -905,14 +932,13 @@ expired_aggregate(void **state)
 	expect_a("30.2.0.192.exp.aggexp.test", NOW, 0);
 	expect_a("30.2.0.192.exp.aggexp.test", EXPIRES, 0x7f00001eU);
 
-	assert_non_null(z);
-	assert_int_equal(answer_subject_parse(z, "192.0.2.1", &s), 0);
-	assert_int_equal(answer_verdict(view, z, &s, NOW, false, NULL, 0, &vd),
-	    1);
-	assert_false(vd.expired);
-	for (i = 0; i < vd.nsrc; i++)
-		assert_int_equal(vd.src[i].expired,
-		    strcmp(vd.src[i].src->name, "exp") == 0);
+	assert_int_equal(decide_text(z, "192.0.2.1", NOW, &st, &merged, NULL,
+	    0), 1);
+	assert_int_equal(st.kind, ANSWER_SUBJECT);
+	assert_int_equal(st.nsrc, z->nsrc);
+	for (i = 0; i < st.nsrc; i++)
+		assert_int_equal(st.src[i].status == ASRC_EXPIRED,
+		    strcmp(z->src[i].name, "exp") == 0);
 	for (i = 0; i < view->nlists; i++)
 		assert_int_equal(view_list_expired(view->lists[i], NOW),
 		    strncmp(view->lists[i]->name, "exp", 3) == 0 ||
@@ -1039,24 +1065,366 @@ static void
 verdict_text(void **state)
 {
 	const struct vzone *z = view_zone(view, "all.test");
+	struct answer_state st;
+	struct merge_out merged;
 	struct subject s;
-	struct verdict vd;
 	char txt[1024];
 
 	(void)state;
-	assert_non_null(z);
-	assert_int_equal(answer_subject_parse(z, "192.0.2.1", &s), 0);
-	assert_int_equal(answer_verdict(view, z, &s, NOW, true, txt, sizeof(txt),
-	    &vd), 1);
-	assert_int_equal(vd.merged.a[0], 0x7f000006U);
-	assert_int_equal(answer_subject_parse(z, "192.0.2.2", &s), 0);
-	assert_int_equal(answer_verdict(view, z, &s, NOW, false, txt, sizeof(txt),
-	    &vd), 0);
-	assert_non_null(vd.exempted_by);
+	assert_int_equal(decide_text(z, "192.0.2.1", NOW, &st, &merged, txt,
+	    sizeof(txt)), 1);
+	assert_int_equal(merged.a[0], 0x7f000006U);
+	assert_int_equal(decide_text(z, "192.0.2.2", NOW, &st, &merged, txt,
+	    sizeof(txt)), 0);
+	assert_int_not_equal(st.exempted_by, 0);
 	assert_int_equal(answer_subject_parse(z, "2001:db8::5", &s), 0);
 	assert_int_equal(s.kind, SUBJ_IP6);
 	assert_int_equal(answer_subject_parse(z, "Evil.Example.", &s), 0);
 	assert_string_equal(s.name, "evil.example");
+}
+
+/* the upstream source "up" is source 1 of the mix zones */
+#define UP_SRC	1
+
+/* decide_query - step 1 for name/type into *st (the query into q, *dq) */
+static uint64_t
+decide_query(const char *name, uint16_t type, int edns, time_t now,
+    uint8_t *q, size_t *len, struct dns_query *dq, struct answer_state *st)
+{
+	*len = mkquery(q, name, type, edns);
+	assert_int_equal(dnsmsg_parse_query(q, *len, dq), DNSMSG_OK);
+	return answer_decide(view, dq, now, st, &wk);
+}
+
+/*
+ * split_at - answer name/type in three steps as a query that waited:
+ * decide, keep only a copy of the state, complete each missing source
+ * with res (NULL: leave them missing), write without the decide step's
+ * work space.
+ * Returns the reply length in out.
+ */
+static size_t
+split_at(const char *name, uint16_t type, int edns, size_t limit,
+    time_t now, const struct answer_result *res, uint8_t *out, int *rcode)
+{
+	struct answer_state st, kept;
+	struct dns_query dq;
+	uint8_t q[512];
+	size_t i, len;
+	uint64_t missing;
+
+	missing = decide_query(name, type, edns, now, q, &len, &dq, &st);
+	memcpy(&kept, &st, sizeof(kept));
+	memset(&st, 0xa5, sizeof(st));
+	memset(&wk, 0xa5, sizeof(wk));
+	for (i = 0; i < 64 && res != NULL; i++)
+		if (missing >> i & 1)
+			assert_int_equal(answer_complete(&kept, i, res), 0);
+	return answer_write(view, &dq, q, len, &kept, NULL, out, DNS_MAXMSG,
+	    limit, rcode);
+}
+
+/* ask_split - split_at() with the reply parsed by ldns */
+static ldns_pkt *
+ask_split(const char *name, uint16_t type, const struct answer_result *res,
+    int *rcode)
+{
+	static uint8_t out[DNS_MAXMSG];
+	ldns_pkt *pkt = NULL;
+	size_t n;
+
+	n = split_at(name, type, 0, 512, NOW, res, out, rcode);
+	assert_true(n >= 12 && n <= 512);
+	assert_int_equal(ldns_wire2pkt(&pkt, out, n), LDNS_STATUS_OK);
+	assert_int_equal((int)ldns_pkt_get_rcode(pkt), *rcode);
+	return pkt;
+}
+
+/* an allowlisted subject or a test point needs no remote result */
+static void
+decide_allowlisted(void **state)
+{
+	const struct vzone *z = view_zone(view, "mix.test");
+	struct answer_state st;
+	struct dns_query dq;
+	uint8_t q[512];
+	size_t len;
+
+	(void)state;
+	assert_non_null(z);
+	assert_int_equal(z->src[UP_SRC].kind, VSRC_UPSTREAM);
+	assert_int_equal(answer_subject_parse(z, "192.0.2.2", &wk.s), 0);
+	assert_int_equal(answer_decide_subject(view, z, NOW, 0, &st, &wk), 0);
+	assert_int_equal(st.missing, 0);
+	assert_int_not_equal(st.exempted_by, 0);
+	assert_int_equal(st.src[UP_SRC].status, ASRC_NOT_ASKED);
+	assert_int_equal(decide_query("2.2.0.192.mix.test", DNS_TYPE_A, 0,
+	    NOW, q, &len, &dq, &st), 0);
+	assert_int_equal(decide_query("8.100.51.198.up.mix.test", DNS_TYPE_A,
+	    0, NOW, q, &len, &dq, &st), 0);
+	/* test points answer by themselves */
+	assert_int_equal(decide_query("2.0.0.127.mix.test", DNS_TYPE_A, 0, NOW,
+	    q, &len, &dq, &st), 0);
+	assert_int_equal(decide_query("1.0.0.127.mix.test", DNS_TYPE_A, 0, NOW,
+	    q, &len, &dq, &st), 0);
+	assert_int_equal(decide_query("test.mix.test", DNS_TYPE_A, 0, NOW,
+	    q, &len, &dq, &st), 0);
+	/* a zone of local lists only never waits */
+	assert_int_equal(decide_query("1.2.0.192.all.test", DNS_TYPE_A, 0, NOW,
+	    q, &len, &dq, &st), 0);
+}
+
+/* a zone with an upstream result reports it missing until completed */
+static void
+decide_missing(void **state)
+{
+	static const char *const names[] = { "1.2.0.192.mix.test",
+	    "77.2.0.192.mix.test", "77.2.0.192.up.mix.test",
+	    "1.2.0.192.mixeach.test", "1.2.0.192.mixscore.test" };
+	struct answer_result r = { .status = ANSWER_RES_FAILED };
+	struct answer_state st;
+	struct dns_query dq;
+	uint8_t q[512];
+	size_t i, len;
+
+	(void)state;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		uint64_t want = strstr(names[i], ".up.") != NULL ? 1 :
+		    UINT64_C(1) << UP_SRC;
+
+		assert_int_equal(decide_query(names[i], DNS_TYPE_A, 0, NOW, q,
+		    &len, &dq, &st), want);
+		assert_int_equal(st.missing, want);
+	}
+	/* completed once, and only what is missing */
+	assert_int_equal(decide_query("1.2.0.192.mix.test", DNS_TYPE_A, 0, NOW,
+	    q, &len, &dq, &st), UINT64_C(1) << UP_SRC);
+	assert_int_equal(answer_complete(&st, 0, &r), RBLMUX_EINVAL);
+	r.status = ANSWER_RES_LISTED;
+	assert_int_equal(answer_complete(&st, UP_SRC, &r), RBLMUX_EINVAL);
+	r.status = ANSWER_RES_FAILED;
+	assert_int_equal(answer_complete(&st, UP_SRC, &r), 0);
+	assert_int_equal(st.missing, 0);
+	assert_int_equal(answer_complete(&st, UP_SRC, &r), RBLMUX_EINVAL);
+	assert_int_equal(answer_complete(&st, 64, &r), RBLMUX_EINVAL);
+	/* what a waiting query keeps holds no pointer into the stack */
+	assert_true(sizeof(struct answer_state) <= 1536);
+}
+
+struct rcase {
+	const char	*name;
+	uint16_t	 type;
+	int		 res;		/* 0 listed, 1 not listed, 2 failed */
+	int		 rcode;
+	uint32_t	 a[2];		/* A answers in order, or 0 */
+	const char	*txt;		/* the TXT answer, or NULL */
+	uint32_t	 ttl;		/* of the answer records */
+};
+
+static const struct rcase rcases[] = {
+	/* bitmask: local bit 2, up bit 16; local's TTL 2100 */
+	{ "1.2.0.192.mix.test", DNS_TYPE_A, 0, 0, { 0x7f000012U }, NULL,
+	    900 },
+	{ "1.2.0.192.mix.test", DNS_TYPE_A, 1, 0, { 0x7f000002U }, NULL,
+	    2100 },
+	{ "1.2.0.192.mix.test", DNS_TYPE_A, 2, 0, { 0x7f000002U }, NULL,
+	    2100 },
+	{ "1.2.0.192.mix.test", DNS_TYPE_TXT, 0, 0, { 0 },
+	    "local: Listed: 192.0.2.1; up: spam source", 900 },
+	{ "1.2.0.192.mix.test", DNS_TYPE_TXT, 1, 0, { 0 },
+	    "local: Listed: 192.0.2.1", 2100 },
+	{ "77.2.0.192.mix.test", DNS_TYPE_A, 0, 0, { 0x7f000010U }, NULL,
+	    900 },
+	{ "77.2.0.192.mix.test", DNS_TYPE_A, 1, 3, { 0 }, NULL, 0 },
+	{ "77.2.0.192.mix.test", DNS_TYPE_A, 2, 3, { 0 }, NULL, 0 },
+	{ "77.2.0.192.mix.test", DNS_TYPE_TXT, 0, 0, { 0 },
+	    "up: spam source", 900 },
+	{ "77.2.0.192.mix.test", DNS_TYPE_AAAA, 0, 0, { 0 }, NULL, 0 },
+	/* each: every result's own code */
+	{ "1.2.0.192.mixeach.test", DNS_TYPE_A, 0, 0,
+	    { 0x7f000002U, 0x7f000005U }, NULL, 900 },
+	{ "1.2.0.192.mixeach.test", DNS_TYPE_A, 2, 0, { 0x7f000002U }, NULL,
+	    2100 },
+	{ "77.2.0.192.mixeach.test", DNS_TYPE_A, 0, 0, { 0x7f000005U }, NULL,
+	    900 },
+	/* score: local weighs 1, up 2 */
+	{ "1.2.0.192.mixscore.test", DNS_TYPE_A, 0, 0, { 0x7f000003U }, NULL,
+	    900 },
+	{ "1.2.0.192.mixscore.test", DNS_TYPE_A, 1, 0, { 0x7f000001U }, NULL,
+	    2100 },
+	{ "77.2.0.192.mixscore.test", DNS_TYPE_A, 0, 0, { 0x7f000002U }, NULL,
+	    900 },
+	/* the upstream's own subzone: its code and TXT */
+	{ "77.2.0.192.up.mix.test", DNS_TYPE_A, 0, 0, { 0x7f000005U }, NULL,
+	    900 },
+	{ "77.2.0.192.up.mix.test", DNS_TYPE_TXT, 0, 0, { 0 }, "spam source",
+	    900 },
+	{ "77.2.0.192.up.mix.test", DNS_TYPE_A, 1, 3, { 0 }, NULL, 0 },
+	{ "77.2.0.192.up.mix.test", DNS_TYPE_A, 2, 3, { 0 }, NULL, 0 },
+	/* allowlisted: the remote listing is never asked for */
+	{ "2.2.0.192.mix.test", DNS_TYPE_A, -1, 3, { 0 }, NULL, 0 },
+};
+
+/* rr_text - the text of a TXT record, its strings joined */
+static const char *
+rr_text(const ldns_rr *rr)
+{
+	static char buf[2048];
+	size_t j, len = 0;
+
+	for (j = 0; j < ldns_rr_rd_count(rr); j++) {
+		const uint8_t *d = ldns_rdf_data(ldns_rr_rdf(rr, j));
+
+		memcpy(buf + len, d + 1, d[0]);
+		len += d[0];
+	}
+	buf[len] = '\0';
+	return buf;
+}
+
+/* completed remote results make the answer of each zone style */
+static void
+complete_results(void **state)
+{
+	struct answer_result res[3] = {
+		{ .status = ANSWER_RES_LISTED, .a = { 0x7f000005U,
+		    0x7f000006U }, .na = 2, .ttl = 900, .txt = "spam source",
+		    .txt_len = 11 },
+		{ .status = ANSWER_RES_NOT_LISTED, .ttl = 300 },
+		{ .status = ANSWER_RES_FAILED },
+	};
+	ldns_rr_list *an;
+	ldns_pkt *pkt;
+	size_t i, k;
+	int rcode;
+
+	(void)state;
+	for (i = 0; i < sizeof(rcases) / sizeof(rcases[0]); i++) {
+		const struct rcase *c = &rcases[i];
+
+		pkt = ask_split(c->name, c->type, c->res < 0 ? NULL :
+		    &res[c->res], &rcode);
+		an = ldns_pkt_answer(pkt);
+		if (rcode != c->rcode)
+			fail_msg("%s/%d result %d: rcode %d, want %d", c->name,
+			    c->type, c->res, rcode, c->rcode);
+		for (k = 0; k < 2 && c->a[k] != 0; k++) {
+			if (k >= ldns_rr_list_rr_count(an) ||
+			    rr_a(pkt, k) != c->a[k])
+				fail_msg("%s/%d result %d: A %zu is not %08x",
+				    c->name, c->type, c->res, k, c->a[k]);
+		}
+		if (c->txt != NULL) {
+			assert_int_equal(ldns_rr_list_rr_count(an), 1);
+			k = 1;
+			if (strcmp(rr_text(ldns_rr_list_rr(an, 0)), c->txt))
+				fail_msg("%s result %d: TXT \"%s\"", c->name,
+				    c->res, rr_text(ldns_rr_list_rr(an, 0)));
+		}
+		assert_int_equal(ldns_rr_list_rr_count(an), k);
+		if (k > 0 && ldns_rr_ttl(ldns_rr_list_rr(an, 0)) != c->ttl)
+			fail_msg("%s/%d result %d: TTL %u, want %u", c->name,
+			    c->type, c->res,
+			    ldns_rr_ttl(ldns_rr_list_rr(an, 0)), c->ttl);
+		ldns_pkt_free(pkt);
+	}
+	/* a remote TTL is clamped like a local one: ttl-min 60 */
+	res[0].ttl = 5;
+	pkt = ask_split("77.2.0.192.mix.test", DNS_TYPE_A, &res[0], &rcode);
+	assert_int_equal(ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_answer(pkt), 0)),
+	    60);
+	ldns_pkt_free(pkt);
+}
+
+/* queries whose replies the split path must give byte for byte */
+struct scase {
+	const char	*name;
+	uint16_t	 type;
+};
+
+static const struct scase scases[] = {
+	{ "1.2.0.192.all.test", DNS_TYPE_A },
+	{ "1.2.0.192.all.test", DNS_TYPE_TXT },
+	{ "1.2.0.192.all.test", DNS_TYPE_ANY },
+	{ "1.2.0.192.all.test", 15 },	/* MX */
+	{ "2.2.0.192.all.test", DNS_TYPE_A },
+	{ "9.113.0.203.all.test", DNS_TYPE_TXT },
+	{ "2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2."
+	    "all.test", DNS_TYPE_TXT },
+	{ "2.0.0.127.all.test", DNS_TYPE_TXT },
+	{ "1.0.0.127.all.test", DNS_TYPE_A },
+	{ "test.all.test", DNS_TYPE_A },
+	{ "all.test", DNS_TYPE_SOA },
+	{ "all.test", DNS_TYPE_NS },
+	{ "2.0.192.all.test", DNS_TYPE_A },
+	{ "foo.all.test", DNS_TYPE_A },
+	{ "1.2.0.192.other.all.test", DNS_TYPE_TXT },
+	{ "other.all.test", DNS_TYPE_A },
+	{ "1.2.0.192.nope.example", DNS_TYPE_A },
+	{ "1.2.0.192.each.test", DNS_TYPE_A },
+	{ "1.2.0.192.score.test", DNS_TYPE_TXT },
+	{ "2.2.0.192.score.test", DNS_TYPE_A },
+	{ "5.100.51.198.bl.test", DNS_TYPE_TXT },
+	{ "2.0.0.127.bl.test", DNS_TYPE_TXT },
+	{ "bad.example.dbl.test", DNS_TYPE_TXT },
+	{ "a.b.evil.example.dbl.test", DNS_TYPE_TXT },
+	{ "example.dbl.test", DNS_TYPE_A },
+	{ "20.2.0.192.many.test", DNS_TYPE_TXT },
+	{ "21.2.0.192.many.test", DNS_TYPE_A },
+	{ "21.2.0.192.many.test", DNS_TYPE_TXT },
+	{ "22.2.0.192.many.test", DNS_TYPE_TXT },
+	{ "23.2.0.192.many.test", DNS_TYPE_TXT },
+	{ "24.2.0.192.many.test", DNS_TYPE_TXT },
+	{ "25.2.0.192.many.test", DNS_TYPE_A },
+	{ "25.2.0.192.many.test", DNS_TYPE_TXT },
+	{ "26.2.0.192.many.test", DNS_TYPE_A },
+	{ "26.2.0.192.capped.test", DNS_TYPE_TXT },
+	{ "21.2.0.192.aggcap.test", DNS_TYPE_TXT },
+	{ "30.2.0.192.exp.test", DNS_TYPE_A },
+	{ "30.2.0.192.aggexp.test", DNS_TYPE_A },
+	{ "31.2.0.192.aggexp.test", DNS_TYPE_A },
+	{ "1.2.0.192.mix.test", DNS_TYPE_TXT },
+	{ "77.2.0.192.up.mix.test", DNS_TYPE_A },
+};
+
+/* the three steps write what the one call writes, byte for byte */
+static void
+split_same(void **state)
+{
+	static uint8_t one[DNS_MAXMSG], split[DNS_MAXMSG], kept[DNS_MAXMSG];
+	static const size_t limits[] = { 512, 1232, DNS_MAXMSG };
+	static const time_t times[] = { NOW, EXPIRES };
+	struct answer_state st;
+	struct dns_query dq;
+	uint8_t q[512];
+	size_t i, l, t, n1, n2, n3, len;
+	int r1, r2, r3;
+
+	(void)state;
+	for (i = 0; i < sizeof(scases) / sizeof(scases[0]); i++)
+		for (l = 0; l < 3; l++)
+			for (t = 0; t < 2; t++) {
+				const struct scase *c = &scases[i];
+				int edns = limits[l] > 512;
+
+				len = mkquery(q, c->name, c->type, edns);
+				assert_int_equal(dnsmsg_parse_query(q, len,
+				    &dq), DNSMSG_OK);
+				n1 = answer_query(view, &dq, q, len, times[t],
+				    one, sizeof(one), limits[l], &r1);
+				n2 = split_at(c->name, c->type, edns, limits[l],
+				    times[t], NULL, split, &r2);
+				decide_query(c->name, c->type, edns, times[t],
+				    q, &len, &dq, &st);
+				n3 = answer_write(view, &dq, q, len, &st, &wk,
+				    kept, sizeof(kept), limits[l], &r3);
+				if (n1 != n2 || r1 != r2 ||
+				    memcmp(one, split, n1) != 0 || n1 != n3 ||
+				    r1 != r3 || memcmp(one, kept, n1) != 0)
+					fail_msg("%s/%d limit %zu: %zu/%zu/%zu "
+					    "bytes differ", c->name, c->type,
+					    limits[l], n1, n2, n3);
+			}
 }
 
 int
@@ -1075,6 +1443,10 @@ main(void)
 		cmocka_unit_test(expired_aggregate),
 		cmocka_unit_test(many_zones),
 		cmocka_unit_test(verdict_text),
+		cmocka_unit_test(decide_allowlisted),
+		cmocka_unit_test(decide_missing),
+		cmocka_unit_test(complete_results),
+		cmocka_unit_test(split_same),
 	};
 
 	return cmocka_run_group_tests_name("answer", tests, setup, teardown);
