@@ -1,16 +1,20 @@
 /*
  * pending.h -- queries answered later (parked).
  *
- * A query that waits for a source (an upstream DNSBL, or in the test
- * binary a delayed list) is parked: it owns a copy of its packet, where
- * to answer it (struct srv_addr: peer, socket or connection, PKTINFO
- * destination), a reference to the view it was read under (a reload
- * frees nothing it uses), the reply size limit and a deadline. It is
- * answered through srv_reply() when the source calls pending_ready(),
- * or at its deadline with what is known, as if the source contributed
- * nothing; pending_stop() answers every parked query that way at once
- * (graceful shutdown). The view the answer comes from is the one the
- * query was read under.
+ A query whose answer state (answer.h) misses remote results that the
+ * registered source can provide (an upstream DNSBL, or in the test
+ * binary a delayed one) is parked: it owns its answer state (values and
+ * statuses, no pointer), a copy of its packet (answer_write() needs the
+ * question), where to answer it (struct srv_addr: peer, socket or
+ * connection, PKTINFO destination), a reference to the view it was read
+ * under (a reload frees nothing it uses), the reply size limit and a
+ * deadline. The source delivers each result through pending_complete()
+ * (answer_complete()); when none is missing any more, or at the
+ * deadline (the missing ones contributing nothing: fail-open), the
+ * reply is written by answer_write() and sent through srv_reply();
+ * pending_stop() answers every parked query that way at once (graceful
+ * shutdown). The view the answer comes from is the one the query was
+ * read under.
  *
  * Parked queries are capped (max-pending): over the cap a new query is
  * dropped and counted (pending.exceeded), as Unbound does when its
@@ -33,40 +37,38 @@
 struct ev_loop;
 struct stats;
 struct view;
-struct dns_query;
+struct answer_state;
+struct answer_result;
+struct subject;
 struct pending;
 struct pending_query;
 
-/* What the query path asks of a source that answers later. */
+/*
+ * What the query path asks of a source of remote results (an upstream
+ * DNSBL; in the test binary a delayed one). It delivers one result per
+ * source index of the query's answer state through pending_complete().
+ */
 struct pending_source {
 	/*
-	 * Does q (read under v) wait for this source? Returns the most
-	 * seconds it may wait (its deadline from now), or 0: nothing to
-	 * wait for, answer now.
+	 * Can this source provide every result st (decided under v) is
+	 * missing? Returns the most seconds the query may wait for them
+	 * (its deadline from now), or 0: answer now, the missing results
+	 * contributing nothing.
 	 */
 	double	(*wants)(void *arg, const struct view *v,
-		    const struct dns_query *q);
+		    const struct answer_state *st);
 	/*
-	 * Begin the work for pq, the query q read under v (both valid
-	 * during the call only); call pending_ready(pq) once it is done.
-	 * Returns 0, or a negative RBLMUX_E* code: pq is then answered at
-	 * once with what is known.
+	 * Begin the work for pq, whose state asks for the results of
+	 * subject s (v, st and s valid during the call only); later call
+	 * pending_complete(pq, ...) once for each missing source, never
+	 * from within start(). Returns 0, or a negative RBLMUX_E* code: pq
+	 * is then answered at once with what is known.
 	 */
 	int	(*start)(void *arg, struct ev_loop *loop,
 		    struct pending_query *pq, const struct view *v,
-		    const struct dns_query *q);
-	/* pq is answered without the source's part: forget it. */
+		    const struct answer_state *st, const struct subject *s);
+	/* pq is answered without the rest of the source's part: forget it. */
 	void	(*cancel)(void *arg, struct pending_query *pq);
-	/*
-	 * Write the answer to q (parsed from pkt) from v at now into out
-	 * (cap bytes, limit for the reply): with the source's part
-	 * (complete) or as if it contributed nothing. Stores the RCODE in
-	 * *rcode; returns the length, 0 = send nothing.
-	 */
-	size_t	(*answer)(void *arg, const struct view *v,
-		    const struct dns_query *q, const uint8_t *pkt,
-		    size_t pktlen, time_t now, bool complete, uint8_t *out,
-		    size_t cap, size_t limit, int *rcode);
 	void	*arg;
 };
 
@@ -87,19 +89,30 @@ struct pending	*pending_new(struct ev_loop *loop, struct srv *s,
 void	 pending_set_max(struct pending *p, unsigned max);
 
 /*
- * Park the message msg (len bytes; q was parsed from it) read under v,
- * which from tells where to answer; limit bounds the reply and wait
- * (seconds, > 0) the wait for the source. Returns 0 (the caller
- * returns SRV_PARKED), RBLMUX_ERANGE at the cap (drop the query), or
- * another negative RBLMUX_E* code (stopping, no memory, the source
- * failed): answer now with what is known.
+ * Park the message msg (len bytes), whose answer state st (missing
+ * remote results, for subject s) was decided under v; from tells where
+ * to answer, limit bounds the reply and wait (seconds, > 0) the wait for
+ * the source. The state is copied. Returns 0 (the caller returns
+ * SRV_PARKED), RBLMUX_ERANGE at the cap (drop the query), or another
+ * negative RBLMUX_E* code (stopping, no memory, the source failed):
+ * answer now with what is known.
  */
 int	 pending_park(struct pending *p, struct view *v,
-	    const struct dns_query *q, const uint8_t *msg, size_t len,
-	    const struct srv_origin *from, size_t limit, double wait);
+	    const struct answer_state *st, const struct subject *s,
+	    const uint8_t *msg, size_t len, const struct srv_origin *from,
+	    size_t limit, double wait);
 
-/* The source's part of pq is ready: answer it now. */
-void	 pending_ready(struct pending_query *pq);
+/*
+ * Source index i's result r for pq (answer_complete()). When nothing is
+ * missing any more pq is answered and freed: the source must not use it
+ * again. Returns 0, or RBLMUX_EINVAL (i waits for no result, r is not
+ * one; pq is kept).
+ */
+int	 pending_complete(struct pending_query *pq, size_t i,
+	    const struct answer_result *r);
+
+/* The results still missing for pq (bit i: source index i). */
+uint64_t pending_missing(const struct pending_query *pq);
 
 /* A pointer the source may keep with pq (NULL at first). */
 void	**pending_source_data(struct pending_query *pq);

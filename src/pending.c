@@ -1,6 +1,7 @@
 /*
- * pending.c -- parked queries: own copies, a deadline timer each, and
- * the answer through srv_reply() when the source is ready or time is up.
+ * pending.c -- parked queries: their answer states and packet copies, a
+ * deadline timer each, the remote results filled in as they come, and
+ * the answer through srv_reply() once none is missing or time is up.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 
 #include <ev.h>
 
+#include "answer.h"
 #include "dnsmsg.h"
 #include "err.h"
 #include "pending.h"
@@ -23,6 +25,7 @@ struct pending_query {
 	struct srv_addr		 to;
 	size_t			 limit;
 	void			*src_data;	/* the source's */
+	struct answer_state	 st;		/* what is known so far */
 	size_t			 len;
 	uint8_t			 pkt[];		/* the message, copied */
 };
@@ -91,11 +94,11 @@ release(struct pending_query *pq)
 }
 
 /*
- * answer - write pq's answer from its view (complete: with the source's
- * part), send it, count it, release pq
+ * answer - write pq's answer from its view and state (a result still
+ * missing contributes nothing), send it, count it, release pq
  */
 static void
-answer(struct pending_query *pq, bool complete)
+answer(struct pending_query *pq)
 {
 	struct pending *p = pq->p;
 	const struct pending_source *src = pending_source;
@@ -103,13 +106,12 @@ answer(struct pending_query *pq, bool complete)
 	size_t n = 0;
 	int rcode = DNS_RCODE_SERVFAIL;
 
-	if (!complete && src->cancel != NULL)
+	if (pq->st.missing != 0 && src->cancel != NULL)
 		src->cancel(src->arg, pq);
 	/* it parsed before it was parked; the copy parses the same */
 	if (dnsmsg_parse_query(pq->pkt, pq->len, &q) == DNSMSG_OK) {
-		n = src->answer(src->arg, pq->view, &q, pq->pkt, pq->len,
-		    time(NULL), complete, p->out, sizeof(p->out), pq->limit,
-		    &rcode);
+		n = answer_write(pq->view, &q, pq->pkt, pq->len, &pq->st,
+		    NULL, p->out, sizeof(p->out), pq->limit, &rcode);
 		query_count(p->st, p->out, n, rcode);
 	}
 	if (srv_reply(p->srv, &pq->to, p->out, n) == RBLMUX_ENOENT)
@@ -124,16 +126,16 @@ deadline_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	struct pending_query *pq = (struct pending_query *)w;
 
 	pq->p->st->pending_expired++;
-	answer(pq, false);
+	answer(pq);
 	(void)loop;
 	(void)revents;
 }
 
 /* pending_park - keep a query until its source is ready */
 int
-pending_park(struct pending *p, struct view *v, const struct dns_query *q,
-    const uint8_t *msg, size_t len, const struct srv_origin *from,
-    size_t limit, double wait)
+pending_park(struct pending *p, struct view *v, const struct answer_state *st,
+    const struct subject *s, const uint8_t *msg, size_t len,
+    const struct srv_origin *from, size_t limit, double wait)
 {
 	const struct pending_source *src = pending_source;
 	struct pending_query *pq;
@@ -151,8 +153,9 @@ pending_park(struct pending *p, struct view *v, const struct dns_query *q,
 	pq->len = len;
 	memcpy(pq->pkt, msg, len);
 	pq->limit = limit;
+	pq->st = *st;
 	srv_origin_save(from, &pq->to);
-	if (src->start(src->arg, p->loop, pq, v, q) != 0) {
+	if (src->start(src->arg, p->loop, pq, v, st, s) != 0) {
 		free(pq);
 		return RBLMUX_EIO;
 	}
@@ -171,11 +174,22 @@ pending_park(struct pending *p, struct view *v, const struct dns_query *q,
 	return 0;
 }
 
-/* pending_ready - the source has its part: answer now */
-void
-pending_ready(struct pending_query *pq)
+/* pending_complete - one remote result; answer once none is missing */
+int
+pending_complete(struct pending_query *pq, size_t i,
+    const struct answer_result *r)
 {
-	answer(pq, true);
+	int rc = answer_complete(&pq->st, i, r);
+
+	if (rc == 0 && pq->st.missing == 0)
+		answer(pq);
+	return rc;
+}
+
+uint64_t
+pending_missing(const struct pending_query *pq)
+{
+	return pq->st.missing;
 }
 
 void **
@@ -198,7 +212,7 @@ pending_stop(struct pending *p)
 		return;
 	p->stopping = true;
 	while (p->head != NULL)
-		answer(p->head, false);
+		answer(p->head);
 }
 
 /* pending_free - drop whatever is still parked */

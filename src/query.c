@@ -94,6 +94,8 @@ query_handle(void *arg, const uint8_t *msg, size_t len,
 	const struct conf_server *cs = &ctx->view->conf->server;
 	struct stats *st = ctx->st;
 	struct dns_query q;
+	struct answer_state ast;
+	struct answer_work wk;
 	enum conf_acl_action act;
 	size_t limit, n;
 	double wait;
@@ -131,20 +133,24 @@ query_handle(void *arg, const uint8_t *msg, size_t len,
 		limit = cap;
 
 	now = time(NULL);
-	if (pending_source != NULL && (wait = pending_source->wants(
-	    pending_source->arg, ctx->view, &q)) > 0) {
-		/* park it; over max-pending drop it, as Unbound does */
-		rc = pending_park(ctx->pend, ctx->view, &q, msg, len, from,
-		    limit, wait);
+	/*
+	 * Remote results missing (never for an allowlisted subject or a
+	 * test point) and a source that provides them: park the query with
+	 * its state; over max-pending drop it, as Unbound does. Else the
+	 * missing results contribute nothing.
+	 */
+	if (answer_decide(ctx->view, &q, now, &ast, &wk) != 0 &&
+	    pending_source != NULL && (wait = pending_source->wants(
+	    pending_source->arg, ctx->view, &ast)) > 0) {
+		rc = pending_park(ctx->pend, ctx->view, &ast, &wk.s, msg, len,
+		    from, limit, wait);
 		if (rc == 0)
 			return SRV_PARKED;
 		if (rc == RBLMUX_ERANGE)
 			return 0;
-		n = pending_source->answer(pending_source->arg, ctx->view, &q,
-		    msg, len, now, false, out, cap, limit, &rcode);
-	} else
-		n = answer_query(ctx->view, &q, msg, len, now, out, cap,
-		    limit, &rcode);
+	}
+	n = answer_write(ctx->view, &q, msg, len, &ast, &wk, out, cap, limit,
+	    &rcode);
 	query_count(st, out, n, rcode);
 	if (cs->log_queries && log_getverbose() > 0)
 		log_query(&ctx->loglimit, now, &q, rcode, n, tcp);

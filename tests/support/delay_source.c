@@ -1,93 +1,145 @@
 /*
- * delay_source.c -- a source that answers later, for the test daemon
- * only (build/tests/rblmuxd-test; bin/rblmuxd does not contain it).
+ * delay_source.c -- a source of upstream results that answers later, for
+ * the test daemon only (build/tests/rblmuxd-test; bin/rblmuxd does not
+ * contain it).
  *
- * RBLMUX_TEST_DELAY="ZONE=MS[,ZONE=MS...]" holds every query for a
- * listed zone for MS milliseconds on a libev timer; then the query is
- * answered from the zone's lists as usual. RBLMUX_TEST_DEADLINE_MS
- * (default 1000) is the deadline: a query still held then is answered
- * as if the delayed lists contributed nothing -- NXDOMAIN with the
- * zone's SOA. Registered from a constructor, before main() runs.
+ * It stands in for every upstream: a query whose answer state misses
+ * only upstream results is parked, and after a delay on a libev timer
+ * each of those results is delivered through pending_complete().
+ * RBLMUX_TEST_UPSTREAM="ADDR=RESULT[@MS],..." says what the upstream
+ * answers for an IPv4 subject ADDR ("*": every other subject): RESULT
+ * is a code (an IPv4 address: listed), "none" (not listed) or "never"
+ * (no answer: the query waits for its deadline); MS is the delay in
+ * milliseconds (default 0). A subject named nowhere is not listed, at
+ * once. RBLMUX_TEST_DEADLINE_MS (default 1000) is the deadline.
+ * Registered from a constructor, before main() runs, when
+ * RBLMUX_TEST_UPSTREAM is set.
  */
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <ev.h>
 
 #include "answer.h"
-#include "dnsmsg.h"
 #include "err.h"
 #include "pending.h"
 #include "view.h"
 
-#define MAX_ZONES	8
+#define MAX_RULES	16
+#define RES_NONE	0
+#define RES_NEVER	1
+#define RES_LISTED	2
 
 struct held {
 	ev_timer		 t;		/* first: the callback casts */
 	struct pending_query	*pq;
+	struct answer_result	 r;
 };
 
-static struct {
-	char		 zone[DNS_MAXNAME + 1];
-	double		 delay;			/* seconds */
-} zones[MAX_ZONES];
-static size_t nzones;
+static struct rule {
+	uint32_t	 addr;		/* host order */
+	bool		 any;		/* "*" */
+	int		 res;		/* RES_* */
+	uint32_t	 code;		/* RES_LISTED, host order */
+	double		 delay;		/* seconds */
+} rules[MAX_RULES];
+static size_t nrules;
 static double deadline = 1.;
+static struct ev_loop *the_loop;
 
-/* wants - the deadline when q's zone is delayed, else 0 */
-static double
-wants(void *arg, const struct view *v, const struct dns_query *q)
+/* zsrc - the vsource of state index i */
+static const struct vsource *
+zsrc(const struct view *v, const struct answer_state *st, size_t i)
 {
-	const struct vzone *z = answer_find_zone(v, q);
-	size_t i;
+	const struct vzone *z = &v->zones[st->zone];
 
-	if (z == NULL)
-		return 0;
-	for (i = 0; i < nzones; i++)
-		if (strcasecmp(zones[i].zone, z->name) == 0)
-			return deadline;
-	(void)arg;
-	return 0;
+	return &z->src[st->only != 0 ? st->only - 1u : i];
 }
 
-/* ready_cb - the delay is over: the query has its answer */
+/* wants - the deadline when every missing result is an upstream's */
+static double
+wants(void *arg, const struct view *v, const struct answer_state *st)
+{
+	size_t i;
+
+	(void)arg;
+	for (i = 0; i < st->nsrc; i++)
+		if ((st->missing >> i & 1) &&
+		    zsrc(v, st, i)->kind != VSRC_UPSTREAM)
+			return 0;
+	return deadline;
+}
+
+/* ready_cb - the delay is over: deliver every missing result */
 static void
 ready_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct held *h = (struct held *)w;
 	struct pending_query *pq = h->pq;
+	struct answer_result r = h->r;
+	uint64_t missing = pending_missing(pq);
+	size_t i;
 
 	*pending_source_data(pq) = NULL;
 	free(h);
-	pending_ready(pq);
+	/* the last one answers and frees pq */
+	for (i = 0; missing != 0; i++, missing >>= 1)
+		if (missing & 1)
+			pending_complete(pq, i, &r);
 	(void)loop;
 	(void)revents;
 }
 
-static struct ev_loop *the_loop;
-
-/* start - hold the query for its zone's delay on a timer */
-static int
-start(void *arg, struct ev_loop *loop, struct pending_query *pq,
-    const struct view *v, const struct dns_query *q)
+/* find - the rule for subject s, or NULL */
+static const struct rule *
+find(const struct subject *s)
 {
-	const struct vzone *z = answer_find_zone(v, q);
-	struct held *h;
-	double delay = 0;
 	size_t i;
 
-	for (i = 0; z != NULL && i < nzones; i++)
-		if (strcasecmp(zones[i].zone, z->name) == 0)
-			delay = zones[i].delay;
-	if ((h = malloc(sizeof(*h))) == NULL)
-		return RBLMUX_ENOMEM;
-	the_loop = loop;
-	h->pq = pq;
-	*pending_source_data(pq) = h;
-	ev_timer_init(&h->t, ready_cb, delay, 0.);
-	ev_timer_start(loop, &h->t);
+	for (i = 0; i < nrules; i++)
+		if (s->kind == SUBJ_IP4 && !rules[i].any &&
+		    rules[i].addr == s->ip4)
+			return &rules[i];
+	for (i = 0; i < nrules; i++)
+		if (rules[i].any)
+			return &rules[i];
+	return NULL;
+}
+
+/* start - deliver the subject's upstream results after its delay */
+static int
+start(void *arg, struct ev_loop *loop, struct pending_query *pq,
+    const struct view *v, const struct answer_state *st,
+    const struct subject *s)
+{
+	static const struct rule none = { 0, true, RES_NONE, 0, 0 };
+	const struct rule *ru = find(s);
+	struct held *h;
+
 	(void)arg;
+	(void)v;
+	(void)st;
+	if (ru == NULL)
+		ru = &none;
+	the_loop = loop;
+	if (ru->res == RES_NEVER)
+		return 0;
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		return RBLMUX_ENOMEM;
+	h->pq = pq;
+	h->r.ttl = 300;
+	if (ru->res == RES_LISTED) {
+		h->r.status = ANSWER_RES_LISTED;
+		h->r.a[0] = ru->code;
+		h->r.na = 1;
+		h->r.txt = "listed upstream";
+		h->r.txt_len = strlen(h->r.txt);
+	} else
+		h->r.status = ANSWER_RES_NOT_LISTED;
+	*pending_source_data(pq) = h;
+	ev_timer_init(&h->t, ready_cb, ru->delay, 0.);
+	ev_timer_start(loop, &h->t);
 	return 0;
 }
 
@@ -97,39 +149,48 @@ cancel(void *arg, struct pending_query *pq)
 {
 	struct held *h = *pending_source_data(pq);
 
+	(void)arg;
 	if (h == NULL)
 		return;
 	ev_timer_stop(the_loop, &h->t);
 	free(h);
 	*pending_source_data(pq) = NULL;
-	(void)arg;
 }
 
-/* answer_cb - as usual, or NXDOMAIN with the SOA when cut short */
-static size_t
-answer_cb(void *arg, const struct view *v, const struct dns_query *q,
-    const uint8_t *pkt, size_t pktlen, time_t now, bool complete,
-    uint8_t *out, size_t cap, size_t limit, int *rcode)
+static const struct pending_source source = { wants, start, cancel, NULL };
+
+/* parse_rule - "ADDR=RESULT[@MS]" into *ru; false when malformed */
+static bool
+parse_rule(char *tok, struct rule *ru)
 {
-	const struct vzone *z = answer_find_zone(v, q);
-	struct dns_writer w;
+	char *eq = strchr(tok, '='), *at;
+	struct in_addr in;
 
-	(void)arg;
-	if (complete || z == NULL)
-		return answer_query(v, q, pkt, pktlen, now, out, cap, limit,
-		    rcode);
-	*rcode = DNS_RCODE_NXDOMAIN;
-	if (dnsmsg_writer_init(&w, out, cap, limit, q, pkt,
-	    v->conf->server.edns_buffer_size) != 0)
-		return 0;
-	dnsmsg_add_rr(&w, DNS_SEC_AUTHORITY, q->nlabels - z->apex_labels,
-	    DNS_TYPE_SOA, z->neg_ttl, z->soa_rdata, z->soa_rdlen);
-	return dnsmsg_finish(&w, DNS_RCODE_NXDOMAIN, true);
+	if (eq == NULL)
+		return false;
+	*eq++ = '\0';
+	memset(ru, 0, sizeof(*ru));
+	if ((at = strchr(eq, '@')) != NULL) {
+		*at++ = '\0';
+		ru->delay = atof(at) / 1000.;
+	}
+	if (strcmp(tok, "*") == 0)
+		ru->any = true;
+	else if (inet_pton(AF_INET, tok, &in) == 1)
+		ru->addr = ntohl(in.s_addr);
+	else
+		return false;
+	if (strcmp(eq, "none") == 0)
+		ru->res = RES_NONE;
+	else if (strcmp(eq, "never") == 0)
+		ru->res = RES_NEVER;
+	else if (inet_pton(AF_INET, eq, &in) == 1) {
+		ru->res = RES_LISTED;
+		ru->code = ntohl(in.s_addr);
+	} else
+		return false;
+	return true;
 }
-
-static const struct pending_source source = {
-	wants, start, cancel, answer_cb, NULL
-};
 
 void	delay_source_init(void) __attribute__((constructor));
 
@@ -137,9 +198,9 @@ void	delay_source_init(void) __attribute__((constructor));
 void
 delay_source_init(void)
 {
-	const char *env = getenv("RBLMUX_TEST_DELAY");
+	const char *env = getenv("RBLMUX_TEST_UPSTREAM");
 	const char *dl = getenv("RBLMUX_TEST_DEADLINE_MS");
-	char buf[1024], *tok, *save = NULL, *eq;
+	char buf[1024], *tok, *save = NULL;
 
 	if (dl != NULL)
 		deadline = atof(dl) / 1000.;
@@ -147,14 +208,8 @@ delay_source_init(void)
 		return;
 	strcpy(buf, env);
 	for (tok = strtok_r(buf, ",", &save); tok != NULL &&
-	    nzones < MAX_ZONES; tok = strtok_r(NULL, ",", &save)) {
-		if ((eq = strchr(tok, '=')) == NULL ||
-		    (size_t)(eq - tok) > DNS_MAXNAME)
-			continue;
-		memcpy(zones[nzones].zone, tok, (size_t)(eq - tok));
-		zones[nzones].zone[eq - tok] = '\0';
-		zones[nzones].delay = atof(eq + 1) / 1000.;
-		nzones++;
-	}
+	    nrules < MAX_RULES; tok = strtok_r(NULL, ",", &save))
+		if (parse_rule(tok, &rules[nrules]))
+			nrules++;
 	pending_set_source(&source);
 }
