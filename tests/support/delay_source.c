@@ -5,7 +5,8 @@
  *
  * It stands in for every upstream: a query whose answer state misses
  * only upstream results is parked, and after a delay on a libev timer
- * each of those results is delivered through pending_complete().
+ * each of those results is delivered through pending_complete() (an
+ * upstream with code: lines gets the same result for each of them).
  * RBLMUX_TEST_UPSTREAM="ADDR=RESULT[@MS],..." says what the upstream
  * answers for an IPv4 subject ADDR ("*": every other subject): RESULT
  * is a code (an IPv4 address: listed), "none" (not listed) or "never"
