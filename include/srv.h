@@ -11,8 +11,10 @@
  * timeout from the last answered message, a deadline for a partial
  * message, and a cap on connections: at the cap a new client closes the
  * connection idle the longest, else the one that has left its replies
- * unread the longest (stalled: the kernel's buffer for it is full), and
- * is closed at once only when every connection is busy being answered.
+ * unread the longest (stalled: the kernel's buffer for it is full), else
+ * the one waiting longest with only parked messages owed (their late
+ * answers are dropped), and is closed at once only when every
+ * connection is busy being answered.
  * Each connection reads and answers a bounded amount per wake-up and
  * pauses while 16 KB of replies wait for the client, so TCP clients can
  * neither starve UDP, make the server buffer without bound, nor lock

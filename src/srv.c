@@ -31,17 +31,21 @@
  * message is not whole tcp-message-timeout after we began waiting for
  * its rest (bytes that trickle in do not count as activity).
  *
- * Each connection is on one of three lists, by what it waits for: idle
+ * Each connection is on one of four lists, by what it waits for: idle
  * (nothing: no reply queued, no message waiting), busy (us: messages
- * waiting for their share of the next iteration) and stalled (the
- * client: the kernel's buffer is full of replies it has not read, and
- * more replies or messages wait behind them). Idle and stalled ones are
- * kept in order of last activity -- for a stalled one, when it stalled
- * or last read. When every slot is taken, a new client closes the head
- * of the idle list (RFC 7766 6.2.3), else the head of the stalled list:
- * a client that does not read its replies is the one to give way, so
- * clients that pipeline and never read cannot lock others out. A busy
- * connection is never closed to make room.
+ * waiting for their share of the next iteration), stalled (the client:
+ * the kernel's buffer is full of replies it has not read, and more
+ * replies or messages wait behind them) and waiting (a source: it has
+ * parked messages and nothing we could answer or write now). Idle,
+ * stalled and waiting ones are kept in order of last activity -- for a
+ * stalled one, when it stalled or last read. When every slot is taken, a
+ * new client closes the head of the idle list (RFC 7766 6.2.3), else the
+ * head of the stalled list: a client that does not read its replies is
+ * the one to give way, so clients that pipeline and never read cannot
+ * lock others out; else the head of the waiting list, whose parked
+ * answers are then dropped, so clients that keep a query parked on
+ * every connection cannot lock others out either. A busy connection is
+ * never closed to make room.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -81,6 +85,7 @@ enum conn_state {
 	CONN_IDLE,		/* nothing: we owe it no answer or reply */
 	CONN_BUSY,		/* us: messages wait for their share */
 	CONN_STALLED,		/* the client: to read, so we can write */
+	CONN_WAITING,		/* a source: only parked messages are owed */
 	CONN_NSTATES
 };
 
@@ -157,8 +162,8 @@ struct srv {
 	size_t		 nudp;
 	struct tcp_listener **tcp;
 	size_t		 ntcp;
-	struct conn_list conns[CONN_NSTATES];	/* by state; idle and
-						   stalled: oldest first */
+	struct conn_list conns[CONN_NSTATES];	/* by state; but busy:
+						   oldest first */
 	unsigned	 nconns;
 	struct conn_slot *slots;
 	uint32_t	 nslots;
@@ -555,7 +560,8 @@ writable(int fd)
  * the kernel refused: its buffer is full of replies the client has not
  * read. Messages waiting with nothing queued wait for their share of the
  * next iteration -- or for the same full buffer, which a write watcher
- * would wait for without end. Parked messages wait for us too.
+ * would wait for without end. Parked messages alone wait for their
+ * source.
  */
 static enum conn_state
 conn_state_now(const struct conn *c)
@@ -564,7 +570,7 @@ conn_state_now(const struct conn *c)
 		return CONN_STALLED;
 	if (can_answer(c))
 		return writable(c->fd) ? CONN_BUSY : CONN_STALLED;
-	return c->parked > 0 ? CONN_BUSY : CONN_IDLE;
+	return c->parked > 0 ? CONN_WAITING : CONN_IDLE;
 }
 
 /*
@@ -684,8 +690,9 @@ conn_new(struct srv *s, int fd, const struct sockaddr_storage *peer)
 
 /*
  * make_room - at the cap, close the connections idle the longest, then
- * those stalled the longest, until one slot is free; false when only
- * busy connections are left.
+ * those stalled the longest, then those waiting the longest for parked
+ * answers, until one slot is free; false when only busy connections are
+ * left.
  */
 static bool
 make_room(struct srv *s)
@@ -694,7 +701,8 @@ make_room(struct srv *s)
 
 	while (s->nconns >= s->max_clients) {
 		if ((c = s->conns[CONN_IDLE].head) == NULL &&
-		    (c = s->conns[CONN_STALLED].head) == NULL)
+		    (c = s->conns[CONN_STALLED].head) == NULL &&
+		    (c = s->conns[CONN_WAITING].head) == NULL)
 			return false;
 		if (s->st != NULL) {
 			s->st->tcp_evicted++;

@@ -429,8 +429,42 @@ def wildcard(t):
     srv.stop()
 
 
+def tcp_parked_evicted(t):
+    """At tcp-max-clients, connections that only wait for parked answers
+    give way to a new client, the one waiting longest first (its late
+    answer is dropped): one parked query per connection cannot hold
+    every slot until its deadline."""
+    conf = CONF.replace("max-pending: @MAXP@",
+                        "max-pending: @MAXP@\n    tcp-max-clients: 2")
+    srv = server("192.0.2.10=never", deadline_ms=1500, conf=conf)
+    held = []
+    try:
+        for i in range(2):
+            s = h.tcp_connect(srv.port, timeout=20)
+            s.sendall(h.tcp_frame(h.make_query(BOTH, "A", qid=i)))
+            held.append(s)
+            t.eq(wait_stat(srv, "pending.parked", i + 1), i + 1,
+                 "connection %d has a query parked" % i)
+        r = srv.q(LOCAL, tcp=True, timeout=20)
+        t.ok(r is not None and r.a_set() == ["127.0.0.2"],
+             "a new client is answered at the cap", repr(r))
+        st = stats(srv)
+        t.eq((st.get("tcp.evicted"), st.get("tcp.rejected")), (1, 0),
+             "one waiting connection closed to make room, none rejected")
+        t.ok(h.peer_closed(held[0], 20), "the one waiting longest closed")
+        m = h.tcp_read_msg(held[1], 20)
+        t.eq(a_of(m) if m else None, ("NOERROR", ["127.0.0.2"]),
+             "the other answered at the deadline")
+        t.eq(wait_stat(srv, "pending.gone", 1), 1,
+             "the closed one's late answer dropped")
+    finally:
+        for s in held:
+            s.close()
+    srv.stop()
+
+
 TESTS = [many_parked, tcp_out_of_order, deadline, not_parked, tcp_closed,
-         reload_parked, sigterm_parked, cap, wildcard]
+         tcp_parked_evicted, reload_parked, sigterm_parked, cap, wildcard]
 
 if __name__ == "__main__":
     # names on the command line run those tests alone
