@@ -4,8 +4,9 @@
  A query whose answer state (answer.h) misses remote results that the
  * registered source can provide (an upstream DNSBL, or in the test
  * binary a delayed one) is parked: it owns its answer state (values and
- * statuses, no pointer), a copy of its packet (answer_write() needs the
- * question), where to answer it (struct srv_addr: peer, socket or
+ * statuses, no pointer), its parsed question and a copy of the packet up
+ * to the end of the question (what answer_write() reads: a query padded
+ * to 64 KB costs no more than any other), where to answer it (struct srv_addr: peer, socket or
  * connection, PKTINFO destination), a reference to the view it was read
  * under (a reload frees nothing it uses), the reply size limit and a
  * deadline. The source delivers each result through pending_complete()
@@ -38,6 +39,7 @@ struct ev_loop;
 struct stats;
 struct view;
 struct answer_state;
+struct dns_query;
 struct answer_result;
 struct subject;
 struct pending;
@@ -89,18 +91,19 @@ struct pending	*pending_new(struct ev_loop *loop, struct srv *s,
 void	 pending_set_max(struct pending *p, unsigned max);
 
 /*
- * Park the message msg (len bytes), whose answer state st (missing
+ * Park the message msg, parsed as q, whose answer state st (missing
  * remote results, for subject s) was decided under v; from tells where
  * to answer, limit bounds the reply and wait (seconds, > 0) the wait for
- * the source. The state is copied. Returns 0 (the caller returns
+ * the source. The state, q and msg up to q->question_end are copied.
+ * Returns 0 (the caller returns
  * SRV_PARKED), RBLMUX_ERANGE at the cap (drop the query), or another
  * negative RBLMUX_E* code (stopping, no memory, the source failed):
  * answer now with what is known.
  */
 int	 pending_park(struct pending *p, struct view *v,
 	    const struct answer_state *st, const struct subject *s,
-	    const uint8_t *msg, size_t len, const struct srv_origin *from,
-	    size_t limit, double wait);
+	    const struct dns_query *q, const uint8_t *msg,
+	    const struct srv_origin *from, size_t limit, double wait);
 
 /*
  * Source index i's result r for pq (answer_complete()). When nothing is

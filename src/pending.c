@@ -26,8 +26,9 @@ struct pending_query {
 	size_t			 limit;
 	void			*src_data;	/* the source's */
 	struct answer_state	 st;		/* what is known so far */
-	size_t			 len;
-	uint8_t			 pkt[];		/* the message, copied */
+	struct dns_query	 q;		/* the question, parsed */
+	uint8_t			 pkt[];		/* the message up to the end
+						   of its question */
 };
 
 struct pending {
@@ -102,18 +103,14 @@ answer(struct pending_query *pq)
 {
 	struct pending *p = pq->p;
 	const struct pending_source *src = pending_source;
-	struct dns_query q;
-	size_t n = 0;
+	size_t n;
 	int rcode = DNS_RCODE_SERVFAIL;
 
 	if (pq->st.missing != 0 && src->cancel != NULL)
 		src->cancel(src->arg, pq);
-	/* it parsed before it was parked; the copy parses the same */
-	if (dnsmsg_parse_query(pq->pkt, pq->len, &q) == DNSMSG_OK) {
-		n = answer_write(pq->view, &q, pq->pkt, pq->len, &pq->st,
-		    NULL, p->out, sizeof(p->out), pq->limit, &rcode);
-		query_count(p->st, p->out, n, rcode);
-	}
+	n = answer_write(pq->view, &pq->q, pq->pkt, pq->q.question_end,
+	    &pq->st, NULL, p->out, sizeof(p->out), pq->limit, &rcode);
+	query_count(p->st, p->out, n, rcode);
 	if (srv_reply(p->srv, &pq->to, p->out, n) == RBLMUX_ENOENT)
 		p->st->pending_gone++;
 	release(pq);
@@ -134,7 +131,7 @@ deadline_cb(struct ev_loop *loop, ev_timer *w, int revents)
 /* pending_park - keep a query until its source is ready */
 int
 pending_park(struct pending *p, struct view *v, const struct answer_state *st,
-    const struct subject *s, const uint8_t *msg, size_t len,
+    const struct subject *s, const struct dns_query *q, const uint8_t *msg,
     const struct srv_origin *from, size_t limit, double wait)
 {
 	const struct pending_source *src = pending_source;
@@ -146,12 +143,13 @@ pending_park(struct pending *p, struct view *v, const struct answer_state *st,
 		p->st->pending_exceeded++;
 		return RBLMUX_ERANGE;
 	}
-	if ((pq = malloc(sizeof(*pq) + len)) == NULL)
+	/* the rest (additional records, EDNS options) is never read again */
+	if ((pq = malloc(sizeof(*pq) + q->question_end)) == NULL)
 		return RBLMUX_ENOMEM;
 	memset(pq, 0, sizeof(*pq));
 	pq->p = p;
-	pq->len = len;
-	memcpy(pq->pkt, msg, len);
+	pq->q = *q;
+	memcpy(pq->pkt, msg, q->question_end);
 	pq->limit = limit;
 	pq->st = *st;
 	srv_origin_save(from, &pq->to);

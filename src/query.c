@@ -142,7 +142,7 @@ query_handle(void *arg, const uint8_t *msg, size_t len,
 	if (answer_decide(ctx->view, &q, now, &ast, &wk) != 0 &&
 	    pending_source != NULL && (wait = pending_source->wants(
 	    pending_source->arg, ctx->view, &ast)) > 0) {
-		rc = pending_park(ctx->pend, ctx->view, &ast, &wk.s, msg, len,
+		rc = pending_park(ctx->pend, ctx->view, &ast, &wk.s, &q, msg,
 		    from, limit, wait);
 		if (rc == 0)
 			return SRV_PARKED;
