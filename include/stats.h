@@ -33,6 +33,8 @@ struct stats {
 	uint64_t	 pending_parked;	/* queries parked to answer later */
 	uint64_t	 pending_exceeded;	/* dropped: max-pending reached */
 	uint64_t	 pending_expired;	/* answered at their deadline */
+	uint64_t	 pending_answered;	/* parked queries answered, by any path */
+	uint64_t	 pending_now;		/* parked at this moment (a gauge: loops add up) */
 	uint64_t	 pending_gone;		/* answers dropped: connection closed */
 	uint64_t	 pending_peak;		/* most queries parked at once */
 	uint64_t	 reloads;		/* views swapped in */

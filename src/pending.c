@@ -90,6 +90,7 @@ release(struct pending_query *pq)
 	if (pq->next != NULL)
 		pq->next->prev = pq->prev;
 	p->n--;
+	p->st->pending_now--;
 	view_unref(pq->view);
 	free(pq);
 }
@@ -111,6 +112,7 @@ answer(struct pending_query *pq)
 	n = answer_write(pq->view, &pq->q, pq->pkt, pq->q.question_end,
 	    &pq->st, NULL, p->out, sizeof(p->out), pq->limit, &rcode);
 	query_count(p->st, p->out, n, rcode);
+	p->st->pending_answered++;
 	if (srv_reply(p->srv, &pq->to, p->out, n) == RBLMUX_ENOENT)
 		p->st->pending_gone++;
 	release(pq);
@@ -166,6 +168,7 @@ pending_park(struct pending *p, struct view *v, const struct answer_state *st,
 		p->head->prev = pq;
 	p->head = pq;
 	p->n++;
+	p->st->pending_now++;
 	p->st->pending_parked++;
 	if (p->n > p->st->pending_peak)
 		p->st->pending_peak = p->n;

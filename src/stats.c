@@ -79,6 +79,8 @@ stats_format(const struct stats *st, char *buf, size_t cap)
 	OUT("pending.parked: %" PRIu64 "\n", st->pending_parked);
 	OUT("pending.exceeded: %" PRIu64 "\n", st->pending_exceeded);
 	OUT("pending.expired: %" PRIu64 "\n", st->pending_expired);
+	OUT("pending.answered: %" PRIu64 "\n", st->pending_answered);
+	OUT("pending.now: %" PRIu64 "\n", st->pending_now);
 	OUT("pending.gone: %" PRIu64 "\n", st->pending_gone);
 	OUT("pending.peak: %" PRIu64 "\n", st->pending_peak);
 	OUT("reloads: %" PRIu64 "\n", st->reloads);

@@ -200,7 +200,10 @@ def many_parked(t):
         r = srv.q(LOCAL)
         t.ok(r is not None and r.a_set() == ["127.0.0.2"],
              "a zone without upstream still answers at once", repr(r))
-        t.eq(stats(srv).get("pending.parked"), 120, "and is not parked")
+        st = stats(srv)
+        t.eq(st.get("pending.parked"), 120, "and is not parked")
+        t.eq((st.get("pending.answered"), st.get("pending.now")), (120, 0),
+             "every parked query answered, none parked now")
     finally:
         u.close()
         for s in conns:
