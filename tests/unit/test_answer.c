@@ -874,7 +874,7 @@ static void
 expired_serve(void **state)
 {
 	static const char *const names[] = { "30.2.0.192.exp.test",
-	    "1.2.0.192.exp.test", "9.9.9.9.exp.test", "exp.test",
+	    "1.2.0.192.exp.test", "200.113.0.203.exp.test", "exp.test",
 	    "2.0.0.127.exp.test", "1.0.0.127.exp.test", "2.0.192.exp.test",
 	    "foo.exp.test" };
 	static const uint16_t types[] = { DNS_TYPE_A, DNS_TYPE_TXT,
@@ -895,7 +895,7 @@ expired_serve(void **state)
 	/* up to its expiry the data answers */
 	expect_a("30.2.0.192.exp.test", EXPIRES, 0x7f00001eU);
 	expect_a("1.2.0.192.exp.test", EXPIRES - 3600, 0x7f000002U);
-	expect_a("9.9.9.9.exp.test", EXPIRES, 0);
+	expect_a("200.113.0.203.exp.test", EXPIRES, 0);
 	pkt = ask_at(view, "exp.test", DNS_TYPE_SOA, 0, 512, EXPIRES, &rcode);
 	assert_int_equal(rcode, DNS_RCODE_NOERROR);
 	check_soa(ldns_rr_list_rr(ldns_pkt_answer(pkt), 0), "exp.test", 300);

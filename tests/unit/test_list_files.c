@@ -77,10 +77,10 @@ test_ttl_clamp(void **state)
 	struct list *l;
 
 	(void)state;
-	l = load_text(LIST_IP4SET, "$TTL 3000000000\n1.0.0.1\n"
+	l = load_text(LIST_IP4SET, "$TTL 3000000000\n192.0.2.1\n"
 	    "$SOA 4000000000 ns. h. 1 1h 1h 1w 3000000000\n"
 	    "$NS 2147483648 ns.x\n");
-	assert_int_equal(list_lookup_ip4(l, 0x01000001, v, 1), 1);
+	assert_int_equal(list_lookup_ip4(l, 0xc0000201, v, 1), 1);
 	assert_int_equal(v[0]->lv_ttl, LIST_TTL_MAX);
 	soa = list_soa(l);
 	assert_non_null(soa);
@@ -97,17 +97,17 @@ test_ttl_clamp(void **state)
 	list_free(l);
 
 	/* the largest TTL allowed is taken as it is */
-	l = load_text(LIST_IP4SET, "$TTL 2147483647\n1.0.0.1\n");
+	l = load_text(LIST_IP4SET, "$TTL 2147483647\n192.0.2.1\n");
 	assert_int_equal(nwarns, 0);
-	assert_int_equal(list_lookup_ip4(l, 0x01000001, v, 1), 1);
+	assert_int_equal(list_lookup_ip4(l, 0xc0000201, v, 1), 1);
 	assert_int_equal(v[0]->lv_ttl, LIST_TTL_MAX);
 	list_free(l);
 
 	/* and so is the default TTL of the options */
 	o = opts(LIST_IP4SET, NULL, 0);
 	o.default_ttl = UINT32_MAX;
-	assert_int_equal(list_load_mem(&o, "1.0.0.1\n", 8, &l), 0);
-	assert_int_equal(list_lookup_ip4(l, 0x01000001, v, 1), 1);
+	assert_int_equal(list_load_mem(&o, "192.0.2.1\n", 10, &l), 0);
+	assert_int_equal(list_lookup_ip4(l, 0xc0000201, v, 1), 1);
 	assert_int_equal(v[0]->lv_ttl, LIST_TTL_MAX);
 	list_free(l);
 }
@@ -167,9 +167,9 @@ edit_collect(void *arg, enum list_severity sev, const char *file,
 	fd = open(edit_path, O_WRONLY | (edit_kind == 0 ? O_APPEND : 0));
 	assert_true(fd >= 0);
 	if (edit_kind == 0)
-		assert_int_equal(write(fd, "9.9.9.9\n", 8), 8);
+		assert_int_equal(write(fd, "192.0.2.9\n", 10), 10);
 	else {
-		assert_int_equal(pwrite(fd, "2", 1, 0), 1);
+		assert_int_equal(pwrite(fd, "8", 1, 8), 1);
 		assert_int_equal(clock_gettime(CLOCK_REALTIME, &ts[0]), 0);
 		ts[0].tv_sec += 100;
 		ts[1] = ts[0];
@@ -193,7 +193,7 @@ test_changed_while_read(void **state)
 
 	(void)state;
 	/* line 2 has a TXT over 255 bytes: a warning, and the edit */
-	snprintf(text, sizeof(text), "1.0.0.1\n1.0.0.2 %0300d\n1.0.0.3\n", 0);
+	snprintf(text, sizeof(text), "192.0.2.1\n192.0.2.2 %0300d\n192.0.2.3\n", 0);
 	for (kind = 0; kind < 2; kind++) {
 		files[0] = write_file(dir, "changing", text);
 		o = opts(LIST_IP4SET, files, 1);
@@ -212,7 +212,7 @@ test_changed_while_read(void **state)
 		o.ids = ids;
 		assert_int_equal(list_load(&o, &l), 0);
 		assert_int_equal(nerrors, 0);
-		assert_int_equal(a4(l, 0x01000003), 0x7f000002);
+		assert_int_equal(a4(l, 0xc0000203), 0x7f000002);
 		/* the identity taken at open time */
 		assert_int_equal(stat(files[0], &st), 0);
 		assert_true(ids[0].ino == st.st_ino && ids[0].dev == st.st_dev);
@@ -242,7 +242,7 @@ test_open_emfile(void **state)
 	int fd;
 
 	(void)state;
-	files[0] = write_file(dir, "some", "1.0.0.1\n");
+	files[0] = write_file(dir, "some", "192.0.2.1\n");
 	o = opts(LIST_IP4SET, files, 1);
 	no_more_files(&rl);
 	fd = list_load(&o, &l);
