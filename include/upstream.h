@@ -1,0 +1,89 @@
+/*
+ * upstream.h -- the upstream DNSBL client: fan-out, coalescing, health,
+ * budgets, and the cache in front of them.
+ *
+ * One struct upclient per process, created at start-up before the first
+ * view and kept across reloads: the cache, each upstream's health and
+ * budget (bound to the config by upstream name), the in-flight lookups
+ * and their sockets outlive views. upclient_apply() binds a new view's
+ * upstream: clauses (new ones start UNKNOWN and are probed at once;
+ * removed ones are forgotten once nothing waits for them) and resolver
+ * addresses (`forward:`, else the nameservers of /etc/resolv.conf).
+ *
+ * It is the pending_source (pending.h) of bin/rblmuxd:
+ *
+ *   fill()   one cache get per query: every missing upstream result
+ *            that the cache holds fresh is completed at once (mapped
+ *            to the source's code); an upstream that is DISABLED
+ *            contributes nothing; one that is DOWN or over its budget
+ *            contributes its stale entry (within serve-stale, short
+ *            TTL) or nothing, and is not waited for;
+ *   wants()  the resolver timeout: the one deadline of the query;
+ *   start()  one lookup per upstream zone still missing (A; TXT as well
+ *            when the client asks TXT for a listed subject), joined to
+ *            an identical lookup already in flight (coalescing);
+ *   cancel() the query is answered: it stops waiting.
+ *
+ * A lookup: a fresh UDP socket connected to the server (kernel-chosen
+ * random source port; datagrams from another address or port never
+ * reach it), a random ID, `attempts` tries spread over `timeout` across
+ * the servers, TC=1 retried over TCP; each datagram read goes through
+ * upresp_parse(): a MISMATCH is discarded and the wait goes on. A valid
+ * answer is cached (positive TTL from the answer, negative from the SOA,
+ * clamped to ttl-min/ttl-max and negative-ttl-max), counted in the
+ * upstream's health, and delivered to every query waiting for it. An
+ * error (rcode, error code, invalid code) or silence delivers "failed"
+ * (or the stale entry within serve-stale), is never cached, and counts
+ * against health. Entries hit shortly before expiry are refreshed in
+ * the background (prefetch).
+ *
+ * Event loop thread only (the one loop given at creation).
+ */
+#ifndef RBLMUX_UPSTREAM_H
+#define RBLMUX_UPSTREAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+struct ev_loop;
+struct cache;
+struct stats;
+struct view;
+struct subject;
+struct pending_source;
+struct upclient;
+
+/* Short TTL of a stale answer (RFC 8767 suggests 30 s) */
+#define UPSTREAM_STALE_TTL	30
+/* Lookups in flight at most; beyond, a lookup fails at once */
+#define UPSTREAM_MAX_INFLIGHT	8192
+
+/*
+ * A client for loop, with the cache c (may be NULL: no cache), counting
+ * in st. Returns NULL when out of memory.
+ */
+struct upclient *upclient_new(struct ev_loop *loop, struct cache *c,
+	    struct stats *st);
+
+/*
+ * Bind v's upstreams and resolver (called when v is swapped in, and
+ * before the first query). Never fails: an upstream that cannot be set
+ * up is DOWN with the reason.
+ */
+void	 upclient_apply(struct upclient *uc, const struct view *v);
+
+/* The pending_source of uc. */
+const struct pending_source *upclient_source(struct upclient *uc);
+
+/* Append the status lines of every upstream to buf; returns the length
+   written (at most cap - 1, NUL-terminated). */
+size_t	 upclient_status(struct upclient *uc, time_t now, char *buf,
+	    size_t cap);
+
+/* Answer every waiting query and close every socket (shutdown). */
+void	 upclient_stop(struct upclient *uc);
+void	 upclient_free(struct upclient *uc);		/* accepts NULL */
+
+#endif /* RBLMUX_UPSTREAM_H */
