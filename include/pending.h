@@ -52,6 +52,16 @@ struct pending_query;
  */
 struct pending_source {
 	/*
+	 * Complete now, through answer_complete(), every missing result of
+	 * st (decided under v for subject s, asked with qtype at time now)
+	 * that is at hand without waiting (a cache), and mark as failed
+	 * those the source will not wait for. Returns st->missing
+	 * afterwards. May be NULL.
+	 */
+	uint64_t (*fill)(void *arg, const struct view *v,
+		    struct answer_state *st, const struct subject *s,
+		    uint16_t qtype, time_t now);
+	/*
 	 * Can this source provide every result st (decided under v) is
 	 * missing? Returns the most seconds the query may wait for them
 	 * (its deadline from now), or 0: answer now, the missing results
@@ -119,6 +129,9 @@ uint64_t pending_missing(const struct pending_query *pq);
 
 /* A pointer the source may keep with pq (NULL at first). */
 void	**pending_source_data(struct pending_query *pq);
+
+/* The type the client asked for (A, TXT, ANY, ...). */
+uint16_t pending_qtype(const struct pending_query *pq);
 
 /* How many queries are parked. */
 unsigned pending_count(const struct pending *p);

@@ -199,6 +199,12 @@ pending_source_data(struct pending_query *pq)
 	return &pq->src_data;
 }
 
+uint16_t
+pending_qtype(const struct pending_query *pq)
+{
+	return pq->q.qtype;
+}
+
 unsigned
 pending_count(const struct pending *p)
 {

@@ -140,7 +140,9 @@ query_handle(void *arg, const uint8_t *msg, size_t len,
 	 * missing results contribute nothing.
 	 */
 	if (answer_decide(ctx->view, &q, now, &ast, &wk) != 0 &&
-	    pending_source != NULL && (wait = pending_source->wants(
+	    pending_source != NULL && (pending_source->fill == NULL ||
+	    pending_source->fill(pending_source->arg, ctx->view, &ast,
+	    &wk.s, q.qtype, now) != 0) && (wait = pending_source->wants(
 	    pending_source->arg, ctx->view, &ast)) > 0) {
 		rc = pending_park(ctx->pend, ctx->view, &ast, &wk.s, &q, msg,
 		    from, limit, wait);

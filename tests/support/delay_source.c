@@ -158,7 +158,8 @@ cancel(void *arg, struct pending_query *pq)
 	*pending_source_data(pq) = NULL;
 }
 
-static const struct pending_source source = { wants, start, cancel, NULL };
+static const struct pending_source source = { NULL, wants, start, cancel,
+    NULL };
 
 /* parse_rule - "ADDR=RESULT[@MS]" into *ru; false when malformed */
 static bool
