@@ -82,6 +82,37 @@ const struct pending_source *upclient_source(struct upclient *uc);
 size_t	 upclient_status(struct upclient *uc, time_t now, char *buf,
 	    size_t cap);
 
+/* What status and lookup show of one upstream. */
+struct upinfo {
+	const char	*name;		/* valid until the next apply */
+	const char	*zone;
+	uint64_t	 src;		/* cache_src_id(zone) */
+	int		 state;		/* enum health_state */
+	char		 reason[128];
+	time_t		 since;		/* in this state since */
+	uint64_t	 queries;	/* sent (attempts, TCP retries and
+					   probes included) */
+	uint64_t	 lookups;	/* started for client queries */
+	uint64_t	 coalesced;	/* client queries joined to one */
+	uint64_t	 timeouts;	/* lookups with no answer in time */
+	uint64_t	 errors;	/* lookups answered with an error */
+	uint64_t	 hits;		/* fresh cache entries used */
+	uint64_t	 stale;		/* stale entries served */
+	uint64_t	 misses;	/* no usable entry: asked */
+	uint64_t	 skipped;	/* not asked: over budget */
+	uint64_t	 budget_used;	/* in the current window */
+	uint64_t	 budget_max;	/* 0 = unlimited */
+	uint32_t	 budget_period;	/* seconds */
+	bool		 over_budget;
+};
+
+/* The info of upstream `name` at now into *out; false when unknown. */
+bool	 upclient_info(struct upclient *uc, const char *name, time_t now,
+	    struct upinfo *out);
+
+/* The cache uc uses (NULL: none). */
+struct cache *upclient_cache(struct upclient *uc);
+
 /* Answer every waiting query and close every socket (shutdown). */
 void	 upclient_stop(struct upclient *uc);
 void	 upclient_free(struct upclient *uc);		/* accepts NULL */
