@@ -114,6 +114,13 @@ void		 ctl_close(struct ctl *c);
  * as the "lookup" command shows it. Returns false, with the reason in o,
  * when subject is neither an address nor a domain name.
  */
+/*
+ * The upstream client whose health and cache "lookup" shows and
+ * "flush" empties (NULL: none). Before ctl_start().
+ */
+struct upclient;
+void		 ctl_set_upclient(struct upclient *uc);
+
 bool		 ctl_lookup(const struct view *v, const char *subject,
 		    const char *zone, struct ctl_out *o);
 

@@ -13,6 +13,7 @@
 #define RBLMUX_VERSION "0.1"
 
 struct ctl_out;
+struct upclient;
 struct view;
 struct vlist;
 
@@ -23,6 +24,7 @@ struct status_info {
 	bool		 reloading;
 	unsigned	 tcp_clients;	/* summed over the loops */
 	unsigned	 tcp_stalled;
+	struct upclient	*uc;		/* upstreams and cache, or NULL */
 };
 
 /* Write the status text for si at now to o. */

@@ -27,6 +27,12 @@
  * source carries the index of its upstream (and code) in the config, so
  * no later code compares names.
  *
+ * An upstream with `mirror: yes` also gets a zone of its own name: a
+ * served zone whose sources are the upstream's results (each of its
+ * code: results, else its own), so it answers the upstream's original
+ * codes and TXT through the cache (transparent mode). Its SOA and NS are
+ * the defaults of a zone without soa: and ns: lines.
+ *
  * Reference counts are atomic; a view and everything it points to is
  * read-only once view_build() returns.
  */
@@ -133,6 +139,8 @@ struct vzone {
 	uint32_t		 neg_ttl;	/* SOA in negative answers */
 	uint8_t			 soa_rdata[2 * DNS_MAXNAME + 20]; /* wire form */
 	size_t			 soa_rdlen;
+	bool			 mirror;	/* an upstream's own zone
+						   (mirror: yes) */
 };
 
 /* One slot of the apex hash table. */
@@ -165,8 +173,12 @@ struct view {
 	const struct conf	*conf;		/* == vc->c */
 	struct vlist		**lists;	/* parallel to conf->lists */
 	size_t			 nlists;
-	struct vzone		*zones;
+	struct vzone		*zones;		/* the config's, then one per
+						   mirror: yes upstream */
 	size_t			 nzones;
+	struct conf_zone	*mirrors;	/* the mirrored upstreams' zones
+						   (owned) */
+	size_t			 nmirrors;
 	struct vzone_slot	*ztab;		/* apex hash table, open
 						   addressing */
 	size_t			 ztab_mask;	/* slots - 1 (a power of two) */

@@ -491,6 +491,26 @@ answer_decide(const struct view *v, const struct dns_query *q, time_t now,
 	}
 }
 
+/* txt_kept - is this reason in the state already? Then *off is where */
+static bool
+txt_kept(const struct answer_state *st, const char *txt, size_t len,
+    uint16_t *off)
+{
+	size_t i;
+
+	for (i = 0; i < st->nsrc; i++) {
+		const struct answer_src *as = &st->src[i];
+
+		if (as->remote && as->status == ASRC_LISTED &&
+		    as->txt_len == len && memcmp(st->txt + as->txt_off, txt,
+		    len) == 0) {
+			*off = as->txt_off;
+			return true;
+		}
+	}
+	return false;
+}
+
 /* answer_complete - one remote source's result */
 int
 answer_complete(struct answer_state *st, size_t i,
@@ -512,11 +532,15 @@ answer_complete(struct answer_state *st, size_t i,
 		len = r->txt != NULL ? r->txt_len : 0;
 		if (len > LIST_TXT_LEN)
 			len = LIST_TXT_LEN;
+		as->txt_len = (uint8_t)len;
+		/* the results of one upstream share its reason */
+		if (len > 0 && txt_kept(st, r->txt, len, &as->txt_off))
+			break;
 		if (len > sizeof(st->txt) - st->txt_used)
-			len = sizeof(st->txt) - st->txt_used;
+			as->txt_len = (uint8_t)(len = sizeof(st->txt) -
+			    st->txt_used);
 		memcpy(st->txt + st->txt_used, r->txt, len);
 		as->txt_off = st->txt_used;
-		as->txt_len = (uint8_t)len;
 		st->txt_used = (uint16_t)(st->txt_used + len);
 		break;
 	case ANSWER_RES_NOT_LISTED:

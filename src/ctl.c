@@ -23,7 +23,11 @@
 #include <ev.h>
 
 #include "answer.h"
+#include "cache.h"
 #include "ctl.h"
+#include "health.h"
+#include "pending.h"
+#include "upstream.h"
 #include "err.h"
 #include "log.h"
 #include "view.h"
@@ -549,6 +553,105 @@ fmt_a(uint32_t a, char *buf, size_t cap)
 
 static const char *const answer_names[] = { "bitmask", "each", "score" };
 
+/* The upstream client lookup and flush read (NULL: none) */
+static struct upclient *ctl_uc;
+static struct cache_reader *ctl_reader;
+
+void
+ctl_set_upclient(struct upclient *uc)
+{
+	cache_reader_free(ctl_reader);
+	ctl_reader = NULL;
+	ctl_uc = uc;
+}
+
+/* ctl_cache - the cache and this module's reader of it, or NULL */
+static struct cache *
+ctl_cache(void)
+{
+	struct cache *c = ctl_uc != NULL ? upclient_cache(ctl_uc) : NULL;
+
+	if (c != NULL && ctl_reader == NULL)
+		ctl_reader = cache_reader_new(c);
+	return ctl_reader != NULL ? c : NULL;
+}
+
+/* fmt_codes - "127.0.0.2,127.0.0.4" */
+static const char *
+fmt_codes(const uint32_t *a, unsigned na, char *buf, size_t cap)
+{
+	size_t len = 0;
+	unsigned i;
+
+	buf[0] = '\0';
+	for (i = 0; i < na && len + 17 < cap; i++)
+		len += (size_t)snprintf(buf + len, cap - len, "%s%u.%u.%u.%u",
+		    i ? "," : "", a[i] >> 24, (a[i] >> 16) & 255,
+		    (a[i] >> 8) & 255, a[i] & 255);
+	return buf;
+}
+
+/*
+ * explain_upstream - one upstream result of a lookup: what the reply
+ * uses (st, after the cache was read), the upstream's state, and its
+ * raw cache entry with the time left
+ */
+static void
+explain_upstream(const struct view *v, const struct vsource *src,
+    const struct answer_src *as, const struct cache_rec *rec, bool have,
+    time_t now, struct ctl_out *o)
+{
+	const struct conf_upstream *u = &v->conf->upstreams[src->upstream];
+	struct upinfo ui;
+	struct cache_ent e;
+	char a[16], codes[UPRESP_MAX_A * 17];
+	const char *use;
+
+	switch (as->status) {
+	case ASRC_LISTED:
+		use = "listed";
+		break;
+	case ASRC_NOT_LISTED:
+		use = "not listed";
+		break;
+	case ASRC_FAILED:
+		use = "nothing (upstream not used now)";
+		break;
+	case ASRC_NOT_ASKED:
+		use = "not needed";
+		break;
+	default:
+		use = "to be asked";
+		break;
+	}
+	ctl_printf(o, "  %-12s upstream %s (%s, %s): %s", src->name, u->name,
+	    u->zone, ctl_uc != NULL && upclient_info(ctl_uc, u->name, now,
+	    &ui) ? health_state_name((enum health_state)ui.state) :
+	    "not running", use);
+	if (as->status == ASRC_LISTED)
+		ctl_printf(o, " %s ttl %u", fmt_a(as->a, a, sizeof(a)),
+		    as->ttl);
+	if (!have || !cache_rec_get(rec, cache_src_id(u->zone), &e) ||
+	    e.status == CACHE_NONE) {
+		ctl_printf(o, "; cache: miss\n");
+		return;
+	}
+	if ((time_t)e.expires > now)
+		ctl_printf(o, "; cache: fresh, %lds left", (long)(e.expires -
+		    now));
+	else
+		ctl_printf(o, "; cache: stale, expired %lds ago",
+		    (long)(now - e.expires));
+	if (e.status == CACHE_LISTED)
+		ctl_printf(o, ", raw %s", fmt_codes(e.a, e.na, codes,
+		    sizeof(codes)));
+	else
+		ctl_printf(o, ", raw not listed");
+	if (e.has_txt)
+		ctl_printf(o, " \"%.*s\"", (int)e.txt_len, e.txt);
+	ctl_printf(o, "\n");
+}
+
 /* explain_zone - the lookup text for one zone at time now */
 static void
 explain_zone(const struct view *v, const struct vzone *z,
@@ -559,11 +662,21 @@ explain_zone(const struct view *v, const struct vzone *z,
 	struct merge_hit hits[ANSWER_MAX_SRC];
 	struct merge_out merged;
 	char txt[4096], a[16], mt[1024];
+	const struct pending_source *src0;
+	static struct cache_rec rec;
+	struct cache_key key;
+	bool have = false;
 	size_t i, nhits;
 	int k;
 
 	wk.s = *s;
-	answer_decide_subject(v, z, now, ANSWER_ALL_LOCAL, &st, &wk);
+	/* the remote results the cache holds, as a query would use them */
+	if (answer_decide_subject(v, z, now, ANSWER_ALL_LOCAL, &st, &wk) &&
+	    ctl_uc != NULL && (src0 = upclient_source(ctl_uc)) != NULL &&
+	    src0->fill != NULL)
+		src0->fill(src0->arg, v, &st, s, DNS_TYPE_TXT, now);
+	if (ctl_cache() != NULL && cache_key_subject(s, &key) == 0)
+		have = cache_lookup(ctl_reader, &key, &rec) == 0;
 	answer_merge(v, &st, &wk, true, txt, sizeof(txt), hits, &nhits,
 	    &merged);
 	ctl_printf(o, "zone %s (%s)\n", z->name, z->serve ? "serve" :
@@ -574,9 +687,7 @@ explain_zone(const struct view *v, const struct vzone *z,
 		    &z->src[i];
 
 		if (src->kind == VSRC_UPSTREAM) {
-			ctl_printf(o, "  %-12s upstream result: not queried "
-			    "(upstream queries are not available in this "
-			    "version)\n", src->name);
+			explain_upstream(v, src, as, &rec, have, now, o);
 			continue;
 		}
 		if (src->kind == VSRC_ESCALATION) {
@@ -610,7 +721,6 @@ explain_zone(const struct view *v, const struct vzone *z,
 		ctl_printf(o, "  %-12s allowlist: %s\n", z->exempt[i]->name,
 		    st.exempted_by == i + 1 ? "listed (exempts)" :
 		    "not listed");
-	ctl_printf(o, "  cache: not used (local lists only)\n");
 	if (st.testpoint > 0)
 		ctl_printf(o, "  RFC 5782 test point\n");
 	if (!st.listed) {
@@ -673,6 +783,57 @@ ctl_lookup(const struct view *v, const char *subject, const char *zone,
 	return true;
 }
 
+/*
+ * ctl_flush - "flush IP|NAME", "flush --source NAME", "flush --all":
+ * remove cached upstream results
+ */
+static bool
+ctl_flush(int argc, char **argv, struct ctl_out *o)
+{
+	struct cache *c = ctl_cache();
+	struct cache_key key;
+	struct upinfo ui;
+	const char *what;
+	long n;
+
+	if (argc == 2 && strcmp(argv[1], "--all") == 0) {
+		what = "the whole cache";
+	} else if (argc == 3 && strcmp(argv[1], "--source") == 0) {
+		if (ctl_uc == NULL || !upclient_info(ctl_uc, argv[2],
+		    time(NULL), &ui)) {
+			ctl_printf(o, "no such upstream: %.64s\n", argv[2]);
+			return false;
+		}
+		what = argv[2];
+	} else if (argc == 2 && argv[1][0] != '-') {
+		if (cache_key_text(argv[1], &key) != 0) {
+			ctl_printf(o, "not an address or domain name: "
+			    "%.64s\n", argv[1]);
+			return false;
+		}
+		what = argv[1];
+	} else {
+		ctl_printf(o, "usage: flush IP|NAME | flush --source NAME | "
+		    "flush --all\n");
+		return false;
+	}
+	if (c == NULL) {
+		ctl_printf(o, "no cache in use\n");
+		return false;
+	}
+	n = argc == 3 ? cache_flush_src(c, ui.src) :
+	    strcmp(argv[1], "--all") == 0 ? cache_flush_all(c) :
+	    cache_flush_key(c, &key);
+	if (n < 0) {
+		ctl_printf(o, "flush %.64s: %s\n", what,
+		    rblmux_strerror((int)n));
+		return false;
+	}
+	ctl_printf(o, "flushed %.64s: %ld entr%s\n", what, n,
+	    n == 1 ? "y" : "ies");
+	return true;
+}
+
 /* run - carry out one command */
 static void
 run(struct ctl_client *cl)
@@ -712,14 +873,15 @@ run(struct ctl_client *cl)
 	} else if (strcmp(argv[0], "lookup") == 0) {
 		ctl_printf(o, "usage: lookup IP|NAME [ZONE]\n");
 		ok = false;
-	} else if (strcmp(argv[0], "flush") == 0 ||
-	    strcmp(argv[0], "list") == 0 || strcmp(argv[0], "export") == 0 ||
+	} else if (strcmp(argv[0], "flush") == 0) {
+		ok = ctl_flush(argc, argv, o);
+	} else if (strcmp(argv[0], "list") == 0 || strcmp(argv[0], "export") == 0 ||
 	    strcmp(argv[0], "gen") == 0) {
 		ctl_printf(o, "%s: not available in this version\n", argv[0]);
 		ok = false;
 	} else {
 		ctl_printf(o, "unknown command: %.64s (commands: status, stats, "
-		    "lookup, reload)\n", argv[0]);
+		    "lookup, flush, reload)\n", argv[0]);
 		ok = false;
 	}
 	reply(cl, ok, NULL);

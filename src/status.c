@@ -2,12 +2,15 @@
  * status.c -- the "status" text of the control socket.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "ctl.h"
 #include "err.h"
 #include "status.h"
+#include "upstream.h"
 #include "view.h"
 
 /* status_kept_why - why a list serves the data of an earlier load */
@@ -16,6 +19,57 @@ status_kept_why(const struct vlist *vl)
 {
 	return vl->kept_err == RBLMUX_EPARSE ? "files broken" :
 	    rblmux_strerror(vl->kept_err);
+}
+
+/*
+ * status_upstreams - one line per upstream (upstream.c words them), then
+ * the cache: records, bytes, hit rate over every upstream
+ */
+static void
+status_upstreams(struct ctl_out *o, const struct status_info *si,
+    time_t now)
+{
+	const struct conf *c = si->view->conf;
+	struct cache *cache;
+	struct cache_info ci;
+	struct upinfo ui;
+	uint64_t hits = 0, stale = 0, misses = 0;
+	char *buf;
+	size_t i, cap = 512 * (c->nupstreams + 1);
+
+	if (si->uc == NULL) {
+		for (i = 0; i < c->nupstreams; i++)
+			ctl_printf(o, "upstream %s: down (no upstream client)"
+			    "\n", c->upstreams[i].name);
+		ctl_printf(o, "cache: not in use\n");
+		return;
+	}
+	if ((buf = malloc(cap)) != NULL) {
+		upclient_status(si->uc, now, buf, cap);
+		ctl_printf(o, "%s", buf);
+		free(buf);
+	}
+	for (i = 0; i < c->nupstreams; i++)
+		if (upclient_info(si->uc, c->upstreams[i].name, now, &ui)) {
+			hits += ui.hits;
+			stale += ui.stale;
+			misses += ui.misses;
+		}
+	if ((cache = upclient_cache(si->uc)) == NULL) {
+		ctl_printf(o, "cache: not in use\n");
+		return;
+	}
+	cache_get_info(cache, &ci);
+	ctl_printf(o, "cache: %llu records, %llu bytes used of %llu, file "
+	    "%llu bytes, hit rate %.1f%% (%llu hits, %llu stale, %llu "
+	    "misses), %llu evicted%s\n", (unsigned long long)ci.records,
+	    (unsigned long long)ci.used, (unsigned long long)ci.map_size,
+	    (unsigned long long)ci.file_size, hits + stale + misses == 0 ?
+	    0. : 100. * (double)(hits + stale) / (double)(hits + stale +
+	    misses), (unsigned long long)hits, (unsigned long long)stale,
+	    (unsigned long long)misses, (unsigned long long)ci.evicted,
+	    ci.moved_aside ? ", a corrupt file was moved aside at start" :
+	    "");
 }
 
 /* status_write - the "status" text */
@@ -67,9 +121,6 @@ status_write(struct ctl_out *o, const struct status_info *si, time_t now)
 			    "zones over it answer SERVFAIL, aggregate zones "
 			    "leave it out\n", vl->name, when);
 	}
-	for (i = 0; i < c->nupstreams; i++)
-		OUT("upstream %s: down (upstream queries are not available "
-		    "in this version)\n", c->upstreams[i].name);
-	OUT("cache: not in use (no upstream queries in this version)\n");
+	status_upstreams(o, si, now);
 #undef OUT
 }

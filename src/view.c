@@ -601,6 +601,59 @@ compile_zone(struct view *v, const struct conf_zone *cz, struct vzone *z,
 	return 0;
 }
 
+/* mirror_free - what mirror_zone() allocated */
+static void
+mirror_free(struct conf_zone *cz)
+{
+	free(cz->name);
+	free(cz->serve_lists);
+	free(cz->soa_mname);
+	free(cz->soa_rname);
+	free(cz->ns);
+}
+
+/*
+ * mirror_zone - the served zone of a mirror: yes upstream: its code:
+ * results (each name once), else its own result. Returns 0 or
+ * RBLMUX_ENOMEM.
+ */
+static int
+mirror_zone(const struct conf_upstream *u, struct conf_zone *cz)
+{
+	size_t i, k, len = strlen(u->zone) + sizeof("hostmaster.");
+
+	memset(cz, 0, sizeof(*cz));
+	cz->serve = true;
+	cz->file = u->file;
+	cz->line = u->line;
+	cz->soa_refresh = 3600;
+	cz->soa_retry = 600;
+	cz->soa_expire = 86400;
+	cz->soa_minimum = cz->soa_ttl = 300;
+	cz->name = strdup(u->zone);
+	cz->soa_mname = strdup(u->zone);
+	cz->soa_rname = malloc(len);
+	cz->serve_lists = calloc(u->ncodes + 1, sizeof(*cz->serve_lists));
+	cz->ns = calloc(1, sizeof(*cz->ns));
+	if (cz->name == NULL || cz->soa_mname == NULL ||
+	    cz->soa_rname == NULL || cz->serve_lists == NULL || cz->ns == NULL)
+		return RBLMUX_ENOMEM;
+	snprintf(cz->soa_rname, len, "hostmaster.%s", u->zone);
+	cz->ns[0] = cz->soa_mname;
+	cz->nns = 1;
+	for (i = 0; i < u->ncodes; i++) {
+		for (k = 0; k < cz->nserve_lists; k++)
+			if (strcmp(cz->serve_lists[k], u->codes[i].result) == 0)
+				break;
+		if (k == cz->nserve_lists)
+			cz->serve_lists[cz->nserve_lists++] =
+			    u->codes[i].result;
+	}
+	if (cz->nserve_lists == 0)
+		cz->serve_lists[cz->nserve_lists++] = u->name;
+	return 0;
+}
+
 /*
  * index_zones - the apex hash table, at most half full. The first of
  * two zones with the same apex keeps the slot (config checks reject
@@ -668,7 +721,7 @@ view_build(struct vconf *vc, const struct view *old, view_report_fn *report,
 	struct build_ctx bc;
 	struct view *v;
 	char msg[256];
-	size_t i;
+	size_t i, nmirror = 0;
 	int rc;
 
 	if (vc == NULL || (v = calloc(1, sizeof(*v))) == NULL)
@@ -709,18 +762,34 @@ view_build(struct vconf *vc, const struct view *old, view_report_fn *report,
 		}
 		v->nlists++;
 	}
-	v->zones = calloc(c->nzones ? c->nzones : 1, sizeof(*v->zones));
-	if (v->zones == NULL)
+	for (i = 0; i < c->nupstreams; i++)
+		if (c->upstreams[i].mirror)
+			nmirror++;
+	v->zones = calloc(c->nzones + nmirror + 1, sizeof(*v->zones));
+	v->mirrors = calloc(nmirror + 1, sizeof(*v->mirrors));
+	if (v->zones == NULL || v->mirrors == NULL)
 		goto nomem;
-	for (i = 0; i < c->nzones; i++) {
-		rc = compile_zone(v, &c->zones[i], &v->zones[i], &bc);
+	for (i = 0; i < c->nupstreams; i++) {
+		if (!c->upstreams[i].mirror)
+			continue;
+		rc = mirror_zone(&c->upstreams[i], &v->mirrors[v->nmirrors]);
+		v->nmirrors++;
+		if (rc != 0)
+			goto nomem;
+	}
+	for (i = 0; i < c->nzones + v->nmirrors; i++) {
+		const struct conf_zone *cz = i < c->nzones ? &c->zones[i] :
+		    &v->mirrors[i - c->nzones];
+
+		rc = compile_zone(v, cz, &v->zones[i], &bc);
+		v->zones[i].mirror = i >= c->nzones;
 		v->nzones++;
 		if (rc == RBLMUX_ENOMEM)
 			goto nomem;
 		if (rc != 0) {
 			if (report != NULL)
-				report(arg, LIST_ERROR, c->zones[i].file,
-				    c->zones[i].line, "zone cannot be compiled");
+				report(arg, LIST_ERROR, cz->file, cz->line,
+				    "zone cannot be compiled");
 			goto fail;
 		}
 	}
@@ -760,6 +829,9 @@ view_unref(struct view *v)
 		free(v->zones[i].exempt);
 	}
 	free(v->zones);
+	for (i = 0; i < v->nmirrors; i++)
+		mirror_free(&v->mirrors[i]);
+	free(v->mirrors);
 	free(v->ztab);
 	free(v->names);
 	acl_free(v->acl);

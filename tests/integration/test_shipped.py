@@ -34,6 +34,12 @@ def rewrite(text, port, tmp):
         m = re.match(r"^(\s*listen:\s*)(\S+)@5353(.*)$", line)
         if m:
             line = "%s%s@%d%s" % (m.group(1), m.group(2), port, m.group(3))
+        if re.match(r"^\s*#?\s*forward:", line):
+            continue
+        if re.match(r"^resolver:\s*$", line):
+            # upstream queries stay on loopback: a port nobody answers
+            out.append(line)
+            line = "\tforward: 127.0.0.1@%d" % h.free_port()
         m = re.match(r"^(\s*(control-socket|cache-dir|state-dir|pidfile):"
                      r"\s*)(\S+)(.*)$", line)
         if m:
