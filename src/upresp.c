@@ -175,6 +175,13 @@ rdf32(const ldns_rr *rr, size_t i, uint32_t *v)
 	return true;
 }
 
+/* ttl - a TTL as RFC 2181 8 reads it: the top bit set means 0 */
+static uint32_t
+ttl(uint32_t v)
+{
+	return v > 0x7fffffffU ? 0 : v;
+}
+
 /* rcode_name - the mnemonic of RCODE r for `why` */
 static const char *
 rcode_name(int r, char *buf, size_t cap)
@@ -240,7 +247,8 @@ neg_ttl(const ldns_pkt *p)
 		    ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN ||
 		    ldns_rr_rd_count(rr) != 7 || !rdf32(rr, 6, &min))
 			continue;
-		return ldns_rr_ttl(rr) < min ? ldns_rr_ttl(rr) : min;
+		min = ttl(min);
+		return ttl(ldns_rr_ttl(rr)) < min ? ttl(ldns_rr_ttl(rr)) : min;
 	}
 	return UPRESP_NEG_TTL_DEFAULT;
 }
@@ -305,8 +313,8 @@ answers(const ldns_pkt *p, const uint8_t *qname, size_t qlen,
 				out->a[out->na++] = a;
 		} else
 			add_txt(rr, out);
-		if (used == 0 || ldns_rr_ttl(rr) < out->ttl)
-			out->ttl = ldns_rr_ttl(rr);
+		if (used == 0 || ttl(ldns_rr_ttl(rr)) < out->ttl)
+			out->ttl = ttl(ldns_rr_ttl(rr));
 		used++;
 	}
 	if (used > 0)

@@ -348,6 +348,14 @@ listed(void **state)
 	assert_int_equal(r.a[UPRESP_MAX_A - 1], A(1 + UPRESP_MAX_A));
 	assert_int_equal(r.ttl, 600 - (UPRESP_MAX_A + 2));
 
+	/* a TTL with the top bit set counts as 0 (RFC 2181 8) */
+	reply(&p, DNS_RCODE_NOERROR);
+	rr_a(&p, QN, QLEN, 0x80000000U, A(2));
+	rr_a(&p, QN, QLEN, 60, A(3));
+	parse(&p, u_plain, DNS_TYPE_A, &r);
+	assert_int_equal(r.kind, UPRESP_LISTED);
+	assert_int_equal(r.ttl, 0);
+
 	/* the question and owner in another case (0x20): still ours */
 	start(&p, ID, RESP, (const uint8_t *)"\0011\0012\0010\003192\002BL"
 	    "\007ExAmPlE", QLEN, DNS_TYPE_A, DNS_CLASS_IN);
@@ -378,6 +386,11 @@ negative(void **state)
 	parse(&p, u_plain, DNS_TYPE_A, &r);
 	assert_int_equal(r.kind, UPRESP_NOT_LISTED);
 	assert_int_equal(r.ttl, 45);
+	/* an SOA MINIMUM with the top bit set counts as 0 */
+	reply(&p, DNS_RCODE_NXDOMAIN);
+	rr_soa(&p, 3600, 0xffffffffU);
+	parse(&p, u_plain, DNS_TYPE_A, &r);
+	assert_int_equal(r.ttl, 0);
 	/* no SOA: the default */
 	reply(&p, DNS_RCODE_NXDOMAIN);
 	parse(&p, u_plain, DNS_TYPE_A, &r);
