@@ -101,7 +101,8 @@ bool	 upresp_code_valid(const struct conf_upstream *u, uint32_t a,
 /*
  * Does the listing a[0..na-1] (valid codes) list result `code` of u
  * (an index into u->codes, or -1: u's own result, listed by any code)?
- * Returns the code that lists it (host order), or 0.
+ * Every code: line with that result's name counts (several codes may
+ * map to one result). Returns the code that lists it (host order), or 0.
  */
 uint32_t upresp_code_listed(const struct conf_upstream *u, int code,
 	    const uint32_t *a, unsigned na);

@@ -32,6 +32,8 @@ usage(void)
 	    "  status                 server, lists, upstreams, cache\n"
 	    "  stats                  counters, \"name: value\" lines\n"
 	    "  lookup IP|NAME [ZONE]  each source's answer and the reply\n"
+	    "  flush IP|NAME | --source NAME | --all\n"
+	    "                         remove cached upstream results\n"
 	    "  reload                 re-read config and lists\n");
 	exit(2);
 }

@@ -426,6 +426,7 @@ upresp_code_listed(const struct conf_upstream *u, int code,
     const uint32_t *a, unsigned na)
 {
 	unsigned i;
+	size_t k;
 
 	if (a == NULL || na == 0)
 		return 0;
@@ -433,8 +434,12 @@ upresp_code_listed(const struct conf_upstream *u, int code,
 		return a[0];
 	if (u == NULL || (size_t)code >= u->ncodes)
 		return 0;
+	/* several codes may share a result name (zen: .2 and .3 are sbl) */
 	for (i = 0; i < na; i++)
-		if (a[i] == u->codes[code].addr)
-			return a[i];
+		for (k = 0; k < u->ncodes; k++)
+			if (a[i] == u->codes[k].addr && (k == (size_t)code ||
+			    strcmp(u->codes[k].result,
+			    u->codes[code].result) == 0))
+				return a[i];
 	return 0;
 }

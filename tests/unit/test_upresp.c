@@ -36,6 +36,7 @@ static const uint8_t OTHER[] = "\005other\007example";
 static struct conf *cf;
 static const struct conf_upstream *u_plain;	/* no code:, default errors */
 static const struct conf_upstream *u_uribl;	/* error-code: 127.0.0.1 */
+static const struct conf_upstream *u_zen;	/* two codes, one result */
 static const struct conf_upstream *u_codes;	/* code: lines */
 
 static void
@@ -67,7 +68,9 @@ setup(void **state)
 	    " error-code: 127.0.0.1\n"
 	    "upstream:\n name: rats\n zone: rats.example\n"
 	    " code: 127.0.0.36 dyna\n code: 127.0.0.37 noptr\n"
-	    " code: 127.0.0.38 spam\n code: 127.0.0.43 auth\n";
+	    " code: 127.0.0.38 spam\n code: 127.0.0.43 auth\n"
+	    "upstream:\n name: zen\n zone: zen.example\n"
+	    " code: 127.0.0.2 sbl\n code: 127.0.0.3 sbl\n code: 127.0.0.4 xbl\n";
 	int rc;
 
 	(void)state;
@@ -82,7 +85,8 @@ setup(void **state)
 	u_plain = upstream("plain");
 	u_uribl = upstream("uribl");
 	u_codes = upstream("rats");
-	return u_plain && u_uribl && u_codes ? 0 : -1;
+	u_zen = upstream("zen");
+	return u_plain && u_uribl && u_codes && u_zen ? 0 : -1;
 }
 
 static int
@@ -597,6 +601,16 @@ code_listed(void **state)
 	assert_int_equal(upresp_code_listed(u_codes, 3, a, 2), A(43));
 	assert_int_equal(upresp_code_listed(u_codes, 4, a, 2), 0);
 	assert_int_equal(upresp_code_listed(u_plain, 0, a, 2), 0);
+	/* result sbl has codes .2 and .3: either lists it, whichever code
+	   line the zone's source was bound to */
+	{
+		uint32_t z3[] = { A(3) }, z4[] = { A(4) };
+
+		assert_int_equal(upresp_code_listed(u_zen, 0, z3, 1), A(3));
+		assert_int_equal(upresp_code_listed(u_zen, 1, z3, 1), A(3));
+		assert_int_equal(upresp_code_listed(u_zen, 0, z4, 1), 0);
+		assert_int_equal(upresp_code_listed(u_zen, 2, z4, 1), A(4));
+	}
 }
 
 static void
