@@ -1055,17 +1055,13 @@ def rbldnsd_upstream(zone, data, kind="ip4set", tmp=None, port=None,
     """An rbldnsd serving one DNSBL zone from data, the text of an rbldnsd
     data file of type kind (ip4set, dnset, ...), as an upstream for
     rblmuxd or Unbound. Returns the Rbldnsd; its data file is
-    r.dir/<zone>.<kind> (rewrite it and pass args=["-c", "1"] to have it
+    r.dir/ZONE.KIND (rewrite it and pass args=["-c", "1"] to have it
     reloaded)."""
     tmp = tmp or make_tmpdir()
-    d = os.path.join(tmp, "up-" + zone)
-    os.makedirs(d, exist_ok=True)
-    os.chmod(tmp, 0o755)
-    os.chmod(d, 0o755)
     fn = "%s.%s" % (zone, kind)
-    with open(os.path.join(d, fn), "w") as f:
+    with open(os.path.join(tmp, fn), "w") as f:
         f.write(data)
-    os.chmod(os.path.join(d, fn), 0o644)
+    d = readable_copy(tmp, [os.path.join(tmp, fn)], sub="up-" + zone)
     return Rbldnsd(d, [(zone, kind, fn)], port=port, args=args)
 
 
