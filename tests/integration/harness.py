@@ -1081,8 +1081,10 @@ class FakeUpstream(Helper):
         self.name = name
         self.tmp = tmp or make_tmpdir()
         self.port = port or free_port(["127.0.0.1"])
-        self.rules_path = os.path.join(self.tmp, "%s.rules.json" % name)
-        self.stats_path = os.path.join(self.tmp, "%s.stats.json" % name)
+        base = os.path.join(self.tmp, "%s-%d" % (name, self.port))
+        self.rules_path = base + ".rules.json"
+        self.stats_path = base + ".stats.json"
+        self.logpath = base + ".log"
         self.lifetime = lifetime
         self.proc = None
         self.logf = None
@@ -1105,7 +1107,7 @@ class FakeUpstream(Helper):
         self.spawn([sys.executable, FAKE_UPSTREAM, "--port", str(self.port),
                     "--rules", self.rules_path, "--stats", self.stats_path,
                     "--lifetime", str(self.lifetime)],
-                   os.path.join(self.tmp, "%s.log" % self.name))
+                   self.logpath)
         if not poll_until(lambda: self.stats() or not self.alive(),
                           10, 0.02) or not self.alive():
             raise ServerError("%s did not start:\n%s" % (self.name,
