@@ -11,10 +11,8 @@ serves a DNSBL zone, and that harness.Unbound resolves the stub zones
 through rbldnsd and through the fake, refusing everything else.
 """
 import os
-import select
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import time

@@ -94,7 +94,7 @@ server:
 resolver:
     forward: @FORWARD@
     timeout: @TIMEOUT@
-    attempts: 2
+    attempts: @ATTEMPTS@
 """
 
 
@@ -124,14 +124,16 @@ class Setup:
     lines of the aggregate zone all.test."""
 
     def __init__(self, upstreams, zone_lines, tmp=None, forward=None,
-                 timeout="800ms", stale="1h", cachemax="16m", extra=""):
+                 timeout="800ms", stale="1h", cachemax="16m", attempts=2,
+                 extra=""):
         self.tmp = tmp or h.make_tmpdir()
         for d in ("cache", "state"):
             os.makedirs(os.path.join(self.tmp, d), exist_ok=True)
         conf = BASE.replace("@FORWARD@", forward or
                             "127.0.0.1@%d" % h.free_port(["127.0.0.1"])) \
             .replace("@TIMEOUT@", timeout).replace("@STALE@", stale) \
-            .replace("@CACHEMAX@", cachemax) + extra
+            .replace("@CACHEMAX@", cachemax) \
+            .replace("@ATTEMPTS@", str(attempts)) + extra
         for name, zone, port, lines in upstreams:
             conf += "\nupstream:\n    name: %s\n    zone: %s\n" % (name, zone)
             if port is not None:
@@ -207,7 +209,7 @@ def setup3(tmp, r1, r2, r3, **kw):
                  **kw)
 
 
-# --- merge ---------------------------------------------------------------------
+# --- merge -------------------------------------------------------------------
 
 def test_merge_three_rbldnsd(t):
     tmp = h.make_tmpdir()
@@ -246,7 +248,7 @@ def test_partial_answer_within_timeout(t):
     srv = Setup([("one", "one.test", r1.port, []),
                  ("slow", "slow.test", fake.port, [])],
                 ["bit: %d one" % B_ONE, "bit: %d slow" % B_FAKE],
-                tmp=tmp, timeout="800ms").start()
+                tmp=tmp, timeout="800ms", attempts=1).start()
     t0 = time.monotonic()
     m = ask(srv, ONE, timeout=6)
     dt = time.monotonic() - t0
@@ -272,7 +274,7 @@ def test_coalescing_burst(t):
         X: {"A": {"a": ["127.0.0.2"], "ttl": 300, "delay_ms": 300}}}),
         tmp=tmp)
     srv = Setup([("co", "co.test", fake.port, [])],
-                ["bit: %d co" % B_FAKE], tmp=tmp).start()
+                ["bit: %d co" % B_FAKE], tmp=tmp, attempts=1).start()
     name = h.rev4(X) + ".all.test"
     socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
              for _ in range(20)]
@@ -335,7 +337,7 @@ def test_rfc5452_and_transport(t):
              "%s is not cached (asked again)" % what)
 
 
-# --- cache -----------------------------------------------------------------------
+# --- cache -------------------------------------------------------------------
 
 def test_cache_survives(t):
     tmp = h.make_tmpdir()
@@ -378,7 +380,7 @@ def test_expiry(t):
              (b, 1), "%s: the second query is a cache hit" % what)
         got = h.poll_until(
             lambda: bits(ask(srv, addr)) == b and
-            subject_count(fake, addr, "ex.test") == 2, 15, 0.25)
+            subject_count(fake, addr, "ex.test") >= 2, 15, 0.25)
         t.ok(got, "%s: asked again after expiry" % what)
 
 
@@ -434,6 +436,9 @@ def test_tiny_cache_eviction(t):
     t.ok(size is not None and size <= 1024 * 1024 + 65536,
          "the cache file stays within cache-max-size (%s bytes)" % size)
     t.ok(srv.alive(), "the server is still running")
+    # writes are batched: wait until the last one is in (not asserted)
+    h.poll_until(lambda: re.search(r"\bfresh\b", srv.ctl(
+        "lookup", subjects[-1], "all.test").stdout), 10, 0.2)
     r.stop()
     last = [bits(ask(srv, a)) for a in subjects[-50:]]
     firstb = [bits(ask(srv, a)) for a in subjects[:50]]
@@ -458,7 +463,11 @@ def test_corrupt_cache(t):
     srv.start()
     t.eq(bits(ask(srv, ONE)), B_ONE,
          "a corrupt cache file: the server starts and answers")
-    t.eq(bits(ask(srv, ALL3)), B_ONE, "... and caches again")
+    h.poll_until(lambda: re.search(r"\bfresh\b", srv.ctl(
+        "lookup", ONE, "all.test").stdout), 10, 0.2)
+    r1.stop()
+    t.eq(bits(ask(srv, ONE)), B_ONE,
+         "... and caches again (upstream stopped: a hit)")
     srv.stop()
     kept = []
     for root, _, files in os.walk(os.path.join(tmp, "cache")):
@@ -475,7 +484,7 @@ def test_corrupt_cache(t):
          srv.log_tail())
 
 
-# --- health and budget ---------------------------------------------------------
+# --- health and budget -------------------------------------------------------
 
 def test_health_world_and_reenable(t):
     tmp = h.make_tmpdir()
