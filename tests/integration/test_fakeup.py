@@ -238,6 +238,24 @@ def test_rules_reload(t):
     t.eq(r and r.a_set(), ["127.0.0.10"], "... and the last good rules stay")
 
 
+def test_bad_rule(t):
+    f = h.FakeUpstream({"zones": {"bl.test": {}}, "names": {
+        "a.bl.test": {"A": {"a": ["999.1.1.1"]}},
+        "b.bl.test": {"A": {"a": ["127.0.0.2"], "delay_ms": "soon"}},
+        "c.bl.test": {"A": {"a": ["127.0.0.2"], "ttl": "x",
+                            "delay_ms": 100}},
+        "d.bl.test": {"A": {"a": ["127.0.0.4"], "delay_ms": 100}}}})
+    t.eq(h.query("a.bl.test", "A", f.port, timeout=0.5), None,
+         "a rule with a bad address: no answer")
+    t.eq(h.query("c.bl.test", "A", f.port, timeout=0.5), None,
+         "a delayed rule with a bad TTL: no answer")
+    m = h.query("b.bl.test", "A", f.port)
+    t.eq(m and m.a_set(), ["127.0.0.2"], "a bad delay: answered at once")
+    m = h.query("d.bl.test", "A", f.port, timeout=2)
+    t.eq((m and m.a_set(), f.alive()), (["127.0.0.4"], True),
+         "delayed answers go on after a failed one")
+
+
 def test_lifetime_and_term(t):
     f = h.FakeUpstream(RULES, lifetime=1)
     try:
@@ -320,6 +338,6 @@ if __name__ == "__main__":
         test_codes_ttl_txt, test_negative, test_servfail_refused,
         test_silence, test_delay_does_not_block, test_truncated,
         test_misbehaviours, test_world, test_counts_file, test_rules_reload,
-        test_lifetime_and_term, test_rbldnsd_upstream,
+        test_bad_rule, test_lifetime_and_term, test_rbldnsd_upstream,
         test_unbound_forwarding,
     ])

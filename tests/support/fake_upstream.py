@@ -47,8 +47,11 @@ ACTION (a dict; every key optional):
                               that order
     "world": true             the same as "a": ["127.0.0.2"]
 
-The rules file is read again on SIGHUP and whenever its mtime changes.
-SIGUSR1 sets the counts to zero.
+The rules file is read again on SIGHUP and whenever its mtime changes;
+a file that does not parse is reported in the stats and the previous
+rules stay. A rule that cannot be followed (a bad address) costs that
+answer only, reported on stderr; malformed queries are counted and
+never answered. SIGUSR1 sets the counts to zero.
 
 Stats: after start-up, after every query received and after each reload
 or reset, STATS.json is replaced (write and rename) with
@@ -335,10 +338,7 @@ class Fake:
                     self.cond.wait(min(left, 0.5))
                     continue
                 heapq.heappop(self.timers)
-            try:
-                fn()
-            except OSError:
-                pass
+            fn()
 
     # --- answering -----------------------------------------------------------
 
@@ -376,11 +376,22 @@ class Fake:
                 self.count_sent()
             self.write_stats()
 
-        delay = int(act.get("delay_ms", 0) or 0)
+        def guarded():
+            # a bad rule or a client gone costs this answer only
+            try:
+                answer()
+            except (OSError, ValueError, TypeError, AttributeError) as e:
+                print("fake_upstream: %s %s: %s" % (q.name, q.tname, e),
+                      file=sys.stderr, flush=True)
+
+        try:
+            delay = int(act.get("delay_ms", 0) or 0)
+        except (ValueError, TypeError):
+            delay = 0
         if delay > 0:
-            self.later(delay, answer)
+            self.later(delay, guarded)
         else:
-            answer()
+            guarded()
 
     def udp_sender(self, sock, other, peer):
         def send(pkt, other=False):
