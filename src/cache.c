@@ -1,0 +1,1498 @@
+/*
+ * cache.c -- upstream results kept in LMDB (see cache.h for the contract).
+ *
+ * Record encoding (the LMDB value of a subject's key), little endian:
+ *
+ *   header, 8 bytes:  version (1) | entry count (<= CACHE_MAX_ENT) |
+ *                     2 zero bytes | atime u32
+ *   entry, 24 bytes + 4 per code + optional TXT:
+ *     0  src u64        8 stored u32      12 expires u32    16 ttl u32
+ *     20 status u8      21 na u8          22 flags u8 (1: TXT follows)
+ *     23 txt_len u8     24 codes, na x u32
+ *     then with flag 1: txt_expires u32, txt_len bytes of TXT
+ *
+ * A LISTED entry has 1..UPRESP_MAX_A codes, a NOT_LISTED one none. A
+ * record read back is walked against its length before use: one that
+ * does not parse exactly is garbage (a miss, deleted by the writer).
+ *
+ * Writes: cache_put()/cache_touch() append an operation to the fill
+ * half of a double buffer (bounded in bytes and operations); the writer
+ * swaps the halves and applies the drained one in write transactions of
+ * a few operations each, read-modify-write per record. Every write
+ * transaction of this process is taken under wmu, which also guards the
+ * write-side scratch buffers and the purge position.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <lmdb.h>
+
+#include "answer.h"
+#include "cache.h"
+#include "err.h"
+#include "log.h"
+
+#define REC_VERSION	1
+#define REC_HDR		8
+#define ENT_FIXED	24
+#define E_SRC		0
+#define E_STORED	8
+#define E_EXPIRES	12
+#define E_TTL		16
+#define E_STATUS	20
+#define E_NA		21
+#define E_FLAGS		22
+#define E_TXTLEN	23
+#define EF_TXT		0x01
+#define ENT_MAX		(ENT_FIXED + 4 * UPRESP_MAX_A + 4 + UPRESP_MAX_TXT)
+
+_Static_assert(REC_HDR + CACHE_MAX_ENT * ENT_MAX <= CACHE_REC_MAX,
+    "a full record fits struct cache_rec");
+_Static_assert(UPRESP_MAX_TXT <= 255, "txt_len is one byte");
+
+/* The queue: two halves of QBYTES, at most QMAX_OPS operations each */
+#define QBYTES		(4U * 1024 * 1024)
+#define QMAX_OPS	65536
+#define OP_HDR		6	/* type, 0, key length u16, payload u16 */
+enum { OP_PUT = 1, OP_TOUCH, OP_DEL };
+
+#define CHUNK_MAX	4096	/* operations per write transaction */
+#define MAINT_SECS	2	/* writer: purge and size check period */
+#define PURGE_BATCH	4096	/* entries per periodic purge */
+#define PURGE_SCAN	65536	/* records visited per purge call */
+#define EVICT_SAMPLE	65536	/* access times sampled per eviction */
+#define EVICT_CHUNK	256	/* records deleted per transaction */
+
+struct qbuf {
+	uint8_t		*b;
+	size_t		 len;
+	size_t		 nops;
+};
+
+struct cache {
+	MDB_env		*env;
+	MDB_dbi		 dbi;
+	char		 path[PATH_MAX];
+	uint32_t	 serve_stale;
+	bool		 writer;
+
+	pthread_mutex_t	 qmu;
+	pthread_cond_t	 qwork;		/* queue not empty, or stop */
+	pthread_cond_t	 qdone;		/* done_seq moved */
+	struct qbuf	 q[2];		/* q[qcur] fills */
+	int		 qcur;
+	uint64_t	 enq_seq;	/* operations queued */
+	uint64_t	 done_seq;	/* of those, applied */
+	bool		 stop;
+	bool		 running;
+	pthread_t	 thread;
+
+	pthread_mutex_t	 wmu;		/* write transactions, below */
+	size_t		 chunk;		/* operations per transaction */
+	size_t		 chunk_max;
+	uint32_t	 last_now;	/* latest time operations carried */
+	uint64_t	 evict_mark;	/* records when last found full */
+	struct cache_key purge_pos;	/* where the last purge stopped */
+	uint8_t		 wbuf[CACHE_REC_MAX];
+
+	_Atomic uint64_t puts, put_dropped, purged, evicted, map_full, errors;
+	atomic_bool	 logged;
+	bool		 moved_aside;
+};
+
+struct cache_reader {
+	struct cache	*c;
+	MDB_txn		*txn;
+};
+
+/* ---- encoding ------------------------------------------------------- */
+
+static uint32_t
+get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	    (uint32_t)p[3] << 24;
+}
+
+static void
+put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+static uint64_t
+get64(const uint8_t *p)
+{
+	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
+}
+
+static void
+put64(uint8_t *p, uint64_t v)
+{
+	put32(p, (uint32_t)v);
+	put32(p + 4, (uint32_t)(v >> 32));
+}
+
+/* ent_len - length of the entry at off in b[len], 0 if it is garbage */
+static size_t
+ent_len(const uint8_t *b, size_t len, size_t off)
+{
+	const uint8_t *e = b + off;
+	size_t n;
+
+	if (off > len || len - off < ENT_FIXED)
+		return 0;
+	if (e[E_FLAGS] & ~EF_TXT)
+		return 0;
+	if (e[E_STATUS] == CACHE_LISTED) {
+		if (e[E_NA] == 0 || e[E_NA] > UPRESP_MAX_A)
+			return 0;
+	} else if (e[E_STATUS] != CACHE_NOT_LISTED || e[E_NA] != 0)
+		return 0;
+	n = ENT_FIXED + 4U * e[E_NA];
+	if (e[E_FLAGS] & EF_TXT)
+		n += 4U + e[E_TXTLEN];
+	else if (e[E_TXTLEN] != 0)
+		return 0;
+	return len - off < n ? 0 : n;
+}
+
+/* rec_valid - b[len] parses exactly as a record */
+static bool
+rec_valid(const uint8_t *b, size_t len)
+{
+	size_t off = REC_HDR, n, i;
+
+	if (len < REC_HDR || len > CACHE_REC_MAX || b[0] != REC_VERSION ||
+	    b[1] > CACHE_MAX_ENT || b[2] != 0 || b[3] != 0)
+		return false;
+	for (i = 0; i < b[1]; i++) {
+		if ((n = ent_len(b, len, off)) == 0)
+			return false;
+		off += n;
+	}
+	return off == len;
+}
+
+/* ent_encode - e into out[ENT_MAX]; its length, 0 when e is no entry */
+static size_t
+ent_encode(const struct cache_ent *e, uint8_t *out)
+{
+	size_t n = ENT_FIXED, tl, i;
+	unsigned na = e->na;
+
+	if (e->status == CACHE_LISTED) {
+		if (na == 0)
+			return 0;
+		if (na > UPRESP_MAX_A)
+			na = UPRESP_MAX_A;
+	} else if (e->status == CACHE_NOT_LISTED)
+		na = 0;
+	else
+		return 0;
+	tl = e->has_txt ? e->txt_len : 0;
+	if (tl > UPRESP_MAX_TXT)
+		tl = UPRESP_MAX_TXT;
+	put64(out + E_SRC, e->src);
+	put32(out + E_STORED, e->stored);
+	put32(out + E_EXPIRES, e->expires);
+	put32(out + E_TTL, e->ttl);
+	out[E_STATUS] = e->status;
+	out[E_NA] = (uint8_t)na;
+	out[E_FLAGS] = e->has_txt ? EF_TXT : 0;
+	out[E_TXTLEN] = (uint8_t)tl;
+	for (i = 0; i < na; i++, n += 4)
+		put32(out + n, e->a[i]);
+	if (e->has_txt) {
+		put32(out + n, e->txt_expires);
+		memcpy(out + n + 4, e->txt, tl);
+		n += 4 + tl;
+	}
+	return n;
+}
+
+/* ent_decode - the valid entry at b into *e */
+static void
+ent_decode(const uint8_t *b, struct cache_ent *e)
+{
+	size_t n = ENT_FIXED, i;
+
+	memset(e, 0, offsetof(struct cache_ent, txt) + 1);
+	e->src = get64(b + E_SRC);
+	e->stored = get32(b + E_STORED);
+	e->expires = get32(b + E_EXPIRES);
+	e->ttl = get32(b + E_TTL);
+	e->status = b[E_STATUS];
+	e->na = b[E_NA];
+	for (i = 0; i < e->na; i++, n += 4)
+		e->a[i] = get32(b + n);
+	if (b[E_FLAGS] & EF_TXT) {
+		e->has_txt = true;
+		e->txt_expires = get32(b + n);
+		e->txt_len = b[E_TXTLEN];
+		memcpy(e->txt, b + n + 4, e->txt_len);
+		e->txt[e->txt_len] = '\0';
+	}
+}
+
+/* same_codes - two valid entries answer the same status and codes */
+static bool
+same_codes(const uint8_t *x, const uint8_t *y)
+{
+	return x[E_STATUS] == y[E_STATUS] && x[E_NA] == y[E_NA] &&
+	    memcmp(x + ENT_FIXED, y + ENT_FIXED, 4U * x[E_NA]) == 0;
+}
+
+/* ---- keys ----------------------------------------------------------- */
+
+uint64_t
+cache_src_id(const char *zone)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;	/* FNV-1a */
+	size_t len = strlen(zone), i;
+
+	while (len > 0 && zone[len - 1] == '.')
+		len--;
+	for (i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)zone[i];
+
+		if (ch >= 'A' && ch <= 'Z')
+			ch = (unsigned char)(ch - 'A' + 'a');
+		h = (h ^ ch) * 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/* key_name - name[len] lower-cased, without trailing dots, into k */
+static int
+key_name(const char *name, size_t len, struct cache_key *k)
+{
+	size_t i;
+
+	while (len > 0 && name[len - 1] == '.')
+		len--;
+	if (len == 0 || len > sizeof(k->b) - 1)
+		return RBLMUX_EINVAL;
+	k->b[0] = CACHE_KEY_NAME;
+	for (i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)name[i];
+
+		if (ch >= 'A' && ch <= 'Z')
+			ch = (unsigned char)(ch - 'A' + 'a');
+		k->b[1 + i] = ch;
+	}
+	k->len = (uint16_t)(1 + len);
+	return 0;
+}
+
+int
+cache_key_subject(const struct subject *s, struct cache_key *k)
+{
+	switch (s->kind) {
+	case SUBJ_IP4:
+		k->b[0] = CACHE_KEY_IP4;
+		k->b[1] = (uint8_t)(s->ip4 >> 24);	/* network order */
+		k->b[2] = (uint8_t)(s->ip4 >> 16);
+		k->b[3] = (uint8_t)(s->ip4 >> 8);
+		k->b[4] = (uint8_t)s->ip4;
+		k->len = 5;
+		return 0;
+	case SUBJ_IP6:
+		k->b[0] = CACHE_KEY_IP6;
+		memcpy(k->b + 1, s->ip6, 16);
+		k->len = 17;
+		return 0;
+	case SUBJ_NAME:
+		return key_name(s->name, s->name_len, k);
+	default:
+		return RBLMUX_EINVAL;
+	}
+}
+
+int
+cache_key_text(const char *text, struct cache_key *k)
+{
+	if (inet_pton(AF_INET, text, k->b + 1) == 1) {
+		k->b[0] = CACHE_KEY_IP4;
+		k->len = 5;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, text, k->b + 1) == 1) {
+		k->b[0] = CACHE_KEY_IP6;
+		k->len = 17;
+		return 0;
+	}
+	return key_name(text, strlen(text), k);
+}
+
+static bool
+key_ok(const struct cache_key *k)
+{
+	return k->len > 0 && k->len <= sizeof(k->b);
+}
+
+/* keycmp - LMDB's default order of keys */
+static int
+keycmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
+{
+	int d = memcmp(a, b, al < bl ? al : bl);
+
+	if (d != 0)
+		return d;
+	return al < bl ? -1 : al > bl;
+}
+
+/* ---- errors --------------------------------------------------------- */
+
+/* lmdb_err - count an LMDB error, log the first; the RBLMUX_E* code */
+static int
+lmdb_err(struct cache *c, const char *what, int rc)
+{
+	if (rc == MDB_NOTFOUND)
+		return RBLMUX_ENOENT;
+	atomic_fetch_add(&c->errors, 1);
+	if (!atomic_exchange(&c->logged, true))
+		log_warnx("cache: %s: %s (further LMDB errors are only "
+		    "counted)", what, mdb_strerror(rc));
+	return rc == ENOMEM ? RBLMUX_ENOMEM : RBLMUX_EIO;
+}
+
+static bool
+corrupt_code(int rc)
+{
+	return rc == MDB_INVALID || rc == MDB_CORRUPTED ||
+	    rc == MDB_VERSION_MISMATCH || rc == MDB_PANIC;
+}
+
+/* ---- open and close ------------------------------------------------- */
+
+/* mkdirs - dir and its missing parents, mode 0700 */
+static int
+mkdirs(const char *dir)
+{
+	char p[PATH_MAX];
+	size_t i, len = strlen(dir);
+
+	if (len == 0 || len >= sizeof(p))
+		return RBLMUX_EINVAL;
+	memcpy(p, dir, len + 1);
+	for (i = 1; i <= len; i++) {
+		if (p[i] != '/' && p[i] != '\0')
+			continue;
+		p[i] = '\0';
+		if (mkdir(p, 0700) == -1 && errno != EEXIST)
+			return -errno;
+		p[i] = dir[i];
+	}
+	return 0;
+}
+
+/* env_open - open c->path; an LMDB code */
+static int
+env_open(struct cache *c, uint64_t max_size)
+{
+	MDB_txn *txn;
+	int rc, dead;
+
+	if ((rc = mdb_env_create(&c->env)) != 0)
+		return rc;
+	if ((rc = mdb_env_set_mapsize(c->env, (size_t)max_size)) != 0 ||
+	    (rc = mdb_env_set_maxreaders(c->env, 512)) != 0 ||
+	    (rc = mdb_env_open(c->env, c->path, MDB_NOSUBDIR | MDB_NOTLS |
+	    MDB_NOSYNC | MDB_NORDAHEAD, 0600)) != 0 ||
+	    (rc = mdb_reader_check(c->env, &dead)) != 0 ||
+	    (rc = mdb_txn_begin(c->env, NULL, 0, &txn)) != 0)
+		goto fail;
+	if ((rc = mdb_dbi_open(txn, NULL, 0, &c->dbi)) != 0) {
+		mdb_txn_abort(txn);
+		goto fail;
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		goto fail;
+	return 0;
+fail:
+	mdb_env_close(c->env);
+	c->env = NULL;
+	return rc;
+}
+
+/* move_aside - rename the file LMDB refused and its lock file */
+static int
+move_aside(struct cache *c, char *to, size_t tocap)
+{
+	char lock[PATH_MAX + 8], lockto[PATH_MAX + 40];
+	long t = (long)time(NULL);
+
+	snprintf(to, tocap, "%s.corrupt-%ld", c->path, t);
+	snprintf(lock, sizeof(lock), "%s-lock", c->path);
+	snprintf(lockto, sizeof(lockto), "%s-lock.corrupt-%ld", c->path, t);
+	if (rename(c->path, to) == -1)
+		return -errno;
+	if (rename(lock, lockto) == -1 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+static void *writer_main(void *arg);
+
+int
+cache_open(const struct cache_opts *o, struct cache **out, char *msg,
+    size_t msgcap)
+{
+	struct cache *c;
+	char aside[PATH_MAX + 32];
+	int rc;
+
+	*out = NULL;
+	if (msgcap > 0)
+		msg[0] = '\0';
+	if (o->dir == NULL || o->max_size == 0 || o->max_size > SIZE_MAX) {
+		snprintf(msg, msgcap, "cache: no directory or size");
+		return RBLMUX_EINVAL;
+	}
+	if ((rc = mkdirs(o->dir)) != 0) {
+		snprintf(msg, msgcap, "cache: %s: %s", o->dir,
+		    rblmux_strerror(rc));
+		return rc;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		snprintf(msg, msgcap, "cache: out of memory");
+		return RBLMUX_ENOMEM;
+	}
+	if (snprintf(c->path, sizeof(c->path), "%s/%s", o->dir, CACHE_FILE) >=
+	    (int)sizeof(c->path)) {
+		free(c);
+		snprintf(msg, msgcap, "cache: %s: path too long", o->dir);
+		return RBLMUX_EINVAL;
+	}
+	c->serve_stale = o->serve_stale;
+	c->writer = o->writer;
+	c->chunk = CHUNK_MAX;
+	pthread_mutex_init(&c->qmu, NULL);
+	pthread_mutex_init(&c->wmu, NULL);
+	pthread_cond_init(&c->qwork, NULL);
+	pthread_cond_init(&c->qdone, NULL);
+
+	rc = env_open(c, o->max_size);
+	if (corrupt_code(rc)) {
+		const char *why = mdb_strerror(rc);
+
+		if ((rc = move_aside(c, aside, sizeof(aside))) != 0) {
+			snprintf(msg, msgcap, "cache: %s is unusable (%s) and "
+			    "cannot be moved aside: %s", c->path, why,
+			    rblmux_strerror(rc));
+			cache_close(c);
+			return rc;
+		}
+		c->moved_aside = true;
+		snprintf(msg, msgcap, "cache: %s was unusable (%s): moved to "
+		    "%s, starting empty", c->path, why, aside);
+		rc = env_open(c, o->max_size);
+	}
+	if (rc != 0) {
+		snprintf(msg, msgcap, "cache: %s: %s", c->path,
+		    mdb_strerror(rc));
+		cache_close(c);
+		return rc == ENOMEM ? RBLMUX_ENOMEM : RBLMUX_EIO;
+	}
+	{
+		MDB_envinfo ei;
+		MDB_stat st;
+		size_t pages;
+
+		mdb_env_info(c->env, &ei);
+		mdb_env_stat(c->env, &st);
+		pages = ei.me_mapsize / st.ms_psize;
+		/* a transaction's copied pages must fit a small map */
+		if (pages / 4 < c->chunk)
+			c->chunk = pages / 4 > 16 ? pages / 4 : 16;
+		c->chunk_max = c->chunk;
+	}
+	if ((c->q[0].b = malloc(QBYTES)) == NULL ||
+	    (c->q[1].b = malloc(QBYTES)) == NULL) {
+		snprintf(msg, msgcap, "cache: out of memory");
+		cache_close(c);
+		return RBLMUX_ENOMEM;
+	}
+	if (c->writer) {
+		sigset_t all, old;
+
+		sigfillset(&all);
+		pthread_sigmask(SIG_BLOCK, &all, &old);
+		rc = pthread_create(&c->thread, NULL, writer_main, c);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (rc != 0) {
+			snprintf(msg, msgcap, "cache: writer thread: %s",
+			    strerror(rc));
+			cache_close(c);
+			return -rc;
+		}
+		c->running = true;
+	}
+	*out = c;
+	return 0;
+}
+
+static void drain(struct cache *c);
+
+void
+cache_close(struct cache *c)
+{
+	if (c == NULL)
+		return;
+	if (c->running) {
+		pthread_mutex_lock(&c->qmu);
+		c->stop = true;
+		pthread_cond_signal(&c->qwork);
+		pthread_mutex_unlock(&c->qmu);
+		pthread_join(c->thread, NULL);
+		c->running = false;
+	}
+	if (c->env != NULL) {
+		if (c->q[0].b != NULL && c->q[1].b != NULL)
+			drain(c);
+		mdb_env_close(c->env);
+	}
+	free(c->q[0].b);
+	free(c->q[1].b);
+	pthread_cond_destroy(&c->qwork);
+	pthread_cond_destroy(&c->qdone);
+	pthread_mutex_destroy(&c->qmu);
+	pthread_mutex_destroy(&c->wmu);
+	free(c);
+}
+
+/* ---- readers -------------------------------------------------------- */
+
+struct cache_reader *
+cache_reader_new(struct cache *c)
+{
+	struct cache_reader *r;
+	int rc;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
+	r->c = c;
+	if ((rc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &r->txn)) != 0) {
+		lmdb_err(c, "read transaction", rc);
+		free(r);
+		return NULL;
+	}
+	mdb_txn_reset(r->txn);
+	return r;
+}
+
+void
+cache_reader_free(struct cache_reader *r)
+{
+	if (r == NULL)
+		return;
+	mdb_txn_abort(r->txn);
+	free(r);
+}
+
+static int q_push(struct cache *c, int type, const struct cache_key *k,
+	    const uint8_t *payload, size_t plen);
+
+int
+cache_lookup(struct cache_reader *r, const struct cache_key *k,
+    struct cache_rec *rec)
+{
+	MDB_val key, val;
+	bool valid;
+	int rc;
+
+	if (!key_ok(k))
+		return RBLMUX_EINVAL;
+	if ((rc = mdb_txn_renew(r->txn)) != 0)
+		return lmdb_err(r->c, "read transaction", rc);
+	key.mv_data = (void *)(uintptr_t)k->b;
+	key.mv_size = k->len;
+	rc = mdb_get(r->txn, r->c->dbi, &key, &val);
+	valid = rc == 0 && rec_valid(val.mv_data, val.mv_size);
+	if (valid) {
+		memcpy(rec->b, val.mv_data, val.mv_size);
+		rec->len = val.mv_size;
+		rec->atime = get32(rec->b + 4);
+	}
+	mdb_txn_reset(r->txn);
+	if (rc != 0)
+		return lmdb_err(r->c, "get", rc);
+	if (!valid) {
+		/* garbage: a miss, and the writer removes it */
+		(void)q_push(r->c, OP_DEL, k, NULL, 0);
+		return RBLMUX_ENOENT;
+	}
+	return 0;
+}
+
+bool
+cache_rec_get(const struct cache_rec *rec, uint64_t src,
+    struct cache_ent *e)
+{
+	size_t off = REC_HDR, n, i, len = rec->len;
+
+	if (len < REC_HDR || len > CACHE_REC_MAX || rec->b[0] != REC_VERSION)
+		return false;
+	for (i = 0; i < rec->b[1]; i++, off += n) {
+		if ((n = ent_len(rec->b, len, off)) == 0)
+			return false;
+		if (get64(rec->b + off + E_SRC) == src) {
+			ent_decode(rec->b + off, e);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* ---- the queue ------------------------------------------------------ */
+
+static int
+q_push(struct cache *c, int type, const struct cache_key *k,
+    const uint8_t *payload, size_t plen)
+{
+	struct qbuf *q;
+	size_t need = OP_HDR + k->len + plen;
+	uint8_t *p;
+
+	pthread_mutex_lock(&c->qmu);
+	q = &c->q[c->qcur];
+	if (q->len + need > QBYTES || q->nops >= QMAX_OPS) {
+		pthread_mutex_unlock(&c->qmu);
+		atomic_fetch_add(&c->put_dropped, 1);
+		return RBLMUX_ESPACE;
+	}
+	p = q->b + q->len;
+	p[0] = (uint8_t)type;
+	p[1] = 0;
+	p[2] = (uint8_t)k->len;
+	p[3] = (uint8_t)(k->len >> 8);
+	p[4] = (uint8_t)plen;
+	p[5] = (uint8_t)(plen >> 8);
+	memcpy(p + OP_HDR, k->b, k->len);
+	if (plen > 0)
+		memcpy(p + OP_HDR + k->len, payload, plen);
+	q->len += need;
+	if (q->nops++ == 0 && c->running)
+		pthread_cond_signal(&c->qwork);
+	c->enq_seq++;
+	pthread_mutex_unlock(&c->qmu);
+	return 0;
+}
+
+int
+cache_put(struct cache *c, const struct cache_key *k,
+    const struct cache_ent *e)
+{
+	uint8_t b[ENT_MAX];
+	size_t n;
+
+	if (!key_ok(k) || (n = ent_encode(e, b)) == 0)
+		return RBLMUX_EINVAL;
+	return q_push(c, OP_PUT, k, b, n);
+}
+
+int
+cache_touch(struct cache *c, const struct cache_key *k, time_t now)
+{
+	uint8_t b[4];
+
+	if (!key_ok(k))
+		return RBLMUX_EINVAL;
+	put32(b, (uint32_t)now);
+	return q_push(c, OP_TOUCH, k, b, sizeof(b));
+}
+
+/* ---- applying operations (under wmu) ------------------------------- */
+
+/*
+ * rec_merge - old record o[olen] (NULL: none) with the encoded entry
+ * e[elen] merged in, into c->wbuf. Returns the new length.
+ */
+static size_t
+rec_merge(struct cache *c, const uint8_t *o, size_t olen, const uint8_t *e,
+    size_t elen)
+{
+	uint8_t *w = c->wbuf;
+	uint64_t src = get64(e + E_SRC);
+	const uint8_t *keep_txt = NULL;
+	size_t off, n, i, cnt = 0, pos = REC_HDR, oldest = SIZE_MAX;
+	uint32_t atime = get32(e + E_STORED), ost = UINT32_MAX;
+	bool found = false;
+
+	if (o != NULL) {
+		if (get32(o + 4) > atime)
+			atime = get32(o + 4);
+		for (i = 0, off = REC_HDR; i < o[1]; i++, off += n) {
+			n = ent_len(o, olen, off);
+			if (get64(o + off + E_SRC) == src) {
+				found = true;
+				if (!(e[E_FLAGS] & EF_TXT) &&
+				    (o[off + E_FLAGS] & EF_TXT) &&
+				    same_codes(o + off, e))
+					keep_txt = o + off;
+			} else if (get32(o + off + E_STORED) < ost) {
+				ost = get32(o + off + E_STORED);
+				oldest = i;
+			}
+		}
+		if (found || o[1] < CACHE_MAX_ENT)
+			oldest = SIZE_MAX;
+		for (i = 0, off = REC_HDR; i < o[1]; i++, off += n) {
+			n = ent_len(o, olen, off);
+			if (i == oldest || get64(o + off + E_SRC) == src)
+				continue;
+			memcpy(w + pos, o + off, n);
+			pos += n;
+			cnt++;
+		}
+	}
+	memcpy(w + pos, e, elen);
+	if (keep_txt != NULL) {
+		size_t tl = keep_txt[E_TXTLEN];
+
+		w[pos + E_FLAGS] |= EF_TXT;
+		w[pos + E_TXTLEN] = (uint8_t)tl;
+		memcpy(w + pos + elen, keep_txt + ENT_FIXED +
+		    4U * keep_txt[E_NA], 4 + tl);
+		elen += 4 + tl;
+	}
+	pos += elen;
+	w[0] = REC_VERSION;
+	w[1] = (uint8_t)(cnt + 1);
+	w[2] = w[3] = 0;
+	put32(w + 4, atime);
+	return pos;
+}
+
+/* apply_op - one queued operation in txn; an LMDB code */
+static int
+apply_op(struct cache *c, MDB_txn *txn, const uint8_t *p)
+{
+	MDB_val key, val;
+	size_t klen = p[2] | (size_t)p[3] << 8;
+	size_t plen = p[4] | (size_t)p[5] << 8;
+	const uint8_t *pl = p + OP_HDR + klen;
+	bool valid;
+	uint32_t t;
+	int rc;
+
+	key.mv_data = (void *)(uintptr_t)(p + OP_HDR);
+	key.mv_size = klen;
+	rc = mdb_get(txn, c->dbi, &key, &val);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return rc;
+	valid = rc == 0 && rec_valid(val.mv_data, val.mv_size);
+	switch (p[0]) {
+	case OP_PUT:
+		t = get32(pl + E_STORED);
+		if (t > c->last_now)
+			c->last_now = t;
+		val.mv_size = rec_merge(c, valid ? val.mv_data : NULL,
+		    valid ? val.mv_size : 0, pl, plen);
+		val.mv_data = c->wbuf;
+		if ((rc = mdb_put(txn, c->dbi, &key, &val, 0)) == 0)
+			atomic_fetch_add(&c->puts, 1);
+		return rc;
+	case OP_TOUCH:
+		t = get32(pl);
+		if (t > c->last_now)
+			c->last_now = t;
+		if (!valid || get32((const uint8_t *)val.mv_data + 4) >= t)
+			break;
+		memcpy(c->wbuf, val.mv_data, val.mv_size);
+		put32(c->wbuf + 4, t);
+		val.mv_data = c->wbuf;
+		return mdb_put(txn, c->dbi, &key, &val, 0);
+	}
+	if (rc == 0 && !valid)		/* garbage read back: remove it */
+		return mdb_del(txn, c->dbi, &key, NULL);
+	return 0;
+}
+
+/* op_next - the offset after the operation at off */
+static size_t
+op_next(const uint8_t *b, size_t off)
+{
+	const uint8_t *p = b + off;
+
+	return off + OP_HDR + (p[2] | (size_t)p[3] << 8) +
+	    (p[4] | (size_t)p[5] << 8);
+}
+
+static long evict_locked(struct cache *c, time_t now, uint64_t target);
+static uint64_t used_bytes(struct cache *c, uint64_t *records);
+
+static time_t
+evict_now(struct cache *c)
+{
+	return c->writer ? time(NULL) : (time_t)c->last_now;
+}
+
+/* make_room - after MDB_MAP_FULL: free at least a fifth of the data */
+static void
+make_room(struct cache *c)
+{
+	MDB_envinfo ei;
+	uint64_t used = used_bytes(c, NULL), target;
+
+	atomic_fetch_add(&c->map_full, 1);
+	mdb_env_info(c->env, &ei);
+	target = (uint64_t)ei.me_mapsize / 4 * 3;
+	if (target > used - used / 5)
+		target = used - used / 5;
+	(void)evict_locked(c, evict_now(c), target);
+}
+
+/* apply - the operations of q, a chunk per write transaction */
+static void
+apply(struct cache *c, const struct qbuf *q)
+{
+	size_t off = 0, end, n;
+	int tries = 0, rc;
+	MDB_txn *txn;
+
+	while (off < q->len) {
+		for (end = off, n = 0; end < q->len && n < c->chunk; n++)
+			end = op_next(q->b, end);
+		if ((rc = mdb_txn_begin(c->env, NULL, 0, &txn)) == 0) {
+			size_t p;
+
+			for (p = off; p < end && rc == 0; p = op_next(q->b, p))
+				rc = apply_op(c, txn, q->b + p);
+			if (rc == 0)
+				rc = mdb_txn_commit(txn);
+			else
+				mdb_txn_abort(txn);
+		}
+		if (rc == 0) {
+			off = end;
+			tries = 0;
+			if (c->chunk < c->chunk_max)
+				c->chunk++;
+			continue;
+		}
+		if ((rc == MDB_MAP_FULL || rc == MDB_TXN_FULL) && tries < 2) {
+			make_room(c);
+			if (c->chunk > 1)
+				c->chunk /= 2;
+			tries++;
+			continue;
+		}
+		if (rc == MDB_MAP_FULL || rc == MDB_TXN_FULL)
+			atomic_fetch_add(&c->put_dropped, n);
+		else
+			lmdb_err(c, "write", rc);
+		off = end;
+		tries = 0;
+	}
+}
+
+/* high_water - evict when the data has grown over 90% of the map */
+static void
+high_water(struct cache *c, time_t now)
+{
+	MDB_envinfo ei;
+	uint64_t records, used = used_bytes(c, &records);
+
+	mdb_env_info(c->env, &ei);
+	if (used > (uint64_t)ei.me_mapsize / 10 * 9 &&
+	    records >= c->evict_mark)
+		(void)evict_locked(c, now, (uint64_t)ei.me_mapsize / 4 * 3);
+}
+
+/* drain - apply everything queued so far (one drain at a time) */
+static void
+drain(struct cache *c)
+{
+	struct qbuf *q;
+	uint64_t seq;
+
+	pthread_mutex_lock(&c->wmu);
+	pthread_mutex_lock(&c->qmu);
+	q = &c->q[c->qcur];
+	seq = c->enq_seq;
+	if (q->nops > 0)
+		c->qcur ^= 1;
+	pthread_mutex_unlock(&c->qmu);
+	if (q->nops > 0) {
+		apply(c, q);
+		q->len = q->nops = 0;
+		high_water(c, evict_now(c));
+	}
+	pthread_mutex_lock(&c->qmu);
+	c->done_seq = seq;
+	pthread_cond_broadcast(&c->qdone);
+	pthread_mutex_unlock(&c->qmu);
+	pthread_mutex_unlock(&c->wmu);
+}
+
+static long purge_locked(struct cache *c, time_t now, size_t max,
+	    bool whole);
+
+static void *
+writer_main(void *arg)
+{
+	struct cache *c = arg;
+	time_t last = time(NULL), now;
+	struct timespec ts;
+	bool stop;
+
+	for (;;) {
+		pthread_mutex_lock(&c->qmu);
+		if (!c->stop && c->q[c->qcur].nops == 0) {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += 1;
+			pthread_cond_timedwait(&c->qwork, &c->qmu, &ts);
+		}
+		stop = c->stop;
+		pthread_mutex_unlock(&c->qmu);
+		drain(c);
+		if (stop)
+			break;
+		now = time(NULL);
+		if (now - last >= MAINT_SECS || now < last) {
+			last = now;
+			pthread_mutex_lock(&c->wmu);
+			(void)purge_locked(c, now, PURGE_BATCH, false);
+			high_water(c, now);
+			pthread_mutex_unlock(&c->wmu);
+		}
+	}
+	return NULL;
+}
+
+void
+cache_sync(struct cache *c)
+{
+	uint64_t target;
+
+	if (!c->running) {
+		drain(c);
+		return;
+	}
+	pthread_mutex_lock(&c->qmu);
+	target = c->enq_seq;
+	pthread_cond_signal(&c->qwork);
+	while (c->done_seq < target)
+		pthread_cond_wait(&c->qdone, &c->qmu);
+	pthread_mutex_unlock(&c->qmu);
+}
+
+/* ---- scans: purge, flushes, eviction -------------------------------- */
+
+/* Which entries a scan removes: 1 the entry, 2 only its TXT, 0 none */
+typedef int (*drop_fn)(const uint8_t *ent, const void *arg);
+
+/*
+ * rec_filter - record o[olen] without the entries drop() names (at most
+ * budget of them) into c->wbuf. Returns the entries removed; *len is
+ * the new length, 0 when nothing is left, SIZE_MAX when unchanged.
+ */
+static size_t
+rec_filter(struct cache *c, const uint8_t *o, size_t olen, drop_fn drop,
+    const void *arg, size_t budget, size_t *len)
+{
+	uint8_t *w = c->wbuf;
+	size_t i, off, n, pos = REC_HDR, cnt = 0, removed = 0;
+	bool changed = false;
+
+	for (i = 0, off = REC_HDR; i < o[1]; i++, off += n) {
+		int d = drop(o + off, arg);
+
+		n = ent_len(o, olen, off);
+		if (d == 1 && removed < budget) {
+			removed++;
+			changed = true;
+			continue;
+		}
+		memcpy(w + pos, o + off, n);
+		if (d == 2) {
+			w[pos + E_FLAGS] = 0;
+			w[pos + E_TXTLEN] = 0;
+			n -= 4U + o[off + E_TXTLEN];
+			changed = true;
+		}
+		pos += n;
+		cnt++;
+	}
+	memcpy(w, o, REC_HDR);
+	w[1] = (uint8_t)cnt;
+	*len = !changed ? SIZE_MAX : cnt == 0 ? 0 : pos;
+	return removed;
+}
+
+struct scan {
+	drop_fn		 drop;
+	const void	*arg;
+	size_t		 max;		/* entries to remove at most */
+	size_t		 max_scan;	/* records to visit at most */
+	const struct cache_key *from;	/* start here and wrap, or NULL */
+	struct cache_key *last;		/* the last record visited */
+	size_t		 removed;
+	bool		 complete;	/* every record was visited */
+};
+
+/* scan - remove entries as s says in one write transaction */
+static int
+scan(struct cache *c, struct scan *s)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val key, val;
+	uint8_t kb[sizeof(((struct cache_key *)0)->b)];
+	size_t klen, nlen, visited = 0;
+	bool wrapped = s->from == NULL;
+	int rc;
+
+	s->removed = 0;
+	s->complete = false;
+	if ((rc = mdb_txn_begin(c->env, NULL, 0, &txn)) != 0)
+		return rc;
+	if ((rc = mdb_cursor_open(txn, c->dbi, &cur)) != 0) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	if (s->from != NULL) {
+		key.mv_data = (void *)(uintptr_t)s->from->b;
+		key.mv_size = s->from->len;
+		rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+	} else
+		rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+	while (s->removed < s->max && visited < s->max_scan) {
+		if (rc == MDB_NOTFOUND && !wrapped) {
+			wrapped = true;
+			rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+		}
+		if (rc != 0)
+			break;
+		if (wrapped && s->from != NULL && keycmp(key.mv_data,
+		    key.mv_size, s->from->b, s->from->len) >= 0) {
+			rc = MDB_NOTFOUND;
+			break;
+		}
+		visited++;
+		klen = key.mv_size <= sizeof(kb) ? key.mv_size : sizeof(kb);
+		memcpy(kb, key.mv_data, klen);
+		if (s->last != NULL) {
+			memcpy(s->last->b, kb, klen);
+			s->last->len = (uint16_t)klen;
+		}
+		if (!rec_valid(val.mv_data, val.mv_size))
+			nlen = 0;
+		else
+			s->removed += rec_filter(c, val.mv_data, val.mv_size,
+			    s->drop, s->arg, s->max - s->removed, &nlen);
+		if (nlen == 0)
+			rc = mdb_cursor_del(cur, 0);
+		else if (nlen != SIZE_MAX) {
+			key.mv_data = kb;
+			key.mv_size = klen;
+			val.mv_data = c->wbuf;
+			val.mv_size = nlen;
+			rc = mdb_cursor_put(cur, &key, &val, MDB_CURRENT);
+		}
+		if (rc != 0)
+			break;
+		rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	s->complete = rc == MDB_NOTFOUND;
+	return mdb_txn_commit(txn);
+}
+
+/* scan_locked - scan as s says; removed entries, or an error */
+static long
+scan_locked(struct cache *c, struct scan *s, const char *what)
+{
+	int rc = scan(c, s);
+
+	if (rc == MDB_MAP_FULL)
+		atomic_fetch_add(&c->map_full, 1);
+	else if (rc != 0)
+		return lmdb_err(c, what, rc);
+	return rc != 0 ? RBLMUX_ESPACE : (long)s->removed;
+}
+
+struct purge_arg {
+	uint64_t	 now;
+	uint64_t	 stale;
+};
+
+static int
+drop_expired(const uint8_t *e, const void *arg)
+{
+	const struct purge_arg *pa = arg;
+
+	if (get32(e + E_EXPIRES) + pa->stale < pa->now)
+		return 1;
+	if ((e[E_FLAGS] & EF_TXT) && get32(e + ENT_FIXED + 4U * e[E_NA]) +
+	    pa->stale < pa->now)
+		return 2;
+	return 0;
+}
+
+static long
+purge_locked(struct cache *c, time_t now, size_t max, bool whole)
+{
+	struct purge_arg pa = { (uint64_t)now, c->serve_stale };
+	struct cache_key last;
+	struct scan s = { .drop = drop_expired, .arg = &pa, .max = max,
+	    .max_scan = whole ? SIZE_MAX : PURGE_SCAN, .last = &last };
+	long n;
+
+	if (now < 0)
+		return RBLMUX_EINVAL;
+	if (!whole && c->purge_pos.len > 0)
+		s.from = &c->purge_pos;
+	last.len = 0;
+	n = scan_locked(c, &s, "purge");
+	if (n >= 0) {
+		atomic_fetch_add(&c->purged, (uint64_t)n);
+		/* resume where this one stopped (the record is seen again) */
+		c->purge_pos = last;
+		if (s.complete || whole)
+			c->purge_pos.len = 0;
+	}
+	return n;
+}
+
+long
+cache_purge(struct cache *c, time_t now, size_t max)
+{
+	long n;
+
+	pthread_mutex_lock(&c->wmu);
+	n = purge_locked(c, now, max, false);
+	pthread_mutex_unlock(&c->wmu);
+	return n;
+}
+
+struct src_arg {
+	uint64_t	 src;
+	uint64_t	 since;
+	bool		 positives;
+};
+
+static int
+drop_src(const uint8_t *e, const void *arg)
+{
+	const struct src_arg *sa = arg;
+
+	if (get64(e + E_SRC) != sa->src)
+		return 0;
+	if (!sa->positives)
+		return 1;
+	return e[E_STATUS] == CACHE_LISTED &&
+	    get32(e + E_STORED) >= sa->since;
+}
+
+static long
+flush_scan(struct cache *c, const struct src_arg *sa)
+{
+	struct scan s = { .drop = drop_src, .arg = sa, .max = SIZE_MAX,
+	    .max_scan = SIZE_MAX };
+	long n;
+
+	pthread_mutex_lock(&c->wmu);
+	n = scan_locked(c, &s, "flush");
+	pthread_mutex_unlock(&c->wmu);
+	return n;
+}
+
+long
+cache_flush_src(struct cache *c, uint64_t src)
+{
+	struct src_arg sa = { src, 0, false };
+
+	return flush_scan(c, &sa);
+}
+
+long
+cache_drop_positives(struct cache *c, uint64_t src, time_t since)
+{
+	struct src_arg sa = { src, since < 0 ? 0 : (uint64_t)since, true };
+
+	return flush_scan(c, &sa);
+}
+
+long
+cache_flush_key(struct cache *c, const struct cache_key *k)
+{
+	MDB_txn *txn;
+	MDB_val key, val;
+	long n = 0;
+	int rc;
+
+	if (!key_ok(k))
+		return RBLMUX_EINVAL;
+	key.mv_data = (void *)(uintptr_t)k->b;
+	key.mv_size = k->len;
+	pthread_mutex_lock(&c->wmu);
+	if ((rc = mdb_txn_begin(c->env, NULL, 0, &txn)) == 0) {
+		rc = mdb_get(txn, c->dbi, &key, &val);
+		if (rc == 0) {
+			if (rec_valid(val.mv_data, val.mv_size))
+				n = ((const uint8_t *)val.mv_data)[1];
+			rc = mdb_del(txn, c->dbi, &key, NULL);
+		}
+		if (rc == 0)
+			rc = mdb_txn_commit(txn);
+		else
+			mdb_txn_abort(txn);
+	}
+	pthread_mutex_unlock(&c->wmu);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	return rc != 0 ? lmdb_err(c, "flush", rc) : n;
+}
+
+/* flush_all_locked - drop every record; the entries dropped */
+static long
+flush_all_locked(struct cache *c)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val key, val;
+	long n = 0;
+	int rc;
+
+	if ((rc = mdb_txn_begin(c->env, NULL, 0, &txn)) == 0) {
+		if ((rc = mdb_cursor_open(txn, c->dbi, &cur)) == 0) {
+			while ((rc = mdb_cursor_get(cur, &key, &val,
+			    MDB_NEXT)) == 0)
+				if (rec_valid(val.mv_data, val.mv_size))
+					n += ((const uint8_t *)val.mv_data)[1];
+			mdb_cursor_close(cur);
+		}
+		if (rc == MDB_NOTFOUND)
+			rc = mdb_drop(txn, c->dbi, 0);
+		if (rc == 0)
+			rc = mdb_txn_commit(txn);
+		else
+			mdb_txn_abort(txn);
+	}
+	c->purge_pos.len = 0;
+	return rc != 0 ? lmdb_err(c, "flush", rc) : n;
+}
+
+long
+cache_flush_all(struct cache *c)
+{
+	long n;
+
+	pthread_mutex_lock(&c->wmu);
+	n = flush_all_locked(c);
+	pthread_mutex_unlock(&c->wmu);
+	return n;
+}
+
+/* used_bytes - the pages of the data; its record count in *records */
+static uint64_t
+used_bytes(struct cache *c, uint64_t *records)
+{
+	MDB_stat st;
+
+	if (mdb_env_stat(c->env, &st) != 0) {
+		if (records != NULL)
+			*records = 0;
+		return 0;
+	}
+	if (records != NULL)
+		*records = st.ms_entries;
+	return ((uint64_t)st.ms_branch_pages + st.ms_leaf_pages +
+	    st.ms_overflow_pages) * st.ms_psize;
+}
+
+static int
+cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* lru_threshold - the access time below which about want records lie */
+static int
+lru_threshold(struct cache *c, uint64_t records, uint64_t want,
+    uint32_t *thr)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val key, val;
+	uint64_t stride = records / EVICT_SAMPLE + 1, i = 0;
+	uint32_t *s;
+	size_t ns = 0;
+	int rc;
+
+	if ((s = malloc(EVICT_SAMPLE * sizeof(*s) + sizeof(*s))) == NULL)
+		return ENOMEM;
+	if ((rc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &txn)) != 0) {
+		free(s);
+		return rc;
+	}
+	if ((rc = mdb_cursor_open(txn, c->dbi, &cur)) == 0) {
+		while (ns <= EVICT_SAMPLE && (rc = mdb_cursor_get(cur, &key,
+		    &val, MDB_NEXT)) == 0) {
+			if (i++ % stride != 0)
+				continue;
+			s[ns++] = rec_valid(val.mv_data, val.mv_size) ?
+			    get32((const uint8_t *)val.mv_data + 4) : 0;
+		}
+		mdb_cursor_close(cur);
+	}
+	mdb_txn_abort(txn);
+	if (rc == MDB_NOTFOUND || rc == 0) {
+		rc = 0;
+		if (ns == 0)
+			*thr = 0;
+		else {
+			size_t at = (size_t)(want * ns / (records ? records : 1));
+
+			qsort(s, ns, sizeof(*s), cmp_u32);
+			*thr = s[at < ns ? at : ns - 1];
+		}
+	}
+	free(s);
+	return rc;
+}
+
+/*
+ * evict_lru - delete about want records with the oldest access times
+ * (below thr; at thr while fewer than want went), a chunk of them per
+ * write transaction so that each commit frees pages the next may use.
+ */
+static int
+evict_lru(struct cache *c, uint64_t want, uint32_t thr, uint64_t *gone)
+{
+	struct cache_key pos;
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val key, val;
+	size_t chunk = EVICT_CHUNK, n;
+	bool more = true;
+	int rc = 0;
+
+	pos.len = 0;
+	*gone = 0;
+	while (more && *gone < want) {
+		if ((rc = mdb_txn_begin(c->env, NULL, 0, &txn)) != 0)
+			return rc;
+		if ((rc = mdb_cursor_open(txn, c->dbi, &cur)) != 0) {
+			mdb_txn_abort(txn);
+			return rc;
+		}
+		key.mv_data = pos.b;
+		key.mv_size = pos.len;
+		rc = mdb_cursor_get(cur, &key, &val, pos.len > 0 ?
+		    MDB_SET_RANGE : MDB_FIRST);
+		for (n = 0; rc == 0 && n < chunk && *gone + n < want;
+		    rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+			uint32_t at = rec_valid(val.mv_data, val.mv_size) ?
+			    get32((const uint8_t *)val.mv_data + 4) : 0;
+
+			pos.len = (uint16_t)(key.mv_size <= sizeof(pos.b) ?
+			    key.mv_size : sizeof(pos.b));
+			memcpy(pos.b, key.mv_data, pos.len);
+			if (at > thr)
+				continue;
+			if ((rc = mdb_cursor_del(cur, 0)) != 0)
+				break;
+			n++;
+		}
+		more = rc == 0;
+		mdb_cursor_close(cur);
+		if (rc == MDB_NOTFOUND)
+			rc = 0;
+		if (rc == 0)
+			rc = mdb_txn_commit(txn);
+		else
+			mdb_txn_abort(txn);
+		if (rc == MDB_MAP_FULL && chunk > 1) {
+			chunk = 1;	/* the smallest step frees a page */
+			more = true;
+			continue;
+		}
+		if (rc != 0)
+			return rc;
+		*gone += n;
+	}
+	return 0;
+}
+
+static long
+evict_locked(struct cache *c, time_t now, uint64_t target)
+{
+	uint64_t records, used, want, gone = 0;
+	uint32_t thr;
+	int rc;
+
+	(void)purge_locked(c, now, SIZE_MAX, true);
+	used = used_bytes(c, &records);
+	c->evict_mark = records;
+	if (used <= target || records == 0)
+		return 0;
+	want = (records * (used - target) + used - 1) / used;
+	if ((rc = lru_threshold(c, records, want, &thr)) == 0)
+		rc = evict_lru(c, want, thr, &gone);
+	atomic_fetch_add(&c->evicted, gone);
+	if (rc == MDB_MAP_FULL && gone == 0) {
+		/* not even one record at a time: start over empty */
+		if (flush_all_locked(c) >= 0) {
+			atomic_fetch_add(&c->evicted, records);
+			return (long)records;
+		}
+		return RBLMUX_ESPACE;
+	}
+	if (rc != 0 && gone == 0)
+		return lmdb_err(c, "evict", rc);
+	return (long)gone;
+}
+
+long
+cache_evict(struct cache *c, time_t now, uint64_t target)
+{
+	long n;
+
+	pthread_mutex_lock(&c->wmu);
+	n = evict_locked(c, now, target);
+	pthread_mutex_unlock(&c->wmu);
+	return n;
+}
+
+void
+cache_get_info(struct cache *c, struct cache_info *ci)
+{
+	MDB_envinfo ei;
+	struct stat sb;
+
+	memset(ci, 0, sizeof(*ci));
+	ci->used = used_bytes(c, &ci->records);
+	if (mdb_env_info(c->env, &ei) == 0)
+		ci->map_size = ei.me_mapsize;
+	if (stat(c->path, &sb) == 0)
+		ci->file_size = (uint64_t)sb.st_size;
+	ci->puts = atomic_load(&c->puts);
+	ci->put_dropped = atomic_load(&c->put_dropped);
+	ci->purged = atomic_load(&c->purged);
+	ci->evicted = atomic_load(&c->evicted);
+	ci->map_full = atomic_load(&c->map_full);
+	ci->errors = atomic_load(&c->errors);
+	ci->moved_aside = c->moved_aside;
+}
