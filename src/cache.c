@@ -99,6 +99,7 @@ struct cache {
 	pthread_mutex_t	 wmu;		/* write transactions, below */
 	size_t		 chunk;		/* operations per transaction */
 	size_t		 chunk_max;
+	uint64_t	 hw, lw;	/* evict over hw bytes down to lw */
 	uint32_t	 last_now;	/* latest time operations carried */
 	uint64_t	 evict_mark;	/* records when last found full */
 	struct cache_key purge_pos;	/* where the last purge stopped */
@@ -447,6 +448,33 @@ move_aside(struct cache *c, char *to, size_t tocap)
 
 static void *writer_main(void *arg);
 
+/*
+ * size_marks - operations per transaction and the high and low water
+ * marks: a transaction copies the pages it changes, so the map keeps
+ * room for two chunks (and a tenth of itself) over the data.
+ */
+static void
+size_marks(struct cache *c)
+{
+	MDB_envinfo ei;
+	MDB_stat st;
+	uint64_t pages, reserve;
+
+	mdb_env_info(c->env, &ei);
+	mdb_env_stat(c->env, &st);
+	pages = ei.me_mapsize / st.ms_psize;
+	c->chunk = pages / 16 < 8 ? 8 : pages / 16 > CHUNK_MAX ? CHUNK_MAX :
+	    pages / 16;
+	c->chunk_max = c->chunk;
+	reserve = 2 * c->chunk + 16;
+	if (reserve < pages / 10)
+		reserve = pages / 10;
+	if (reserve > pages / 2)
+		reserve = pages / 2;
+	c->hw = (pages - reserve) * st.ms_psize;
+	c->lw = c->hw - pages * 15 / 100 * st.ms_psize;
+}
+
 int
 cache_open(const struct cache_opts *o, struct cache **out, char *msg,
     size_t msgcap)
@@ -507,19 +535,7 @@ cache_open(const struct cache_opts *o, struct cache **out, char *msg,
 		cache_close(c);
 		return rc == ENOMEM ? RBLMUX_ENOMEM : RBLMUX_EIO;
 	}
-	{
-		MDB_envinfo ei;
-		MDB_stat st;
-		size_t pages;
-
-		mdb_env_info(c->env, &ei);
-		mdb_env_stat(c->env, &st);
-		pages = ei.me_mapsize / st.ms_psize;
-		/* a transaction's copied pages must fit a small map */
-		if (pages / 4 < c->chunk)
-			c->chunk = pages / 4 > 16 ? pages / 4 : 16;
-		c->chunk_max = c->chunk;
-	}
+	size_marks(c);
 	if ((c->q[0].b = malloc(QBYTES)) == NULL ||
 	    (c->q[1].b = malloc(QBYTES)) == NULL) {
 		snprintf(msg, msgcap, "cache: out of memory");
@@ -845,15 +861,26 @@ evict_now(struct cache *c)
 static void
 make_room(struct cache *c)
 {
-	MDB_envinfo ei;
-	uint64_t used = used_bytes(c, NULL), target;
+	uint64_t used = used_bytes(c, NULL), target = c->lw;
 
 	atomic_fetch_add(&c->map_full, 1);
-	mdb_env_info(c->env, &ei);
-	target = (uint64_t)ei.me_mapsize / 4 * 3;
 	if (target > used - used / 5)
 		target = used - used / 5;
 	(void)evict_locked(c, evict_now(c), target);
+}
+
+/*
+ * high_water - evict when the data is over the high water mark and has
+ * grown back to the records it had when last evicted: records removed
+ * here and there leave room in their pages without freeing them.
+ */
+static void
+high_water(struct cache *c, time_t now)
+{
+	uint64_t records, used = used_bytes(c, &records);
+
+	if (used > c->hw && records >= c->evict_mark)
+		(void)evict_locked(c, now, c->lw);
 }
 
 /* apply - the operations of q, a chunk per write transaction */
@@ -882,6 +909,7 @@ apply(struct cache *c, const struct qbuf *q)
 			tries = 0;
 			if (c->chunk < c->chunk_max)
 				c->chunk++;
+			high_water(c, evict_now(c));
 			continue;
 		}
 		if ((rc == MDB_MAP_FULL || rc == MDB_TXN_FULL) && tries < 2) {
@@ -898,19 +926,6 @@ apply(struct cache *c, const struct qbuf *q)
 		off = end;
 		tries = 0;
 	}
-}
-
-/* high_water - evict when the data has grown over 90% of the map */
-static void
-high_water(struct cache *c, time_t now)
-{
-	MDB_envinfo ei;
-	uint64_t records, used = used_bytes(c, &records);
-
-	mdb_env_info(c->env, &ei);
-	if (used > (uint64_t)ei.me_mapsize / 10 * 9 &&
-	    records >= c->evict_mark)
-		(void)evict_locked(c, now, (uint64_t)ei.me_mapsize / 4 * 3);
 }
 
 /* drain - apply everything queued so far (one drain at a time) */
@@ -930,7 +945,6 @@ drain(struct cache *c)
 	if (q->nops > 0) {
 		apply(c, q);
 		q->len = q->nops = 0;
-		high_water(c, evict_now(c));
 	}
 	pthread_mutex_lock(&c->qmu);
 	c->done_seq = seq;
@@ -1432,6 +1446,8 @@ evict_lru(struct cache *c, uint64_t want, uint32_t thr, uint64_t *gone)
 		if (rc != 0)
 			return rc;
 		*gone += n;
+		if (chunk < EVICT_CHUNK)
+			chunk *= 2;
 	}
 	return 0;
 }
