@@ -38,117 +38,15 @@
 
 #include "answer.h"
 #include "cache.h"
+#include "cache_int.h"
 #include "err.h"
 #include "log.h"
-
-#define REC_VERSION	1
-#define REC_HDR		8
-#define ENT_FIXED	24
-#define E_SRC		0
-#define E_STORED	8
-#define E_EXPIRES	12
-#define E_TTL		16
-#define E_STATUS	20
-#define E_NA		21
-#define E_FLAGS		22
-#define E_TXTLEN	23
-#define EF_TXT		0x01
-#define ENT_MAX		(ENT_FIXED + 4 * UPRESP_MAX_A + 4 + UPRESP_MAX_TXT)
-
-_Static_assert(REC_HDR + CACHE_MAX_ENT * ENT_MAX <= CACHE_REC_MAX,
-    "a full record fits struct cache_rec");
-_Static_assert(UPRESP_MAX_TXT <= 255, "txt_len is one byte");
-
-/* The queue: two halves of QBYTES, at most QMAX_OPS operations each */
-#define QBYTES		(4U * 1024 * 1024)
-#define QMAX_OPS	65536
-#define OP_HDR		6	/* type, 0, key length u16, payload u16 */
-enum { OP_PUT = 1, OP_TOUCH, OP_DEL };
-
-#define CHUNK_MAX	4096	/* operations per write transaction */
-#define MAINT_SECS	2	/* writer: purge and size check period */
-#define PURGE_BATCH	4096	/* entries per periodic purge */
-#define PURGE_SCAN	65536	/* records visited per purge call */
-#define EVICT_SAMPLE	65536	/* access times sampled per eviction */
-#define EVICT_CHUNK	256	/* records deleted per transaction */
-
-struct qbuf {
-	uint8_t		*b;
-	size_t		 len;
-	size_t		 nops;
-};
-
-struct cache {
-	MDB_env		*env;
-	MDB_dbi		 dbi;
-	char		 path[PATH_MAX];
-	uint32_t	 serve_stale;
-	bool		 writer;
-
-	pthread_mutex_t	 qmu;
-	pthread_cond_t	 qwork;		/* queue not empty, or stop */
-	pthread_cond_t	 qdone;		/* done_seq moved */
-	struct qbuf	 q[2];		/* q[qcur] fills */
-	int		 qcur;
-	uint64_t	 enq_seq;	/* operations queued */
-	uint64_t	 done_seq;	/* of those, applied */
-	bool		 stop;
-	bool		 running;
-	pthread_t	 thread;
-
-	pthread_mutex_t	 wmu;		/* write transactions, below */
-	size_t		 chunk;		/* operations per transaction */
-	size_t		 chunk_max;
-	uint64_t	 hw, lw;	/* evict over hw bytes down to lw */
-	uint32_t	 last_now;	/* latest time operations carried */
-	uint64_t	 evict_mark;	/* records when last found full */
-	struct cache_key purge_pos;	/* where the last purge stopped */
-	uint8_t		 wbuf[CACHE_REC_MAX];
-
-	_Atomic uint64_t puts, put_dropped, purged, evicted, map_full, errors;
-	atomic_bool	 logged;
-	bool		 moved_aside;
-};
-
-struct cache_reader {
-	struct cache	*c;
-	MDB_txn		*txn;
-};
-
 /* ---- encoding ------------------------------------------------------- */
 
-static uint32_t
-get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	    (uint32_t)p[3] << 24;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
-
-static uint64_t
-get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
-
-static void
-put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
-}
 
 /* ent_len - length of the entry at off in b[len], 0 if it is garbage */
-static size_t
-ent_len(const uint8_t *b, size_t len, size_t off)
+size_t
+cache_ent_len(const uint8_t *b, size_t len, size_t off)
 {
 	const uint8_t *e = b + off;
 	size_t n;
@@ -171,8 +69,8 @@ ent_len(const uint8_t *b, size_t len, size_t off)
 }
 
 /* rec_valid - b[len] parses exactly as a record */
-static bool
-rec_valid(const uint8_t *b, size_t len)
+bool
+cache_rec_valid(const uint8_t *b, size_t len)
 {
 	size_t off = REC_HDR, n, i;
 
@@ -180,7 +78,7 @@ rec_valid(const uint8_t *b, size_t len)
 	    b[1] > CACHE_MAX_ENT || b[2] != 0 || b[3] != 0)
 		return false;
 	for (i = 0; i < b[1]; i++) {
-		if ((n = ent_len(b, len, off)) == 0)
+		if ((n = cache_ent_len(b, len, off)) == 0)
 			return false;
 		off += n;
 	}
@@ -338,28 +236,11 @@ cache_key_text(const char *text, struct cache_key *k)
 	return key_name(text, strlen(text), k);
 }
 
-static bool
-key_ok(const struct cache_key *k)
-{
-	return k->len > 0 && k->len <= sizeof(k->b);
-}
-
-/* keycmp - LMDB's default order of keys */
-static int
-keycmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
-{
-	int d = memcmp(a, b, al < bl ? al : bl);
-
-	if (d != 0)
-		return d;
-	return al < bl ? -1 : al > bl;
-}
-
 /* ---- errors --------------------------------------------------------- */
 
 /* lmdb_err - count an LMDB error, log the first; the RBLMUX_E* code */
-static int
-lmdb_err(struct cache *c, const char *what, int rc)
+int
+cache_lmdb_err(struct cache *c, const char *what, int rc)
 {
 	if (rc == MDB_NOTFOUND)
 		return RBLMUX_ENOENT;
@@ -602,7 +483,7 @@ cache_reader_new(struct cache *c)
 		return NULL;
 	r->c = c;
 	if ((rc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &r->txn)) != 0) {
-		lmdb_err(c, "read transaction", rc);
+		cache_lmdb_err(c, "read transaction", rc);
 		free(r);
 		return NULL;
 	}
@@ -630,14 +511,14 @@ cache_lookup(struct cache_reader *r, const struct cache_key *k,
 	bool valid;
 	int rc;
 
-	if (!key_ok(k))
+	if (!cache_key_ok(k))
 		return RBLMUX_EINVAL;
 	if ((rc = mdb_txn_renew(r->txn)) != 0)
-		return lmdb_err(r->c, "read transaction", rc);
+		return cache_lmdb_err(r->c, "read transaction", rc);
 	key.mv_data = (void *)(uintptr_t)k->b;
 	key.mv_size = k->len;
 	rc = mdb_get(r->txn, r->c->dbi, &key, &val);
-	valid = rc == 0 && rec_valid(val.mv_data, val.mv_size);
+	valid = rc == 0 && cache_rec_valid(val.mv_data, val.mv_size);
 	if (valid) {
 		memcpy(rec->b, val.mv_data, val.mv_size);
 		rec->len = val.mv_size;
@@ -645,7 +526,7 @@ cache_lookup(struct cache_reader *r, const struct cache_key *k,
 	}
 	mdb_txn_reset(r->txn);
 	if (rc != 0)
-		return lmdb_err(r->c, "get", rc);
+		return cache_lmdb_err(r->c, "get", rc);
 	if (!valid) {
 		/* garbage: a miss, and the writer removes it */
 		(void)q_push(r->c, OP_DEL, k, NULL, 0);
@@ -663,7 +544,7 @@ cache_rec_get(const struct cache_rec *rec, uint64_t src,
 	if (len < REC_HDR || len > CACHE_REC_MAX || rec->b[0] != REC_VERSION)
 		return false;
 	for (i = 0; i < rec->b[1]; i++, off += n) {
-		if ((n = ent_len(rec->b, len, off)) == 0)
+		if ((n = cache_ent_len(rec->b, len, off)) == 0)
 			return false;
 		if (get64(rec->b + off + E_SRC) == src) {
 			ent_decode(rec->b + off, e);
@@ -715,7 +596,7 @@ cache_put(struct cache *c, const struct cache_key *k,
 	uint8_t b[ENT_MAX];
 	size_t n;
 
-	if (!key_ok(k) || (n = ent_encode(e, b)) == 0)
+	if (!cache_key_ok(k) || (n = ent_encode(e, b)) == 0)
 		return RBLMUX_EINVAL;
 	return q_push(c, OP_PUT, k, b, n);
 }
@@ -725,7 +606,7 @@ cache_touch(struct cache *c, const struct cache_key *k, time_t now)
 {
 	uint8_t b[4];
 
-	if (!key_ok(k))
+	if (!cache_key_ok(k))
 		return RBLMUX_EINVAL;
 	put32(b, (uint32_t)now);
 	return q_push(c, OP_TOUCH, k, b, sizeof(b));
@@ -752,7 +633,7 @@ rec_merge(struct cache *c, const uint8_t *o, size_t olen, const uint8_t *e,
 		if (get32(o + 4) > atime)
 			atime = get32(o + 4);
 		for (i = 0, off = REC_HDR; i < o[1]; i++, off += n) {
-			n = ent_len(o, olen, off);
+			n = cache_ent_len(o, olen, off);
 			if (get64(o + off + E_SRC) == src) {
 				found = true;
 				if (!(e[E_FLAGS] & EF_TXT) &&
@@ -767,7 +648,7 @@ rec_merge(struct cache *c, const uint8_t *o, size_t olen, const uint8_t *e,
 		if (found || o[1] < CACHE_MAX_ENT)
 			oldest = SIZE_MAX;
 		for (i = 0, off = REC_HDR; i < o[1]; i++, off += n) {
-			n = ent_len(o, olen, off);
+			n = cache_ent_len(o, olen, off);
 			if (i == oldest || get64(o + off + E_SRC) == src)
 				continue;
 			memcpy(w + pos, o + off, n);
@@ -810,7 +691,7 @@ apply_op(struct cache *c, MDB_txn *txn, const uint8_t *p)
 	rc = mdb_get(txn, c->dbi, &key, &val);
 	if (rc != 0 && rc != MDB_NOTFOUND)
 		return rc;
-	valid = rc == 0 && rec_valid(val.mv_data, val.mv_size);
+	valid = rc == 0 && cache_rec_valid(val.mv_data, val.mv_size);
 	switch (p[0]) {
 	case OP_PUT:
 		t = get32(pl + E_STORED);
@@ -848,8 +729,6 @@ op_next(const uint8_t *b, size_t off)
 	    (p[4] | (size_t)p[5] << 8);
 }
 
-static long evict_locked(struct cache *c, time_t now, uint64_t target);
-static uint64_t used_bytes(struct cache *c, uint64_t *records);
 
 static time_t
 evict_now(struct cache *c)
@@ -861,12 +740,12 @@ evict_now(struct cache *c)
 static void
 make_room(struct cache *c)
 {
-	uint64_t used = used_bytes(c, NULL), target = c->lw;
+	uint64_t used = cache_used_bytes(c, NULL), target = c->lw;
 
 	atomic_fetch_add(&c->map_full, 1);
 	if (target > used - used / 5)
 		target = used - used / 5;
-	(void)evict_locked(c, evict_now(c), target);
+	(void)cache_evict_locked(c, evict_now(c), target);
 }
 
 /*
@@ -877,10 +756,10 @@ make_room(struct cache *c)
 static void
 high_water(struct cache *c, time_t now)
 {
-	uint64_t records, used = used_bytes(c, &records);
+	uint64_t records, used = cache_used_bytes(c, &records);
 
 	if (used > c->hw && records >= c->evict_mark)
-		(void)evict_locked(c, now, c->lw);
+		(void)cache_evict_locked(c, now, c->lw);
 }
 
 /* apply - the operations of q, a chunk per write transaction */
@@ -922,7 +801,7 @@ apply(struct cache *c, const struct qbuf *q)
 		if (rc == MDB_MAP_FULL || rc == MDB_TXN_FULL)
 			atomic_fetch_add(&c->put_dropped, n);
 		else
-			lmdb_err(c, "write", rc);
+			cache_lmdb_err(c, "write", rc);
 		off = end;
 		tries = 0;
 	}
@@ -953,9 +832,6 @@ drain(struct cache *c)
 	pthread_mutex_unlock(&c->wmu);
 }
 
-static long purge_locked(struct cache *c, time_t now, size_t max,
-	    bool whole);
-
 static void *
 writer_main(void *arg)
 {
@@ -980,7 +856,7 @@ writer_main(void *arg)
 		if (now - last >= MAINT_SECS || now < last) {
 			last = now;
 			pthread_mutex_lock(&c->wmu);
-			(void)purge_locked(c, now, PURGE_BATCH, false);
+			(void)cache_purge_locked(c, now, PURGE_BATCH, false);
 			high_water(c, now);
 			pthread_mutex_unlock(&c->wmu);
 		}
@@ -1005,493 +881,6 @@ cache_sync(struct cache *c)
 	pthread_mutex_unlock(&c->qmu);
 }
 
-/* ---- scans: purge, flushes, eviction -------------------------------- */
-
-/* Which entries a scan removes: 1 the entry, 2 only its TXT, 0 none */
-typedef int (*drop_fn)(const uint8_t *ent, const void *arg);
-
-/*
- * rec_filter - record o[olen] without the entries drop() names (at most
- * budget of them) into c->wbuf. Returns the entries removed; *len is
- * the new length, 0 when nothing is left, SIZE_MAX when unchanged.
- */
-static size_t
-rec_filter(struct cache *c, const uint8_t *o, size_t olen, drop_fn drop,
-    const void *arg, size_t budget, size_t *len)
-{
-	uint8_t *w = c->wbuf;
-	size_t i, off, n, pos = REC_HDR, cnt = 0, removed = 0;
-	bool changed = false;
-
-	for (i = 0, off = REC_HDR; i < o[1]; i++, off += n) {
-		int d = drop(o + off, arg);
-
-		n = ent_len(o, olen, off);
-		if (d == 1 && removed < budget) {
-			removed++;
-			changed = true;
-			continue;
-		}
-		memcpy(w + pos, o + off, n);
-		if (d == 2) {
-			w[pos + E_FLAGS] = 0;
-			w[pos + E_TXTLEN] = 0;
-			n -= 4U + o[off + E_TXTLEN];
-			changed = true;
-		}
-		pos += n;
-		cnt++;
-	}
-	memcpy(w, o, REC_HDR);
-	w[1] = (uint8_t)cnt;
-	*len = !changed ? SIZE_MAX : cnt == 0 ? 0 : pos;
-	return removed;
-}
-
-struct scan {
-	drop_fn		 drop;
-	const void	*arg;
-	size_t		 max;		/* entries to remove at most */
-	size_t		 max_scan;	/* records to visit at most */
-	const struct cache_key *from;	/* start here and wrap, or NULL */
-	struct cache_key *last;		/* the last record visited */
-	size_t		 removed;
-	bool		 complete;	/* every record was visited */
-};
-
-/* scan - remove entries as s says in one write transaction */
-static int
-scan(struct cache *c, struct scan *s)
-{
-	MDB_txn *txn;
-	MDB_cursor *cur;
-	MDB_val key, val;
-	uint8_t kb[sizeof(((struct cache_key *)0)->b)];
-	size_t klen, nlen, visited = 0;
-	bool wrapped = s->from == NULL;
-	int rc;
-
-	s->removed = 0;
-	s->complete = false;
-	if ((rc = mdb_txn_begin(c->env, NULL, 0, &txn)) != 0)
-		return rc;
-	if ((rc = mdb_cursor_open(txn, c->dbi, &cur)) != 0) {
-		mdb_txn_abort(txn);
-		return rc;
-	}
-	if (s->from != NULL) {
-		key.mv_data = (void *)(uintptr_t)s->from->b;
-		key.mv_size = s->from->len;
-		rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
-	} else
-		rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
-	while (s->removed < s->max && visited < s->max_scan) {
-		if (rc == MDB_NOTFOUND && !wrapped) {
-			wrapped = true;
-			rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
-		}
-		if (rc != 0)
-			break;
-		if (wrapped && s->from != NULL && keycmp(key.mv_data,
-		    key.mv_size, s->from->b, s->from->len) >= 0) {
-			rc = MDB_NOTFOUND;
-			break;
-		}
-		visited++;
-		klen = key.mv_size <= sizeof(kb) ? key.mv_size : sizeof(kb);
-		memcpy(kb, key.mv_data, klen);
-		if (s->last != NULL) {
-			memcpy(s->last->b, kb, klen);
-			s->last->len = (uint16_t)klen;
-		}
-		if (!rec_valid(val.mv_data, val.mv_size))
-			nlen = 0;
-		else
-			s->removed += rec_filter(c, val.mv_data, val.mv_size,
-			    s->drop, s->arg, s->max - s->removed, &nlen);
-		if (nlen == 0)
-			rc = mdb_cursor_del(cur, 0);
-		else if (nlen != SIZE_MAX) {
-			key.mv_data = kb;
-			key.mv_size = klen;
-			val.mv_data = c->wbuf;
-			val.mv_size = nlen;
-			rc = mdb_cursor_put(cur, &key, &val, MDB_CURRENT);
-		}
-		if (rc != 0)
-			break;
-		rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
-	}
-	mdb_cursor_close(cur);
-	if (rc != 0 && rc != MDB_NOTFOUND) {
-		mdb_txn_abort(txn);
-		return rc;
-	}
-	s->complete = rc == MDB_NOTFOUND;
-	return mdb_txn_commit(txn);
-}
-
-/* scan_locked - scan as s says; removed entries, or an error */
-static long
-scan_locked(struct cache *c, struct scan *s, const char *what)
-{
-	int rc = scan(c, s);
-
-	if (rc == MDB_MAP_FULL)
-		atomic_fetch_add(&c->map_full, 1);
-	else if (rc != 0)
-		return lmdb_err(c, what, rc);
-	return rc != 0 ? RBLMUX_ESPACE : (long)s->removed;
-}
-
-struct purge_arg {
-	uint64_t	 now;
-	uint64_t	 stale;
-};
-
-static int
-drop_expired(const uint8_t *e, const void *arg)
-{
-	const struct purge_arg *pa = arg;
-
-	if (get32(e + E_EXPIRES) + pa->stale < pa->now)
-		return 1;
-	if ((e[E_FLAGS] & EF_TXT) && get32(e + ENT_FIXED + 4U * e[E_NA]) +
-	    pa->stale < pa->now)
-		return 2;
-	return 0;
-}
-
-static long
-purge_locked(struct cache *c, time_t now, size_t max, bool whole)
-{
-	struct purge_arg pa = { (uint64_t)now, c->serve_stale };
-	struct cache_key last;
-	struct scan s = { .drop = drop_expired, .arg = &pa, .max = max,
-	    .max_scan = whole ? SIZE_MAX : PURGE_SCAN, .last = &last };
-	long n;
-
-	if (now < 0)
-		return RBLMUX_EINVAL;
-	if (!whole && c->purge_pos.len > 0)
-		s.from = &c->purge_pos;
-	last.len = 0;
-	n = scan_locked(c, &s, "purge");
-	if (n >= 0) {
-		atomic_fetch_add(&c->purged, (uint64_t)n);
-		/* resume where this one stopped (the record is seen again) */
-		c->purge_pos = last;
-		if (s.complete || whole)
-			c->purge_pos.len = 0;
-	}
-	return n;
-}
-
-long
-cache_purge(struct cache *c, time_t now, size_t max)
-{
-	long n;
-
-	pthread_mutex_lock(&c->wmu);
-	n = purge_locked(c, now, max, false);
-	pthread_mutex_unlock(&c->wmu);
-	return n;
-}
-
-struct src_arg {
-	uint64_t	 src;
-	uint64_t	 since;
-	bool		 positives;
-};
-
-static int
-drop_src(const uint8_t *e, const void *arg)
-{
-	const struct src_arg *sa = arg;
-
-	if (get64(e + E_SRC) != sa->src)
-		return 0;
-	if (!sa->positives)
-		return 1;
-	return e[E_STATUS] == CACHE_LISTED &&
-	    get32(e + E_STORED) >= sa->since;
-}
-
-static long
-flush_scan(struct cache *c, const struct src_arg *sa)
-{
-	struct scan s = { .drop = drop_src, .arg = sa, .max = SIZE_MAX,
-	    .max_scan = SIZE_MAX };
-	long n;
-
-	pthread_mutex_lock(&c->wmu);
-	n = scan_locked(c, &s, "flush");
-	pthread_mutex_unlock(&c->wmu);
-	return n;
-}
-
-long
-cache_flush_src(struct cache *c, uint64_t src)
-{
-	struct src_arg sa = { src, 0, false };
-
-	return flush_scan(c, &sa);
-}
-
-long
-cache_drop_positives(struct cache *c, uint64_t src, time_t since)
-{
-	struct src_arg sa = { src, since < 0 ? 0 : (uint64_t)since, true };
-
-	return flush_scan(c, &sa);
-}
-
-long
-cache_flush_key(struct cache *c, const struct cache_key *k)
-{
-	MDB_txn *txn;
-	MDB_val key, val;
-	long n = 0;
-	int rc;
-
-	if (!key_ok(k))
-		return RBLMUX_EINVAL;
-	key.mv_data = (void *)(uintptr_t)k->b;
-	key.mv_size = k->len;
-	pthread_mutex_lock(&c->wmu);
-	if ((rc = mdb_txn_begin(c->env, NULL, 0, &txn)) == 0) {
-		rc = mdb_get(txn, c->dbi, &key, &val);
-		if (rc == 0) {
-			if (rec_valid(val.mv_data, val.mv_size))
-				n = ((const uint8_t *)val.mv_data)[1];
-			rc = mdb_del(txn, c->dbi, &key, NULL);
-		}
-		if (rc == 0)
-			rc = mdb_txn_commit(txn);
-		else
-			mdb_txn_abort(txn);
-	}
-	pthread_mutex_unlock(&c->wmu);
-	if (rc == MDB_NOTFOUND)
-		return 0;
-	return rc != 0 ? lmdb_err(c, "flush", rc) : n;
-}
-
-/* flush_all_locked - drop every record; the entries dropped */
-static long
-flush_all_locked(struct cache *c)
-{
-	MDB_txn *txn;
-	MDB_cursor *cur;
-	MDB_val key, val;
-	long n = 0;
-	int rc;
-
-	if ((rc = mdb_txn_begin(c->env, NULL, 0, &txn)) == 0) {
-		if ((rc = mdb_cursor_open(txn, c->dbi, &cur)) == 0) {
-			while ((rc = mdb_cursor_get(cur, &key, &val,
-			    MDB_NEXT)) == 0)
-				if (rec_valid(val.mv_data, val.mv_size))
-					n += ((const uint8_t *)val.mv_data)[1];
-			mdb_cursor_close(cur);
-		}
-		if (rc == MDB_NOTFOUND)
-			rc = mdb_drop(txn, c->dbi, 0);
-		if (rc == 0)
-			rc = mdb_txn_commit(txn);
-		else
-			mdb_txn_abort(txn);
-	}
-	c->purge_pos.len = 0;
-	return rc != 0 ? lmdb_err(c, "flush", rc) : n;
-}
-
-long
-cache_flush_all(struct cache *c)
-{
-	long n;
-
-	pthread_mutex_lock(&c->wmu);
-	n = flush_all_locked(c);
-	pthread_mutex_unlock(&c->wmu);
-	return n;
-}
-
-/* used_bytes - the pages of the data; its record count in *records */
-static uint64_t
-used_bytes(struct cache *c, uint64_t *records)
-{
-	MDB_stat st;
-
-	if (mdb_env_stat(c->env, &st) != 0) {
-		if (records != NULL)
-			*records = 0;
-		return 0;
-	}
-	if (records != NULL)
-		*records = st.ms_entries;
-	return ((uint64_t)st.ms_branch_pages + st.ms_leaf_pages +
-	    st.ms_overflow_pages) * st.ms_psize;
-}
-
-static int
-cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* lru_threshold - the access time below which about want records lie */
-static int
-lru_threshold(struct cache *c, uint64_t records, uint64_t want,
-    uint32_t *thr)
-{
-	MDB_txn *txn;
-	MDB_cursor *cur;
-	MDB_val key, val;
-	uint64_t stride = records / EVICT_SAMPLE + 1, i = 0;
-	uint32_t *s;
-	size_t ns = 0;
-	int rc;
-
-	if ((s = malloc(EVICT_SAMPLE * sizeof(*s) + sizeof(*s))) == NULL)
-		return ENOMEM;
-	if ((rc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &txn)) != 0) {
-		free(s);
-		return rc;
-	}
-	if ((rc = mdb_cursor_open(txn, c->dbi, &cur)) == 0) {
-		while (ns <= EVICT_SAMPLE && (rc = mdb_cursor_get(cur, &key,
-		    &val, MDB_NEXT)) == 0) {
-			if (i++ % stride != 0)
-				continue;
-			s[ns++] = rec_valid(val.mv_data, val.mv_size) ?
-			    get32((const uint8_t *)val.mv_data + 4) : 0;
-		}
-		mdb_cursor_close(cur);
-	}
-	mdb_txn_abort(txn);
-	if (rc == MDB_NOTFOUND || rc == 0) {
-		rc = 0;
-		if (ns == 0)
-			*thr = 0;
-		else {
-			size_t at = (size_t)(want * ns / (records ? records : 1));
-
-			qsort(s, ns, sizeof(*s), cmp_u32);
-			*thr = s[at < ns ? at : ns - 1];
-		}
-	}
-	free(s);
-	return rc;
-}
-
-/*
- * evict_lru - delete about want records with the oldest access times
- * (below thr; at thr while fewer than want went), a chunk of them per
- * write transaction so that each commit frees pages the next may use.
- */
-static int
-evict_lru(struct cache *c, uint64_t want, uint32_t thr, uint64_t *gone)
-{
-	struct cache_key pos;
-	MDB_txn *txn;
-	MDB_cursor *cur;
-	MDB_val key, val;
-	size_t chunk = EVICT_CHUNK, n;
-	bool more = true;
-	int rc = 0;
-
-	pos.len = 0;
-	*gone = 0;
-	while (more && *gone < want) {
-		if ((rc = mdb_txn_begin(c->env, NULL, 0, &txn)) != 0)
-			return rc;
-		if ((rc = mdb_cursor_open(txn, c->dbi, &cur)) != 0) {
-			mdb_txn_abort(txn);
-			return rc;
-		}
-		key.mv_data = pos.b;
-		key.mv_size = pos.len;
-		rc = mdb_cursor_get(cur, &key, &val, pos.len > 0 ?
-		    MDB_SET_RANGE : MDB_FIRST);
-		for (n = 0; rc == 0 && n < chunk && *gone + n < want;
-		    rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
-			uint32_t at = rec_valid(val.mv_data, val.mv_size) ?
-			    get32((const uint8_t *)val.mv_data + 4) : 0;
-
-			pos.len = (uint16_t)(key.mv_size <= sizeof(pos.b) ?
-			    key.mv_size : sizeof(pos.b));
-			memcpy(pos.b, key.mv_data, pos.len);
-			if (at > thr)
-				continue;
-			if ((rc = mdb_cursor_del(cur, 0)) != 0)
-				break;
-			n++;
-		}
-		more = rc == 0;
-		mdb_cursor_close(cur);
-		if (rc == MDB_NOTFOUND)
-			rc = 0;
-		if (rc == 0)
-			rc = mdb_txn_commit(txn);
-		else
-			mdb_txn_abort(txn);
-		if (rc == MDB_MAP_FULL && chunk > 1) {
-			chunk = 1;	/* the smallest step frees a page */
-			more = true;
-			continue;
-		}
-		if (rc != 0)
-			return rc;
-		*gone += n;
-		if (chunk < EVICT_CHUNK)
-			chunk *= 2;
-	}
-	return 0;
-}
-
-static long
-evict_locked(struct cache *c, time_t now, uint64_t target)
-{
-	uint64_t records, used, want, gone = 0;
-	uint32_t thr;
-	int rc;
-
-	(void)purge_locked(c, now, SIZE_MAX, true);
-	used = used_bytes(c, &records);
-	c->evict_mark = records;
-	if (used <= target || records == 0)
-		return 0;
-	want = (records * (used - target) + used - 1) / used;
-	if ((rc = lru_threshold(c, records, want, &thr)) == 0)
-		rc = evict_lru(c, want, thr, &gone);
-	atomic_fetch_add(&c->evicted, gone);
-	if (rc == MDB_MAP_FULL && gone == 0) {
-		/* not even one record at a time: start over empty */
-		if (flush_all_locked(c) >= 0) {
-			atomic_fetch_add(&c->evicted, records);
-			return (long)records;
-		}
-		return RBLMUX_ESPACE;
-	}
-	if (rc != 0 && gone == 0)
-		return lmdb_err(c, "evict", rc);
-	return (long)gone;
-}
-
-long
-cache_evict(struct cache *c, time_t now, uint64_t target)
-{
-	long n;
-
-	pthread_mutex_lock(&c->wmu);
-	n = evict_locked(c, now, target);
-	pthread_mutex_unlock(&c->wmu);
-	return n;
-}
-
 void
 cache_get_info(struct cache *c, struct cache_info *ci)
 {
@@ -1499,7 +888,7 @@ cache_get_info(struct cache *c, struct cache_info *ci)
 	struct stat sb;
 
 	memset(ci, 0, sizeof(*ci));
-	ci->used = used_bytes(c, &ci->records);
+	ci->used = cache_used_bytes(c, &ci->records);
 	if (mdb_env_info(c->env, &ei) == 0)
 		ci->map_size = ei.me_mapsize;
 	if (stat(c->path, &sb) == 0)
