@@ -182,17 +182,17 @@ drop_expired(const uint8_t *e, const void *arg)
 }
 
 long
-cache_purge_locked(struct cache *c, time_t now, size_t max, bool whole)
+cache_purge_locked(struct cache *c, time_t now, size_t max, bool *complete)
 {
 	struct purge_arg pa = { (uint64_t)now, c->serve_stale };
 	struct cache_key last;
 	struct scan s = { .drop = drop_expired, .arg = &pa, .max = max,
-	    .max_scan = whole ? SIZE_MAX : PURGE_SCAN, .last = &last };
+	    .max_scan = PURGE_SCAN, .last = &last };
 	long n;
 
 	if (now < 0)
 		return RBLMUX_EINVAL;
-	if (!whole && c->purge_pos.len > 0)
+	if (c->purge_pos.len > 0)
 		s.from = &c->purge_pos;
 	last.len = 0;
 	n = scan_locked(c, &s, "purge");
@@ -200,9 +200,11 @@ cache_purge_locked(struct cache *c, time_t now, size_t max, bool whole)
 		atomic_fetch_add(&c->purged, (uint64_t)n);
 		/* resume where this one stopped (the record is seen again) */
 		c->purge_pos = last;
-		if (s.complete || whole)
+		if (s.complete)
 			c->purge_pos.len = 0;
 	}
+	if (complete != NULL)
+		*complete = n < 0 || s.complete;
 	return n;
 }
 
@@ -212,7 +214,7 @@ cache_purge(struct cache *c, time_t now, size_t max)
 	long n;
 
 	pthread_mutex_lock(&c->wmu);
-	n = cache_purge_locked(c, now, max, false);
+	n = cache_purge_locked(c, now, max, NULL);
 	pthread_mutex_unlock(&c->wmu);
 	return n;
 }
@@ -396,7 +398,10 @@ lru_threshold(struct cache *c, uint64_t records, uint64_t want,
 		if (ns == 0)
 			*thr = 0;
 		else {
+			/* the want-th smallest of the sample's share */
 			size_t at = (size_t)(want * ns / (records ? records : 1));
+
+			at -= at > 0;
 
 			qsort(s, ns, sizeof(*s), cmp_u32);
 			*thr = s[at < ns ? at : ns - 1];
@@ -476,9 +481,13 @@ cache_evict_locked(struct cache *c, time_t now, uint64_t target)
 {
 	uint64_t records, used, want, gone = 0;
 	uint32_t thr;
-	int rc;
+	bool done = false;
+	int rc, rounds = 0;
 
-	(void)cache_purge_locked(c, now, SIZE_MAX, true);
+	/* expired entries first, every record, a batch per transaction */
+	c->purge_pos.len = 0;
+	while (!done && rounds++ < 65536)
+		(void)cache_purge_locked(c, now, EVICT_CHUNK * 4, &done);
 	used = cache_used_bytes(c, &records);
 	c->evict_mark = records;
 	if (used <= target || records == 0)

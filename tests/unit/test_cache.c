@@ -571,6 +571,55 @@ test_evict_small_map(void **state)
 	assert_true(recent > 180);
 }
 
+/* Eviction takes expired entries first, then the oldest access times. */
+static void
+test_evict_order(void **state)
+{
+	struct fix *f = *state;
+	struct cache_info ci;
+	struct cache_ent e;
+	unsigned i, kept_old = 0, kept_new = 0;
+	long n;
+
+	assert_int_equal(fix_open(f, 16 * MB, 60, false, NULL, 0), 0);
+	for (i = 0; i < 1000; i++) {
+		struct cache_key k = ip(i);
+
+		/* 0..99 expired past serve-stale at T0+1000 */
+		e = ent(SRC_A, CACHE_LISTED, L(2), T0, i < 100 ? 100 : 86400,
+		    NULL);
+		put(f, &k, &e);
+		assert_int_equal(cache_touch(f->c, &k, T0 + i), 0);
+	}
+	cache_sync(f->c);
+	cache_get_info(f->c, &ci);
+	assert_int_equal(ci.records, 1000);
+
+	/* under the target only the expired go */
+	assert_int_equal(cache_evict(f->c, T0 + 1000, ci.used), 0);
+	cache_get_info(f->c, &ci);
+	assert_int_equal(ci.records, 900);
+	assert_int_equal(ci.purged, 100);
+	assert_int_equal(ci.evicted, 0);
+
+	/* half the bytes: about half the records, the least recent */
+	n = cache_evict(f->c, T0 + 1000, ci.used / 2);
+	assert_true(n >= 400 && n <= 500);
+	cache_get_info(f->c, &ci);
+	assert_int_equal(ci.records, 900 - (unsigned long)n);
+	assert_int_equal(ci.evicted, (unsigned long)n);
+	for (i = 100; i < 1000; i++) {
+		struct cache_key k = ip(i);
+
+		if (present(f, &k)) {
+			kept_old += i < 100 + (unsigned)n;
+			kept_new += i >= 100 + (unsigned)n;
+		}
+	}
+	assert_int_equal(kept_old, 0);
+	assert_int_equal(kept_new, 900 - (unsigned)n);
+}
+
 /* mdb_put_raw - store raw bytes as the record of k, behind the cache */
 static void
 mdb_put_raw(const char *dir, const struct cache_key *k, const void *b,
@@ -793,6 +842,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_corrupt_moved_aside,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_evict_small_map, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_evict_order, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_records, setup,
 		    teardown),
