@@ -402,7 +402,6 @@ lru_threshold(struct cache *c, uint64_t records, uint64_t want,
 			size_t at = (size_t)(want * ns / (records ? records : 1));
 
 			at -= at > 0;
-
 			qsort(s, ns, sizeof(*s), cmp_u32);
 			*thr = s[at < ns ? at : ns - 1];
 		}
