@@ -856,7 +856,7 @@ writer_main(void *arg)
 		if (now - last >= MAINT_SECS || now < last) {
 			last = now;
 			pthread_mutex_lock(&c->wmu);
-			(void)cache_purge_locked(c, now, PURGE_BATCH, NULL);
+			(void)cache_purge_locked(c, now, PURGE_BATCH);
 			high_water(c, now);
 			pthread_mutex_unlock(&c->wmu);
 		}

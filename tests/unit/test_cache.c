@@ -395,6 +395,59 @@ test_purge(void **state)
 	assert_true(get(f, &k1, SRC_B, &e));
 }
 
+/* put_many - n subjects 2001:db8::base+i, every other one expired */
+static void
+put_many(struct fix *f, unsigned base, unsigned n)
+{
+	struct cache_ent e;
+	char t[64];
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		struct cache_key k;
+
+		snprintf(t, sizeof(t), "2001:db8::%x:%x", (base + i) >> 16,
+		    (base + i) & 0xffff);
+		k = key(t);
+		e = ent(SRC_A, CACHE_NOT_LISTED, 0, T0, i % 2 ? 100 : 86400,
+		    NULL);
+		put(f, &k, &e);
+		if (i % 20000 == 19999)
+			cache_sync(f->c);
+	}
+	cache_sync(f->c);
+}
+
+/* Purge visits a bounded number of records a call, resuming; eviction
+   purges every record. */
+static void
+test_purge_many(void **state)
+{
+	struct fix *f = *state;
+	struct cache_info ci;
+	long n, sum, calls = 1;
+
+	assert_int_equal(fix_open(f, 64 * MB, 0, false, NULL, 0), 0);
+	put_many(f, 0, 140000);
+	sum = cache_purge(f->c, T0 + 1000, SIZE_MAX);
+	assert_true(sum > 0 && sum < 70000);	/* not every record */
+	while ((n = cache_purge(f->c, T0 + 1000, SIZE_MAX)) > 0) {
+		sum += n;
+		calls++;
+	}
+	assert_int_equal(sum, 70000);
+	assert_true(calls >= 2 && calls <= 4);
+	cache_get_info(f->c, &ci);
+	assert_int_equal(ci.records, 70000);
+	assert_int_equal(ci.purged, 70000);
+
+	put_many(f, 200000, 140000);
+	assert_int_equal(cache_evict(f->c, T0 + 1000, UINT64_MAX), 0);
+	cache_get_info(f->c, &ci);
+	assert_int_equal(ci.records, 140000);
+	assert_int_equal(ci.purged, 140000);
+}
+
 /* Flushes by key, by upstream, positives since a time, everything. */
 static void
 test_flush(void **state)
@@ -863,6 +916,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_txt_kept, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_purge, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_purge_many, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_flush, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_moved_aside,
