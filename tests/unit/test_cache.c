@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -802,13 +803,15 @@ test_writer_thread(void **state)
 	struct fix *f = *state;
 	struct cache_ent e;
 	struct cache_info ci;
+	/* the thread purges by the clock: entries that are not expired */
+	uint32_t now = (uint32_t)time(NULL);
 	unsigned i;
 
 	assert_int_equal(fix_open(f, 16 * MB, 0, true, NULL, 0), 0);
 	for (i = 0; i < 3000; i++) {
 		struct cache_key k = ip(i);
 
-		e = ent(SRC_A, CACHE_LISTED, L(2), T0, 600, NULL);
+		e = ent(SRC_A, CACHE_LISTED, L(2), now, 86400, NULL);
 		put(f, &k, &e);
 	}
 	cache_sync(f->c);
@@ -824,7 +827,7 @@ test_writer_thread(void **state)
 	for (i = 3000; i < 4000; i++) {
 		struct cache_key k = ip(i);
 
-		e = ent(SRC_B, CACHE_NOT_LISTED, 0, T0, 600, NULL);
+		e = ent(SRC_B, CACHE_NOT_LISTED, 0, now, 86400, NULL);
 		put(f, &k, &e);
 	}
 	fix_close(f);
@@ -834,6 +837,29 @@ test_writer_thread(void **state)
 
 		assert_true(get(f, &k, SRC_B, &e));
 	}
+}
+
+/* The writer thread purges expired entries by itself, by the clock. */
+static void
+test_writer_purges(void **state)
+{
+	struct fix *f = *state;
+	struct cache_key old = key("192.0.2.70"), fresh = key("192.0.2.71");
+	uint32_t now = (uint32_t)time(NULL);
+	struct cache_ent e;
+	int i;
+
+	assert_int_equal(fix_open(f, 16 * MB, 60, true, NULL, 0), 0);
+	e = ent(SRC_A, CACHE_LISTED, L(2), now - 1000, 10, NULL);
+	put(f, &old, &e);
+	e = ent(SRC_A, CACHE_LISTED, L(2), now, 86400, NULL);
+	put(f, &fresh, &e);
+	cache_sync(f->c);
+	assert_true(present(f, &old));
+	for (i = 0; i < 300 && present(f, &old); i++)	/* 30 s at most */
+		usleep(100 * 1000);
+	assert_false(present(f, &old));
+	assert_true(present(f, &fresh));
 }
 
 /* A full queue drops and counts; nothing waits. */
@@ -929,6 +955,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_garbage_records, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_writer_thread, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_writer_purges, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_queue_full, setup,
 		    teardown),
