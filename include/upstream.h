@@ -74,6 +74,13 @@ struct upclient *upclient_new(struct ev_loop *loop, struct cache *c,
  */
 void	 upclient_apply(struct upclient *uc, const struct view *v);
 
+/*
+ * The client of bin/rblmuxd's loop, or NULL (none yet, or the test
+ * daemon's delayed source answers instead): what the control socket
+ * reads status and lookups from. Set and read on the loop thread.
+ */
+extern struct upclient *upclient_main;
+
 /* The pending_source of uc. */
 const struct pending_source *upclient_source(struct upclient *uc);
 
