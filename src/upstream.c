@@ -152,8 +152,7 @@ struct outcome {
 	size_t			 txt_len;
 };
 
-static void	lookup_finish(struct lookup *, const struct outcome *,
-		    enum upresp_kind);
+static void	fail(struct lookup *, bool);
 static void	io_cb(struct ev_loop *, ev_io *, int);
 static void	timer_cb(struct ev_loop *, ev_timer *, int);
 static void	probe_start(struct upstate *);
@@ -300,8 +299,9 @@ map(const struct upstate *up, int code, const struct outcome *o,
 	}
 	r->a[0] = a;
 	r->na = 1;
-	r->txt = o->txt;
-	r->txt_len = o->txt_len;
+	/* answer_complete() copies txt_len bytes: never from NULL */
+	r->txt = o->txt != NULL ? o->txt : "";
+	r->txt_len = o->txt != NULL ? o->txt_len : 0;
 }
 
 /* from_entry - the outcome a cache entry says, with TTL ttl */
@@ -534,26 +534,6 @@ try_next(struct lookup *lk)
 	return false;
 }
 
-/* fail - no answer in time, or no way to ask */
-static void
-fail(struct lookup *lk, bool timeout)
-{
-	struct outcome o;
-
-	memset(&o, 0, sizeof(o));
-	o.status = ANSWER_RES_FAILED;
-	if (lk->phase == PH_TXT) {
-		/* the listing is known: deliver it without its reason */
-		o.status = ANSWER_RES_LISTED;
-		o.na = lk->ares.na;
-		memcpy(o.a, lk->ares.a, sizeof(o.a));
-		o.ttl = lk->ares.ttl;
-		lookup_finish(lk, &o, UPRESP_LISTED);
-		return;
-	}
-	lookup_finish(lk, &o, timeout ? UPRESP_MISMATCH : UPRESP_ERROR);
-}
-
 /* --- delivery ----------------------------------------------------------- */
 
 /* unlink_waiter - take w off its lookup and its query's list */
@@ -685,47 +665,106 @@ probe_done(struct probe *p, int i, enum upresp_kind k, bool silent,
 }
 
 /*
- * lookup_finish - the lookup is over: cache a valid answer, count it in
- * health, deliver o to every waiter, free the lookup. kind: LISTED or
- * NOT_LISTED (valid), ERROR (an error answer or no way to ask),
- * MISMATCH (no answer in time).
+ * lookup_finish - the lookup is over: deliver o to every waiter (or,
+ * with try_stale, the stale entry when the cache has one), free the
+ * lookup. A probe's lookup that ends here got no usable answer.
  */
 static void
-lookup_finish(struct lookup *lk, const struct outcome *o,
-    enum upresp_kind kind)
+lookup_finish(struct lookup *lk, const struct outcome *o, bool try_stale)
 {
 	struct upclient *uc = lk->uc;
 	struct upstate *up = lk->up;
 	struct outcome so;
-	time_t now = time(NULL);
 
 	lk->phase = PH_DONE;
 	lk_unhash(lk);
 	close_fd(lk);
 	ev_timer_stop(uc->loop, &lk->t);
 	if (lk->probe != NULL) {
-		probe_done(lk->probe, lk->pidx, kind, true, NULL);
+		probe_done(lk->probe, lk->pidx, UPRESP_MISMATCH, true, NULL);
 		lk->probe = NULL;
-	} else if (kind == UPRESP_MISMATCH) {
-		up->n.timeouts++;
-		uc->st->upstream_timeouts++;
-		if (stale(lk, now, &so)) {
-			up->n.stale++;
-			uc->st->cache_stale++;
-			o = &so;
-		}
+	} else if (try_stale && lk->waiters != NULL &&
+	    stale(lk, time(NULL), &so)) {
+		up->n.stale++;
+		uc->st->cache_stale++;
+		o = &so;
 	}
 	deliver_all(lk, o, false);
 	lookup_free(lk);
 }
 
-/* answered - a valid answer r to the lookup's current question */
+/* failed_outcome - contributes nothing */
+static const struct outcome *
+failed_outcome(void)
+{
+	static const struct outcome o = { ANSWER_RES_FAILED, { 0 }, 0, 0,
+	    NULL, 0 };
+
+	return &o;
+}
+
+/* fail - no answer in time (timeout), or no way to ask */
 static void
+fail(struct lookup *lk, bool timeout)
+{
+	struct outcome o;
+
+	if (lk->phase == PH_TXT) {
+		/* the listing is known: deliver it without its reason */
+		memset(&o, 0, sizeof(o));
+		o.status = ANSWER_RES_LISTED;
+		o.na = lk->ares.na;
+		memcpy(o.a, lk->ares.a, sizeof(o.a));
+		o.ttl = lk->ares.ttl;
+		lookup_finish(lk, &o, false);
+		return;
+	}
+	if (timeout && lk->probe == NULL) {
+		lk->up->n.timeouts++;
+		lk->uc->st->upstream_timeouts++;
+		set_health(lk->up, HEV_QUERY_TIMEOUT, time(NULL),
+		    "lookups not answered in time");
+	}
+	lookup_finish(lk, failed_outcome(), timeout);
+}
+
+/* put - cache what lookup lk found (o), at now */
+static void
+put(struct lookup *lk, const struct outcome *o, time_t now)
+{
+	struct cache_ent e;
+
+	if (lk->uc->cache == NULL || !lk->has_key ||
+	    !health_trusted(&lk->up->h))
+		return;
+	memset(&e, 0, sizeof(e));
+	e.src = lk->up->src;
+	e.status = o->status == ANSWER_RES_LISTED ? CACHE_LISTED :
+	    CACHE_NOT_LISTED;
+	e.na = (uint8_t)o->na;
+	memcpy(e.a, o->a, sizeof(e.a));
+	e.ttl = o->ttl;
+	e.stored = (uint32_t)now;
+	e.expires = (uint32_t)(now + o->ttl);
+	if (lk->phase == PH_TXT) {
+		e.has_txt = true;
+		e.txt_expires = e.expires;
+		e.txt_len = (uint16_t)o->txt_len;
+		if (o->txt_len > 0)
+			memcpy(e.txt, o->txt, o->txt_len);
+	}
+	cache_put(lk->uc->cache, &lk->key, &e);
+}
+
+/*
+ * answered - an answer r (not MISMATCH or TRUNCATED) to the lookup's
+ * current question. Returns true when the lookup is over (freed).
+ */
+static bool
 answered(struct lookup *lk, const struct upresp *r)
 {
 	struct upclient *uc = lk->uc;
 	struct upstate *up = lk->up;
-	struct cache_ent e;
 	struct outcome o;
 	time_t now = time(NULL);
 	bool listed;
@@ -734,24 +773,21 @@ answered(struct lookup *lk, const struct upresp *r)
 		probe_done(lk->probe, lk->pidx, r->kind, r->kind ==
 		    UPRESP_ERROR && r->rcode != 0, r->why);
 		lk->probe = NULL;
-		lookup_finish(lk, NULL, r->kind);
-		return;
+		lookup_finish(lk, failed_outcome(), false);
+		return true;
 	}
 	if (r->kind == UPRESP_ERROR && lk->phase == PH_TXT) {
 		fail(lk, false);	/* the A listing still counts */
-		return;
+		return true;
 	}
 	if (r->kind == UPRESP_ERROR) {
 		up->n.errors++;
 		uc->st->upstream_errors++;
-		if (r->rcode != 0)
-			set_health(up, HEV_QUERY_TIMEOUT, now, r->why);
-		else
-			set_health(up, HEV_QUERY_ERROR, now, r->why);
-		memset(&o, 0, sizeof(o));
-		o.status = ANSWER_RES_FAILED;
-		lookup_finish(lk, &o, UPRESP_ERROR);
-		return;
+		/* SERVFAIL/REFUSED: failing, not lying (stale may serve) */
+		set_health(up, r->rcode != 0 ? HEV_QUERY_TIMEOUT :
+		    HEV_QUERY_ERROR, now, r->why);
+		lookup_finish(lk, failed_outcome(), r->rcode != 0);
+		return true;
 	}
 	set_health(up, HEV_QUERY_OK, now, NULL);
 	memset(&o, 0, sizeof(o));
@@ -762,17 +798,19 @@ answered(struct lookup *lk, const struct upresp *r)
 		memcpy(o.a, r->a, sizeof(o.a));
 		o.ttl = clamp_ttl(uc, listed, r->ttl);
 		if (listed && lk->want_txt) {
-			/* deliver the A now to those not asking TXT */
+			/* the A now to those not asking TXT; then the TXT */
 			lk->ares = *r;
 			lk->ares.ttl = o.ttl;
 			deliver_all(lk, &o, true);
 			lk->phase = PH_TXT;
+			lk->tcp = false;
 			lk->attempt = 0;
 			lk->t0 = ev_now(uc->loop);
 			lk->step = (lk->end - lk->t0) / lk->attempts;
-			if (!try_next(lk))
-				fail(lk, false);
-			return;
+			if (try_next(lk))
+				return false;
+			fail(lk, false);
+			return true;
 		}
 	} else {
 		o.status = ANSWER_RES_LISTED;
@@ -784,31 +822,15 @@ answered(struct lookup *lk, const struct upresp *r)
 			o.txt_len = r->txt_len;
 		}
 	}
-	if (uc->cache != NULL && lk->has_key && up->h.state !=
-	    HEALTH_DISABLED) {
-		memset(&e, 0, sizeof(e));
-		e.src = up->src;
-		e.status = o.status == ANSWER_RES_LISTED ? CACHE_LISTED :
-		    CACHE_NOT_LISTED;
-		e.na = (uint8_t)o.na;
-		memcpy(e.a, o.a, sizeof(e.a));
-		e.ttl = o.ttl;
-		e.stored = (uint32_t)now;
-		e.expires = (uint32_t)(now + o.ttl);
-		if (lk->phase == PH_TXT) {
-			e.has_txt = true;
-			e.txt_expires = e.expires;
-			e.txt_len = (uint16_t)o.txt_len;
-			memcpy(e.txt, o.txt != NULL ? o.txt : "", o.txt_len);
-		}
-		cache_put(uc->cache, &lk->key, &e);
-	}
-	lookup_finish(lk, &o, r->kind);
+	put(lk, &o, now);
+	lookup_finish(lk, &o, false);
+	return true;
 }
 
 /* --- I/O ---------------------------------------------------------------- */
 
-static void
+/* handle_reply - one reply read; returns true when the lookup is over */
+static bool
 handle_reply(struct lookup *lk, const uint8_t *pkt, size_t len)
 {
 	struct upresp r;
@@ -821,14 +843,14 @@ handle_reply(struct lookup *lk, const uint8_t *pkt, size_t len)
 		lk->uc->st->upstream_mismatched++;
 		if (lk->tcp)
 			close_fd(lk);	/* wait for the end */
-		return;
+		return false;
 	case UPRESP_TRUNCATED:
 		if (lk->tcp || send_tcp(lk) != 0)
 			close_fd(lk);
 		arm(lk);
-		return;
+		return false;
 	default:
-		answered(lk, &r);
+		return answered(lk, &r);
 	}
 }
 
@@ -839,7 +861,7 @@ udp_read(struct lookup *lk)
 	ssize_t n;
 	int i;
 
-	for (i = 0; i < UDP_READS && lk->fd >= 0; i++) {
+	for (i = 0; i < UDP_READS && lk->fd >= 0 && !lk->tcp; i++) {
 		n = recv(lk->fd, buf, sizeof(buf), 0);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK ||
@@ -851,8 +873,7 @@ udp_read(struct lookup *lk)
 				arm(lk);
 			return;
 		}
-		handle_reply(lk, buf, (size_t)n);
-		if (lk->phase == PH_DONE)
+		if (handle_reply(lk, buf, (size_t)n))
 			return;		/* freed */
 	}
 }
@@ -898,11 +919,9 @@ tcp_io(struct lookup *lk, int revents)
 	    lk->tbuf[1]))
 		return;
 	handle_reply(lk, lk->tbuf + 2, lk->toff - 2);
-	if (lk->phase != PH_DONE && lk->fd >= 0)
-		close_fd(lk);		/* one answer per connection */
 	return;
 drop:
-	close_fd(lk);			/* the end timer decides */
+	close_fd(lk);		/* the end timer decides */
 }
 
 static void
@@ -1055,10 +1074,13 @@ prefetch(struct upclient *uc, struct upstate *up, const struct subject *s)
 	struct lookup *lk;
 	bool joined;
 
-	if (!budget_take(&up->b, time(NULL)))
-		return;
 	if ((lk = lookup_client(uc, up, s, false, &joined)) == NULL || joined)
 		return;
+	if (!budget_take(&up->b, time(NULL))) {
+		lk_unhash(lk);
+		lookup_free(lk);
+		return;
+	}
 	uc->st->cache_prefetches++;
 	uc->st->upstream_lookups++;
 	up->n.lookups++;
@@ -1095,7 +1117,9 @@ src_fill(void *arg, const struct view *v, struct answer_state *st,
 		up = upstate_of(uc, v, src->upstream);
 		memset(&o, 0, sizeof(o));
 		o.status = ANSWER_RES_FAILED;
-		if (up == NULL || !health_trusted(&up->h)) {
+		if (up == NULL || !health_trusted(&up->h) || (s->kind ==
+		    SUBJ_NAME && s->name_len + 1 + strlen(up->cu->zone) >
+		    CONF_DNAME_MAX)) {
 			map(up, -1, &o, &r);
 			answer_complete(st, i, &r);
 			continue;
@@ -1221,22 +1245,23 @@ src_start(void *arg, struct ev_loop *loop, struct pending_query *pq,
 		if (lk != NULL && joined) {
 			up->n.coalesced++;
 			uc->st->upstream_coalesced++;
+		} else if (lk != NULL && !budget_take(&up->b, now)) {
+			up->n.skipped++;
+			uc->st->upstream_skipped++;
+			lk_unhash(lk);		/* fails from the loop */
+			ev_timer_set(&lk->t, 0., 0.);
+			ev_timer_start(uc->loop, &lk->t);
 		} else if (lk != NULL) {
 			up->n.lookups++;
 			up->n.misses++;
 			uc->st->upstream_lookups++;
 			uc->st->cache_misses++;
-			if (!budget_take(&up->b, now)) {
-				up->n.skipped++;
-				uc->st->upstream_skipped++;
-				lk_unhash(lk);	/* fails from the loop */
-				ev_timer_set(&lk->t, 0., 0.);
-				ev_timer_start(uc->loop, &lk->t);
-			} else
-				lookup_go(lk);
+			lookup_go(lk);
 		} else {
+			/* no memory, or UPSTREAM_MAX_INFLIGHT: answer now */
 			uc->st->upstream_failed++;
-			continue;	/* no lookup: the deadline answers */
+			src_cancel(uc, pq);
+			return RBLMUX_ENOMEM;
 		}
 		if (add_waiter(lk, pq, bits, txt, code) == NULL) {
 			src_cancel(uc, pq);
