@@ -870,7 +870,7 @@ udp_read(struct lookup *lk)
 			/* refused (ICMP): this try is over, the next now */
 			close_fd(lk);
 			if (!try_next(lk))
-				arm(lk);
+				fail(lk, true);
 			return;
 		}
 		if (handle_reply(lk, buf, (size_t)n))
