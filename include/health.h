@@ -77,8 +77,13 @@ struct health {
 void	 health_init(struct health *h, time_t now);
 
 /*
- * Event e at time now; detail (may be NULL) says more for the reason.
- * Returns true when h->state changed. Sets next_probe.
+ * Event e at time now; detail (may be NULL) says more for the reason
+ * ("lists the world: DETAIL", "no answer to probe: DETAIL"); for
+ * HEV_PROBE_ERROR and HEV_QUERY_ERROR it is the reason itself (the
+ * validator's, naming the code). Returns true when h->state changed.
+ * Sets next_probe: a probe result to now + HEALTH_PROBE_UP (UP,
+ * UNKNOWN) or HEALTH_PROBE_BAD (DOWN, DISABLED); a lookup result only
+ * brings a later one forward to that.
  */
 bool	 health_event(struct health *h, enum health_event e, time_t now,
 	    const char *detail);
