@@ -116,6 +116,7 @@ struct probe {
 	unsigned		 left;
 	enum upresp_kind	 res[3];
 	bool			 silent[3];
+	char			 subj[3][64];	/* as text, for the reason */
 	char			 why[96];
 };
 
@@ -625,34 +626,34 @@ probe_done(struct probe *p, int i, enum upresp_kind k, bool silent,
 
 	p->res[i] = k;
 	p->silent[i] = silent;
-	if (k == UPRESP_ERROR && why != NULL && why[0] != '\0' &&
+	if ((k == UPRESP_ERROR || silent) && why != NULL && why[0] != '\0' &&
 	    p->why[0] == '\0')
 		snprintf(p->why, sizeof(p->why), "%s", why);
 	if (--p->left > 0)
 		return;
-	snprintf(detail, sizeof(detail), "probe answered");
-	for (j = 0; j < 3; j++)
+	detail[0] = '\0';
+	for (j = 0; j < 3 && e == HEV_PROBE_GOOD; j++)
 		if (p->silent[j]) {
 			e = HEV_PROBE_SILENT;
-			snprintf(detail, sizeof(detail), "probe %s",
-			    p->why[0] ? p->why : "not answered");
+			snprintf(detail, sizeof(detail), "%s%s%s", p->subj[j],
+			    p->why[0] ? ": " : "", p->why);
 		}
-	if (e == HEV_PROBE_GOOD && (p->res[1] == UPRESP_LISTED ||
-	    p->res[2] == UPRESP_LISTED)) {
-		e = HEV_PROBE_WORLD;
-		snprintf(detail, sizeof(detail), "lists %s",
-		    p->res[1] == UPRESP_LISTED ? "test point 127.0.0.1" :
-		    "a TEST-NET address");
-	} else if (e == HEV_PROBE_GOOD && p->res[0] != UPRESP_LISTED) {
-		e = HEV_PROBE_ERROR;
-		snprintf(detail, sizeof(detail), "%s", p->res[0] ==
-		    UPRESP_ERROR ? p->why : "does not list test point "
-		    "127.0.0.2");
-	} else if (e == HEV_PROBE_GOOD && (p->res[1] == UPRESP_ERROR ||
-	    p->res[2] == UPRESP_ERROR)) {
-		e = HEV_PROBE_ERROR;
-		snprintf(detail, sizeof(detail), "%s", p->why);
-	}
+	for (j = 1; j < 3 && e == HEV_PROBE_GOOD; j++)
+		if (p->res[j] == UPRESP_LISTED) {
+			e = HEV_PROBE_WORLD;
+			snprintf(detail, sizeof(detail), "%s listed",
+			    p->subj[j]);
+		}
+	for (j = 0; j < 3 && e == HEV_PROBE_GOOD; j++)
+		if (p->res[j] == UPRESP_ERROR || (j == 0 &&
+		    p->res[j] != UPRESP_LISTED)) {
+			e = HEV_PROBE_ERROR;
+			if (p->res[j] == UPRESP_ERROR && p->why[0] != '\0')
+				snprintf(detail, sizeof(detail), "%s", p->why);
+			else
+				snprintf(detail, sizeof(detail), "test point "
+				    "%s not listed", p->subj[j]);
+		}
 	up->probe = NULL;
 	free(p);
 	if (up->removed) {
@@ -660,7 +661,7 @@ probe_done(struct probe *p, int i, enum upresp_kind k, bool silent,
 			upstate_free(up);
 		return;
 	}
-	set_health(up, e, now, detail);
+	set_health(up, e, now, detail[0] != '\0' ? detail : NULL);
 	arm_probe(up, now);
 }
 
@@ -681,7 +682,12 @@ lookup_finish(struct lookup *lk, const struct outcome *o, bool try_stale)
 	close_fd(lk);
 	ev_timer_stop(uc->loop, &lk->t);
 	if (lk->probe != NULL) {
-		probe_done(lk->probe, lk->pidx, UPRESP_MISMATCH, true, NULL);
+		struct sockaddr_storage sa;
+		socklen_t len;
+
+		probe_done(lk->probe, lk->pidx, UPRESP_MISMATCH, true,
+		    servers(up, 0, &sa, &len) == 0 ? "no server address "
+		    "(resolver forward:, " RESOLV_CONF ")" : NULL);
 		lk->probe = NULL;
 	} else if (try_stale && lk->waiters != NULL &&
 	    stale(lk, time(NULL), &so)) {
@@ -834,10 +840,18 @@ static bool
 handle_reply(struct lookup *lk, const uint8_t *pkt, size_t len)
 {
 	struct upresp r;
+	struct conf_upstream loose;
+	const struct conf_upstream *cu = lk->up->cu;
 	uint16_t qtype = lk->phase == PH_TXT ? DNS_TYPE_TXT : DNS_TYPE_A;
 
-	upresp_parse(pkt, len, lk->id, lk->qname, lk->qlen, qtype,
-	    lk->up->cu, &r);
+	if (lk->probe != NULL) {
+		/* a test point may answer any code outside the error codes */
+		loose = *cu;
+		loose.codes = NULL;
+		loose.ncodes = 0;
+		cu = &loose;
+	}
+	upresp_parse(pkt, len, lk->id, lk->qname, lk->qlen, qtype, cu, &r);
 	switch (r.kind) {
 	case UPRESP_MISMATCH:
 		lk->uc->st->upstream_mismatched++;
@@ -1316,6 +1330,20 @@ probe_subject(enum conf_family f, int i, struct subject *s)
 	}
 }
 
+/* subject_text - s as text (reasons) */
+static void
+subject_text(const struct subject *s, char *buf, size_t cap)
+{
+	uint32_t a = htonl(s->ip4);
+
+	if (s->kind == SUBJ_IP4)
+		inet_ntop(AF_INET, &a, buf, (socklen_t)cap);
+	else if (s->kind == SUBJ_IP6)
+		inet_ntop(AF_INET6, s->ip6, buf, (socklen_t)cap);
+	else
+		snprintf(buf, cap, "%s", s->name);
+}
+
 /* probe_start - three lookups, neither cached nor budgeted */
 static void
 probe_start(struct upstate *up)
@@ -1341,6 +1369,7 @@ probe_start(struct upstate *up)
 		struct lookup *lk;
 
 		probe_subject(up->cu->family, i, &s);
+		subject_text(&s, p->subj[i], sizeof(p->subj[i]));
 		qlen = upresp_qname(&s, up->cu->zone, qname);
 		lk = qlen != 0 ? lookup_new(uc, up, qname, qlen, false) : NULL;
 		if (lk == NULL) {
