@@ -1050,6 +1050,28 @@ lookup_client(struct upclient *uc, struct upstate *up,
 	return lk;
 }
 
+/*
+ * txt_only - a TXT lookup whose listing the cache holds fresh asks the
+ * TXT alone
+ */
+static void
+txt_only(struct lookup *lk, time_t now)
+{
+	struct upclient *uc = lk->uc;
+	struct cache_ent e;
+
+	if (uc->reader == NULL || !lk->has_key ||
+	    cache_lookup(uc->reader, &lk->key, &uc->rec) != 0 ||
+	    !cache_rec_get(&uc->rec, lk->up->src, &e) ||
+	    e.status != CACHE_LISTED || (time_t)e.expires <= now || e.na == 0)
+		return;
+	lk->phase = PH_TXT;
+	lk->ares.kind = UPRESP_LISTED;
+	lk->ares.na = e.na > UPRESP_MAX_A ? UPRESP_MAX_A : e.na;
+	memcpy(lk->ares.a, e.a, sizeof(lk->ares.a));
+	lk->ares.ttl = (uint32_t)(e.expires - now);
+}
+
 /* add_waiter - pq waits for lk with the sources in bits */
 static struct waiter *
 add_waiter(struct lookup *lk, struct pending_query *pq, uint64_t bits,
@@ -1270,6 +1292,8 @@ src_start(void *arg, struct ev_loop *loop, struct pending_query *pq,
 			up->n.misses++;
 			uc->st->upstream_lookups++;
 			uc->st->cache_misses++;
+			if (txt)
+				txt_only(lk, now);
 			lookup_go(lk);
 		} else {
 			/* no memory, or UPSTREAM_MAX_INFLIGHT: answer now */
