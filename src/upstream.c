@@ -1110,7 +1110,8 @@ prefetch(struct upclient *uc, struct upstate *up, const struct subject *s)
 	struct lookup *lk;
 	bool joined;
 
-	if ((lk = lookup_client(uc, up, s, false, &joined)) == NULL || joined)
+	if (uc->stopping || (lk = lookup_client(uc, up, s, false,
+	    &joined)) == NULL || joined)
 		return;
 	if (!budget_take(&up->b, time(NULL))) {
 		lk_unhash(lk);
@@ -1136,7 +1137,7 @@ src_fill(void *arg, const struct view *v, struct answer_state *st,
 	struct cache_ent e;
 	struct outcome o;
 	struct answer_result r;
-	uint64_t todo = st->missing, pref = 0;
+	uint64_t todo = st->missing;
 	bool looked = false, have = false, txt = want_txt(qtype);
 	size_t i;
 
@@ -1183,11 +1184,8 @@ src_fill(void *arg, const struct view *v, struct answer_state *st,
 				uc->st->cache_hits++;
 				if (usable && e.ttl >= PREFETCH_DIV &&
 				    (time_t)e.expires - now <=
-				    (time_t)(e.ttl / PREFETCH_DIV) &&
-				    !(pref >> (i & 63) & 1)) {
-					pref |= UINT64_C(1) << i;
+				    (time_t)(e.ttl / PREFETCH_DIV))
 					prefetch(uc, up, s);
-				}
 				continue;
 			}
 			if (!usable && (time_t)e.expires +
