@@ -426,6 +426,18 @@ lookup_free(struct lookup *lk)
 	free(lk);
 }
 
+/* watch - fd carries lk's query now: count it, wait for events */
+static void
+watch(struct lookup *lk, int fd, int events)
+{
+	lk->fd = fd;
+	lk->up->n.queries++;
+	lk->uc->st->upstream_queries++;
+	ev_io_init(&lk->io, io_cb, fd, events);
+	lk->io.data = lk;
+	ev_io_start(lk->uc->loop, &lk->io);
+}
+
 /*
  * send_udp - try k: the next server, a new socket (kernel-chosen source
  * port) connected to it, a new ID. Returns 0 or a negative code.
@@ -433,7 +445,6 @@ lookup_free(struct lookup *lk)
 static int
 send_udp(struct lookup *lk)
 {
-	struct upclient *uc = lk->uc;
 	uint16_t qtype = lk->phase == PH_TXT ? DNS_TYPE_TXT : DNS_TYPE_A;
 	int fd;
 
@@ -456,12 +467,7 @@ send_udp(struct lookup *lk)
 		close(fd);
 		return e;
 	}
-	lk->fd = fd;
-	lk->up->n.queries++;
-	uc->st->upstream_queries++;
-	ev_io_init(&lk->io, io_cb, fd, EV_READ);
-	lk->io.data = lk;
-	ev_io_start(uc->loop, &lk->io);
+	watch(lk, fd, EV_READ);
 	return 0;
 }
 
@@ -469,7 +475,6 @@ send_udp(struct lookup *lk)
 static int
 send_tcp(struct lookup *lk)
 {
-	struct upclient *uc = lk->uc;
 	int fd;
 
 	close_fd(lk);
@@ -490,13 +495,8 @@ send_tcp(struct lookup *lk)
 	lk->q[1] = (uint8_t)lk->qsz;
 	lk->tcp = true;
 	lk->tsent = lk->toff = 0;
-	lk->fd = fd;
-	lk->up->n.queries++;
-	uc->st->upstream_queries++;
-	uc->st->upstream_tcp++;
-	ev_io_init(&lk->io, io_cb, fd, EV_WRITE);
-	lk->io.data = lk;
-	ev_io_start(uc->loop, &lk->io);
+	lk->uc->st->upstream_tcp++;
+	watch(lk, fd, EV_WRITE);
 	return 0;
 }
 
@@ -1210,18 +1210,26 @@ src_fill(void *arg, const struct view *v, struct answer_state *st,
 	return st->missing;
 }
 
-/* wants - the resolver timeout when every missing result is an upstream's */
-static double
-src_wants(void *arg, const struct view *v, const struct answer_state *st)
+/* upstream_only_missing - is every result st misses an upstream's? */
+bool
+upstream_only_missing(const struct view *v, const struct answer_state *st)
 {
 	size_t i;
 
-	(void)arg;
 	for (i = 0; i < st->nsrc; i++)
 		if ((st->missing >> i & 1) &&
 		    zsrc(v, st, i)->kind != VSRC_UPSTREAM)
-			return 0;
-	return v->conf->resolver.timeout_ms / 1000.;
+			return false;
+	return true;
+}
+
+/* src_wants - the resolver timeout, when only upstream results miss */
+static double
+src_wants(void *arg, const struct view *v, const struct answer_state *st)
+{
+	(void)arg;
+	return upstream_only_missing(v, st) ?
+	    v->conf->resolver.timeout_ms / 1000. : 0;
 }
 
 /* src_cancel - pq is answered: it waits for nothing any more */
