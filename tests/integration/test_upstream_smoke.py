@@ -7,8 +7,9 @@ socket in this process that answers the health probes (RFC 5782 test
 points) and reads every other question without answering. Checks: the
 merged bits of both lists, TXT, the answer from the cache with the
 lists stopped, a partial answer (the silent list's bit absent) at the
-deadline, and a burst of identical queries costing one question at the
-silent list (coalescing).
+deadline, a burst of identical queries costing one question at the
+silent list (coalescing), and lookups failing one by one, the server
+answering on, when it runs out of descriptors.
 """
 import os
 import socket
@@ -271,7 +272,43 @@ def coalesced(t):
         sil.close()
 
 
-TESTS = [merged, cached, partial, coalesced]
+def no_descriptors(t):
+    """Out of descriptors, lookups fail one by one; the server answers."""
+    sil = Silent()
+    try:
+        srv, ra, rb = setup(timeout_ms=1000, silent=sil)
+        srv.start()
+        wait_up(srv, ["ua", "ub", "us"])
+        used = len(os.listdir("/proc/%d/fd" % srv.pid))
+        h.run(["prlimit", "--pid", str(srv.pid),
+               "--nofile=%d:%d" % (used + 8, used + 8)])
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(0.2)
+        n = 60
+        for i in range(n):
+            s.sendto(h.make_query("%d.113.0.203.three.test" % (i + 10), "A",
+                                  qid=2000 + i), ("127.0.0.1", srv.port))
+        got = set()
+        end = time.monotonic() + 15
+        while len(got) < n and time.monotonic() < end:
+            try:
+                data = s.recv(4096)
+            except socket.timeout:
+                continue
+            got.add(struct.unpack(">H", data[:2])[0])
+        s.close()
+        t.eq(len(got), n, "every query answered")
+        t.ok(srv.alive(), "the server runs on")
+        st = stats(srv)
+        t.ok(st.get("upstream.failed", 0) > 0,
+             "lookups without a socket counted (upstream.failed)", repr(st))
+        t.eq(srv.kdig("1.100.51.198.two.test").a_set(), ["127.0.0.6"],
+             "descriptors back: the lists are asked again")
+    finally:
+        sil.close()
+
+
+TESTS = [merged, cached, partial, coalesced, no_descriptors]
 
 if __name__ == "__main__":
     h.run_suite("upstream_smoke", [f for f in TESTS if not sys.argv[1:] or
