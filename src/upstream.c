@@ -1,26 +1,22 @@
 /*
  * upstream.c -- the upstream DNSBL client: per-upstream state (health,
- * budget, counters), the cache in front, lookups on the wire (UDP with
- * retries, TCP after TC=1), coalescing, probes, and the pending_source
- * that parks client queries on them.
+ * budget, counters) bound by name across views, the cache in front of
+ * the lookups (fill), coalescing, and the pending_source that parks
+ * client queries on them; apply, status, stop. The lookups on the wire
+ * are upstream_lookup.c's, the health probes upstream_probe.c's.
  */
 #include <arpa/inet.h>
-#include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <ev.h>
 
 #include "answer.h"
 #include "cache.h"
-#include "conf.h"
-#include "dnsmsg.h"
 #include "err.h"
 #include "health.h"
 #include "log.h"
@@ -28,151 +24,14 @@
 #include "stats.h"
 #include "upresp.h"
 #include "upstream.h"
+#include "upstream_int.h"
 #include "view.h"
-
-#define RESOLV_CONF	"/etc/resolv.conf"
-#define MAX_RESOLVERS	8
-#define LK_BUCKETS	1024		/* in-flight table (power of two) */
-#define TOUCH_EVERY	60		/* cache access time, seconds */
-#define PREFETCH_DIV	10		/* refresh in the last tenth of a TTL */
-#define UDP_READS	16		/* datagrams read per wake-up */
-#define TCP_MAX		(2 + 65535)
-#define QBUF		(DNS_HDRLEN + DNS_MAXNAME + 4 + 11)
-
-struct lookup;
-struct waiter;
-struct probe;
-
-/* One upstream, by name, across views. */
-struct upstate {
-	struct upclient		*uc;
-	char			*name;		/* owned */
-	struct vconf		*vc;		/* referenced: cu lives in it */
-	const struct conf_upstream *cu;	/* codes, error codes, servers */
-	uint64_t		 src;		/* cache_src_id(zone) */
-	struct health		 h;
-	struct budget		 b;
-	struct upinfo		 n;		/* counters (name etc. unset) */
-	ev_timer		 probe_t;
-	struct probe		*probe;		/* in flight, or NULL */
-	unsigned		 refs;		/* lookups using it */
-	bool			 removed;	/* not in the current config */
-	bool			 seen;		/* apply: in the new config */
-};
-
-/* A client query waiting for one lookup. */
-struct waiter {
-	struct waiter		*next, *prev;	/* of the lookup */
-	struct waiter		*pq_next;	/* of the pending query */
-	struct lookup		*lk;
-	struct pending_query	*pq;
-	uint64_t		 bits;		/* its source indices */
-	bool			 want_txt;
-	int16_t			 code[ANSWER_MAX_SRC];	/* per index */
-};
-
-enum lk_phase {
-	PH_A = 0,
-	PH_TXT,
-	PH_DONE,
-};
-
-/* One question to one upstream, in flight. */
-struct lookup {
-	struct upclient		*uc;
-	struct upstate		*up;
-	struct lookup		*hnext;		/* in-flight table */
-	struct lookup		*anext, *aprev;	/* every lookup */
-	bool			 hashed;
-	struct waiter		*waiters;
-	struct probe		*probe;		/* a probe's, or NULL */
-	int			 pidx;
-	bool			 want_txt;	/* TXT after a listing */
-	bool			 has_key;
-	struct cache_key	 key;
-	uint8_t			 qname[DNS_MAXNAME];
-	size_t			 qlen;
-	enum lk_phase		 phase;
-	struct upresp		 ares;		/* the A answer (PH_TXT) */
-	unsigned		 attempt;	/* next attempt to send */
-	unsigned		 attempts;
-	ev_tstamp		 t0, step, end;
-	int			 fd;
-	bool			 tcp;
-	uint16_t		 id;
-	uint8_t			 q[QBUF + 2];	/* the query (TCP: framed) */
-	size_t			 qsz;
-	uint8_t			*tbuf;		/* TCP reply */
-	size_t			 toff, tsent;
-	struct sockaddr_storage	 sa;		/* the server of this try */
-	socklen_t		 salen;
-	ev_io			 io;
-	ev_timer		 t;
-};
-
-/* The three questions of one health probe. */
-struct probe {
-	struct upstate		*up;
-	unsigned		 left;
-	enum upresp_kind	 res[3];
-	bool			 silent[3];
-	char			 subj[3][64];	/* as text, for the reason */
-	char			 why[96];
-};
-
-struct upclient {
-	struct ev_loop		*loop;
-	struct cache		*cache;
-	struct cache_reader	*reader;
-	struct stats		*st;
-	struct vconf		*vc;		/* referenced: the current conf */
-	struct upstate		**ups;
-	size_t			 nups;
-	struct upstate		**map;		/* per vc->c->upstreams */
-	size_t			 nmap;
-	struct sockaddr_storage	 res[MAX_RESOLVERS];
-	socklen_t		 reslen[MAX_RESOLVERS];
-	size_t			 nres;
-	struct lookup		*tab[LK_BUCKETS];
-	struct lookup		*all;		/* every lookup in flight */
-	size_t			 inflight;
-	bool			 stopping;
-	struct pending_source	 source;
-	struct cache_rec	 rec;		/* fill()'s one record */
-};
 
 struct upclient *upclient_main;
 
-/* What an answer or a cache entry says, before mapping to a source */
-struct outcome {
-	enum answer_result_status status;
-	uint32_t		 a[UPRESP_MAX_A];
-	unsigned		 na;
-	uint32_t		 ttl;
-	const char		*txt;
-	size_t			 txt_len;
-};
-
-static void	fail(struct lookup *, bool);
-static void	io_cb(struct ev_loop *, ev_io *, int);
-static void	timer_cb(struct ev_loop *, ev_timer *, int);
-static void	probe_start(struct upstate *);
-static void	probe_cb(struct ev_loop *, ev_timer *, int);
-
-static uint16_t
-random16(void)
-{
-	uint16_t v;
-
-	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != (ssize_t)sizeof(v))
-		v = (uint16_t)random();
-	return v;
-}
-
-/* --- per-upstream state ------------------------------------------------ */
-
-static void
-upstate_free(struct upstate *up)
+/* upc_state_free - forget up: its timer, its place, its config */
+void
+upc_state_free(struct upstate *up)
 {
 	struct upclient *uc = up->uc;
 	size_t i;
@@ -188,14 +47,15 @@ upstate_free(struct upstate *up)
 	free(up);
 }
 
-/* upstate_release - a lookup is done with up */
-static void
-upstate_release(struct upstate *up)
+/* upc_release - a lookup is done with up */
+void
+upc_release(struct upstate *up)
 {
 	if (--up->refs == 0 && up->removed && up->probe == NULL)
-		upstate_free(up);
+		upc_state_free(up);
 }
 
+/* upstate_find - the state of the upstream named name, or NULL */
 static struct upstate *
 upstate_find(struct upclient *uc, const char *name)
 {
@@ -219,45 +79,9 @@ upstate_of(struct upclient *uc, const struct view *v, int idx)
 	return upstate_find(uc, v->conf->upstreams[idx].name);
 }
 
-/* arm_probe - the probe timer to h.next_probe */
-static void
-arm_probe(struct upstate *up, time_t now)
-{
-	struct upclient *uc = up->uc;
-
-	if (up->removed || up->probe != NULL || uc->stopping)
-		return;
-	ev_timer_stop(uc->loop, &up->probe_t);
-	ev_timer_set(&up->probe_t, up->h.next_probe > now ?
-	    (double)(up->h.next_probe - now) : 0., 0.);
-	ev_timer_start(uc->loop, &up->probe_t);
-}
-
-/* set_health - feed an event; log a change (one line) and act on it */
-static void
-set_health(struct upstate *up, enum health_event e, time_t now,
-    const char *detail)
-{
-	struct upclient *uc = up->uc;
-	time_t since = up->h.last_good_probe;
-	enum health_state old = up->h.state;
-
-	if (!health_event(&up->h, e, now, detail))
-		return;
-	if (up->h.state == HEALTH_UP)
-		log_info("upstream %s: up%s", up->name,
-		    old == HEALTH_UNKNOWN ? "" : " again");
-	else
-		log_warnx("upstream %s: %s (%s)", up->name,
-		    health_state_name(up->h.state), up->h.reason);
-	if (up->h.state == HEALTH_DISABLED && uc->cache != NULL)
-		cache_drop_positives(uc->cache, up->src, since);
-	arm_probe(up, now);
-}
-
-/* servers - where up's queries go: its own server: list, else the resolver */
-static size_t
-servers(const struct upstate *up, size_t k, struct sockaddr_storage *sa,
+/* upc_server - where up's queries go: its own server: list, else the resolver */
+size_t
+upc_server(const struct upstate *up, size_t k, struct sockaddr_storage *sa,
     socklen_t *len)
 {
 	const struct upclient *uc = up->uc;
@@ -277,54 +101,6 @@ servers(const struct upstate *up, size_t k, struct sockaddr_storage *sa,
 	return n;
 }
 
-/* --- results ----------------------------------------------------------- */
-
-/* map - what outcome o says for result `code` of up */
-static void
-map(const struct upstate *up, int code, const struct outcome *o,
-    struct answer_result *r)
-{
-	uint32_t a;
-
-	memset(r, 0, sizeof(*r));
-	r->status = o->status;
-	r->ttl = o->ttl;
-	if (o->status != ANSWER_RES_LISTED)
-		return;
-	if (code >= 0 && (size_t)code >= up->cu->ncodes)
-		code = -1;
-	a = upresp_code_listed(up->cu, code, o->a, o->na);
-	if (a == 0) {
-		r->status = ANSWER_RES_NOT_LISTED;
-		return;
-	}
-	r->a[0] = a;
-	r->na = 1;
-	/* answer_complete() copies txt_len bytes: never from NULL */
-	r->txt = o->txt != NULL ? o->txt : "";
-	r->txt_len = o->txt != NULL ? o->txt_len : 0;
-}
-
-/* from_entry - the outcome a cache entry says, with TTL ttl */
-static void
-from_entry(const struct cache_ent *e, uint32_t ttl, bool txt,
-    struct outcome *o)
-{
-	memset(o, 0, sizeof(*o));
-	o->ttl = ttl;
-	if (e->status != CACHE_LISTED) {
-		o->status = ANSWER_RES_NOT_LISTED;
-		return;
-	}
-	o->status = ANSWER_RES_LISTED;
-	o->na = e->na > UPRESP_MAX_A ? UPRESP_MAX_A : e->na;
-	memcpy(o->a, e->a, sizeof(o->a));
-	if (txt && e->has_txt) {
-		o->txt = e->txt;
-		o->txt_len = e->txt_len;
-	}
-}
-
 /* zsrc - the vsource of state index i */
 static const struct vsource *
 zsrc(const struct view *v, const struct answer_state *st, size_t i)
@@ -332,744 +108,6 @@ zsrc(const struct view *v, const struct answer_state *st, size_t i)
 	const struct vzone *z = &v->zones[st->zone];
 
 	return &z->src[st->only != 0 ? st->only - 1u : i];
-}
-
-/* clamp_ttl - the TTL a valid answer is cached with */
-static uint32_t
-clamp_ttl(const struct upclient *uc, bool listed, uint32_t ttl)
-{
-	const struct conf_server *cs = &uc->vc->c->server;
-
-	if (!listed) {
-		if (ttl > cs->negative_ttl_max)
-			ttl = cs->negative_ttl_max;
-		return ttl;
-	}
-	if (ttl < cs->ttl_min)
-		ttl = cs->ttl_min;
-	if (cs->ttl_max > 0 && ttl > cs->ttl_max)
-		ttl = cs->ttl_max;
-	return ttl;
-}
-
-/* --- the in-flight table ----------------------------------------------- */
-
-static size_t
-lk_hash(const struct upstate *up, const uint8_t *qname, size_t qlen,
-    bool txt)
-{
-	uint32_t h = view_zhash(qname, qlen);
-
-	h ^= (uint32_t)((uintptr_t)up >> 4) * 0x9e3779b9U;
-	return (h ^ (txt ? 0x5bd1e995U : 0)) & (LK_BUCKETS - 1);
-}
-
-static struct lookup *
-lk_find(struct upclient *uc, const struct upstate *up, const uint8_t *qname,
-    size_t qlen, bool txt)
-{
-	struct lookup *lk;
-
-	for (lk = uc->tab[lk_hash(up, qname, qlen, txt)]; lk != NULL;
-	    lk = lk->hnext)
-		if (lk->up == up && lk->want_txt == txt && lk->qlen == qlen &&
-		    memcmp(lk->qname, qname, qlen) == 0)
-			return lk;
-	return NULL;
-}
-
-static void
-lk_unhash(struct lookup *lk)
-{
-	struct lookup **pp;
-
-	if (!lk->hashed)
-		return;
-	for (pp = &lk->uc->tab[lk_hash(lk->up, lk->qname, lk->qlen,
-	    lk->want_txt)]; *pp != NULL; pp = &(*pp)->hnext)
-		if (*pp == lk) {
-			*pp = lk->hnext;
-			break;
-		}
-	lk->hashed = false;
-}
-
-/* --- sockets ------------------------------------------------------------ */
-
-static void
-close_fd(struct lookup *lk)
-{
-	if (lk->fd < 0)
-		return;
-	ev_io_stop(lk->uc->loop, &lk->io);
-	close(lk->fd);
-	lk->fd = -1;
-}
-
-static void
-lookup_free(struct lookup *lk)
-{
-	struct upclient *uc = lk->uc;
-
-	close_fd(lk);
-	ev_timer_stop(uc->loop, &lk->t);
-	lk_unhash(lk);
-	if (lk->aprev != NULL)
-		lk->aprev->anext = lk->anext;
-	else
-		uc->all = lk->anext;
-	if (lk->anext != NULL)
-		lk->anext->aprev = lk->aprev;
-	free(lk->tbuf);
-	uc->inflight--;
-	upstate_release(lk->up);
-	free(lk);
-}
-
-/* watch - fd carries lk's query now: count it, wait for events */
-static void
-watch(struct lookup *lk, int fd, int events)
-{
-	lk->fd = fd;
-	lk->up->n.queries++;
-	lk->uc->st->upstream_queries++;
-	ev_io_init(&lk->io, io_cb, fd, events);
-	lk->io.data = lk;
-	ev_io_start(lk->uc->loop, &lk->io);
-}
-
-/*
- * send_udp - try k: the next server, a new socket (kernel-chosen source
- * port) connected to it, a new ID. Returns 0 or a negative code.
- */
-static int
-send_udp(struct lookup *lk)
-{
-	uint16_t qtype = lk->phase == PH_TXT ? DNS_TYPE_TXT : DNS_TYPE_A;
-	int fd;
-
-	close_fd(lk);
-	if (servers(lk->up, lk->attempt, &lk->sa, &lk->salen) == 0)
-		return RBLMUX_ENOENT;
-	lk->id = random16();
-	lk->qsz = upresp_query(lk->q + 2, sizeof(lk->q) - 2, lk->id,
-	    lk->qname, lk->qlen, qtype);
-	if (lk->qsz == 0)
-		return RBLMUX_ESPACE;
-	fd = socket(lk->sa.ss_family, SOCK_DGRAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&lk->sa, lk->salen) != 0 ||
-	    send(fd, lk->q + 2, lk->qsz, 0) < 0) {
-		int e = -errno;
-
-		close(fd);
-		return e;
-	}
-	watch(lk, fd, EV_READ);
-	return 0;
-}
-
-/* send_tcp - the same question over TCP (TC=1), within the time left */
-static int
-send_tcp(struct lookup *lk)
-{
-	int fd;
-
-	close_fd(lk);
-	if (lk->tbuf == NULL && (lk->tbuf = malloc(TCP_MAX)) == NULL)
-		return RBLMUX_ENOMEM;
-	fd = socket(lk->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&lk->sa, lk->salen) != 0 &&
-	    errno != EINPROGRESS) {
-		int e = -errno;
-
-		close(fd);
-		return e;
-	}
-	lk->q[0] = (uint8_t)(lk->qsz >> 8);
-	lk->q[1] = (uint8_t)lk->qsz;
-	lk->tcp = true;
-	lk->tsent = lk->toff = 0;
-	lk->uc->st->upstream_tcp++;
-	watch(lk, fd, EV_WRITE);
-	return 0;
-}
-
-/* arm - the timer to the next attempt, or to the end */
-static void
-arm(struct lookup *lk)
-{
-	ev_tstamp now = ev_now(lk->uc->loop), at = lk->end;
-
-	if (!lk->tcp && lk->attempt < lk->attempts)
-		at = lk->t0 + lk->attempt * lk->step;
-	if (at > lk->end)
-		at = lk->end;
-	ev_timer_stop(lk->uc->loop, &lk->t);
-	ev_timer_set(&lk->t, at > now ? at - now : 0., 0.);
-	ev_timer_start(lk->uc->loop, &lk->t);
-}
-
-/* try_next - send the next attempt now; false when none is left */
-static bool
-try_next(struct lookup *lk)
-{
-	while (lk->attempt < lk->attempts) {
-		int rc = send_udp(lk);
-
-		lk->attempt++;
-		if (rc == 0) {
-			arm(lk);
-			return true;
-		}
-		if (rc == RBLMUX_ENOENT || rc == RBLMUX_ESPACE ||
-		    rc == -EMFILE || rc == -ENFILE || rc == -ENOBUFS ||
-		    rc == -ENOMEM)
-			break;
-	}
-	return false;
-}
-
-/* --- delivery ----------------------------------------------------------- */
-
-/* unlink_waiter - take w off its lookup and its query's list */
-static void
-unlink_waiter(struct waiter *w)
-{
-	struct waiter **pp;
-
-	if (w->prev != NULL)
-		w->prev->next = w->next;
-	else
-		w->lk->waiters = w->next;
-	if (w->next != NULL)
-		w->next->prev = w->prev;
-	for (pp = (struct waiter **)pending_source_data(w->pq); *pp != NULL;
-	    pp = &(*pp)->pq_next)
-		if (*pp == w) {
-			*pp = w->pq_next;
-			break;
-		}
-}
-
-/* deliver - w's results from o; w is freed (and maybe its query) */
-static void
-deliver(struct waiter *w, const struct outcome *o)
-{
-	const struct upstate *up = w->lk->up;
-	struct pending_query *pq = w->pq;
-	struct answer_result r;
-	uint64_t bits = w->bits;
-	int16_t code[ANSWER_MAX_SRC];
-	size_t i;
-
-	memcpy(code, w->code, sizeof(code));
-	unlink_waiter(w);
-	free(w);
-	while (bits != 0) {
-		bool last;
-
-		i = (size_t)__builtin_ctzll(bits);
-		bits &= bits - 1;
-		last = pending_missing(pq) == UINT64_C(1) << i;
-		map(up, code[i], o, &r);
-		pending_complete(pq, i, &r);
-		if (last)
-			break;		/* pq was answered and freed */
-	}
-}
-
-/* deliver_all - o to every waiter (only those not waiting for TXT) */
-static void
-deliver_all(struct lookup *lk, const struct outcome *o, bool a_only)
-{
-	struct waiter *w, *next;
-
-	for (w = lk->waiters; w != NULL; w = next) {
-		next = w->next;
-		if (!a_only || !w->want_txt)
-			deliver(w, o);
-	}
-}
-
-/* stale - the cached entry to serve when a lookup fails, if any */
-static bool
-stale(struct lookup *lk, time_t now, struct outcome *o)
-{
-	struct upclient *uc = lk->uc;
-	struct cache_ent e;
-
-	if (uc->reader == NULL || !lk->has_key || uc->vc == NULL ||
-	    cache_lookup(uc->reader, &lk->key, &uc->rec) != 0 ||
-	    !cache_rec_get(&uc->rec, lk->up->src, &e) ||
-	    (time_t)e.expires + (time_t)uc->vc->c->server.serve_stale < now)
-		return false;
-	from_entry(&e, UPSTREAM_STALE_TTL, true, o);
-	return true;
-}
-
-/* probe_done - one of a probe's three answers (kind k) is in */
-static void
-probe_done(struct probe *p, int i, enum upresp_kind k, bool silent,
-    const char *why)
-{
-	struct upstate *up = p->up;
-	time_t now = time(NULL);
-	enum health_event e = HEV_PROBE_GOOD;
-	char detail[128];
-	int j;
-
-	p->res[i] = k;
-	p->silent[i] = silent;
-	if ((k == UPRESP_ERROR || silent) && why != NULL && why[0] != '\0' &&
-	    p->why[0] == '\0')
-		snprintf(p->why, sizeof(p->why), "%s", why);
-	if (--p->left > 0)
-		return;
-	detail[0] = '\0';
-	for (j = 0; j < 3 && e == HEV_PROBE_GOOD; j++)
-		if (p->silent[j]) {
-			e = HEV_PROBE_SILENT;
-			snprintf(detail, sizeof(detail), "%s%s%s", p->subj[j],
-			    p->why[0] ? ": " : "", p->why);
-		}
-	for (j = 1; j < 3 && e == HEV_PROBE_GOOD; j++)
-		if (p->res[j] == UPRESP_LISTED) {
-			e = HEV_PROBE_WORLD;
-			snprintf(detail, sizeof(detail), "%s listed",
-			    p->subj[j]);
-		}
-	for (j = 0; j < 3 && e == HEV_PROBE_GOOD; j++)
-		if (p->res[j] == UPRESP_ERROR || (j == 0 &&
-		    p->res[j] != UPRESP_LISTED)) {
-			e = HEV_PROBE_ERROR;
-			if (p->res[j] == UPRESP_ERROR && p->why[0] != '\0')
-				snprintf(detail, sizeof(detail), "%s", p->why);
-			else
-				snprintf(detail, sizeof(detail), "test point "
-				    "%s not listed", p->subj[j]);
-		}
-	up->probe = NULL;
-	free(p);
-	if (up->removed) {
-		if (up->refs == 0)
-			upstate_free(up);
-		return;
-	}
-	set_health(up, e, now, detail[0] != '\0' ? detail : NULL);
-	arm_probe(up, now);
-}
-
-/*
- * lookup_finish - the lookup is over: deliver o to every waiter (or,
- * with try_stale, the stale entry when the cache has one), free the
- * lookup. A probe's lookup that ends here got no usable answer.
- */
-static void
-lookup_finish(struct lookup *lk, const struct outcome *o, bool try_stale)
-{
-	struct upclient *uc = lk->uc;
-	struct upstate *up = lk->up;
-	struct outcome so;
-
-	lk->phase = PH_DONE;
-	lk_unhash(lk);
-	close_fd(lk);
-	ev_timer_stop(uc->loop, &lk->t);
-	if (lk->probe != NULL) {
-		struct sockaddr_storage sa;
-		socklen_t len;
-
-		probe_done(lk->probe, lk->pidx, UPRESP_MISMATCH, true,
-		    servers(up, 0, &sa, &len) == 0 ? "no server address "
-		    "(resolver forward:, " RESOLV_CONF ")" : NULL);
-		lk->probe = NULL;
-	} else if (try_stale && lk->waiters != NULL &&
-	    stale(lk, time(NULL), &so)) {
-		up->n.stale++;
-		uc->st->cache_stale++;
-		o = &so;
-	}
-	deliver_all(lk, o, false);
-	lookup_free(lk);
-}
-
-/* failed_outcome - contributes nothing */
-static const struct outcome *
-failed_outcome(void)
-{
-	static const struct outcome o = { ANSWER_RES_FAILED, { 0 }, 0, 0,
-	    NULL, 0 };
-
-	return &o;
-}
-
-/* fail - no answer in time (timeout), or no way to ask */
-static void
-fail(struct lookup *lk, bool timeout)
-{
-	struct outcome o;
-
-	if (lk->phase == PH_TXT) {
-		/* the listing is known: deliver it without its reason */
-		memset(&o, 0, sizeof(o));
-		o.status = ANSWER_RES_LISTED;
-		o.na = lk->ares.na;
-		memcpy(o.a, lk->ares.a, sizeof(o.a));
-		o.ttl = lk->ares.ttl;
-		lookup_finish(lk, &o, false);
-		return;
-	}
-	if (timeout && lk->probe == NULL) {
-		lk->up->n.timeouts++;
-		lk->uc->st->upstream_timeouts++;
-		set_health(lk->up, HEV_QUERY_TIMEOUT, time(NULL),
-		    "lookups not answered in time");
-	}
-	lookup_finish(lk, failed_outcome(), timeout);
-}
-
-/* put - cache what lookup lk found (o), at now */
-static void
-put(struct lookup *lk, const struct outcome *o, time_t now)
-{
-	struct cache_ent e;
-
-	if (lk->uc->cache == NULL || !lk->has_key ||
-	    !health_trusted(&lk->up->h))
-		return;
-	memset(&e, 0, sizeof(e));
-	e.src = lk->up->src;
-	e.status = o->status == ANSWER_RES_LISTED ? CACHE_LISTED :
-	    CACHE_NOT_LISTED;
-	e.na = (uint8_t)o->na;
-	memcpy(e.a, o->a, sizeof(e.a));
-	e.ttl = o->ttl;
-	e.stored = (uint32_t)now;
-	e.expires = (uint32_t)(now + o->ttl);
-	if (lk->phase == PH_TXT) {
-		e.has_txt = true;
-		e.txt_expires = e.expires;
-		e.txt_len = (uint16_t)o->txt_len;
-		if (o->txt_len > 0)
-			memcpy(e.txt, o->txt, o->txt_len);
-	}
-	cache_put(lk->uc->cache, &lk->key, &e);
-}
-
-/*
- * answered - an answer r (not MISMATCH or TRUNCATED) to the lookup's
- * current question. Returns true when the lookup is over (freed).
- */
-static bool
-answered(struct lookup *lk, const struct upresp *r)
-{
-	struct upclient *uc = lk->uc;
-	struct upstate *up = lk->up;
-	struct outcome o;
-	time_t now = time(NULL);
-	bool listed;
-
-	if (lk->probe != NULL) {
-		probe_done(lk->probe, lk->pidx, r->kind, r->kind ==
-		    UPRESP_ERROR && r->rcode != 0, r->why);
-		lk->probe = NULL;
-		lookup_finish(lk, failed_outcome(), false);
-		return true;
-	}
-	if (r->kind == UPRESP_ERROR && lk->phase == PH_TXT) {
-		fail(lk, false);	/* the A listing still counts */
-		return true;
-	}
-	if (r->kind == UPRESP_ERROR) {
-		up->n.errors++;
-		uc->st->upstream_errors++;
-		/* SERVFAIL/REFUSED: failing, not lying (stale may serve) */
-		set_health(up, r->rcode != 0 ? HEV_QUERY_TIMEOUT :
-		    HEV_QUERY_ERROR, now, r->why);
-		lookup_finish(lk, failed_outcome(), r->rcode != 0);
-		return true;
-	}
-	set_health(up, HEV_QUERY_OK, now, NULL);
-	memset(&o, 0, sizeof(o));
-	if (lk->phase == PH_A) {
-		listed = r->kind == UPRESP_LISTED;
-		o.status = listed ? ANSWER_RES_LISTED : ANSWER_RES_NOT_LISTED;
-		o.na = listed ? r->na : 0;
-		memcpy(o.a, r->a, sizeof(o.a));
-		o.ttl = clamp_ttl(uc, listed, r->ttl);
-		if (listed && lk->want_txt) {
-			/* the A now to those not asking TXT; then the TXT */
-			lk->ares = *r;
-			lk->ares.ttl = o.ttl;
-			deliver_all(lk, &o, true);
-			lk->phase = PH_TXT;
-			lk->tcp = false;
-			lk->attempt = 0;
-			lk->t0 = ev_now(uc->loop);
-			lk->step = (lk->end - lk->t0) / lk->attempts;
-			if (try_next(lk))
-				return false;
-			fail(lk, false);
-			return true;
-		}
-	} else {
-		o.status = ANSWER_RES_LISTED;
-		o.na = lk->ares.na;
-		memcpy(o.a, lk->ares.a, sizeof(o.a));
-		o.ttl = lk->ares.ttl;
-		if (r->kind == UPRESP_LISTED) {
-			o.txt = r->txt;
-			o.txt_len = r->txt_len;
-		}
-	}
-	put(lk, &o, now);
-	lookup_finish(lk, &o, false);
-	return true;
-}
-
-/* --- I/O ---------------------------------------------------------------- */
-
-/* handle_reply - one reply read; returns true when the lookup is over */
-static bool
-handle_reply(struct lookup *lk, const uint8_t *pkt, size_t len)
-{
-	struct upresp r;
-	struct conf_upstream loose;
-	const struct conf_upstream *cu = lk->up->cu;
-	uint16_t qtype = lk->phase == PH_TXT ? DNS_TYPE_TXT : DNS_TYPE_A;
-
-	if (lk->probe != NULL) {
-		/* a test point may answer any code outside the error codes */
-		loose = *cu;
-		loose.codes = NULL;
-		loose.ncodes = 0;
-		cu = &loose;
-	}
-	upresp_parse(pkt, len, lk->id, lk->qname, lk->qlen, qtype, cu, &r);
-	switch (r.kind) {
-	case UPRESP_MISMATCH:
-		lk->uc->st->upstream_mismatched++;
-		if (lk->tcp)
-			close_fd(lk);	/* wait for the end */
-		return false;
-	case UPRESP_TRUNCATED:
-		if (lk->tcp || send_tcp(lk) != 0)
-			close_fd(lk);
-		arm(lk);
-		return false;
-	default:
-		return answered(lk, &r);
-	}
-}
-
-static void
-udp_read(struct lookup *lk)
-{
-	uint8_t buf[DNS_MAXMSG];
-	ssize_t n;
-	int i;
-
-	for (i = 0; i < UDP_READS && lk->fd >= 0 && !lk->tcp; i++) {
-		n = recv(lk->fd, buf, sizeof(buf), 0);
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK ||
-			    errno == EINTR)
-				return;
-			/* refused (ICMP): this try is over, the next now */
-			close_fd(lk);
-			if (!try_next(lk))
-				fail(lk, true);
-			return;
-		}
-		if (handle_reply(lk, buf, (size_t)n))
-			return;		/* freed */
-	}
-}
-
-static void
-tcp_io(struct lookup *lk, int revents)
-{
-	size_t want;
-	ssize_t n;
-	int err = 0;
-	socklen_t el = sizeof(err);
-
-	if (revents & EV_WRITE) {
-		if (lk->tsent == 0 && (getsockopt(lk->fd, SOL_SOCKET,
-		    SO_ERROR, &err, &el) != 0 || err != 0))
-			goto drop;
-		n = send(lk->fd, lk->q + lk->tsent, lk->qsz + 2 - lk->tsent,
-		    MSG_NOSIGNAL);
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				return;
-			goto drop;
-		}
-		lk->tsent += (size_t)n;
-		if (lk->tsent == lk->qsz + 2) {
-			ev_io_stop(lk->uc->loop, &lk->io);
-			ev_io_set(&lk->io, lk->fd, EV_READ);
-			ev_io_start(lk->uc->loop, &lk->io);
-		}
-		return;
-	}
-	want = lk->toff < 2 ? 2 : 2 + ((size_t)lk->tbuf[0] << 8 |
-	    lk->tbuf[1]);
-	n = recv(lk->fd, lk->tbuf + lk->toff, want - lk->toff, 0);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0)
-		goto drop;
-	lk->toff += (size_t)n;
-	if (lk->toff == 2 && (lk->tbuf[0] | lk->tbuf[1]) == 0)
-		goto drop;
-	if (lk->toff < 2 || lk->toff < 2 + ((size_t)lk->tbuf[0] << 8 |
-	    lk->tbuf[1]))
-		return;
-	handle_reply(lk, lk->tbuf + 2, lk->toff - 2);
-	return;
-drop:
-	close_fd(lk);		/* the end timer decides */
-}
-
-static void
-io_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-	struct lookup *lk = w->data;
-
-	if (lk->tcp)
-		tcp_io(lk, revents);
-	else
-		udp_read(lk);
-	(void)loop;
-}
-
-/* timer_cb - the next attempt, or the end */
-static void
-timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct lookup *lk = w->data;
-
-	if (lk->fd < 0 && lk->attempt == 0 && lk->phase == PH_A &&
-	    lk->t0 == 0) {
-		fail(lk, false);	/* could not start */
-		return;
-	}
-	if (ev_now(loop) < lk->end - 1e-6 && !lk->tcp && try_next(lk))
-		return;
-	if (ev_now(loop) < lk->end - 1e-6) {
-		arm(lk);
-		return;
-	}
-	fail(lk, true);
-	(void)revents;
-}
-
-/* --- starting lookups --------------------------------------------------- */
-
-/*
- * lookup_new - a lookup of qname for up (not sent yet). Returns NULL
- * when out of memory or at the in-flight cap.
- */
-static struct lookup *
-lookup_new(struct upclient *uc, struct upstate *up, const uint8_t *qname,
-    size_t qlen, bool txt)
-{
-	struct lookup *lk;
-
-	if (uc->inflight >= UPSTREAM_MAX_INFLIGHT ||
-	    (lk = calloc(1, sizeof(*lk))) == NULL)
-		return NULL;
-	lk->uc = uc;
-	lk->up = up;
-	lk->fd = -1;
-	lk->want_txt = txt;
-	memcpy(lk->qname, qname, qlen);
-	lk->qlen = qlen;
-	ev_timer_init(&lk->t, timer_cb, 0., 0.);
-	lk->t.data = lk;
-	up->refs++;
-	uc->inflight++;
-	lk->anext = uc->all;
-	if (uc->all != NULL)
-		uc->all->aprev = lk;
-	uc->all = lk;
-	return lk;
-}
-
-/* lookup_go - send the first try; on failure fail soon (from the loop) */
-static void
-lookup_go(struct lookup *lk)
-{
-	struct upclient *uc = lk->uc;
-	const struct conf_resolver *rs = &uc->vc->c->resolver;
-	double timeout = rs->timeout_ms / 1000.;
-
-	lk->attempts = rs->attempts > 0 ? rs->attempts : 1;
-	lk->t0 = ev_now(uc->loop);
-	lk->end = lk->t0 + timeout;
-	lk->step = timeout / lk->attempts;
-	if (try_next(lk))
-		return;
-	uc->st->upstream_failed++;
-	lk->t0 = 0;
-	lk->attempt = 0;
-	ev_timer_set(&lk->t, 0., 0.);
-	ev_timer_start(uc->loop, &lk->t);
-}
-
-/* lookup_client - find or start the lookup for (up, qname, txt) */
-static struct lookup *
-lookup_client(struct upclient *uc, struct upstate *up,
-    const struct subject *s, bool txt, bool *joined)
-{
-	uint8_t qname[DNS_MAXNAME];
-	size_t qlen = upresp_qname(s, up->cu->zone, qname);
-	struct lookup *lk;
-
-	*joined = false;
-	if (qlen == 0)
-		return NULL;
-	if ((lk = lk_find(uc, up, qname, qlen, txt)) != NULL ||
-	    (!txt && (lk = lk_find(uc, up, qname, qlen, true)) != NULL)) {
-		*joined = true;
-		return lk;
-	}
-	if ((lk = lookup_new(uc, up, qname, qlen, txt)) == NULL)
-		return NULL;
-	lk->has_key = cache_key_subject(s, &lk->key) == 0;
-	lk->hnext = uc->tab[lk_hash(up, qname, qlen, txt)];
-	uc->tab[lk_hash(up, qname, qlen, txt)] = lk;
-	lk->hashed = true;
-	return lk;
-}
-
-/*
- * txt_only - a TXT lookup whose listing the cache holds fresh asks the
- * TXT alone
- */
-static void
-txt_only(struct lookup *lk, time_t now)
-{
-	struct upclient *uc = lk->uc;
-	struct cache_ent e;
-
-	if (uc->reader == NULL || !lk->has_key ||
-	    cache_lookup(uc->reader, &lk->key, &uc->rec) != 0 ||
-	    !cache_rec_get(&uc->rec, lk->up->src, &e) ||
-	    e.status != CACHE_LISTED || (time_t)e.expires <= now || e.na == 0)
-		return;
-	lk->phase = PH_TXT;
-	lk->ares.kind = UPRESP_LISTED;
-	lk->ares.na = e.na > UPRESP_MAX_A ? UPRESP_MAX_A : e.na;
-	memcpy(lk->ares.a, e.a, sizeof(lk->ares.a));
-	lk->ares.ttl = (uint32_t)(e.expires - now);
 }
 
 /* add_waiter - pq waits for lk with the sources in bits */
@@ -1110,18 +148,18 @@ prefetch(struct upclient *uc, struct upstate *up, const struct subject *s)
 	struct lookup *lk;
 	bool joined;
 
-	if (uc->stopping || (lk = lookup_client(uc, up, s, false,
+	if (uc->stopping || (lk = upc_lookup_client(uc, up, s, false,
 	    &joined)) == NULL || joined)
 		return;
 	if (!budget_take(&up->b, time(NULL))) {
-		lk_unhash(lk);
-		lookup_free(lk);
+		upc_unhash(lk);
+		upc_lookup_free(lk);
 		return;
 	}
 	uc->st->cache_prefetches++;
 	uc->st->upstream_lookups++;
 	up->n.lookups++;
-	lookup_go(lk);
+	upc_lookup_go(lk);
 }
 
 /*
@@ -1157,7 +195,7 @@ src_fill(void *arg, const struct view *v, struct answer_state *st,
 		if (up == NULL || !health_trusted(&up->h) || (s->kind ==
 		    SUBJ_NAME && s->name_len + 1 + strlen(up->cu->zone) >
 		    CONF_DNAME_MAX)) {
-			map(up, -1, &o, &r);
+			upc_map(up, -1, &o, &r);
 			answer_complete(st, i, &r);
 			continue;
 		}
@@ -1176,9 +214,9 @@ src_fill(void *arg, const struct view *v, struct answer_state *st,
 			if ((time_t)e.expires > now && !(txt && usable &&
 			    e.status == CACHE_LISTED && (!e.has_txt ||
 			    (time_t)e.txt_expires <= now))) {
-				from_entry(&e, (uint32_t)(e.expires - now),
+				upc_from_entry(&e, (uint32_t)(e.expires - now),
 				    true, &o);
-				map(up, src->code, &o, &r);
+				upc_map(up, src->code, &o, &r);
 				answer_complete(st, i, &r);
 				up->n.hits++;
 				uc->st->cache_hits++;
@@ -1190,8 +228,8 @@ src_fill(void *arg, const struct view *v, struct answer_state *st,
 			}
 			if (!usable && (time_t)e.expires +
 			    (time_t)v->conf->server.serve_stale >= now) {
-				from_entry(&e, UPSTREAM_STALE_TTL, true, &o);
-				map(up, src->code, &o, &r);
+				upc_from_entry(&e, UPSTREAM_STALE_TTL, true, &o);
+				upc_map(up, src->code, &o, &r);
 				answer_complete(st, i, &r);
 				up->n.stale++;
 				uc->st->cache_stale++;
@@ -1203,7 +241,7 @@ src_fill(void *arg, const struct view *v, struct answer_state *st,
 				up->n.skipped++;
 				uc->st->upstream_skipped++;
 			}
-			map(up, -1, &o, &r);
+			upc_map(up, -1, &o, &r);
 			answer_complete(st, i, &r);
 		}
 	}
@@ -1240,7 +278,7 @@ src_cancel(void *arg, struct pending_query *pq)
 
 	(void)arg;
 	while ((w = *pending_source_data(pq)) != NULL) {
-		unlink_waiter(w);
+		upc_unlink_waiter(w);
 		free(w);
 	}
 }
@@ -1283,14 +321,14 @@ src_start(void *arg, struct ev_loop *loop, struct pending_query *pq,
 				code[j] = (int16_t)zsrc(v, st, j)->code;
 			}
 		done |= bits;
-		lk = lookup_client(uc, up, s, txt, &joined);
+		lk = upc_lookup_client(uc, up, s, txt, &joined);
 		if (lk != NULL && joined) {
 			up->n.coalesced++;
 			uc->st->upstream_coalesced++;
 		} else if (lk != NULL && !budget_take(&up->b, now)) {
 			up->n.skipped++;
 			uc->st->upstream_skipped++;
-			lk_unhash(lk);		/* fails from the loop */
+			upc_unhash(lk);		/* fails from the loop */
 			ev_timer_set(&lk->t, 0., 0.);
 			ev_timer_start(uc->loop, &lk->t);
 		} else if (lk != NULL) {
@@ -1299,8 +337,8 @@ src_start(void *arg, struct ev_loop *loop, struct pending_query *pq,
 			uc->st->upstream_lookups++;
 			uc->st->cache_misses++;
 			if (txt)
-				txt_only(lk, now);
-			lookup_go(lk);
+				upc_txt_only(lk, now);
+			upc_lookup_go(lk);
 		} else {
 			/* no memory, or UPSTREAM_MAX_INFLIGHT: answer now */
 			uc->st->upstream_failed++;
@@ -1314,113 +352,6 @@ src_start(void *arg, struct ev_loop *loop, struct pending_query *pq,
 	}
 	return 0;
 }
-
-/* --- health probes ------------------------------------------------------ */
-
-/* probe_subject - the i-th test subject of a family (RFC 5782) */
-static void
-probe_subject(enum conf_family f, int i, struct subject *s)
-{
-	static const char *const names[3] = { "test", "invalid", NULL };
-	uint16_t r = random16();
-
-	memset(s, 0, sizeof(*s));
-	switch (f) {
-	case FAMILY_IP6:
-		s->kind = SUBJ_IP6;
-		if (i == 2) {
-			/* 2001:db8::x (RFC 3849) */
-			s->ip6[0] = 0x20;
-			s->ip6[1] = 0x01;
-			s->ip6[2] = 0x0d;
-			s->ip6[3] = 0xb8;
-			s->ip6[14] = (uint8_t)(r >> 8);
-			s->ip6[15] = (uint8_t)(r | 1);
-		} else {
-			s->ip6[10] = s->ip6[11] = 0xff;
-			s->ip6[12] = 127;
-			s->ip6[15] = i == 0 ? 2 : 1;
-		}
-		break;
-	case FAMILY_NAME:
-		s->kind = SUBJ_NAME;
-		if (names[i] != NULL)
-			snprintf(s->name, sizeof(s->name), "%s", names[i]);
-		else	/* a name under example.com (RFC 2606) */
-			snprintf(s->name, sizeof(s->name),
-			    "rblmux-%04x.example.com", r);
-		s->name_len = strlen(s->name);
-		break;
-	default:
-		s->kind = SUBJ_IP4;
-		/* 127.0.0.2, 127.0.0.1, 192.0.2.x (RFC 5737) */
-		s->ip4 = i == 0 ? 0x7f000002U : i == 1 ? 0x7f000001U :
-		    0xc0000200U | (uint32_t)(1 + r % 254);
-		break;
-	}
-}
-
-/* subject_text - s as text (reasons) */
-static void
-subject_text(const struct subject *s, char *buf, size_t cap)
-{
-	uint32_t a = htonl(s->ip4);
-
-	if (s->kind == SUBJ_IP4)
-		inet_ntop(AF_INET, &a, buf, (socklen_t)cap);
-	else if (s->kind == SUBJ_IP6)
-		inet_ntop(AF_INET6, s->ip6, buf, (socklen_t)cap);
-	else
-		snprintf(buf, cap, "%s", s->name);
-}
-
-/* probe_start - three lookups, neither cached nor budgeted */
-static void
-probe_start(struct upstate *up)
-{
-	struct upclient *uc = up->uc;
-	struct probe *p;
-	struct subject s;
-	uint8_t qname[DNS_MAXNAME];
-	size_t qlen;
-	int i;
-
-	if (up->probe != NULL || up->removed || uc->stopping)
-		return;
-	if ((p = calloc(1, sizeof(*p))) == NULL) {
-		up->h.next_probe = time(NULL) + HEALTH_PROBE_BAD;
-		arm_probe(up, time(NULL));
-		return;
-	}
-	p->up = up;
-	p->left = 3;
-	up->probe = p;
-	for (i = 0; i < 3; i++) {
-		struct lookup *lk;
-
-		probe_subject(up->cu->family, i, &s);
-		subject_text(&s, p->subj[i], sizeof(p->subj[i]));
-		qlen = upresp_qname(&s, up->cu->zone, qname);
-		lk = qlen != 0 ? lookup_new(uc, up, qname, qlen, false) : NULL;
-		if (lk == NULL) {
-			probe_done(p, i, UPRESP_MISMATCH, true, NULL);
-			continue;
-		}
-		lk->probe = p;
-		lk->pidx = i;
-		lookup_go(lk);
-	}
-}
-
-static void
-probe_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	probe_start(w->data);
-	(void)loop;
-	(void)revents;
-}
-
-/* --- the client --------------------------------------------------------- */
 
 /* upclient_new - an empty client on loop */
 struct upclient *
@@ -1443,12 +374,14 @@ upclient_new(struct ev_loop *loop, struct cache *c, struct stats *st)
 	return uc;
 }
 
+/* upclient_source - what pending_set_source() takes */
 const struct pending_source *
 upclient_source(struct upclient *uc)
 {
 	return &uc->source;
 }
 
+/* upclient_cache - the cache the client reads and fills */
 struct cache *
 upclient_cache(struct upclient *uc)
 {
@@ -1506,7 +439,7 @@ upstate_new(struct upclient *uc, const char *name, time_t now)
 	uc->ups[uc->nups++] = up;
 	up->uc = uc;
 	health_init(&up->h, now);
-	ev_timer_init(&up->probe_t, probe_cb, 0., 0.);
+	ev_timer_init(&up->probe_t, upc_probe_cb, 0., 0.);
 	up->probe_t.data = up;
 	return up;
 }
@@ -1581,7 +514,7 @@ upclient_apply(struct upclient *uc, const struct view *v)
 			    "no resolver address (resolver: forward:, "
 			    RESOLV_CONF ")");
 		if (!ev_is_active(&up->probe_t) && up->probe == NULL)
-			arm_probe(up, now);
+			upc_arm_probe(up, now);
 	}
 	for (i = 0; i < uc->nups; ) {
 		struct upstate *up = uc->ups[i];
@@ -1593,7 +526,7 @@ upclient_apply(struct upclient *uc, const struct view *v)
 		up->removed = true;
 		ev_timer_stop(uc->loop, &up->probe_t);
 		if (up->refs == 0 && up->probe == NULL)
-			upstate_free(up);	/* moves the last one here */
+			upc_state_free(up);	/* moves the last one here */
 		else
 			i++;
 	}
@@ -1618,6 +551,7 @@ fill_info(struct upstate *up, time_t now, struct upinfo *out)
 	    now >= up->b.window + (time_t)up->b.period ? 0 : up->b.used;
 }
 
+/* upclient_info - one upstream of the current config */
 bool
 upclient_info(struct upclient *uc, const char *name, time_t now,
     struct upinfo *out)
@@ -1706,8 +640,8 @@ upclient_stop(struct upclient *uc)
 			p->up->probe = NULL;
 			free(p);
 		}
-		deliver_all(lk, &o, false);
-		lookup_free(lk);
+		upc_deliver_all(lk, &o, false);
+		upc_lookup_free(lk);
 	}
 }
 
@@ -1719,7 +653,7 @@ upclient_free(struct upclient *uc)
 		return;
 	upclient_stop(uc);
 	while (uc->nups > 0)
-		upstate_free(uc->ups[0]);
+		upc_state_free(uc->ups[0]);
 	free(uc->ups);
 	free(uc->map);
 	vconf_unref(uc->vc);
