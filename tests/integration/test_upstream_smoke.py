@@ -11,6 +11,7 @@ deadline, a burst of identical queries costing one question at the
 silent list (coalescing), and lookups failing one by one, the server
 answering on, when it runs out of descriptors.
 """
+import contextlib
 import os
 import socket
 import struct
@@ -145,6 +146,19 @@ def setup(timeout_ms=1500, silent=None):
     return srv, ra, rb
 
 
+@contextlib.contextmanager
+def with_silent(timeout_ms):
+    """rblmuxd running with ua, ub and the silent us, all probed."""
+    sil = Silent()
+    try:
+        srv, ra, rb = setup(timeout_ms=timeout_ms, silent=sil)
+        srv.start()
+        up = wait_up(srv, ["ua", "ub", "us"])
+        yield srv, sil, up
+    finally:
+        sil.close()
+
+
 def stats(srv):
     out = {}
     for line in srv.ctl("stats").stdout.splitlines():
@@ -163,6 +177,24 @@ def wait_up(srv, names, timeout=10.0):
             return True
         time.sleep(0.05)
     return False
+
+
+def burst(srv, names, wait=15.0):
+    """Send one query per name at once (IDs 0..); the IDs answered."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(0.2)
+    for i, name in enumerate(names):
+        s.sendto(h.make_query(name, "A", qid=i), ("127.0.0.1", srv.port))
+    got = set()
+    end = time.monotonic() + wait
+    while len(got) < len(names) and time.monotonic() < end:
+        try:
+            data = s.recv(4096)
+        except socket.timeout:
+            continue
+        got.add(struct.unpack(">H", data[:2])[0])
+    s.close()
+    return got
 
 
 def merged(t):
@@ -217,12 +249,8 @@ def cached(t):
 
 def partial(t):
     """A silent list misses the deadline: the others' bits answer."""
-    sil = Silent()
-    try:
-        srv, ra, rb = setup(timeout_ms=1500, silent=sil)
-        srv.start()
-        t.ok(wait_up(srv, ["ua", "ub", "us"]), "all three probed up",
-             srv.log_tail())
+    with with_silent(1500) as (srv, sil, up):
+        t.ok(up, "all three probed up", srv.log_tail())
         t0 = time.monotonic()
         r = srv.kdig("1.113.0.203.three.test", opts=("+timeout=10",
                                                    "+retry=0"))
@@ -235,68 +263,30 @@ def partial(t):
         st = stats(srv)
         t.ok(st.get("upstream.timeouts", 0) >= 1, "its lookup timed out",
              repr(st))
-    finally:
-        sil.close()
 
 
 def coalesced(t):
     """200 identical queries at once: one question at the silent list."""
-    sil = Silent()
-    try:
-        srv, ra, rb = setup(timeout_ms=2000, silent=sil)
-        srv.start()
-        wait_up(srv, ["ua", "ub", "us"])
-        q = "7.113.0.203.three.test"
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.settimeout(0.2)
+    with with_silent(2000) as (srv, sil, up):
         n = 200
-        for i in range(n):
-            s.sendto(h.make_query(q, "A", qid=1000 + i),
-                     ("127.0.0.1", srv.port))
-        got = set()
-        end = time.monotonic() + 10
-        while len(got) < n and time.monotonic() < end:
-            try:
-                data = s.recv(4096)
-            except socket.timeout:
-                continue
-            got.add(struct.unpack(">H", data[:2])[0])
-        s.close()
+        got = burst(srv, ["7.113.0.203.three.test"] * n)
         t.eq(len(got), n, "every query answered")
         t.eq(sil.count("7.113.0.203.s.bl.test"), 1,
              "one question at the silent list")
         st = stats(srv)
         t.ok(st.get("upstream.coalesced", 0) >= n - 1,
              "the others joined it (upstream.coalesced)", repr(st))
-    finally:
-        sil.close()
 
 
 def no_descriptors(t):
     """Out of descriptors, lookups fail one by one; the server answers."""
-    sil = Silent()
-    try:
-        srv, ra, rb = setup(timeout_ms=1000, silent=sil)
-        srv.start()
-        wait_up(srv, ["ua", "ub", "us"])
+    with with_silent(1000) as (srv, sil, up):
         used = len(os.listdir("/proc/%d/fd" % srv.pid))
         h.run(["prlimit", "--pid", str(srv.pid),
                "--nofile=%d:%d" % (used + 8, used + 8)])
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.settimeout(0.2)
         n = 60
-        for i in range(n):
-            s.sendto(h.make_query("%d.113.0.203.three.test" % (i + 10), "A",
-                                  qid=2000 + i), ("127.0.0.1", srv.port))
-        got = set()
-        end = time.monotonic() + 15
-        while len(got) < n and time.monotonic() < end:
-            try:
-                data = s.recv(4096)
-            except socket.timeout:
-                continue
-            got.add(struct.unpack(">H", data[:2])[0])
-        s.close()
+        got = burst(srv, ["%d.113.0.203.three.test" % (i + 10)
+                          for i in range(n)])
         t.eq(len(got), n, "every query answered")
         t.ok(srv.alive(), "the server runs on")
         st = stats(srv)
@@ -304,8 +294,6 @@ def no_descriptors(t):
              "lookups without a socket counted (upstream.failed)", repr(st))
         t.eq(srv.kdig("1.100.51.198.two.test").a_set(), ["127.0.0.6"],
              "descriptors back: the lists are asked again")
-    finally:
-        sil.close()
 
 
 TESTS = [merged, cached, partial, coalesced, no_descriptors]
