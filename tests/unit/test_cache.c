@@ -448,6 +448,32 @@ test_flush(void **state)
 	cache_get_info(f->c, &ci);
 	assert_int_equal(ci.records, 0);
 	assert_int_equal(cache_flush_all(f->c), 0);
+
+	/* records rewritten in place while the scan walks on */
+	for (i = 0; i < 5000; i++) {
+		struct cache_key kk = ip(i);
+
+		e = ent(SRC_A, CACHE_LISTED, L(2), T0, 3600, NULL);
+		put(f, &kk, &e);
+		e = ent(SRC_B, CACHE_LISTED, L(2), T0, 3600,
+		    "a reason long enough to fill the pages of the map quickly");
+		put(f, &kk, &e);
+		e = ent(SRC_C, CACHE_NOT_LISTED, 0, T0, 3600, NULL);
+		put(f, &kk, &e);
+	}
+	cache_sync(f->c);
+	assert_int_equal(cache_flush_src(f->c, SRC_B), 5000);
+	assert_int_equal(cache_drop_positives(f->c, SRC_A, T0), 5000);
+	for (i = 0; i < 5000; i++) {
+		struct cache_key kk = ip(i);
+
+		assert_false(get(f, &kk, SRC_A, &e));
+		assert_false(get(f, &kk, SRC_B, &e));
+		assert_true(get(f, &kk, SRC_C, &e));
+	}
+	cache_get_info(f->c, &ci);
+	assert_int_equal(ci.records, 5000);
+	assert_int_equal(cache_flush_all(f->c), 5000);
 }
 
 /* What was written is there after close and open. */
