@@ -10,7 +10,13 @@ with hand-built DNS packets. This module gives it:
     temporary directory, started, polled until it answers, and always
     stopped (SIGTERM, then SIGKILL after 3 s) -- also at exit;
   * a small DNS wire encoder/decoder for raw UDP/TCP checks;
-  * kdig and dig wrappers that parse the clients' output.
+  * kdig and dig wrappers that parse the clients' output;
+  * upstream stand-ins for the upstream suites, each on its own loopback
+    port and stopped like a Server: rbldnsd_upstream() (an rbldnsd serving
+    one DNSBL zone), FakeUpstream (tests/support/fake_upstream.py: delays,
+    silence, error rcodes, truncation, RFC 5452 misbehaviours, query
+    counts) and Unbound (a resolver with stub zones to them and no way
+    out).
 
 Standard library only. Every wait is bounded; all traffic goes to
 127.0.0.1 or ::1.
@@ -38,6 +44,9 @@ DATA = os.path.join(ROOT, "tests", "data")
 BIN = os.environ.get("RBLMUX_BIN", os.path.join(ROOT, "bin"))
 RBLMUXD = os.path.join(BIN, "rblmuxd")
 RBLMUXCTL = os.path.join(BIN, "rblmuxctl")
+# helper servers (Debian packages); /usr/sbin is not on every user's PATH
+RBLDNSD = shutil.which("rbldnsd") or "/usr/sbin/rbldnsd"
+UNBOUND = shutil.which("unbound") or "/usr/sbin/unbound"
 
 SUITE_TIMEOUT = int(os.environ.get("RBLMUX_IT_TIMEOUT", "150"))
 KEEP_TMP = os.environ.get("RBLMUX_KEEP_TMP") == "1"
@@ -639,7 +648,8 @@ def kdig(name, qtype="A", port=None, server="127.0.0.1", opts=()):
             doc, i = dec.raw_decode(text, i)
         except ValueError:
             break
-        docs.append(doc)
+        if doc:                 # kdig prints {} for a query that failed
+            docs.append(doc)
     if not docs:
         kdig.last_error = "%s: %s" % (" ".join(argv), r.stderr.strip())
         return None
@@ -940,35 +950,53 @@ class Server:
         return kdig(name, qtype, self.port, server, opts)
 
 
-class Rbldnsd:
-    """rbldnsd in the foreground (-n) as a reference server, registered
-    for clean-up like Server. zones: (zone, type, file) triples; the files
-    are read from directory d, which rbldnsd (dropping root to its own
-    user) must be able to read."""
+def _die_with_parent():
+    """In a child before exec: be killed when the test process dies, so
+    no helper outlives a suite that was itself killed."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
-    name = "rbldnsd"
 
-    def __init__(self, d, zones, port=None):
-        self.dir = d
-        self.port = port or free_port(["127.0.0.1"])
-        self.logpath = os.path.join(d, "rbldnsd.log")
-        self.logf = open(self.logpath, "ab")
-        argv = ["rbldnsd", "-n", "-b", "127.0.0.1/%d" % self.port, "-r", d] \
-            + ["%s:%s:%s" % z for z in zones]
+class Helper:
+    """A helper process (rbldnsd, Unbound, the fake upstream) with its
+    output in a log file, registered for clean-up like Server: stopped at
+    the end of each test and at exit, and killed with the test process."""
+
+    name = "helper"
+
+    def spawn(self, argv, logpath, cwd=None):
+        self.logpath = logpath
+        self.logf = open(logpath, "ab")
         self.proc = subprocess.Popen(argv, stdout=self.logf,
                                      stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, cwd=d)
-        _servers.append(self)
-        probe = make_query("2.0.0.127." + zones[0][0], "A")
-        for _ in range(100):
+                                     stdin=subprocess.DEVNULL, cwd=cwd,
+                                     preexec_fn=_die_with_parent)
+        if self not in _servers:
+            _servers.append(self)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def wait_answering(self, probe_name, tries=100):
+        """Poll until a UDP query for probe_name gets any reply."""
+        probe = make_query(probe_name, "A")
+        for _ in range(tries):
             if self.proc.poll() is not None:
-                raise ServerError("rbldnsd exited:\n" + self.log_tail())
+                raise ServerError("%s exited:\n%s" % (self.name,
+                                                       self.log_tail()))
             if udp_exchange(probe, self.port, timeout=0.05) is not None:
                 return
             time.sleep(0.05)
-        raise ServerError("rbldnsd not answering:\n" + self.log_tail())
+        raise ServerError("%s not answering:\n%s" % (self.name,
+                                                      self.log_tail()))
 
     def stop(self):
+        """SIGTERM, then SIGKILL after 3 s. Returns the exit status."""
+        if self.proc is None:
+            return None
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -981,13 +1009,232 @@ class Rbldnsd:
             self.logf = None
         return self.proc.returncode
 
-    def log_tail(self, n=30):
+    def log(self):
         try:
             with open(self.logpath, "rb") as f:
-                return "\n".join(f.read().decode("utf-8", "replace")
-                                 .splitlines()[-n:])
+                return f.read().decode("utf-8", "replace")
         except OSError:
             return ""
+
+    def log_tail(self, n=30):
+        return "\n".join(self.log().splitlines()[-n:])
+
+
+class Rbldnsd(Helper):
+    """rbldnsd in the foreground (-n) on 127.0.0.1, registered for
+    clean-up like Server. zones: (zone, type, file) triples; the files
+    are read from directory d (-w, no chroot), which rbldnsd must be able
+    to read: started as root it runs as its own user (see
+    readable_copy). args: more options, such as ["-c", "1"] to look for
+    changed files every second."""
+
+    name = "rbldnsd"
+
+    def __init__(self, d, zones, port=None, args=()):
+        self.dir = d
+        self.zones = list(zones)
+        self.args = list(args)
+        self.port = port or free_port(["127.0.0.1"])
+        self.proc = None
+        self.logf = None
+        self.start()
+
+    def start(self):
+        """Start (again, on the same port) and wait until it answers."""
+        argv = [RBLDNSD, "-n", "-b", "127.0.0.1/%d" % self.port,
+                "-w", self.dir] + self.args + \
+            ["%s:%s:%s" % z for z in self.zones]
+        self.spawn(argv, os.path.join(self.dir, "rbldnsd-%d.log" % self.port),
+                   cwd=self.dir)
+        self.wait_answering("2.0.0.127." + self.zones[0][0])
+        return self
+
+
+def rbldnsd_upstream(zone, data, kind="ip4set", tmp=None, port=None,
+                     args=()):
+    """An rbldnsd serving one DNSBL zone from data, the text of an rbldnsd
+    data file of type kind (ip4set, dnset, ...), as an upstream for
+    rblmuxd or Unbound. Returns the Rbldnsd; its data file is
+    r.dir/ZONE.KIND (rewrite it and pass args=["-c", "1"] to have it
+    reloaded)."""
+    tmp = tmp or make_tmpdir()
+    fn = "%s.%s" % (zone, kind)
+    with open(os.path.join(tmp, fn), "w") as f:
+        f.write(data)
+    d = readable_copy(tmp, [os.path.join(tmp, fn)], sub="up-" + zone)
+    return Rbldnsd(d, [(zone, kind, fn)], port=port, args=args)
+
+
+FAKE_UPSTREAM = os.path.join(ROOT, "tests", "support", "fake_upstream.py")
+
+
+class FakeUpstream(Helper):
+    """tests/support/fake_upstream.py on 127.0.0.1:port, answering as the
+    rules (a dict, see that file) say, registered for clean-up like
+    Server; it also ends by itself after lifetime seconds. It counts the
+    queries it receives: counts(), count() and wait_count() read them."""
+
+    name = "fake-upstream"
+
+    def __init__(self, rules, tmp=None, port=None, lifetime=300,
+                 name="fake-upstream"):
+        self.name = name
+        self.tmp = tmp or make_tmpdir()
+        self.port = port or free_port(["127.0.0.1"])
+        base = os.path.join(self.tmp, "%s-%d" % (name, self.port))
+        self.rules_path = base + ".rules.json"
+        self.stats_path = base + ".stats.json"
+        self.logpath = base + ".log"
+        self.lifetime = lifetime
+        self.proc = None
+        self.logf = None
+        self._write_rules(rules)
+        self.start()
+
+    def _write_rules(self, rules):
+        tmp = self.rules_path + ".new"
+        with open(tmp, "w") as f:
+            json.dump(rules, f)
+        os.replace(tmp, self.rules_path)
+
+    def start(self):
+        """Start (again, on the same port, counts from zero); wait until
+        its sockets are bound (the stats file appears)."""
+        try:
+            os.unlink(self.stats_path)
+        except FileNotFoundError:
+            pass
+        self.spawn([sys.executable, FAKE_UPSTREAM, "--port", str(self.port),
+                    "--rules", self.rules_path, "--stats", self.stats_path,
+                    "--lifetime", str(self.lifetime)],
+                   self.logpath)
+        if not poll_until(lambda: self.stats() or not self.alive(),
+                          10, 0.02) or not self.alive():
+            raise ServerError("%s did not start:\n%s" % (self.name,
+                                                         self.log_tail()))
+        return self
+
+    def stats(self):
+        """The last stats document (a dict), or None before the first."""
+        try:
+            with open(self.stats_path) as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            return None
+
+    def _signal_and_wait(self, sig, key):
+        before = (self.stats() or {}).get(key, 0)
+        self.proc.send_signal(sig)
+        if not poll_until(lambda: (self.stats() or {}).get(key, 0) > before,
+                          10, 0.02):
+            raise ServerError("%s did not act on signal %d:\n%s" %
+                              (self.name, sig, self.log_tail()))
+        return self.stats()
+
+    def set_rules(self, rules):
+        """Replace the rules and wait until the fake has read them."""
+        self._write_rules(rules)
+        st = self._signal_and_wait(signal.SIGHUP, "reloads")
+        if st.get("rules_error"):
+            raise ServerError("%s: %s" % (self.name, st["rules_error"]))
+
+    def reset(self):
+        """Set the counts to zero and wait until they are."""
+        self._signal_and_wait(signal.SIGUSR1, "resets")
+
+    def counts(self):
+        """{(name, qtype, transport): queries received}"""
+        out = {}
+        for k, v in (self.stats() or {}).get("counts", {}).items():
+            name, qtype, transport = k.split(" ")
+            out[(name, qtype, transport)] = v
+        return out
+
+    def count(self, name=None, qtype=None, transport=None):
+        """Queries received that match each criterion given (name: lower
+        case, no final dot)."""
+        return sum(n for (nm, qt, tr), n in self.counts().items()
+                   if (name is None or nm == name) and
+                   (qtype is None or qt == qtype) and
+                   (transport is None or tr == transport))
+
+    def wait_count(self, want, timeout=10.0, **kw):
+        """Poll until count(**kw) >= want; returns the last count."""
+        got = [0]
+
+        def check():
+            got[0] = self.count(**kw)
+            return got[0] >= want
+        poll_until(check, timeout, 0.02)
+        return got[0]
+
+
+UNBOUND_CONF = """server:
+    interface: 127.0.0.1
+    port: %(port)d
+    do-ip6: no
+    do-daemonize: no
+    username: ""
+    chroot: ""
+    directory: "%(dir)s"
+    pidfile: ""
+    use-syslog: no
+    logfile: ""
+    verbosity: 1
+    num-threads: 1
+    so-reuseport: no
+    outgoing-range: 64
+    access-control: 127.0.0.0/8 allow
+    module-config: "iterator"
+    do-not-query-localhost: no
+    qname-minimisation: no
+    target-fetch-policy: "0 0 0 0 0"
+    prefetch: no
+    local-zone: "." refuse
+%(zones)s%(extra)s
+remote-control:
+    control-enable: no
+%(stubs)s"""
+
+
+class Unbound(Helper):
+    """Unbound on 127.0.0.1:port as the recursive resolver rblmuxd
+    forwards to, with no way out: every name is refused except under the
+    stub zones, which go to the given servers (no root hints used, no
+    DNSSEC, no qname minimisation, so an upstream sees exactly the name
+    asked). stubs: {zone: port or ["127.0.0.1@port", ...]}. extra: more
+    lines for its server: clause (indented), such as "    cache-max-ttl:
+    0". Registered for clean-up like Server."""
+
+    name = "unbound"
+
+    def __init__(self, stubs, tmp=None, port=None, extra=""):
+        self.tmp = tmp or make_tmpdir()
+        self.port = port or free_port(["127.0.0.1"])
+        zones, stub_text = "", ""
+        for zone, addrs in sorted(stubs.items()):
+            if isinstance(addrs, int):
+                addrs = ["127.0.0.1@%d" % addrs]
+            zones += '    local-zone: "%s." transparent\n' \
+                '    domain-insecure: "%s."\n' % (zone, zone)
+            stub_text += 'stub-zone:\n    name: "%s."\n' % zone + \
+                "".join("    stub-addr: %s\n" % a for a in addrs)
+        self.conf = os.path.join(self.tmp, "unbound-%d.conf" % self.port)
+        with open(self.conf, "w") as f:
+            f.write(UNBOUND_CONF % {"port": self.port, "dir": self.tmp,
+                                    "zones": zones, "extra": extra,
+                                    "stubs": stub_text})
+        self.proc = None
+        self.logf = None
+        self.start()
+
+    def start(self):
+        """Start (again, on the same port, empty cache); wait until it
+        answers (a refused probe: no query reaches a stub)."""
+        self.spawn([UNBOUND, "-d", "-c", self.conf],
+                   os.path.join(self.tmp, "unbound-%d.log" % self.port))
+        self.wait_answering("probe.invalid")
+        return self
 
 
 def readable_copy(tmp, files, sub="ref"):
