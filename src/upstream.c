@@ -226,8 +226,8 @@ src_fill(void *arg, const struct view *v, struct answer_state *st,
 					prefetch(uc, up, s);
 				continue;
 			}
-			if (!usable && (time_t)e.expires +
-			    (time_t)v->conf->server.serve_stale >= now) {
+			if (!usable && upc_stale_ok(&e,
+			    v->conf->server.serve_stale, now)) {
 				upc_from_entry(&e, UPSTREAM_STALE_TTL, true, &o);
 				upc_map(up, src->code, &o, &r);
 				answer_complete(st, i, &r);
@@ -235,6 +235,13 @@ src_fill(void *arg, const struct view *v, struct answer_state *st,
 				uc->st->cache_stale++;
 				continue;
 			}
+		}
+		if (upc_recent(uc, up, s, txt, now, &o)) {
+			upc_map(up, src->code, &o, &r);
+			answer_complete(st, i, &r);
+			up->n.hits++;
+			uc->st->cache_hits++;
+			continue;
 		}
 		if (!usable) {
 			if (over) {

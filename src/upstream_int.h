@@ -41,10 +41,22 @@
 #define UDP_READS	16		/* datagrams read per wake-up */
 #define TCP_MAX		(2 + 65535)
 #define QBUF		(DNS_HDRLEN + DNS_MAXNAME + 4 + 11)
+#define LINGER_SECS	2.		/* a finished lookup answers repeats */
+#define LINGER_MAX	4096		/* ... at most this many kept */
 
 struct lookup;
 struct waiter;
 struct probe;
+
+/* What an answer or a cache entry says, before mapping to a source */
+struct outcome {
+	enum answer_result_status status;
+	uint32_t		 a[UPRESP_MAX_A];
+	unsigned		 na;
+	uint32_t		 ttl;
+	const char		*txt;
+	size_t			 txt_len;
+};
 
 /* One upstream, by name, across views. */
 struct upstate {
@@ -111,6 +123,11 @@ struct lookup {
 	socklen_t		 salen;
 	ev_io			 io;
 	ev_timer		 t;
+	bool			 lingering;	/* done, kept a moment so a
+						   repeat need not wait for
+						   the cache's write */
+	struct outcome		 done;		/* ... what it found */
+	time_t			 done_at;
 };
 
 /* The three questions of one health probe. */
@@ -139,20 +156,12 @@ struct upclient {
 	struct lookup		*tab[LK_BUCKETS];
 	struct lookup		*all;		/* every lookup in flight */
 	size_t			 inflight;
+	size_t			 lingering;
 	bool			 stopping;
 	struct pending_source	 source;
 	struct cache_rec	 rec;		/* fill()'s one record */
 };
 
-/* What an answer or a cache entry says, before mapping to a source */
-struct outcome {
-	enum answer_result_status status;
-	uint32_t		 a[UPRESP_MAX_A];
-	unsigned		 na;
-	uint32_t		 ttl;
-	const char		*txt;
-	size_t			 txt_len;
-};
 
 /* upstream.c */
 
@@ -178,6 +187,9 @@ void	 upc_map(const struct upstate *up, int code, const struct outcome *o,
 /* The outcome cache entry e says, with TTL ttl (its TXT when txt). */
 void	 upc_from_entry(const struct cache_ent *e, uint32_t ttl, bool txt,
 	    struct outcome *o);
+/* May the expired entry e serve at now (serve-stale; 0: never)? */
+bool	 upc_stale_ok(const struct cache_ent *e, uint32_t serve_stale,
+	    time_t now);
 /*
  * A lookup of qname for up, not sent, not in the in-flight table; NULL
  * when out of memory or at UPSTREAM_MAX_INFLIGHT.
@@ -195,6 +207,12 @@ struct lookup *upc_lookup_client(struct upclient *uc, struct upstate *up,
 void	 upc_txt_only(struct lookup *lk, time_t now);
 /* Send the first try; a lookup that cannot fails from the loop. */
 void	 upc_lookup_go(struct lookup *lk);
+/*
+ * A lookup of (up, s, txt) that finished a moment ago (its answer may
+ * not be in the cache yet): its outcome into *o, TTL as left at now.
+ */
+bool	 upc_recent(struct upclient *uc, struct upstate *up,
+	    const struct subject *s, bool txt, time_t now, struct outcome *o);
 /* Take lk out of the in-flight table (nothing joins it any more). */
 void	 upc_unhash(struct lookup *lk);
 void	 upc_lookup_free(struct lookup *lk);

@@ -85,6 +85,14 @@ upc_from_entry(const struct cache_ent *e, uint32_t ttl, bool txt,
 	}
 }
 
+/* upc_stale_ok - may expired entry e still serve at now? */
+bool
+upc_stale_ok(const struct cache_ent *e, uint32_t serve_stale, time_t now)
+{
+	return serve_stale > 0 && now <= (time_t)e->expires +
+	    (time_t)serve_stale;
+}
+
 /* clamp_ttl - the TTL a valid answer is cached with */
 static uint32_t
 clamp_ttl(const struct upclient *uc, bool listed, uint32_t ttl)
@@ -173,7 +181,10 @@ upc_lookup_free(struct lookup *lk)
 	if (lk->anext != NULL)
 		lk->anext->aprev = lk->aprev;
 	free(lk->tbuf);
-	uc->inflight--;
+	if (lk->lingering)
+		uc->lingering--;
+	else
+		uc->inflight--;
 	upc_release(lk->up);
 	free(lk);
 }
@@ -357,7 +368,7 @@ stale(struct lookup *lk, time_t now, struct outcome *o)
 	if (uc->reader == NULL || !lk->has_key || uc->vc == NULL ||
 	    cache_lookup(uc->reader, &lk->key, &uc->rec) != 0 ||
 	    !cache_rec_get(&uc->rec, lk->up->src, &e) ||
-	    (time_t)e.expires + (time_t)uc->vc->c->server.serve_stale < now)
+	    !upc_stale_ok(&e, uc->vc->c->server.serve_stale, now))
 		return false;
 	upc_from_entry(&e, UPSTREAM_STALE_TTL, true, o);
 	return true;
@@ -461,6 +472,62 @@ put(struct lookup *lk, const struct outcome *o, time_t now)
 }
 
 /*
+ * linger - a valid answer: deliver it, and keep the lookup in the
+ * in-flight table a moment, so a repeat is answered at once while the
+ * cache's writer thread stores the answer
+ */
+static void
+linger(struct lookup *lk, const struct outcome *o, time_t now)
+{
+	struct upclient *uc = lk->uc;
+
+	lk->phase = PH_DONE;
+	close_fd(lk);
+	ev_timer_stop(uc->loop, &lk->t);
+	upc_deliver_all(lk, o, false);
+	if (!lk->hashed || uc->lingering >= LINGER_MAX || uc->stopping) {
+		upc_lookup_free(lk);
+		return;
+	}
+	lk->done = *o;
+	lk->done.txt = NULL;
+	lk->done.txt_len = 0;
+	if (o->txt != NULL && o->txt_len > 0) {
+		lk->done.txt_len = o->txt_len < UPRESP_MAX_TXT ? o->txt_len :
+		    UPRESP_MAX_TXT;
+		memmove(lk->ares.txt, o->txt, lk->done.txt_len);
+		lk->done.txt = lk->ares.txt;
+	}
+	lk->done_at = now;
+	lk->lingering = true;
+	uc->inflight--;
+	uc->lingering++;
+	ev_timer_set(&lk->t, LINGER_SECS, 0.);
+	ev_timer_start(uc->loop, &lk->t);
+}
+
+/* upc_recent - the outcome of an identical lookup finished a moment ago */
+bool
+upc_recent(struct upclient *uc, struct upstate *up, const struct subject *s,
+    bool txt, time_t now, struct outcome *o)
+{
+	uint8_t qname[DNS_MAXNAME];
+	size_t qlen = upresp_qname(s, up->cu->zone, qname);
+	struct lookup *lk;
+	int t;
+
+	for (t = txt ? 1 : 0; qlen != 0 && t < 2; t++)
+		if ((lk = lk_find(uc, up, qname, qlen, t == 1)) != NULL &&
+		    lk->lingering && lk->done_at + (time_t)lk->done.ttl >
+		    now) {
+			*o = lk->done;
+			o->ttl -= (uint32_t)(now - lk->done_at);
+			return true;
+		}
+	return false;
+}
+
+/*
  * answered - an answer r (not MISMATCH or TRUNCATED) to the lookup's
  * current question. Returns true when the lookup is over (freed).
  */
@@ -527,7 +594,7 @@ answered(struct lookup *lk, const struct upresp *r)
 		}
 	}
 	put(lk, &o, now);
-	lookup_finish(lk, &o, false);
+	linger(lk, &o, now);
 	return true;
 }
 
@@ -655,6 +722,10 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct lookup *lk = w->data;
 
+	if (lk->lingering) {
+		upc_lookup_free(lk);
+		return;
+	}
 	if (lk->fd < 0 && lk->attempt == 0 && lk->phase == PH_A &&
 	    lk->t0 == 0) {
 		fail(lk, false);	/* could not start */
@@ -710,7 +781,9 @@ upc_lookup_go(struct lookup *lk)
 
 	lk->attempts = rs->attempts > 0 ? rs->attempts : 1;
 	lk->t0 = ev_now(uc->loop);
-	lk->end = lk->t0 + timeout;
+	/* end a moment before the query's deadline: a stale entry served
+	   on failure gets there in time */
+	lk->end = lk->t0 + timeout - (timeout > 0.1 ? 0.005 : timeout / 20);
 	lk->step = timeout / lk->attempts;
 	if (try_next(lk))
 		return;
@@ -729,15 +802,18 @@ upc_lookup_client(struct upclient *uc, struct upstate *up,
 	uint8_t qname[DNS_MAXNAME];
 	size_t qlen = upresp_qname(s, up->cu->zone, qname);
 	struct lookup *lk;
+	int t;
 
 	*joined = false;
 	if (qlen == 0)
 		return NULL;
-	if ((lk = lk_find(uc, up, qname, qlen, txt)) != NULL ||
-	    (!txt && (lk = lk_find(uc, up, qname, qlen, true)) != NULL)) {
-		*joined = true;
-		return lk;
-	}
+	/* a lookup asking TXT as well answers one for the A alone */
+	for (t = txt ? 1 : 0; t < 2; t++)
+		if ((lk = lk_find(uc, up, qname, qlen, t == 1)) != NULL &&
+		    !lk->lingering) {
+			*joined = true;
+			return lk;
+		}
 	if ((lk = upc_lookup_new(uc, up, qname, qlen, txt)) == NULL)
 		return NULL;
 	lk->has_key = cache_key_subject(s, &lk->key) == 0;
