@@ -9,7 +9,9 @@ merged bits of both lists, TXT, the answer from the cache with the
 lists stopped, a partial answer (the silent list's bit absent) at the
 deadline, a burst of identical queries costing one question at the
 silent list (coalescing), and lookups failing one by one, the server
-answering on, when it runs out of descriptors.
+answering on, when it runs out of descriptors. A scriptable fake list
+(tests/support/fake_upstream.py) shows a repeat answered by the lookup
+that just finished, and serve-stale.
 """
 import contextlib
 import os
@@ -296,7 +298,91 @@ def no_descriptors(t):
              "descriptors back: the lists are asked again")
 
 
-TESTS = [merged, cached, partial, coalesced, no_descriptors]
+FAKE_CONF = """
+server:
+    listen: 127.0.0.1@@PORT@
+    control-socket: @TMP@/ctl.sock
+    cache-dir: @CACHE@
+    ttl-min: 1
+    serve-stale: @STALE@
+resolver:
+    timeout: 600ms
+    attempts: 1
+upstream:
+    name: fk
+    zone: fk.test
+    server: 127.0.0.1@@PF@
+zone:
+    name: one.test
+    answer: bitmask
+    bit: 2 fk
+"""
+SUBJ = "198.51.100.50"
+
+
+def with_fake(ttl, cache=True, stale="1h"):
+    """rblmuxd with one fake list fk that lists SUBJ with TTL ttl and
+    passes its probes; without cache, its cache-dir cannot be opened."""
+    tmp = h.make_tmpdir()
+    zone = "fk.test"
+    rules = {"zones": {zone: {"soa": {"minimum": 60, "ttl": 60}}},
+             "names": {h.rev4("127.0.0.2") + "." + zone:
+                       {"A": {"a": ["127.0.0.2"], "ttl": 300}},
+                       h.rev4(SUBJ) + "." + zone:
+                       {"A": {"a": ["127.0.0.2"], "ttl": ttl}}}}
+    fake = h.FakeUpstream(rules, tmp=tmp)
+    if not cache:
+        with open(os.path.join(tmp, "notadir"), "w") as f:
+            f.write("a file where the cache directory should be\n")
+    conf = FAKE_CONF.replace("@PF@", str(fake.port)).replace(
+        "@CACHE@", "@TMP@/cache/" if cache else "@TMP@/notadir/").replace(
+        "@STALE@", stale)
+    srv = h.Server(conf, tmp=tmp).start()
+    wait_up(srv, ["fk"])
+    return srv, fake
+
+
+def ask_subj(srv):
+    return h.query(h.rev4(SUBJ) + ".one.test", "A", srv.port)
+
+
+def repeat_at_once(t):
+    """Without a cache, a repeat right after an answer is not asked
+    again: the finished lookup answers it for a moment."""
+    srv, fake = with_fake(300, cache=False)
+    t.ok("running without a cache" in srv.log(), "no cache",
+         srv.log_tail())
+    name = h.rev4(SUBJ) + ".fk.test"
+    t.eq(ask_subj(srv).a_set(), ["127.0.0.2"], "listed")
+    t.eq(ask_subj(srv).a_set(), ["127.0.0.2"], "listed again at once")
+    t.eq(fake.count(name), 1, "one question at the list")
+
+
+def serve_stale(t):
+    """An expired entry is served (TTL 30) while the list is silent;
+    with serve-stale: 0 it is not."""
+    for stale, want in (("1h", ["127.0.0.2"]), ("0", [])):
+        srv, fake = with_fake(1, stale=stale)
+        name = h.rev4(SUBJ) + ".fk.test"
+        t.eq(ask_subj(srv).a_set(), ["127.0.0.2"],
+             "serve-stale %s: listed, TTL 1" % stale)
+        fake.set_rules({"zones": {"fk.test": {"*": {"silent": True}}}})
+        m = None
+        end = time.monotonic() + 10
+        while fake.count(name) < 2 and time.monotonic() < end:
+            m = ask_subj(srv)
+            time.sleep(0.2)
+        t.ok(fake.count(name) >= 2, "serve-stale %s: expired, the silent "
+             "list is asked again" % stale)
+        t.ok(m is not None and m.a_set() == want and
+             (not want or 0 < min(r.ttl for r in m.answer) <= 30),
+             "serve-stale %s: %s" % (stale, "the stale entry, TTL 30" if
+                                     want else "not listed"), repr(m))
+        srv.stop()
+
+
+TESTS = [merged, cached, partial, coalesced, no_descriptors, repeat_at_once,
+         serve_stale]
 
 if __name__ == "__main__":
     h.run_suite("upstream_smoke", [f for f in TESTS if not sys.argv[1:] or
