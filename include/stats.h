@@ -39,6 +39,22 @@ struct stats {
 	uint64_t	 pending_peak;		/* most queries parked at once */
 	uint64_t	 reloads;		/* views swapped in */
 	uint64_t	 reload_failures;	/* reloads that kept the old view */
+	uint64_t	 upstream_lookups;	/* lookups started for client queries
+						   (prefetches included) */
+	uint64_t	 upstream_queries;	/* datagrams and TCP queries sent
+						   (retries and probes included) */
+	uint64_t	 upstream_timeouts;	/* lookups with no answer in time */
+	uint64_t	 upstream_errors;	/* lookups answered with an error */
+	uint64_t	 upstream_mismatched;	/* datagrams discarded (RFC 5452) */
+	uint64_t	 upstream_tcp;		/* TC=1: asked again over TCP */
+	uint64_t	 upstream_coalesced;	/* queries joined to a lookup */
+	uint64_t	 upstream_skipped;	/* not asked: over budget */
+	uint64_t	 upstream_failed;	/* lookups that could not start
+						   (sockets, in-flight cap) */
+	uint64_t	 cache_hits;		/* fresh entries used */
+	uint64_t	 cache_misses;		/* no usable entry: asked */
+	uint64_t	 cache_stale;		/* expired entries served */
+	uint64_t	 cache_prefetches;	/* refreshed before expiry */
 };
 
 /*

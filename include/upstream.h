@@ -54,6 +54,7 @@ struct view;
 struct subject;
 struct pending_source;
 struct upclient;
+struct answer_state;
 
 /* Short TTL of a stale answer (RFC 8767 suggests 30 s) */
 #define UPSTREAM_STALE_TTL	30
@@ -73,6 +74,20 @@ struct upclient *upclient_new(struct ev_loop *loop, struct cache *c,
  * up is DOWN with the reason.
  */
 void	 upclient_apply(struct upclient *uc, const struct view *v);
+
+/*
+ * The client of bin/rblmuxd's loop, or NULL (none yet, or the test
+ * daemon's delayed source answers instead): what the control socket
+ * reads status and lookups from. Set and read on the loop thread.
+ */
+extern struct upclient *upclient_main;
+
+/*
+ * Is every result st (decided under v) misses an upstream's? A query
+ * missing another kind (escalation) is answered at once.
+ */
+bool	 upstream_only_missing(const struct view *v,
+	    const struct answer_state *st);
 
 /* The pending_source of uc. */
 const struct pending_source *upclient_source(struct upclient *uc);

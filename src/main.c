@@ -16,6 +16,7 @@
 
 #include <ev.h>
 
+#include "cache.h"
 #include "conf.h"
 #include "ctl.h"
 #include "err.h"
@@ -26,6 +27,7 @@
 #include "srv.h"
 #include "stats.h"
 #include "status.h"
+#include "upstream.h"
 #include "view.h"
 
 #ifndef SYSCONFDIR
@@ -40,6 +42,8 @@ struct daemon {
 	const char	*conf_path;
 	struct srv	*srv;
 	struct pending	*pend;		/* parked queries */
+	struct cache	*cache;		/* upstream results, or NULL */
+	struct upclient	*uc;		/* the upstream client */
 	struct ctl	*ctl;
 	struct stats	 st[NLOOPS];	/* each loop's own counters */
 	struct query_ctx qctx;
@@ -99,6 +103,7 @@ sigterm_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		return;
 	}
 	log_info("signal %d: stopping", w->signum);
+	upclient_stop(d->uc);
 	pending_stop(d->pend);
 	srv_drain(d->srv);
 	d->drain_until = ev_now(loop) + 2.;
@@ -240,6 +245,47 @@ hook_status(void *arg, struct ctl_out *o)
 	si.tcp_clients = srv_tcp_clients(d->srv);
 	si.tcp_stalled = srv_tcp_stalled(d->srv);
 	status_write(o, &si, time(NULL));
+}
+
+/*
+ * start_upstreams - the cache and the upstream client, after the fork
+ * (the cache's writer thread would not survive it). A cache that cannot
+ * be opened is logged and the server runs without one. The test daemon's
+ * delayed source, when it registered itself, stays the source.
+ */
+static void
+start_upstreams(struct daemon *d)
+{
+	const struct conf *c = d->rl.view->conf;
+	struct cache_opts co;
+	char msg[512], *dir;
+	int rc;
+
+	if (pending_source != NULL)
+		return;
+	if (c->nupstreams > 0) {
+		memset(&co, 0, sizeof(co));
+		if ((dir = conf_path(c, c->server.cache_dir)) == NULL)
+			fatalx("cache-dir: out of memory");
+		co.dir = dir;
+		co.max_size = c->server.cache_max_size;
+		co.serve_stale = c->server.serve_stale;
+		co.writer = true;
+		msg[0] = '\0';
+		rc = cache_open(&co, &d->cache, msg, sizeof(msg));
+		if (rc != 0) {
+			log_warnx("cache %s: %s; running without a cache", dir,
+			    msg[0] ? msg : rblmux_strerror(rc));
+			d->cache = NULL;
+		} else if (msg[0] != '\0')
+			log_warnx("cache %s: %s", dir, msg);
+		free(dir);
+	}
+	if ((d->uc = upclient_new(d->loop, d->cache, &d->st[0])) == NULL)
+		fatal("upclient_new");
+	upclient_main = d->uc;
+	upclient_apply(d->uc, d->rl.view);
+	pending_set_source(upclient_source(d->uc));
 }
 
 /* write_pidfile - record our pid */
@@ -410,6 +456,7 @@ main(int argc, char *argv[])
 		write_pidfile(pidfile);
 	ev_loop_fork(d.loop);
 	ctl_start(d.ctl, d.loop);
+	start_upstreams(&d);
 
 	d.rl.loop = d.loop;
 	d.rl.conf_path = d.conf_path;
@@ -431,6 +478,9 @@ main(int argc, char *argv[])
 	 * own as the process exits.
 	 */
 	pending_free(d.pend);
+	upclient_free(d.uc);
+	upclient_main = NULL;
+	cache_close(d.cache);
 	srv_free(d.srv);
 	ctl_close(d.ctl);
 	if (pidfile != NULL)

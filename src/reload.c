@@ -21,6 +21,7 @@
 #include "srv.h"
 #include "stats.h"
 #include "status.h"
+#include "upstream.h"
 #include "view.h"
 
 /* A reload in progress. */
@@ -97,10 +98,6 @@ reload_not_yet(const struct conf *c)
 	const struct conf_server *s = &c->server;
 	size_t i;
 
-	for (i = 0; i < c->nupstreams; i++)
-		log_warnx("upstream %s (%s): upstream queries are not "
-		    "available in this version; its results contribute "
-		    "nothing", c->upstreams[i].name, c->upstreams[i].zone);
 	for (i = 0; i < c->nescalations; i++)
 		log_warnx("escalation %s: escalation rules are not available "
 		    "in this version; it lists nothing", c->escalations[i].name);
@@ -108,10 +105,6 @@ reload_not_yet(const struct conf *c)
 		if (c->zones[i].nallow_transfer > 0)
 			log_warnx("zone %s: allow-transfer: zone transfers are "
 			    "not available in this version", c->zones[i].name);
-	if (c->nupstreams > 0 || c->resolver.nforward > 0)
-		log_warnx("cache-dir, cache-max-size, serve-stale and the "
-		    "resolver: clause take effect once upstream queries are "
-		    "available");
 	if (s->metrics != NULL)
 		log_warnx("metrics: %s: the metrics listener is not available "
 		    "in this version", s->metrics->text);
@@ -287,6 +280,8 @@ apply_view(struct reload *r, const struct view *v)
 	if (r->qctx->pend != NULL)
 		pending_set_max(r->qctx->pend, v->conf->server.max_pending);
 	arm_check(r, v->conf);
+	if (upclient_main != NULL)
+		upclient_apply(upclient_main, v);
 }
 
 /*

@@ -74,6 +74,7 @@
 #define OUT_MAX		(TCP_OUT_CAP + \
 			 (SRV_TCP_PARKED_MAX + 1) * (2 + TCP_MAX)) /* largest queue */
 #define TCP_SNDBUF	65536		/* SO_SNDBUF (the kernel doubles it) */
+#define UDP_RCVBUF	(4 << 20)	/* SO_RCVBUF of the UDP listeners */
 #define TCP_SHARE	256		/* messages per loop iteration, shared */
 #define TCP_SHARE_MIN	2		/* ... but this many for each connection */
 #define MAX_ROUNDS	8		/* batches per wakeup, for fairness */
@@ -219,12 +220,14 @@ is_wildcard(const struct sockaddr *sa)
 static int
 open_socket(const struct sockaddr *sa, socklen_t salen, int type)
 {
-	int fd, on = 1;
+	int fd, on = 1, rcvbuf = UDP_RCVBUF;
 
 	fd = socket(sa->sa_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	if (type == SOCK_DGRAM)		/* absorb bursts (capped by rmem_max) */
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	if (sa->sa_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
 	if (bind(fd, sa, salen) != 0) {

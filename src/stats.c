@@ -85,6 +85,19 @@ stats_format(const struct stats *st, char *buf, size_t cap)
 	OUT("pending.peak: %" PRIu64 "\n", st->pending_peak);
 	OUT("reloads: %" PRIu64 "\n", st->reloads);
 	OUT("reloads.failed: %" PRIu64 "\n", st->reload_failures);
+	OUT("upstream.lookups: %" PRIu64 "\n", st->upstream_lookups);
+	OUT("upstream.queries: %" PRIu64 "\n", st->upstream_queries);
+	OUT("upstream.timeouts: %" PRIu64 "\n", st->upstream_timeouts);
+	OUT("upstream.errors: %" PRIu64 "\n", st->upstream_errors);
+	OUT("upstream.mismatched: %" PRIu64 "\n", st->upstream_mismatched);
+	OUT("upstream.tcp: %" PRIu64 "\n", st->upstream_tcp);
+	OUT("upstream.coalesced: %" PRIu64 "\n", st->upstream_coalesced);
+	OUT("upstream.skipped: %" PRIu64 "\n", st->upstream_skipped);
+	OUT("upstream.failed: %" PRIu64 "\n", st->upstream_failed);
+	OUT("cache.hits: %" PRIu64 "\n", st->cache_hits);
+	OUT("cache.misses: %" PRIu64 "\n", st->cache_misses);
+	OUT("cache.stale: %" PRIu64 "\n", st->cache_stale);
+	OUT("cache.prefetches: %" PRIu64 "\n", st->cache_prefetches);
 #undef OUT
 out:
 	buf[len] = '\0';

@@ -25,6 +25,7 @@
 #include "answer.h"
 #include "err.h"
 #include "pending.h"
+#include "upstream.h"
 #include "view.h"
 
 #define MAX_RULES	16
@@ -49,27 +50,12 @@ static size_t nrules;
 static double deadline = 1.;
 static struct ev_loop *the_loop;
 
-/* zsrc - the vsource of state index i */
-static const struct vsource *
-zsrc(const struct view *v, const struct answer_state *st, size_t i)
-{
-	const struct vzone *z = &v->zones[st->zone];
-
-	return &z->src[st->only != 0 ? st->only - 1u : i];
-}
-
 /* wants - the deadline when every missing result is an upstream's */
 static double
 wants(void *arg, const struct view *v, const struct answer_state *st)
 {
-	size_t i;
-
 	(void)arg;
-	for (i = 0; i < st->nsrc; i++)
-		if ((st->missing >> i & 1) &&
-		    zsrc(v, st, i)->kind != VSRC_UPSTREAM)
-			return 0;
-	return deadline;
+	return upstream_only_missing(v, st) ? deadline : 0;
 }
 
 /* ready_cb - the delay is over: deliver every missing result */
