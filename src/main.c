@@ -244,6 +244,7 @@ hook_status(void *arg, struct ctl_out *o)
 	si.reloading = reload_running(&d->rl);
 	si.tcp_clients = srv_tcp_clients(d->srv);
 	si.tcp_stalled = srv_tcp_stalled(d->srv);
+	si.uc = d->uc;
 	status_write(o, &si, time(NULL));
 }
 
@@ -457,6 +458,7 @@ main(int argc, char *argv[])
 	ev_loop_fork(d.loop);
 	ctl_start(d.ctl, d.loop);
 	start_upstreams(&d);
+	ctl_set_upclient(d.uc);
 
 	d.rl.loop = d.loop;
 	d.rl.conf_path = d.conf_path;
@@ -478,6 +480,7 @@ main(int argc, char *argv[])
 	 * own as the process exits.
 	 */
 	pending_free(d.pend);
+	ctl_set_upclient(NULL);		/* its cache reader goes first */
 	upclient_free(d.uc);
 	upclient_main = NULL;
 	cache_close(d.cache);
