@@ -32,6 +32,11 @@
 #define ANSWER_MAX_VALS		((DNS_MAXMSG - DNS_HDRLEN) / 13 + 1)
 /* Values kept per source of an aggregate zone (the first one answers) */
 #define ANSWER_AGG_VALS		8
+/*
+ * Most seconds an answer lives when a remote result failed or missed the
+ * deadline (a partial answer): the next query soon asks again.
+ */
+#define ANSWER_PARTIAL_TTL	30
 
 enum subject_kind {
 	SUBJ_NONE = 0,		/* no such name: NXDOMAIN */

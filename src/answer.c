@@ -782,6 +782,8 @@ add_raw(struct dns_writer *w, const struct answer_state *st,
 		w->overflow = true;
 }
 
+static bool	partial(const struct answer_state *);
+
 /*
  * write_subject - the answer about an address or name: 0 when it is not
  * listed, -1 for no data (RFC 2308), else 1 with the records written
@@ -814,6 +816,8 @@ write_subject(struct dns_writer *w, const struct view *v,
 	if (!answer_merge(v, st, wk, qt == DNS_TYPE_TXT, txt, sizeof(txt) / 2,
 	    hits, &nhits, &merged))
 		return 0;
+	if (partial(st) && merged.ttl > ANSWER_PARTIAL_TTL)
+		merged.ttl = ANSWER_PARTIAL_TTL;
 	if (!data)
 		return -1;
 	if (qt == DNS_TYPE_TXT) {
@@ -828,6 +832,32 @@ write_subject(struct dns_writer *w, const struct view *v,
 			    merged.a[i]);
 	}
 	return 1;
+}
+
+/*
+ * partial - did a remote result fail or miss the deadline? The answer
+ * then lives ANSWER_PARTIAL_TTL at most, so clients soon ask again.
+ */
+static bool
+partial(const struct answer_state *st)
+{
+	size_t i;
+
+	if (st->kind != ANSWER_SUBJECT)
+		return false;
+	for (i = 0; i < st->nsrc; i++)
+		if (st->src[i].remote && (st->src[i].status == ASRC_FAILED ||
+		    st->src[i].status == ASRC_MISSING))
+			return true;
+	return false;
+}
+
+/* neg_ttl - the SOA TTL of a negative answer (RFC 2308) */
+static uint32_t
+neg_ttl(const struct vzone *z, const struct answer_state *st)
+{
+	return partial(st) && z->neg_ttl > ANSWER_PARTIAL_TTL ?
+	    ANSWER_PARTIAL_TTL : z->neg_ttl;
 }
 
 /* write_reply - step 3 with the work space at hand */
@@ -890,11 +920,11 @@ write_reply(const struct view *v, const struct dns_query *q,
 	return dnsmsg_finish(&w, *rcode, true);
 
 nodata:
-	add_soa(&w, z, DNS_SEC_AUTHORITY, apex, z->neg_ttl);
+	add_soa(&w, z, DNS_SEC_AUTHORITY, apex, neg_ttl(z, st));
 	*rcode = DNS_RCODE_NOERROR;
 	return dnsmsg_finish(&w, *rcode, true);
 nxdomain:
-	add_soa(&w, z, DNS_SEC_AUTHORITY, apex, z->neg_ttl);
+	add_soa(&w, z, DNS_SEC_AUTHORITY, apex, neg_ttl(z, st));
 	*rcode = DNS_RCODE_NXDOMAIN;
 	return dnsmsg_finish(&w, *rcode, true);
 }

@@ -166,7 +166,8 @@ def bits(m):
 
 
 def ttl_of(m):
-    return min((r.ttl for r in m.answer), default=None) if m else None
+    return min((r.ttl for r in m.answer), default=None) \
+        if m is not None else None
 
 
 def upstream_status(srv, name):
@@ -362,7 +363,7 @@ def test_cache_survives(t):
     srv.start()
     t.eq({a: bits(ask(srv, a)) for a in want}, want,
          "after kill -9: the cache opens intact, the same answers")
-    r = h.run(["mdb_stat", "-e", os.path.join(tmp, "cache")])
+    r = h.run(["mdb_stat", "-n", "-e", os.path.join(tmp, "cache", "cache.mdb")])
     t.ok(r.returncode == 0, "the cache is a readable LMDB environment",
          r.stdout + r.stderr)
 
@@ -394,8 +395,8 @@ def test_serve_stale(t):
     fake.set_rules({"zones": {"st.test": {"*": {"silent": True}}}})
     # once expired, the upstream is asked again, does not answer, and the
     # stale entry is served with a short TTL
-    got = h.poll_until(lambda: subject_count(fake, X, "st.test") >= 2 and
-                       ask(srv, X), 15, 0.25)
+    got = h.poll_until(lambda: ask(srv, X) is not None and
+                       subject_count(fake, X, "st.test") >= 2, 15, 0.25)
     m = ask(srv, X)
     t.ok(got and bits(m) == B_FAKE and 0 < ttl_of(m) <= STALE_TTL,
          "upstream silent after expiry: the stale positive is served "
@@ -409,8 +410,8 @@ def test_serve_stale(t):
                  stale="0").start()
     t.eq(bits(ask(srv2, X)), B_FAKE, "serve-stale 0: listed")
     fake2.set_rules({"zones": {"st.test": {"*": {"silent": True}}}})
-    got = h.poll_until(lambda: subject_count(fake2, X, "st.test") >= 2 and
-                       bits(ask(srv2, X)) == 0, 15, 0.25)
+    got = h.poll_until(lambda: bits(ask(srv2, X)) == 0 and
+                       subject_count(fake2, X, "st.test") >= 2, 15, 0.25)
     t.ok(got, "serve-stale 0: not listed once expired and silent")
 
 
@@ -431,8 +432,8 @@ def test_tiny_cache_eviction(t):
              "NOERROR")
     t.eq(ok, len(subjects), "40000 subjects through a 1m cache: every "
          "one answered listed (a full map never stops answers)")
-    size = os.path.getsize(os.path.join(tmp, "cache", "data.mdb")) \
-        if os.path.exists(os.path.join(tmp, "cache", "data.mdb")) else None
+    size = os.path.getsize(os.path.join(tmp, "cache", "cache.mdb")) \
+        if os.path.exists(os.path.join(tmp, "cache", "cache.mdb")) else None
     t.ok(size is not None and size <= 1024 * 1024 + 65536,
          "the cache file stays within cache-max-size (%s bytes)" % size)
     t.ok(srv.alive(), "the server is still running")
@@ -456,7 +457,7 @@ def test_corrupt_cache(t):
     srv = s.start()
     t.eq(bits(ask(srv, ONE)), B_ONE, "listed")
     srv.stop()
-    path = os.path.join(tmp, "cache", "data.mdb")
+    path = os.path.join(tmp, "cache", "cache.mdb")
     junk = b"not an LMDB file " * 4096
     with open(path, "wb") as f:
         f.write(junk)
@@ -478,7 +479,7 @@ def test_corrupt_cache(t):
                     kept.append(p)
     t.ok(kept and path not in kept,
          "the corrupt file was moved aside, not deleted", repr(kept))
-    r = h.run(["mdb_stat", "-e", os.path.join(tmp, "cache")])
+    r = h.run(["mdb_stat", "-n", "-e", os.path.join(tmp, "cache", "cache.mdb")])
     t.ok(r.returncode == 0, "a fresh cache in its place", r.stderr)
     t.ok("corrupt" in srv.log().lower(), "the move is logged",
          srv.log_tail())
@@ -605,8 +606,11 @@ def test_resolver_forward_unbound(t):
     t.eq(bits(m), B_ONE | B_DYNA | B_THREE | B_FAKE,
          "through Unbound: every upstream's bit", repr(m))
     t.eq(bits(ask(srv, NONE)), 0, "through Unbound: not listed")
-    t.eq(subject_count(fake, ALL3, "fk.test"), 1,
-         "one query reached the fake through Unbound")
+    # Unbound may send one more when its first try of an unknown server
+    # is slow; without Unbound nothing would have reached the fake
+    n = subject_count(fake, ALL3, "fk.test")
+    t.ok(1 <= n <= 3, "the query reached the fake through Unbound "
+         "(once, or again on Unbound's own retries)", "count %d" % n)
 
 
 def main():
