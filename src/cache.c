@@ -320,7 +320,7 @@ move_aside(struct cache *c, char *to, size_t tocap)
 	snprintf(to, tocap, "%s.corrupt-%ld", c->path, t);
 	snprintf(lock, sizeof(lock), "%s-lock", c->path);
 	snprintf(lockto, sizeof(lockto), "%s-lock.corrupt-%ld", c->path, t);
-	if (rename(c->path, to) == -1)
+	if (rename(c->path, to) == -1 && errno != ENOENT)
 		return -errno;
 	if (rename(lock, lockto) == -1 && errno != ENOENT)
 		return -errno;
@@ -332,10 +332,12 @@ static void *writer_main(void *arg);
 /*
  * size_marks - operations per transaction and the high and low water
  * marks: a transaction copies the pages it changes, so the map keeps
- * room for two chunks (and a tenth of itself) over the data.
+ * room for two chunks (and a tenth of itself) over the data. A file
+ * that has grown larger (a smaller cache-max-size than before) is
+ * brought back under max_size.
  */
 static void
-size_marks(struct cache *c)
+size_marks(struct cache *c, uint64_t max_size)
 {
 	MDB_envinfo ei;
 	MDB_stat st;
@@ -343,7 +345,9 @@ size_marks(struct cache *c)
 
 	mdb_env_info(c->env, &ei);
 	mdb_env_stat(c->env, &st);
-	pages = ei.me_mapsize / st.ms_psize;
+	if (ei.me_mapsize < max_size)
+		max_size = ei.me_mapsize;
+	pages = max_size / st.ms_psize;
 	c->chunk = pages / 16 < 8 ? 8 : pages / 16 > CHUNK_MAX ? CHUNK_MAX :
 	    pages / 16;
 	c->chunk_max = c->chunk;
@@ -416,7 +420,7 @@ cache_open(const struct cache_opts *o, struct cache **out, char *msg,
 		cache_close(c);
 		return rc == ENOMEM ? RBLMUX_ENOMEM : RBLMUX_EIO;
 	}
-	size_marks(c);
+	size_marks(c, o->max_size);
 	if ((c->q[0].b = malloc(QBYTES)) == NULL ||
 	    (c->q[1].b = malloc(QBYTES)) == NULL) {
 		snprintf(msg, msgcap, "cache: out of memory");
@@ -856,7 +860,7 @@ writer_main(void *arg)
 		if (now - last >= MAINT_SECS || now < last) {
 			last = now;
 			pthread_mutex_lock(&c->wmu);
-			(void)cache_purge_locked(c, now, PURGE_BATCH, NULL);
+			(void)cache_purge_locked(c, now, PURGE_BATCH);
 			high_water(c, now);
 			pthread_mutex_unlock(&c->wmu);
 		}

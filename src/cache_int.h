@@ -139,12 +139,8 @@ int	 cache_lmdb_err(struct cache *c, const char *what, int rc);
 /* The pages the data uses, in bytes; its record count in *records */
 uint64_t cache_used_bytes(struct cache *c, uint64_t *records);
 
-/*
- * With wmu held: as cache_purge(), from where the last purge stopped;
- * *complete (may be NULL) tells whether it came round to that point.
- */
-long	 cache_purge_locked(struct cache *c, time_t now, size_t max,
-	    bool *complete);
+/* With wmu held: as cache_purge(), from where the last purge stopped */
+long	 cache_purge_locked(struct cache *c, time_t now, size_t max);
 /* With wmu held: as cache_evict() */
 long	 cache_evict_locked(struct cache *c, time_t now, uint64_t target);
 /* With wmu held: as cache_flush_all() */

@@ -72,7 +72,8 @@ struct scan {
 	const void	*arg;
 	size_t		 max;		/* entries to remove at most */
 	size_t		 max_scan;	/* records to visit at most */
-	const struct cache_key *from;	/* start here and wrap, or NULL */
+	const struct cache_key *from;	/* start here, or NULL: the first */
+	bool		 wrap;		/* from the first again, up to from */
 	struct cache_key *last;		/* the last record visited */
 	size_t		 removed;
 	bool		 complete;	/* every record was visited */
@@ -105,13 +106,13 @@ scan(struct cache *c, struct scan *s)
 	} else
 		rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
 	while (s->removed < s->max && visited < s->max_scan) {
-		if (rc == MDB_NOTFOUND && !wrapped) {
+		if (rc == MDB_NOTFOUND && !wrapped && s->wrap) {
 			wrapped = true;
 			rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
 		}
 		if (rc != 0)
 			break;
-		if (wrapped && s->from != NULL && keycmp(key.mv_data,
+		if (s->wrap && wrapped && s->from != NULL && keycmp(key.mv_data,
 		    key.mv_size, s->from->b, s->from->len) >= 0) {
 			rc = MDB_NOTFOUND;
 			break;
@@ -181,31 +182,37 @@ drop_expired(const uint8_t *e, const void *arg)
 	return 0;
 }
 
-long
-cache_purge_locked(struct cache *c, time_t now, size_t max, bool *complete)
+/*
+ * purge_from - remove at most max expired entries from *pos (len 0: the
+ * first record), going round to it again when wrap; *pos becomes where
+ * this one stopped (that record is seen again), len 0 when it went
+ * through. Returns the entries removed or an error.
+ */
+static long
+purge_from(struct cache *c, time_t now, size_t max, struct cache_key *pos,
+    bool wrap)
 {
 	struct purge_arg pa = { (uint64_t)now, c->serve_stale };
-	struct cache_key last;
+	struct cache_key from = *pos;
 	struct scan s = { .drop = drop_expired, .arg = &pa, .max = max,
-	    .max_scan = PURGE_SCAN, .last = &last };
+	    .max_scan = PURGE_SCAN, .from = from.len > 0 ? &from : NULL,
+	    .wrap = wrap, .last = pos };
 	long n;
 
 	if (now < 0)
 		return RBLMUX_EINVAL;
-	if (c->purge_pos.len > 0)
-		s.from = &c->purge_pos;
-	last.len = 0;
 	n = scan_locked(c, &s, "purge");
-	if (n >= 0) {
+	if (n >= 0)
 		atomic_fetch_add(&c->purged, (uint64_t)n);
-		/* resume where this one stopped (the record is seen again) */
-		c->purge_pos = last;
-		if (s.complete)
-			c->purge_pos.len = 0;
-	}
-	if (complete != NULL)
-		*complete = n < 0 || s.complete;
+	if (n < 0 || s.complete)
+		pos->len = 0;
 	return n;
+}
+
+long
+cache_purge_locked(struct cache *c, time_t now, size_t max)
+{
+	return purge_from(c, now, max, &c->purge_pos, true);
 }
 
 long
@@ -214,7 +221,7 @@ cache_purge(struct cache *c, time_t now, size_t max)
 	long n;
 
 	pthread_mutex_lock(&c->wmu);
-	n = cache_purge_locked(c, now, max, NULL);
+	n = cache_purge_locked(c, now, max);
 	pthread_mutex_unlock(&c->wmu);
 	return n;
 }
@@ -480,13 +487,15 @@ cache_evict_locked(struct cache *c, time_t now, uint64_t target)
 {
 	uint64_t records, used, want, gone = 0;
 	uint32_t thr;
-	bool done = false;
-	int rc, rounds = 0;
+	struct cache_key pos;
+	int rc;
 
 	/* expired entries first, every record, a batch per transaction */
-	c->purge_pos.len = 0;
-	while (!done && rounds++ < 65536)
-		(void)cache_purge_locked(c, now, EVICT_CHUNK * 4, &done);
+	pos.len = 0;
+	do {
+		if (purge_from(c, now, EVICT_CHUNK * 4, &pos, false) < 0)
+			break;
+	} while (pos.len > 0);
 	used = cache_used_bytes(c, &records);
 	c->evict_mark = records;
 	if (used <= target || records == 0)

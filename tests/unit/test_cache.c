@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -395,6 +396,59 @@ test_purge(void **state)
 	assert_true(get(f, &k1, SRC_B, &e));
 }
 
+/* put_many - n subjects 2001:db8::base+i, every other one expired */
+static void
+put_many(struct fix *f, unsigned base, unsigned n)
+{
+	struct cache_ent e;
+	char t[64];
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		struct cache_key k;
+
+		snprintf(t, sizeof(t), "2001:db8::%x:%x", (base + i) >> 16,
+		    (base + i) & 0xffff);
+		k = key(t);
+		e = ent(SRC_A, CACHE_NOT_LISTED, 0, T0, i % 2 ? 100 : 86400,
+		    NULL);
+		put(f, &k, &e);
+		if (i % 20000 == 19999)
+			cache_sync(f->c);
+	}
+	cache_sync(f->c);
+}
+
+/* Purge visits a bounded number of records a call, resuming; eviction
+   purges every record. */
+static void
+test_purge_many(void **state)
+{
+	struct fix *f = *state;
+	struct cache_info ci;
+	long n, sum, calls = 1;
+
+	assert_int_equal(fix_open(f, 64 * MB, 0, false, NULL, 0), 0);
+	put_many(f, 0, 140000);
+	sum = cache_purge(f->c, T0 + 1000, SIZE_MAX);
+	assert_true(sum > 0 && sum < 70000);	/* not every record */
+	while ((n = cache_purge(f->c, T0 + 1000, SIZE_MAX)) > 0) {
+		sum += n;
+		calls++;
+	}
+	assert_int_equal(sum, 70000);
+	assert_true(calls >= 2 && calls <= 4);
+	cache_get_info(f->c, &ci);
+	assert_int_equal(ci.records, 70000);
+	assert_int_equal(ci.purged, 70000);
+
+	put_many(f, 200000, 140000);
+	assert_int_equal(cache_evict(f->c, T0 + 1000, UINT64_MAX), 0);
+	cache_get_info(f->c, &ci);
+	assert_int_equal(ci.records, 140000);
+	assert_int_equal(ci.purged, 140000);
+}
+
 /* Flushes by key, by upstream, positives since a time, everything. */
 static void
 test_flush(void **state)
@@ -749,13 +803,15 @@ test_writer_thread(void **state)
 	struct fix *f = *state;
 	struct cache_ent e;
 	struct cache_info ci;
+	/* the thread purges by the clock: entries that are not expired */
+	uint32_t now = (uint32_t)time(NULL);
 	unsigned i;
 
 	assert_int_equal(fix_open(f, 16 * MB, 0, true, NULL, 0), 0);
 	for (i = 0; i < 3000; i++) {
 		struct cache_key k = ip(i);
 
-		e = ent(SRC_A, CACHE_LISTED, L(2), T0, 600, NULL);
+		e = ent(SRC_A, CACHE_LISTED, L(2), now, 86400, NULL);
 		put(f, &k, &e);
 	}
 	cache_sync(f->c);
@@ -771,7 +827,7 @@ test_writer_thread(void **state)
 	for (i = 3000; i < 4000; i++) {
 		struct cache_key k = ip(i);
 
-		e = ent(SRC_B, CACHE_NOT_LISTED, 0, T0, 600, NULL);
+		e = ent(SRC_B, CACHE_NOT_LISTED, 0, now, 86400, NULL);
 		put(f, &k, &e);
 	}
 	fix_close(f);
@@ -781,6 +837,29 @@ test_writer_thread(void **state)
 
 		assert_true(get(f, &k, SRC_B, &e));
 	}
+}
+
+/* The writer thread purges expired entries by itself, by the clock. */
+static void
+test_writer_purges(void **state)
+{
+	struct fix *f = *state;
+	struct cache_key old = key("192.0.2.70"), fresh = key("192.0.2.71");
+	uint32_t now = (uint32_t)time(NULL);
+	struct cache_ent e;
+	int i;
+
+	assert_int_equal(fix_open(f, 16 * MB, 60, true, NULL, 0), 0);
+	e = ent(SRC_A, CACHE_LISTED, L(2), now - 1000, 10, NULL);
+	put(f, &old, &e);
+	e = ent(SRC_A, CACHE_LISTED, L(2), now, 86400, NULL);
+	put(f, &fresh, &e);
+	cache_sync(f->c);
+	assert_true(present(f, &old));
+	for (i = 0; i < 300 && present(f, &old); i++)	/* 30 s at most */
+		usleep(100 * 1000);
+	assert_false(present(f, &old));
+	assert_true(present(f, &fresh));
 }
 
 /* A full queue drops and counts; nothing waits. */
@@ -863,6 +942,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_txt_kept, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_purge, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_purge_many, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_flush, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_moved_aside,
@@ -874,6 +955,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_garbage_records, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_writer_thread, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_writer_purges, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_queue_full, setup,
 		    teardown),
