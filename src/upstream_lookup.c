@@ -561,6 +561,11 @@ answered(struct lookup *lk, const struct upresp *r)
 		return true;
 	}
 	upc_set_health(up, HEV_QUERY_OK, now, NULL);
+	if (!health_trusted(&up->h)) {
+		/* disabled while it was asked: its answers do not count */
+		lookup_finish(lk, failed_outcome(), false);
+		return true;
+	}
 	memset(&o, 0, sizeof(o));
 	if (lk->phase == PH_A) {
 		listed = r->kind == UPRESP_LISTED;
