@@ -2200,12 +2200,14 @@ test_shipped(void **state)
 	assert_string_equal(c->server.control_socket, "var/rblmux.sock");
 	assert_string_equal(c->server.cache_dir, "var/");
 	assert_string_equal(c->server.state_dir, "var/");
-	assert_int_equal(c->resolver.nforward, 1);
+	/* the system resolver: no forward: line */
+	assert_int_equal(c->resolver.nforward, 0);
 	assert_int_equal(c->resolver.timeout_ms, 1200);
 
 	assert_int_equal(c->nupstreams, 1);
 	u = &c->upstreams[0];
 	assert_string_equal(u->zone, "all.spamrats.com");
+	assert_true(u->mirror);
 	assert_int_equal(u->ncodes, 4);
 	assert_int_equal(u->codes[0].addr, 0x7f000024);
 	assert_int_equal(u->codes[3].addr, 0x7f00002b);
