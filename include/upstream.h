@@ -92,6 +92,15 @@ bool	 upstream_only_missing(const struct view *v,
 /* The pending_source of uc. */
 const struct pending_source *upclient_source(struct upclient *uc);
 
+/*
+ * What fill() would complete of st (decided under v for subject s) for
+ * an A query at time now, without its side effects: no counter moves,
+ * no prefetch starts, no access time is refreshed (the control socket's
+ * lookup). Returns the results still missing.
+ */
+uint64_t upclient_peek(struct upclient *uc, const struct view *v,
+	    struct answer_state *st, const struct subject *s, time_t now);
+
 /* Append the status lines of every upstream to buf; returns the length
    written (at most cap - 1, NUL-terminated). */
 size_t	 upclient_status(struct upclient *uc, time_t now, char *buf,
