@@ -49,6 +49,7 @@
 
 struct ev_loop;
 struct cache;
+struct cache_key;
 struct stats;
 struct view;
 struct subject;
@@ -133,6 +134,15 @@ struct upinfo {
 /* The info of upstream `name` at now into *out; false when unknown. */
 bool	 upclient_info(struct upclient *uc, const char *name, time_t now,
 	    struct upinfo *out);
+
+/*
+ * After a flush: a lookup that finished a moment ago no longer answers
+ * repeats (fill() looks there after the cache) for the subject k (NULL:
+ * any) of the upstream whose cache source id is src (0: any), so the
+ * next query asks the upstream again.
+ */
+void	 upclient_forget(struct upclient *uc, const struct cache_key *k,
+	    uint64_t src);
 
 /* The cache uc uses (NULL: none). */
 struct cache *upclient_cache(struct upclient *uc);

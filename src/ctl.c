@@ -792,6 +792,7 @@ ctl_flush(int argc, char **argv, struct ctl_out *o)
 	struct cache_key key;
 	struct upinfo ui;
 	const char *what;
+	bool all;
 	long n;
 
 	if (argc == 2 && strcmp(argv[1], "--all") == 0) {
@@ -819,9 +820,11 @@ ctl_flush(int argc, char **argv, struct ctl_out *o)
 		ctl_printf(o, "no cache in use\n");
 		return false;
 	}
-	n = argc == 3 ? cache_flush_src(c, ui.src) :
-	    strcmp(argv[1], "--all") == 0 ? cache_flush_all(c) :
-	    cache_flush_key(c, &key);
+	all = strcmp(argv[1], "--all") == 0;
+	n = argc == 3 ? cache_flush_src(c, ui.src) : all ?
+	    cache_flush_all(c) : cache_flush_key(c, &key);
+	upclient_forget(ctl_uc, argc == 2 && !all ? &key : NULL,
+	    argc == 3 ? ui.src : 0);
 	if (n < 0) {
 		ctl_printf(o, "flush %.64s: %s\n", what,
 		    rblmux_strerror((int)n));
