@@ -251,7 +251,11 @@ def test_flush_bad_args(t):
                       (["flush", "a..b"],
                        "not an address or domain name: a..b"),
                       (["flush", "--bogus"], usage),
-                      (["flush", "--all", "x"], usage)):
+                      (["flush", "--all", "x"], usage),
+                      (["lookup", "not-an-ip!"],
+                       "not an address or domain name: not-an-ip!"),
+                      (["lookup", "a..b", "all.test"],
+                       "not an address or domain name: a..b")):
         r = srv.ctl(*args)
         t.eq((r.returncode, r.stdout, r.stderr.strip()), (1, "", msg),
              "%s: exit 1, the reason on stderr" % " ".join(args))
