@@ -179,7 +179,8 @@ enum subject_kind answer_classify(const struct vzone *z,
 
 /*
  * Parse a subject given as text ("192.0.2.1", "2001:db8::1",
- * "example.com") for zone z. Returns 0 or RBLMUX_EINVAL.
+ * "example.com": a domain name as conf_parse_dname() accepts it) for
+ * zone z. Returns 0 or RBLMUX_EINVAL (also when out of memory).
  */
 int	 answer_subject_parse(const struct vzone *z, const char *text,
 	    struct subject *s);

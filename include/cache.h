@@ -139,7 +139,9 @@ uint64_t cache_src_id(const char *zone);
    RBLMUX_EINVAL. */
 int	 cache_key_subject(const struct subject *s, struct cache_key *k);
 
-/* Parse "192.0.2.1", "2001:db8::1" or "example.com" into a key. */
+/* Parse "192.0.2.1", "2001:db8::1" or "example.com" (a domain name as
+   conf_parse_dname() accepts it) into a key. Returns 0, RBLMUX_EINVAL
+   or RBLMUX_ENOMEM. */
 int	 cache_key_text(const char *text, struct cache_key *k);
 
 struct cache_reader *cache_reader_new(struct cache *c);

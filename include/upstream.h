@@ -49,6 +49,7 @@
 
 struct ev_loop;
 struct cache;
+struct cache_key;
 struct stats;
 struct view;
 struct subject;
@@ -92,6 +93,15 @@ bool	 upstream_only_missing(const struct view *v,
 /* The pending_source of uc. */
 const struct pending_source *upclient_source(struct upclient *uc);
 
+/*
+ * What fill() would complete of st (decided under v for subject s) for
+ * an A query at time now, without its side effects: no counter moves,
+ * no prefetch starts, no access time is refreshed (the control socket's
+ * lookup). Returns the results still missing.
+ */
+uint64_t upclient_peek(struct upclient *uc, const struct view *v,
+	    struct answer_state *st, const struct subject *s, time_t now);
+
 /* Append the status lines of every upstream to buf; returns the length
    written (at most cap - 1, NUL-terminated). */
 size_t	 upclient_status(struct upclient *uc, time_t now, char *buf,
@@ -124,6 +134,15 @@ struct upinfo {
 /* The info of upstream `name` at now into *out; false when unknown. */
 bool	 upclient_info(struct upclient *uc, const char *name, time_t now,
 	    struct upinfo *out);
+
+/*
+ * After a flush: a lookup that finished a moment ago no longer answers
+ * repeats (fill() looks there after the cache) for the subject k (NULL:
+ * any) of the upstream whose cache source id is src (0: any), so the
+ * next query asks the upstream again.
+ */
+void	 upclient_forget(struct upclient *uc, const struct cache_key *k,
+	    uint64_t src);
 
 /* The cache uc uses (NULL: none). */
 struct cache *upclient_cache(struct upclient *uc);

@@ -10,9 +10,11 @@
  */
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "answer.h"
+#include "conf.h"
 #include "err.h"
 
 #define TP_NONE		0
@@ -228,7 +230,8 @@ answer_subject_parse(const struct vzone *z, const char *text,
     struct subject *s)
 {
 	struct in_addr a4;
-	size_t len = strlen(text);
+	char *name;
+	size_t len;
 
 	memset(s, 0, sizeof(*s));
 	if (inet_pton(AF_INET, text, &a4) == 1) {
@@ -242,18 +245,12 @@ answer_subject_parse(const struct vzone *z, const char *text,
 		inet_ntop(AF_INET6, s->ip6, s->text, sizeof(s->text));
 		return 0;
 	}
-	while (len > 0 && text[len - 1] == '.')
-		len--;
-	if (len == 0 || len > 253)
+	/* a domain name as the config takes one, lower case, no final dot */
+	if (conf_parse_dname(text, &name) != 0)
 		return RBLMUX_EINVAL;
-	for (size_t i = 0; i < len; i++) {
-		char c = text[i];
-
-		if (c >= 'A' && c <= 'Z')
-			c = (char)(c - 'A' + 'a');
-		s->name[i] = c;
-	}
-	s->name[len] = '\0';
+	len = strlen(name);
+	memcpy(s->name, name, len + 1);
+	free(name);
 	s->name_len = len;
 	memcpy(s->text, s->name, len + 1);
 	s->kind = SUBJ_NAME;

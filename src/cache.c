@@ -39,6 +39,7 @@
 #include "answer.h"
 #include "cache.h"
 #include "cache_int.h"
+#include "conf.h"
 #include "err.h"
 #include "log.h"
 /* ---- encoding ------------------------------------------------------- */
@@ -223,6 +224,9 @@ cache_key_subject(const struct subject *s, struct cache_key *k)
 int
 cache_key_text(const char *text, struct cache_key *k)
 {
+	char *name;
+	int rc;
+
 	if (inet_pton(AF_INET, text, k->b + 1) == 1) {
 		k->b[0] = CACHE_KEY_IP4;
 		k->len = 5;
@@ -233,7 +237,11 @@ cache_key_text(const char *text, struct cache_key *k)
 		k->len = 17;
 		return 0;
 	}
-	return key_name(text, strlen(text), k);
+	if ((rc = conf_parse_dname(text, &name)) != 0)
+		return rc == RBLMUX_ENOMEM ? rc : RBLMUX_EINVAL;
+	rc = key_name(name, strlen(name), k);
+	free(name);
+	return rc;
 }
 
 /* ---- errors --------------------------------------------------------- */

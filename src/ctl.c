@@ -662,7 +662,6 @@ explain_zone(const struct view *v, const struct vzone *z,
 	struct merge_hit hits[ANSWER_MAX_SRC];
 	struct merge_out merged;
 	char txt[4096], a[16], mt[1024];
-	const struct pending_source *src0;
 	static struct cache_rec rec;
 	struct cache_key key;
 	bool have = false;
@@ -672,9 +671,8 @@ explain_zone(const struct view *v, const struct vzone *z,
 	wk.s = *s;
 	/* the remote results the cache holds, as a query would use them */
 	if (answer_decide_subject(v, z, now, ANSWER_ALL_LOCAL, &st, &wk) &&
-	    ctl_uc != NULL && (src0 = upclient_source(ctl_uc)) != NULL &&
-	    src0->fill != NULL)
-		src0->fill(src0->arg, v, &st, s, DNS_TYPE_TXT, now);
+	    ctl_uc != NULL)
+		upclient_peek(ctl_uc, v, &st, s, now);
 	if (ctl_cache() != NULL && cache_key_subject(s, &key) == 0)
 		have = cache_lookup(ctl_reader, &key, &rec) == 0;
 	answer_merge(v, &st, &wk, true, txt, sizeof(txt), hits, &nhits,
@@ -794,6 +792,7 @@ ctl_flush(int argc, char **argv, struct ctl_out *o)
 	struct cache_key key;
 	struct upinfo ui;
 	const char *what;
+	bool all;
 	long n;
 
 	if (argc == 2 && strcmp(argv[1], "--all") == 0) {
@@ -821,9 +820,11 @@ ctl_flush(int argc, char **argv, struct ctl_out *o)
 		ctl_printf(o, "no cache in use\n");
 		return false;
 	}
-	n = argc == 3 ? cache_flush_src(c, ui.src) :
-	    strcmp(argv[1], "--all") == 0 ? cache_flush_all(c) :
-	    cache_flush_key(c, &key);
+	all = strcmp(argv[1], "--all") == 0;
+	n = argc == 3 ? cache_flush_src(c, ui.src) : all ?
+	    cache_flush_all(c) : cache_flush_key(c, &key);
+	upclient_forget(ctl_uc, argc == 2 && !all ? &key : NULL,
+	    argc == 3 ? ui.src : 0);
 	if (n < 0) {
 		ctl_printf(o, "flush %.64s: %s\n", what,
 		    rblmux_strerror((int)n));

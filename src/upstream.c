@@ -163,14 +163,15 @@ prefetch(struct upclient *uc, struct upstate *up, const struct subject *s)
 }
 
 /*
- * fill - complete from the cache what it holds fresh; fail what will
- * not be waited for; serve stale entries of upstreams that are down
+ * upc_fill - complete from the cache what it holds fresh; fail what will
+ * not be waited for; serve stale entries of upstreams that are down.
+ * quiet: only look (the control socket's lookup): no counter moves, no
+ * prefetch starts, no access time is refreshed.
  */
 static uint64_t
-src_fill(void *arg, const struct view *v, struct answer_state *st,
-    const struct subject *s, uint16_t qtype, time_t now)
+upc_fill(struct upclient *uc, const struct view *v, struct answer_state *st,
+    const struct subject *s, uint16_t qtype, time_t now, bool quiet)
 {
-	struct upclient *uc = arg;
 	struct cache_key key;
 	struct cache_ent e;
 	struct outcome o;
@@ -204,7 +205,7 @@ src_fill(void *arg, const struct view *v, struct answer_state *st,
 			have = uc->reader != NULL &&
 			    cache_key_subject(s, &key) == 0 &&
 			    cache_lookup(uc->reader, &key, &uc->rec) == 0;
-			if (have && uc->cache != NULL &&
+			if (have && !quiet && uc->cache != NULL &&
 			    (time_t)uc->rec.atime + TOUCH_EVERY < now)
 				cache_touch(uc->cache, &key, now);
 		}
@@ -218,6 +219,8 @@ src_fill(void *arg, const struct view *v, struct answer_state *st,
 				    true, &o);
 				upc_map(up, src->code, &o, &r);
 				answer_complete(st, i, &r);
+				if (quiet)
+					continue;
 				up->n.hits++;
 				uc->st->cache_hits++;
 				if (usable && e.ttl >= PREFETCH_DIV &&
@@ -231,20 +234,24 @@ src_fill(void *arg, const struct view *v, struct answer_state *st,
 				upc_from_entry(&e, UPSTREAM_STALE_TTL, true, &o);
 				upc_map(up, src->code, &o, &r);
 				answer_complete(st, i, &r);
-				up->n.stale++;
-				uc->st->cache_stale++;
+				if (!quiet) {
+					up->n.stale++;
+					uc->st->cache_stale++;
+				}
 				continue;
 			}
 		}
 		if (upc_recent(uc, up, s, txt, now, &o)) {
 			upc_map(up, src->code, &o, &r);
 			answer_complete(st, i, &r);
-			up->n.hits++;
-			uc->st->cache_hits++;
+			if (!quiet) {
+				up->n.hits++;
+				uc->st->cache_hits++;
+			}
 			continue;
 		}
 		if (!usable) {
-			if (over) {
+			if (over && !quiet) {
 				up->n.skipped++;
 				uc->st->upstream_skipped++;
 			}
@@ -253,6 +260,21 @@ src_fill(void *arg, const struct view *v, struct answer_state *st,
 		}
 	}
 	return st->missing;
+}
+
+static uint64_t
+src_fill(void *arg, const struct view *v, struct answer_state *st,
+    const struct subject *s, uint16_t qtype, time_t now)
+{
+	return upc_fill(arg, v, st, s, qtype, now, false);
+}
+
+/* upclient_peek - what fill() would complete for an A query, quietly */
+uint64_t
+upclient_peek(struct upclient *uc, const struct view *v,
+    struct answer_state *st, const struct subject *s, time_t now)
+{
+	return upc_fill(uc, v, st, s, DNS_TYPE_A, now, true);
 }
 
 /* upstream_only_missing - is every result st misses an upstream's? */

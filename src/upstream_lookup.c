@@ -506,6 +506,22 @@ linger(struct lookup *lk, const struct outcome *o, time_t now)
 	ev_timer_start(uc->loop, &lk->t);
 }
 
+/* upclient_forget - flushed: no finished lookup answers for k or src */
+void
+upclient_forget(struct upclient *uc, const struct cache_key *k, uint64_t src)
+{
+	struct lookup *lk, *next;
+
+	for (lk = uc->all; lk != NULL; lk = next) {
+		next = lk->anext;
+		if (!lk->lingering || (src != 0 && lk->up->src != src) ||
+		    (k != NULL && (!lk->has_key || lk->key.len != k->len ||
+		    memcmp(lk->key.b, k->b, k->len) != 0)))
+			continue;
+		upc_lookup_free(lk);
+	}
+}
+
 /* upc_recent - the outcome of an identical lookup finished a moment ago */
 bool
 upc_recent(struct upclient *uc, struct upstate *up, const struct subject *s,
