@@ -488,6 +488,19 @@ answer_decide(const struct view *v, const struct dns_query *q, time_t now,
 	}
 }
 
+/* remote_code - code k of a remote listing (answer_complete()) */
+static uint32_t
+remote_code(const struct answer_state *st, const struct answer_src *as,
+    int k)
+{
+	uint32_t a;
+
+	if (k == 0)
+		return as->a;
+	memcpy(&a, st->txt + as->txt_off + as->txt_len + 4 * (k - 1), 4);
+	return a;
+}
+
 /* txt_kept - is this reason in the state already? Then *off is where */
 static bool
 txt_kept(const struct answer_state *st, const char *txt, size_t len,
@@ -514,7 +527,7 @@ answer_complete(struct answer_state *st, size_t i,
     const struct answer_result *r)
 {
 	struct answer_src *as;
-	size_t len;
+	size_t len, room, na, extra;
 
 	if (i >= st->nsrc || !(st->missing >> i & 1) ||
 	    (r->status == ANSWER_RES_LISTED && r->na == 0))
@@ -525,20 +538,29 @@ answer_complete(struct answer_state *st, size_t i,
 	case ANSWER_RES_LISTED:
 		as->status = ASRC_LISTED;
 		as->a = r->a[0];
+		as->nvals = 1;
 		as->ttl = r->ttl;
+		na = r->na < ANSWER_RES_MAX_A ? r->na : ANSWER_RES_MAX_A;
 		len = r->txt != NULL ? r->txt_len : 0;
 		if (len > LIST_TXT_LEN)
 			len = LIST_TXT_LEN;
 		as->txt_len = (uint8_t)len;
 		/* the results of one upstream share its reason */
-		if (len > 0 && txt_kept(st, r->txt, len, &as->txt_off))
+		if (len > 0 && na == 1 && txt_kept(st, r->txt, len,
+		    &as->txt_off))
 			break;
-		if (len > sizeof(st->txt) - st->txt_used)
-			as->txt_len = (uint8_t)(len = sizeof(st->txt) -
-			    st->txt_used);
+		room = sizeof(st->txt) - st->txt_used;
+		if (len > room)
+			as->txt_len = (uint8_t)(len = room);
 		memcpy(st->txt + st->txt_used, r->txt, len);
 		as->txt_off = st->txt_used;
-		st->txt_used = (uint16_t)(st->txt_used + len);
+		/* further codes (a mirror answers each) right after it */
+		extra = na - 1;
+		if (extra * 4 > room - len)
+			extra = (room - len) / 4;
+		memcpy(st->txt + st->txt_used + len, &r->a[1], extra * 4);
+		as->nvals = (uint16_t)(1 + extra);
+		st->txt_used = (uint16_t)(st->txt_used + len + extra * 4);
 		break;
 	case ANSWER_RES_NOT_LISTED:
 		as->status = ASRC_NOT_LISTED;
@@ -716,7 +738,7 @@ add_raw(struct dns_writer *w, const struct answer_state *st,
 
 	for (i = 0; i < st->nsrc; i++)
 		if (st->src[i].status == ASRC_LISTED)
-			nv += st->src[i].remote ? 1 : st->src[i].nvals;
+			nv += st->src[i].nvals;
 	/* a few records: one free slot after them ends every probe */
 	seen.hashed = nv > SEEN_FEW;
 	memset(seen.at, 0, seen.hashed ? sizeof(seen.at) :
@@ -724,14 +746,15 @@ add_raw(struct dns_writer *w, const struct answer_state *st,
 	w->partial = true;
 	for (i = 0; i < st->nsrc; i++) {
 		const struct answer_src *as = &st->src[i];
-		int n = as->remote ? 1 : as->nvals;
+		int n = as->nvals;
 
 		if (as->status != ASRC_LISTED)
 			continue;
 		for (k = 0; k < n; k++) {
 			const struct list_value *lv = as->remote ? NULL :
 			    wk->vals[wk->voff[i] + k];
-			uint32_t a = lv != NULL ? lv->lv_a : as->a;
+			uint32_t a = lv != NULL ? lv->lv_a :
+			    remote_code(st, as, k);
 
 			any = 1;
 			if (type == DNS_TYPE_TXT && lv == NULL) {

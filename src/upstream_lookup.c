@@ -45,6 +45,7 @@ upc_map(const struct upstate *up, int code, const struct outcome *o,
     struct answer_result *r)
 {
 	uint32_t a;
+	unsigned i;
 
 	memset(r, 0, sizeof(*r));
 	r->status = o->status;
@@ -53,13 +54,14 @@ upc_map(const struct upstate *up, int code, const struct outcome *o,
 		return;
 	if (code >= 0 && (size_t)code >= up->cu->ncodes)
 		code = -1;
-	a = upresp_code_listed(up->cu, code, o->a, o->na);
-	if (a == 0) {
+	/* every code that lists the result (a mirror answers each) */
+	for (i = 0; i < o->na && r->na < ANSWER_RES_MAX_A; i++)
+		if ((a = upresp_code_listed(up->cu, code, &o->a[i], 1)) != 0)
+			r->a[r->na++] = a;
+	if (r->na == 0) {
 		r->status = ANSWER_RES_NOT_LISTED;
 		return;
 	}
-	r->a[0] = a;
-	r->na = 1;
 	/* answer_complete() copies txt_len bytes: never from NULL */
 	r->txt = o->txt != NULL ? o->txt : "";
 	r->txt_len = o->txt != NULL ? o->txt_len : 0;

@@ -438,9 +438,37 @@ zone:
          r.stdout + r.stderr)
 
 
+def test_mirror_codes(t):
+    """A mirror answers every code of a listing: without code: lines,
+    and when two code: lines share a result name."""
+    tmp = h.make_tmpdir()
+    subj = "203.0.113.43"
+    rules = {subj: {"A": {"a": ["127.0.0.2", "127.0.0.3", "127.0.0.4"],
+                          "ttl": 300}}}
+    plain = h.FakeUpstream(tu.fake_rules("plain.test", rules), tmp=tmp,
+                           name="plain")
+    zen = h.FakeUpstream(tu.fake_rules("zen.test", rules), tmp=tmp,
+                         name="zen")
+    srv = tu.Setup([("plain", "plain.test", plain.port, ["mirror: yes"]),
+                    ("zen", "zen.test", zen.port,
+                     ["code: 127.0.0.2 sbl", "code: 127.0.0.3 sbl",
+                      "code: 127.0.0.4 xbl", "mirror: yes"])],
+                   ["bit: 2 plain", "bit: 4 sbl", "bit: 8 xbl"],
+                   tmp=tmp).start()
+    for zone in ("plain.test", "zen.test"):
+        m = srv.q(h.rev4(subj) + "." + zone)
+        t.eq(m and (m.rcode_name, sorted(m.a_set())),
+             ("NOERROR", ["127.0.0.2", "127.0.0.3", "127.0.0.4"]),
+             "mirror %s: every code of the listing" % zone, repr(m))
+    m = srv.q(h.rev4(subj) + ".sbl.all.test")
+    t.eq(m and sorted(m.a_set()), ["127.0.0.2", "127.0.0.3"],
+         "per-result subzone: the codes of that result", repr(m))
+
+
 def main():
     tests = [test_lookup_states, test_flush, test_flush_bad_args,
-             test_status_and_stats, test_mirror_zone, test_mirror_clash]
+             test_status_and_stats, test_mirror_zone, test_mirror_codes,
+             test_mirror_clash]
     only = sys.argv[1:]
     if only:
         tests = [fn for fn in tests if fn.__name__ in only]

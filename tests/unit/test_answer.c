@@ -1256,8 +1256,8 @@ static const struct rcase rcases[] = {
 	{ "77.2.0.192.mixscore.test", DNS_TYPE_A, 0, 0, { 0x7f000002U }, NULL,
 	    900 },
 	/* the upstream's own subzone: its code and TXT */
-	{ "77.2.0.192.up.mix.test", DNS_TYPE_A, 0, 0, { 0x7f000005U }, NULL,
-	    900 },
+	{ "77.2.0.192.up.mix.test", DNS_TYPE_A, 0, 0,
+	    { 0x7f000005U, 0x7f000006U }, NULL, 900 },
 	{ "77.2.0.192.up.mix.test", DNS_TYPE_TXT, 0, 0, { 0 }, "spam source",
 	    900 },
 	{ "77.2.0.192.up.mix.test", DNS_TYPE_A, 1, 3, { 0 }, NULL, 0 },
