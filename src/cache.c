@@ -45,9 +45,12 @@
 /* ---- encoding ------------------------------------------------------- */
 
 
-/* ent_len - length of the entry at off in b[len], 0 if it is garbage */
-size_t
-cache_ent_len(const uint8_t *b, size_t len, size_t off)
+/*
+ * ent_len - length of the entry at off in b[len], 0 if it is garbage;
+ * inline: a cache hit walks a record's entries once per upstream
+ */
+static inline size_t
+ent_len(const uint8_t *b, size_t len, size_t off)
 {
 	const uint8_t *e = b + off;
 	size_t n;
@@ -69,6 +72,12 @@ cache_ent_len(const uint8_t *b, size_t len, size_t off)
 	return len - off < n ? 0 : n;
 }
 
+size_t
+cache_ent_len(const uint8_t *b, size_t len, size_t off)
+{
+	return ent_len(b, len, off);
+}
+
 /* rec_valid - b[len] parses exactly as a record */
 bool
 cache_rec_valid(const uint8_t *b, size_t len)
@@ -79,7 +88,7 @@ cache_rec_valid(const uint8_t *b, size_t len)
 	    b[1] > CACHE_MAX_ENT || b[2] != 0 || b[3] != 0)
 		return false;
 	for (i = 0; i < b[1]; i++) {
-		if ((n = cache_ent_len(b, len, off)) == 0)
+		if ((n = ent_len(b, len, off)) == 0)
 			return false;
 		off += n;
 	}
@@ -556,7 +565,7 @@ cache_rec_get(const struct cache_rec *rec, uint64_t src,
 	if (len < REC_HDR || len > CACHE_REC_MAX || rec->b[0] != REC_VERSION)
 		return false;
 	for (i = 0; i < rec->b[1]; i++, off += n) {
-		if ((n = cache_ent_len(rec->b, len, off)) == 0)
+		if ((n = ent_len(rec->b, len, off)) == 0)
 			return false;
 		if (get64(rec->b + off + E_SRC) == src) {
 			ent_decode(rec->b + off, e);
@@ -866,9 +875,20 @@ writer_main(void *arg)
 			break;
 		now = time(NULL);
 		if (now - last >= MAINT_SECS || now < last) {
+			uint64_t records;
+
 			last = now;
 			pthread_mutex_lock(&c->wmu);
-			(void)cache_purge_locked(c, now, PURGE_BATCH);
+			/* a share of the records per period, so that every
+			   one is seen within PURGE_SWEEP seconds: readers
+			   never use an expired entry, the purge only gives
+			   its room back, and a full pass every period would
+			   cost the whole file's worth of reading each time */
+			(void)cache_used_bytes(c, &records);
+			records = records / (PURGE_SWEEP / MAINT_SECS) + 1;
+			(void)cache_purge_locked(c, now, PURGE_BATCH,
+			    records > PURGE_STEP ? (size_t)records :
+			    PURGE_STEP);
 			high_water(c, now);
 			pthread_mutex_unlock(&c->wmu);
 		}

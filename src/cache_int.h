@@ -47,6 +47,8 @@ enum { OP_PUT = 1, OP_TOUCH, OP_DEL };
 #define MAINT_SECS	2	/* writer: purge and size check period */
 #define PURGE_BATCH	4096	/* entries per periodic purge */
 #define PURGE_SCAN	65536	/* records visited per purge call */
+#define PURGE_STEP	2048	/* writer: records visited per period, at least */
+#define PURGE_SWEEP	300	/* writer: seconds to visit every record, at most */
 #define EVICT_SAMPLE	65536	/* access times sampled per eviction */
 #define EVICT_CHUNK	256	/* records deleted per transaction */
 
@@ -140,7 +142,8 @@ int	 cache_lmdb_err(struct cache *c, const char *what, int rc);
 uint64_t cache_used_bytes(struct cache *c, uint64_t *records);
 
 /* With wmu held: as cache_purge(), from where the last purge stopped */
-long	 cache_purge_locked(struct cache *c, time_t now, size_t max);
+long	 cache_purge_locked(struct cache *c, time_t now, size_t max,
+	    size_t max_scan);
 /* With wmu held: as cache_evict() */
 long	 cache_evict_locked(struct cache *c, time_t now, uint64_t target);
 /* With wmu held: as cache_flush_all() */

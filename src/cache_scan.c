@@ -183,19 +183,20 @@ drop_expired(const uint8_t *e, const void *arg)
 }
 
 /*
- * purge_from - remove at most max expired entries from *pos (len 0: the
- * first record), going round to it again when wrap; *pos becomes where
+ * purge_from - remove at most max expired entries, visiting at most
+ * max_scan records from *pos (len 0: the first record), going round to
+ * it again when wrap; *pos becomes where
  * this one stopped (that record is seen again), len 0 when it went
  * through. Returns the entries removed or an error.
  */
 static long
-purge_from(struct cache *c, time_t now, size_t max, struct cache_key *pos,
-    bool wrap)
+purge_from(struct cache *c, time_t now, size_t max, size_t max_scan,
+    struct cache_key *pos, bool wrap)
 {
 	struct purge_arg pa = { (uint64_t)now, c->serve_stale };
 	struct cache_key from = *pos;
 	struct scan s = { .drop = drop_expired, .arg = &pa, .max = max,
-	    .max_scan = PURGE_SCAN, .from = from.len > 0 ? &from : NULL,
+	    .max_scan = max_scan, .from = from.len > 0 ? &from : NULL,
 	    .wrap = wrap, .last = pos };
 	long n;
 
@@ -210,9 +211,9 @@ purge_from(struct cache *c, time_t now, size_t max, struct cache_key *pos,
 }
 
 long
-cache_purge_locked(struct cache *c, time_t now, size_t max)
+cache_purge_locked(struct cache *c, time_t now, size_t max, size_t max_scan)
 {
-	return purge_from(c, now, max, &c->purge_pos, true);
+	return purge_from(c, now, max, max_scan, &c->purge_pos, true);
 }
 
 long
@@ -221,7 +222,7 @@ cache_purge(struct cache *c, time_t now, size_t max)
 	long n;
 
 	pthread_mutex_lock(&c->wmu);
-	n = cache_purge_locked(c, now, max);
+	n = cache_purge_locked(c, now, max, PURGE_SCAN);
 	pthread_mutex_unlock(&c->wmu);
 	return n;
 }
@@ -493,7 +494,8 @@ cache_evict_locked(struct cache *c, time_t now, uint64_t target)
 	/* expired entries first, every record, a batch per transaction */
 	pos.len = 0;
 	do {
-		if (purge_from(c, now, EVICT_CHUNK * 4, &pos, false) < 0)
+		if (purge_from(c, now, EVICT_CHUNK * 4, PURGE_SCAN, &pos,
+		    false) < 0)
 			break;
 	} while (pos.len > 0);
 	used = cache_used_bytes(c, &records);
