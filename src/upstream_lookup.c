@@ -100,7 +100,8 @@ clamp_ttl(const struct upclient *uc, bool listed, uint32_t ttl)
 	const struct conf_server *cs = &uc->vc->c->server;
 
 	if (!listed) {
-		if (ttl > cs->negative_ttl_max)
+		/* 0: no limit beyond the SOA (as the zones' own answers) */
+		if (cs->negative_ttl_max != 0 && ttl > cs->negative_ttl_max)
 			ttl = cs->negative_ttl_max;
 		return ttl;
 	}
