@@ -112,8 +112,9 @@ zsrc(const struct view *v, const struct answer_state *st, size_t i)
 
 /* add_waiter - pq waits for lk with the sources in bits */
 static struct waiter *
-add_waiter(struct lookup *lk, struct pending_query *pq, uint64_t bits,
-    bool txt, const int16_t *code)
+add_waiter(struct lookup *lk, struct pending_query *pq,
+    const struct conf_upstream *cu, uint64_t bits, bool txt,
+    const int16_t *code)
 {
 	struct waiter *w = calloc(1, sizeof(*w));
 	void **head = pending_source_data(pq);
@@ -122,6 +123,7 @@ add_waiter(struct lookup *lk, struct pending_query *pq, uint64_t bits,
 		return NULL;
 	w->lk = lk;
 	w->pq = pq;
+	w->cu = cu;
 	w->bits = bits;
 	w->want_txt = txt;
 	memcpy(w->code, code, sizeof(w->code));
@@ -181,6 +183,7 @@ src_fill(void *arg, const struct view *v, struct answer_state *st,
 
 	for (i = 0; todo != 0; i++, todo >>= 1) {
 		const struct vsource *src;
+		const struct conf_upstream *cu;
 		struct upstate *up;
 		bool usable, over;
 
@@ -190,12 +193,13 @@ src_fill(void *arg, const struct view *v, struct answer_state *st,
 		if (src->kind != VSRC_UPSTREAM)
 			continue;
 		up = upstate_of(uc, v, src->upstream);
+		cu = &v->conf->upstreams[src->upstream];
 		memset(&o, 0, sizeof(o));
 		o.status = ANSWER_RES_FAILED;
 		if (up == NULL || !health_trusted(&up->h) || (s->kind ==
 		    SUBJ_NAME && s->name_len + 1 + strlen(up->cu->zone) >
 		    CONF_DNAME_MAX)) {
-			upc_map(up, -1, &o, &r);
+			upc_map(cu, -1, &o, &r);
 			answer_complete(st, i, &r);
 			continue;
 		}
@@ -216,7 +220,7 @@ src_fill(void *arg, const struct view *v, struct answer_state *st,
 			    (time_t)e.txt_expires <= now))) {
 				upc_from_entry(&e, (uint32_t)(e.expires - now),
 				    true, &o);
-				upc_map(up, src->code, &o, &r);
+				upc_map(cu, src->code, &o, &r);
 				answer_complete(st, i, &r);
 				up->n.hits++;
 				uc->st->cache_hits++;
@@ -229,7 +233,7 @@ src_fill(void *arg, const struct view *v, struct answer_state *st,
 			if (!usable && upc_stale_ok(&e,
 			    v->conf->server.serve_stale, now)) {
 				upc_from_entry(&e, UPSTREAM_STALE_TTL, true, &o);
-				upc_map(up, src->code, &o, &r);
+				upc_map(cu, src->code, &o, &r);
 				answer_complete(st, i, &r);
 				up->n.stale++;
 				uc->st->cache_stale++;
@@ -237,7 +241,7 @@ src_fill(void *arg, const struct view *v, struct answer_state *st,
 			}
 		}
 		if (upc_recent(uc, up, s, txt, now, &o)) {
-			upc_map(up, src->code, &o, &r);
+			upc_map(cu, src->code, &o, &r);
 			answer_complete(st, i, &r);
 			up->n.hits++;
 			uc->st->cache_hits++;
@@ -248,7 +252,7 @@ src_fill(void *arg, const struct view *v, struct answer_state *st,
 				up->n.skipped++;
 				uc->st->upstream_skipped++;
 			}
-			upc_map(up, -1, &o, &r);
+			upc_map(cu, -1, &o, &r);
 			answer_complete(st, i, &r);
 		}
 	}
@@ -352,7 +356,8 @@ src_start(void *arg, struct ev_loop *loop, struct pending_query *pq,
 			src_cancel(uc, pq);
 			return RBLMUX_ENOMEM;
 		}
-		if (add_waiter(lk, pq, bits, txt, code) == NULL) {
+		if (add_waiter(lk, pq, &v->conf->upstreams[zsrc(v, st,
+		    i)->upstream], bits, txt, code) == NULL) {
 			src_cancel(uc, pq);
 			return RBLMUX_ENOMEM;
 		}

@@ -39,9 +39,9 @@ upc_random16(void)
 	return v;
 }
 
-/* upc_map - what outcome o says for result `code` of up */
+/* upc_map - what outcome o says for result `code` of upstream cu */
 void
-upc_map(const struct upstate *up, int code, const struct outcome *o,
+upc_map(const struct conf_upstream *cu, int code, const struct outcome *o,
     struct answer_result *r)
 {
 	uint32_t a;
@@ -51,9 +51,9 @@ upc_map(const struct upstate *up, int code, const struct outcome *o,
 	r->ttl = o->ttl;
 	if (o->status != ANSWER_RES_LISTED)
 		return;
-	if (code >= 0 && (size_t)code >= up->cu->ncodes)
+	if (code >= 0 && (size_t)code >= cu->ncodes)
 		code = -1;
-	a = upresp_code_listed(up->cu, code, o->a, o->na);
+	a = upresp_code_listed(cu, code, o->a, o->na);
 	if (a == 0) {
 		r->status = ANSWER_RES_NOT_LISTED;
 		return;
@@ -323,7 +323,7 @@ upc_unlink_waiter(struct waiter *w)
 static void
 deliver(struct waiter *w, const struct outcome *o)
 {
-	const struct upstate *up = w->lk->up;
+	const struct conf_upstream *cu = w->cu;
 	struct pending_query *pq = w->pq;
 	struct answer_result r;
 	uint64_t bits = w->bits;
@@ -339,7 +339,7 @@ deliver(struct waiter *w, const struct outcome *o)
 		i = (size_t)__builtin_ctzll(bits);
 		bits &= bits - 1;
 		last = pending_missing(pq) == UINT64_C(1) << i;
-		upc_map(up, code[i], o, &r);
+		upc_map(cu, code[i], o, &r);
 		pending_complete(pq, i, &r);
 		if (last)
 			break;		/* pq was answered and freed */
@@ -368,7 +368,7 @@ stale(struct lookup *lk, time_t now, struct outcome *o)
 
 	if (uc->reader == NULL || !lk->has_key || uc->vc == NULL ||
 	    cache_lookup(uc->reader, &lk->key, &uc->rec) != 0 ||
-	    !cache_rec_get(&uc->rec, lk->up->src, &e) ||
+	    !cache_rec_get(&uc->rec, lk->src, &e) ||
 	    !upc_stale_ok(&e, uc->vc->c->server.serve_stale, now))
 		return false;
 	upc_from_entry(&e, UPSTREAM_STALE_TTL, true, o);
@@ -454,7 +454,7 @@ put(struct lookup *lk, const struct outcome *o, time_t now)
 	    !health_trusted(&lk->up->h))
 		return;
 	memset(&e, 0, sizeof(e));
-	e.src = lk->up->src;
+	e.src = lk->src;
 	e.status = o->status == ANSWER_RES_LISTED ? CACHE_LISTED :
 	    CACHE_NOT_LISTED;
 	e.na = (uint8_t)o->na;
@@ -764,6 +764,7 @@ upc_lookup_new(struct upclient *uc, struct upstate *up, const uint8_t *qname,
 	lk->up = up;
 	lk->fd = -1;
 	lk->want_txt = txt;
+	lk->src = up->src;
 	memcpy(lk->qname, qname, qlen);
 	lk->qlen = qlen;
 	ev_timer_init(&lk->t, timer_cb, 0., 0.);
@@ -841,7 +842,7 @@ upc_txt_only(struct lookup *lk, time_t now)
 
 	if (uc->reader == NULL || !lk->has_key ||
 	    cache_lookup(uc->reader, &lk->key, &uc->rec) != 0 ||
-	    !cache_rec_get(&uc->rec, lk->up->src, &e) ||
+	    !cache_rec_get(&uc->rec, lk->src, &e) ||
 	    e.status != CACHE_LISTED || (time_t)e.expires <= now || e.na == 0)
 		return;
 	lk->phase = PH_TXT;

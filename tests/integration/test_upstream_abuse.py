@@ -8,6 +8,8 @@ fake upstream (tests/support/fake_upstream.py) counts every question, so
 "asked once" needs no timing.
 """
 import os
+import re
+import socket
 import sys
 
 sys.dont_write_bytecode = True
@@ -27,6 +29,11 @@ def with_conf(setup, old, new):
     return setup
 
 
+def cache_records(srv):
+    m = re.search(r"^cache: (\d+) records", srv.ctl("status").stdout, re.M)
+    return int(m.group(1)) if m else -1
+
+
 def test_negative_ttl_max_zero(t):
     """negative-ttl-max: 0 is "no limit beyond the SOA": a negative
     upstream answer is cached for the SOA's minimum, not for 0 s."""
@@ -41,8 +48,49 @@ def test_negative_ttl_max_zero(t):
          "the repeat is answered from the cache (SOA minimum 60 s)")
 
 
+def test_zone_changed_while_asked(t):
+    """A reload that moves an upstream to another zone and reorders its
+    codes while a lookup of the old zone is in flight: the old zone's
+    answer serves the query that asked it, mapped with the codes of the
+    config it was read under, and is never taken for the new zone's."""
+    tmp = h.make_tmpdir()
+    rules = tu.fake_rules("za.test", {
+        X: {"A": {"a": ["127.0.0.2"], "ttl": 600, "delay_ms": 1500}}})
+    rb = tu.fake_rules("zb.test")
+    rules["zones"].update(rb["zones"])
+    rules["names"].update(rb["names"])
+    fake = h.FakeUpstream(rules, tmp=tmp)
+    codes = ["code: 127.0.0.3 c3", "code: 127.0.0.2 c2"]
+    s = tu.Setup([("zz", "za.test", fake.port, codes)],
+                 ["bit: %d c2" % tu.B_FAKE], tmp=tmp, timeout="3s",
+                 attempts=1)
+    srv = s.start()
+    t.ok(tu.wait_state(srv, "zz", "up")[0], "upstream up")
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.sendto(h.make_query(h.rev4(X) + ".all.test", "A", qid=1),
+                ("127.0.0.1", srv.port))
+    t.ok(h.poll_until(lambda: tu.subject_count(fake, X, "za.test") == 1,
+                      5, 0.02), "the old zone is asked")
+    srv.write_conf(s.srv.conf_text.replace("zone: za.test", "zone: zb.test")
+                   .replace("\n".join("    " + c for c in codes),
+                            "\n".join("    " + c for c in codes[::-1])))
+    srv.hup()
+    t.ok(h.poll_until(lambda: "reloaded" in srv.log(), 5, 0.02),
+         "reloaded while the lookup waits")
+    sock.settimeout(5)
+    m = h.parse_msg(sock.recv(4096))
+    sock.close()
+    t.eq(tu.bits(m), tu.B_FAKE, "the query asked under the old zone is "
+         "answered with its answer")
+    # the cache's writer thread stores the answer a moment later
+    t.ok(h.poll_until(lambda: cache_records(srv) >= 1, 5, 0.05),
+         "the answer is stored")
+    t.eq(tu.bits(tu.ask(srv, X)), 0, "the new zone's answer: not listed")
+    t.eq(tu.subject_count(fake, X, "zb.test"), 1, "the new zone was asked")
+
+
 def main():
-    tests = [test_negative_ttl_max_zero]
+    tests = [test_negative_ttl_max_zero, test_zone_changed_while_asked]
     only = sys.argv[1:]
     if only:
         tests = [fn for fn in tests if fn.__name__ in only]
