@@ -425,8 +425,9 @@ fail(struct lookup *lk, bool timeout)
 {
 	struct outcome o;
 
-	if (lk->phase == PH_TXT) {
-		/* the listing is known: deliver it without its reason */
+	if (lk->phase == PH_TXT && health_trusted(&lk->up->h)) {
+		/* the listing is known: deliver it without its reason (unless
+		   the upstream was disabled meanwhile) */
 		memset(&o, 0, sizeof(o));
 		o.status = ANSWER_RES_LISTED;
 		o.na = lk->ares.na;

@@ -89,8 +89,35 @@ def test_zone_changed_while_asked(t):
     t.eq(tu.subject_count(fake, X, "zb.test"), 1, "the new zone was asked")
 
 
+def test_disabled_while_txt_asked(t):
+    """A listing whose TXT is still being asked when the upstream gets
+    disabled (an error code in another answer) is not delivered: a
+    disabled upstream's bit never shows."""
+    tmp = h.make_tmpdir()
+    fake = h.FakeUpstream(tu.fake_rules("dt.test", {
+        X: {"A": {"a": ["127.0.0.2"]}, "TXT": {"silent": True}},
+        Y: {"A": {"a": ["127.255.255.254"]}}}), tmp=tmp)
+    srv = tu.Setup([("dt", "dt.test", fake.port, [])],
+                   ["bit: %d dt" % tu.B_FAKE], tmp=tmp, timeout="2s",
+                   attempts=1).start()
+    t.ok(tu.wait_state(srv, "dt", "up")[0], "upstream up")
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.sendto(h.make_query(h.rev4(X) + ".all.test", "TXT", qid=1),
+                ("127.0.0.1", srv.port))
+    t.ok(h.poll_until(lambda: tu.subject_count(fake, X, "dt.test", "TXT")
+                      == 1, 5, 0.02), "listed; its TXT is asked")
+    t.eq(tu.bits(tu.ask(srv, Y)), 0, "an error code: not listed")
+    t.eq(tu.upstream_status(srv, "dt")[1], "disabled", "and disabled")
+    sock.settimeout(5)
+    m = h.parse_msg(sock.recv(4096))
+    sock.close()
+    t.eq((m.rcode_name, m.txt_set()), ("NXDOMAIN", []),
+         "the listing of the disabled upstream is not delivered")
+
+
 def main():
-    tests = [test_negative_ttl_max_zero, test_zone_changed_while_asked]
+    tests = [test_negative_ttl_max_zero, test_zone_changed_while_asked,
+             test_disabled_while_txt_asked]
     only = sys.argv[1:]
     if only:
         tests = [fn for fn in tests if fn.__name__ in only]
