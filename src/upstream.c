@@ -136,11 +136,12 @@ add_waiter(struct lookup *lk, struct pending_query *pq,
 	return w;
 }
 
-/* want_txt - does the client's type ask for TXT? */
+/* want_txt - does the client's type ask for TXT? (ANY gets the A
+   records alone, RFC 8482: no TXT is fetched for it) */
 static bool
 want_txt(uint16_t qtype)
 {
-	return qtype == DNS_TYPE_TXT || qtype == DNS_TYPE_ANY;
+	return qtype == DNS_TYPE_TXT;
 }
 
 /* prefetch - refresh s's entry of up in the background */

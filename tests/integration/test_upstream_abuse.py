@@ -115,9 +115,31 @@ def test_disabled_while_txt_asked(t):
          "the listing of the disabled upstream is not delivered")
 
 
+def test_any_asks_no_txt(t):
+    """ANY is answered with the A records alone (RFC 8482), so an ANY
+    query for a listed subject costs the upstream no TXT question: only
+    a TXT query does. Both the aggregate zone and the mirror."""
+    tmp = h.make_tmpdir()
+    fake = h.FakeUpstream(tu.fake_rules("an.test", {
+        X: {"A": {"a": ["127.0.0.2"]}, "TXT": {"txt": ["why"]}}}), tmp=tmp)
+    srv = tu.Setup([("an", "an.test", fake.port, ["mirror: yes"])],
+                   ["bit: %d an" % tu.B_FAKE], tmp=tmp).start()
+    for zone in ("all.test", "an.test"):
+        m = tu.ask(srv, X, zone=zone, qtype="ANY")
+        t.eq(m and (m.rcode_name, len(m.a_set())), ("NOERROR", 1),
+             "%s: ANY answered with the A record" % zone)
+    t.eq((tu.subject_count(fake, X, "an.test", "A"),
+          tu.subject_count(fake, X, "an.test", "TXT")), (1, 0),
+         "one A question, no TXT question")
+    m = tu.ask(srv, X, zone="an.test", qtype="TXT")
+    t.eq(m and m.txt_set(), ["why"], "a TXT query gets the TXT")
+    t.eq(tu.subject_count(fake, X, "an.test", "TXT"), 1,
+         "asked TXT once, for the TXT query")
+
+
 def main():
     tests = [test_negative_ttl_max_zero, test_zone_changed_while_asked,
-             test_disabled_while_txt_asked]
+             test_disabled_while_txt_asked, test_any_asks_no_txt]
     only = sys.argv[1:]
     if only:
         tests = [fn for fn in tests if fn.__name__ in only]
