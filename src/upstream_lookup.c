@@ -733,9 +733,8 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		upc_lookup_free(lk);
 		return;
 	}
-	if (lk->fd < 0 && lk->attempt == 0 && lk->phase == PH_A &&
-	    lk->t0 == 0) {
-		fail(lk, false);	/* could not start */
+	if (lk->fd < 0 && lk->attempt == 0 && lk->t0 == 0) {
+		fail(lk, false);	/* could not start (either phase) */
 		return;
 	}
 	if (ev_now(loop) < lk->end - 1e-6 && !lk->tcp && try_next(lk))

@@ -34,6 +34,10 @@ def cache_records(srv):
     return int(m.group(1)) if m else -1
 
 
+def cache_records_any(srv):
+    return cache_records(srv) >= 1
+
+
 def test_negative_ttl_max_zero(t):
     """negative-ttl-max: 0 is "no limit beyond the SOA": a negative
     upstream answer is cached for the SOA's minimum, not for 0 s."""
@@ -137,9 +141,44 @@ def test_any_asks_no_txt(t):
          "asked TXT once, for the TXT query")
 
 
+def stat(srv, name):
+    for line in srv.ctl("stats").stdout.splitlines():
+        k, _, v = line.partition(": ")
+        if k == name:
+            return int(v)
+    return None
+
+
+def test_txt_without_socket(t):
+    """Out of descriptors, the TXT question for a listing the cache
+    holds cannot be sent: the listing is answered at once, and the
+    upstream is not charged with a timeout (nor marked down)."""
+    tmp = h.make_tmpdir()
+    fake = h.FakeUpstream(tu.fake_rules("fd.test", {
+        X: {"A": {"a": ["127.0.0.2"]}, "TXT": {"txt": ["why"]}}}), tmp=tmp)
+    srv = tu.Setup([("fd", "fd.test", fake.port, [])],
+                   ["bit: %d fd" % tu.B_FAKE], tmp=tmp, timeout="3s",
+                   attempts=2).start()
+    t.eq(tu.bits(tu.ask(srv, X)), tu.B_FAKE, "listed (A cached)")
+    t.ok(h.poll_until(lambda: cache_records_any(srv), 5, 0.05),
+         "the listing is stored")
+    # the soft limit alone: lowering the hard one could not be undone
+    used = len(os.listdir("/proc/%d/fd" % srv.pid))
+    h.run(["prlimit", "--pid", str(srv.pid), "--nofile=%d:" % used])
+    m = tu.ask(srv, X, qtype="TXT", timeout=6)
+    h.run(["prlimit", "--pid", str(srv.pid), "--nofile=1024:"])
+    t.eq(m and m.rcode_name, "NOERROR", "TXT query: listed", repr(m))
+    t.eq((stat(srv, "upstream.timeouts"), stat(srv, "upstream.failed")),
+         (0, 1), "no timeout counted; one lookup failed for want of a "
+         "socket")
+    t.eq(tu.upstream_status(srv, "fd")[1], "up", "the upstream stays up")
+    t.eq(tu.subject_count(fake, X, "fd.test", "TXT"), 0, "nothing sent")
+
+
 def main():
     tests = [test_negative_ttl_max_zero, test_zone_changed_while_asked,
-             test_disabled_while_txt_asked, test_any_asks_no_txt]
+             test_disabled_while_txt_asked, test_any_asks_no_txt,
+             test_txt_without_socket]
     only = sys.argv[1:]
     if only:
         tests = [fn for fn in tests if fn.__name__ in only]
