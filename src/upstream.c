@@ -144,6 +144,20 @@ want_txt(uint16_t qtype)
 	return qtype == DNS_TYPE_TXT;
 }
 
+/* family_fits - can upstream cu be asked about subject s at all? */
+static bool
+family_fits(const struct conf_upstream *cu, const struct subject *s)
+{
+	switch (cu->family) {
+	case FAMILY_IP6:
+		return s->kind == SUBJ_IP6;
+	case FAMILY_NAME:
+		return s->kind == SUBJ_NAME;
+	default:
+		return s->kind == SUBJ_IP4;
+	}
+}
+
 /* prefetch - refresh s's entry of up in the background */
 static void
 prefetch(struct upclient *uc, struct upstate *up, const struct subject *s)
@@ -196,6 +210,14 @@ src_fill(void *arg, const struct view *v, struct answer_state *st,
 		up = upstate_of(uc, v, src->upstream);
 		cu = &v->conf->upstreams[src->upstream];
 		memset(&o, 0, sizeof(o));
+		if (!family_fits(cu, s)) {
+			/* an IPv4 list is never asked about a name (and so
+			   on): it cannot list it */
+			o.status = ANSWER_RES_NOT_LISTED;
+			upc_map(cu, -1, &o, &r);
+			answer_complete(st, i, &r);
+			continue;
+		}
 		o.status = ANSWER_RES_FAILED;
 		if (up == NULL || !health_trusted(&up->h) || (s->kind ==
 		    SUBJ_NAME && s->name_len + 1 + strlen(up->cu->zone) >

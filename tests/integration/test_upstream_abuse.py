@@ -175,10 +175,39 @@ def test_txt_without_socket(t):
     t.eq(tu.subject_count(fake, X, "fd.test", "TXT"), 0, "nothing sent")
 
 
+def test_family_only(t):
+    """A zone with an IPv4 and an IPv6 upstream: each is asked about its
+    own family only (an IPv4 list never sees a nibble name, nor an IPv6
+    list a reversed IPv4 address); the other contributes nothing and
+    makes no answer partial."""
+    tmp = h.make_tmpdir()
+    rules = tu.fake_rules("f4.test")
+    rules["zones"]["f6.test"] = {"soa": {"minimum": 60, "ttl": 60}}
+    rules["names"][h.rev6("::ffff:127.0.0.2") + ".f6.test"] = {
+        "A": {"a": ["127.0.0.2"]}}
+    six = "2001:db8::5"
+    rules["names"][h.rev6(six) + ".f6.test"] = {"A": {"a": ["127.0.0.2"]}}
+    fake = h.FakeUpstream(rules, tmp=tmp)
+    srv = tu.Setup([("f4", "f4.test", fake.port, []),
+                    ("f6", "f6.test", fake.port, ["family: ip6"])],
+                   ["bit: 2 f4", "bit: 4 f6"], tmp=tmp).start()
+    for n in ("f4", "f6"):
+        t.ok(tu.wait_state(srv, n, "up")[0], "%s up" % n)
+    m = h.query(h.rev6(six) + ".all.test", "A", srv.port)
+    t.eq(tu.bits(m), 4, "IPv6 subject: the IPv6 list's bit", repr(m))
+    t.ok(m is not None and tu.ttl_of(m) > 30, "a full answer, not a "
+         "partial one", repr(m))
+    t.eq(tu.bits(tu.ask(srv, X)), 0, "IPv4 subject: not listed")
+    counts = fake.stats()["counts"]
+    t.eq(sorted(k for k in counts if h.rev6(six) in k or h.rev4(X) in k),
+         [h.rev4(X) + ".f4.test A udp", h.rev6(six) + ".f6.test A udp"],
+         "each list asked about its own family only")
+
+
 def main():
     tests = [test_negative_ttl_max_zero, test_zone_changed_while_asked,
              test_disabled_while_txt_asked, test_any_asks_no_txt,
-             test_txt_without_socket]
+             test_txt_without_socket, test_family_only]
     only = sys.argv[1:]
     if only:
         tests = [fn for fn in tests if fn.__name__ in only]

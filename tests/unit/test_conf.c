@@ -2200,7 +2200,7 @@ test_shipped(void **state)
 	assert_string_equal(c->server.control_socket, "var/rblmux.sock");
 	assert_string_equal(c->server.cache_dir, "var/");
 	assert_string_equal(c->server.state_dir, "var/");
-	assert_int_equal(c->resolver.nforward, 1);
+	assert_int_equal(c->resolver.nforward, 0);	/* /etc/resolv.conf */
 	assert_int_equal(c->resolver.timeout_ms, 1200);
 
 	assert_int_equal(c->nupstreams, 1);
