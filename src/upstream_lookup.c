@@ -359,19 +359,21 @@ upc_deliver_all(struct lookup *lk, const struct outcome *o, bool a_only)
 	}
 }
 
-/* stale - the cached entry to serve when a lookup fails, if any */
+/*
+ * stale - the cached entry to serve when a lookup fails, if any, into *e
+ * (which o's TXT points into: it must live as long as o)
+ */
 static bool
-stale(struct lookup *lk, time_t now, struct outcome *o)
+stale(struct lookup *lk, time_t now, struct cache_ent *e, struct outcome *o)
 {
 	struct upclient *uc = lk->uc;
-	struct cache_ent e;
 
 	if (uc->reader == NULL || !lk->has_key || uc->vc == NULL ||
 	    cache_lookup(uc->reader, &lk->key, &uc->rec) != 0 ||
-	    !cache_rec_get(&uc->rec, lk->src, &e) ||
-	    !upc_stale_ok(&e, uc->vc->c->server.serve_stale, now))
+	    !cache_rec_get(&uc->rec, lk->src, e) ||
+	    !upc_stale_ok(e, uc->vc->c->server.serve_stale, now))
 		return false;
-	upc_from_entry(&e, UPSTREAM_STALE_TTL, true, o);
+	upc_from_entry(e, UPSTREAM_STALE_TTL, true, o);
 	return true;
 }
 
@@ -385,6 +387,7 @@ lookup_finish(struct lookup *lk, const struct outcome *o, bool try_stale)
 {
 	struct upclient *uc = lk->uc;
 	struct upstate *up = lk->up;
+	struct cache_ent se;
 	struct outcome so;
 
 	lk->phase = PH_DONE;
@@ -400,7 +403,7 @@ lookup_finish(struct lookup *lk, const struct outcome *o, bool try_stale)
 		    "(resolver forward:, " RESOLV_CONF ")" : NULL);
 		lk->probe = NULL;
 	} else if (try_stale && lk->waiters != NULL &&
-	    stale(lk, time(NULL), &so)) {
+	    stale(lk, time(NULL), &se, &so)) {
 		up->n.stale++;
 		uc->st->cache_stale++;
 		o = &so;

@@ -204,10 +204,45 @@ def test_family_only(t):
          "each list asked about its own family only")
 
 
+def test_stale_txt(t):
+    """A listing whose lookup fails after expiry is served stale with
+    its stored TXT, byte for byte (the text must outlive the lookup that
+    read it from the cache)."""
+    tmp = h.make_tmpdir()
+    why = "listed for a reason that is long enough to notice damage " * 3
+    rules = tu.fake_rules("sx.test", {
+        X: {"A": {"a": ["127.0.0.2"], "ttl": 2},
+            "TXT": {"txt": [why], "ttl": 2}}})
+    fake = h.FakeUpstream(rules, tmp=tmp)
+    srv = tu.Setup([("sx", "sx.test", fake.port, ["mirror: yes"])],
+                   ["bit: %d sx" % tu.B_FAKE], tmp=tmp, timeout="500ms",
+                   attempts=1).start()
+    m = tu.ask(srv, X, zone="sx.test", qtype="TXT")
+    t.eq(m and m.txt_set(), [why], "the TXT, fresh")
+    t.ok(h.poll_until(lambda: cache_records_any(srv), 5, 0.05),
+         "stored")
+    rules["names"][h.rev4(X) + ".sx.test"] = {"*": {"silent": True}}
+    fake.set_rules(rules)
+    # once expired (TTL 2), the silent upstream is asked again and the
+    # stale entry answers
+    got = []
+    t.ok(h.poll_until(lambda: got.append(tu.ask(srv, X, zone="sx.test",
+                                                 qtype="TXT")) or
+                      tu.subject_count(fake, X, "sx.test", "A") >= 2, 15,
+                      0.25),
+         "asked again after expiry")
+    m = tu.ask(srv, X, zone="sx.test", qtype="TXT") if got[-1] is None \
+        else got[-1]
+    t.eq(m and (m.rcode_name, m.txt_set()), ("NOERROR", [why]),
+         "the stale TXT, unchanged", repr(m))
+    t.ok(m is not None and 0 < tu.ttl_of(m) <= tu.STALE_TTL,
+         "with the stale TTL", repr(m))
+
+
 def main():
     tests = [test_negative_ttl_max_zero, test_zone_changed_while_asked,
              test_disabled_while_txt_asked, test_any_asks_no_txt,
-             test_txt_without_socket, test_family_only]
+             test_txt_without_socket, test_family_only, test_stale_txt]
     only = sys.argv[1:]
     if only:
         tests = [fn for fn in tests if fn.__name__ in only]
