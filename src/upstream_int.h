@@ -143,6 +143,10 @@ struct probe {
 	bool			 silent[3];
 	char			 subj[3][64];	/* as text, for the reason */
 	char			 why[96];
+	bool			 unsent[3];	/* could not be sent (no
+						   socket, in-flight cap):
+						   says nothing of the
+						   upstream */
 };
 
 struct upclient {

@@ -397,10 +397,13 @@ lookup_finish(struct lookup *lk, const struct outcome *o, bool try_stale)
 	if (lk->probe != NULL) {
 		struct sockaddr_storage sa;
 		socklen_t len;
+		bool noserver = upc_server(up, 0, &sa, &len) == 0;
 
+		if (lk->t0 == 0 && !noserver)
+			lk->probe->unsent[lk->pidx] = true;
 		upc_probe_done(lk->probe, lk->pidx, UPRESP_MISMATCH, true,
-		    upc_server(up, 0, &sa, &len) == 0 ? "no server address "
-		    "(resolver forward:, " RESOLV_CONF ")" : NULL);
+		    noserver ? "no server address (resolver forward:, "
+		    RESOLV_CONF ")" : NULL);
 		lk->probe = NULL;
 	} else if (try_stale && lk->waiters != NULL &&
 	    stale(lk, time(NULL), &se, &so)) {

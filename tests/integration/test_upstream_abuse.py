@@ -9,6 +9,7 @@ fake upstream (tests/support/fake_upstream.py) counts every question, so
 """
 import os
 import re
+import resource
 import socket
 import sys
 
@@ -239,10 +240,41 @@ def test_stale_txt(t):
          "with the stale TTL", repr(m))
 
 
+def test_probe_without_socket(t):
+    """Health probes that cannot be sent for want of descriptors say
+    nothing of the upstream: it is not marked down, and is asked."""
+    tmp = h.make_tmpdir()
+    fake = h.FakeUpstream(tu.fake_rules("pf.test", {
+        X: {"A": {"a": ["127.0.0.2"]}}}), tmp=tmp)
+
+    def setup():
+        return tu.Setup([("pf", "pf.test", fake.port, [])],
+                        ["bit: %d pf" % tu.B_FAKE], tmp=h.make_tmpdir())
+    srv = setup().start()
+    t.ok(tu.wait_state(srv, "pf", "up")[0], "with descriptors: up")
+    used = len(os.listdir("/proc/%d/fd" % srv.pid))
+    srv.stop()
+    # one descriptor to spare: the first probe goes, the other two
+    # cannot; a control client fits once it is done
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (used + 1, hard))
+    try:
+        srv = setup().start()
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    t.ok(h.poll_until(lambda: (stat(srv, "upstream.failed") or 0) >= 2, 10,
+                      0.05), "probes without a socket fail")
+    h.run(["prlimit", "--pid", str(srv.pid), "--nofile=%d:" % soft])
+    t.ok(tu.upstream_status(srv, "pf")[1] != "down", "not marked down",
+         tu.upstream_status(srv, "pf")[0])
+    t.eq(tu.bits(tu.ask(srv, X)), tu.B_FAKE, "asked: listed")
+
+
 def main():
     tests = [test_negative_ttl_max_zero, test_zone_changed_while_asked,
              test_disabled_while_txt_asked, test_any_asks_no_txt,
-             test_txt_without_socket, test_family_only, test_stale_txt]
+             test_txt_without_socket, test_family_only, test_stale_txt,
+             test_probe_without_socket]
     only = sys.argv[1:]
     if only:
         tests = [fn for fn in tests if fn.__name__ in only]
