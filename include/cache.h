@@ -175,7 +175,9 @@ int	 cache_touch(struct cache *c, const struct cache_key *k, time_t now);
 void	 cache_sync(struct cache *c);
 
 /* Flushes; each returns the number of entries removed, or a negative
-   RBLMUX_E* code. */
+   RBLMUX_E* code. What was queued before the call is written first and
+   flushed with the rest (so a flush never leaves an entry put just
+   before it to reappear a moment later). */
 long	 cache_flush_key(struct cache *c, const struct cache_key *k);
 long	 cache_flush_src(struct cache *c, uint64_t src);
 long	 cache_flush_all(struct cache *c);

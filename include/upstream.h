@@ -15,7 +15,8 @@
  *   fill()   one cache get per query: every missing upstream result
  *            that the cache holds fresh is completed at once (mapped
  *            to the source's code); an upstream that is DISABLED
- *            contributes nothing; one that is DOWN or over its budget
+ *            contributes nothing; one of another family than the
+ *            subject is never asked (not listed); one that is DOWN or over its budget
  *            contributes its stale entry (within serve-stale, short
  *            TTL) or nothing, and is not waited for;
  *   wants()  the resolver timeout: the one deadline of the query;

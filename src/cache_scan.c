@@ -253,6 +253,7 @@ flush_scan(struct cache *c, const struct src_arg *sa)
 	    .max_scan = SIZE_MAX };
 	long n;
 
+	cache_sync(c);		/* what was queued before goes too */
 	pthread_mutex_lock(&c->wmu);
 	n = scan_locked(c, &s, "flush");
 	pthread_mutex_unlock(&c->wmu);
@@ -287,6 +288,7 @@ cache_flush_key(struct cache *c, const struct cache_key *k)
 		return RBLMUX_EINVAL;
 	key.mv_data = (void *)(uintptr_t)k->b;
 	key.mv_size = k->len;
+	cache_sync(c);
 	pthread_mutex_lock(&c->wmu);
 	if ((rc = mdb_txn_begin(c->env, NULL, 0, &txn)) == 0) {
 		rc = mdb_get(txn, c->dbi, &key, &val);
@@ -340,6 +342,7 @@ cache_flush_all(struct cache *c)
 {
 	long n;
 
+	cache_sync(c);
 	pthread_mutex_lock(&c->wmu);
 	n = cache_flush_all_locked(c);
 	pthread_mutex_unlock(&c->wmu);

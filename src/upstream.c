@@ -112,8 +112,9 @@ zsrc(const struct view *v, const struct answer_state *st, size_t i)
 
 /* add_waiter - pq waits for lk with the sources in bits */
 static struct waiter *
-add_waiter(struct lookup *lk, struct pending_query *pq, uint64_t bits,
-    bool txt, const int16_t *code)
+add_waiter(struct lookup *lk, struct pending_query *pq,
+    const struct conf_upstream *cu, uint64_t bits, bool txt,
+    const int16_t *code)
 {
 	struct waiter *w = calloc(1, sizeof(*w));
 	void **head = pending_source_data(pq);
@@ -122,6 +123,7 @@ add_waiter(struct lookup *lk, struct pending_query *pq, uint64_t bits,
 		return NULL;
 	w->lk = lk;
 	w->pq = pq;
+	w->cu = cu;
 	w->bits = bits;
 	w->want_txt = txt;
 	memcpy(w->code, code, sizeof(w->code));
@@ -134,11 +136,26 @@ add_waiter(struct lookup *lk, struct pending_query *pq, uint64_t bits,
 	return w;
 }
 
-/* want_txt - does the client's type ask for TXT? */
+/* want_txt - does the client's type ask for TXT? (ANY gets the A
+   records alone, RFC 8482: no TXT is fetched for it) */
 static bool
 want_txt(uint16_t qtype)
 {
-	return qtype == DNS_TYPE_TXT || qtype == DNS_TYPE_ANY;
+	return qtype == DNS_TYPE_TXT;
+}
+
+/* family_fits - can upstream cu be asked about subject s at all? */
+static bool
+family_fits(const struct conf_upstream *cu, const struct subject *s)
+{
+	switch (cu->family) {
+	case FAMILY_IP6:
+		return s->kind == SUBJ_IP6;
+	case FAMILY_NAME:
+		return s->kind == SUBJ_NAME;
+	default:
+		return s->kind == SUBJ_IP4;
+	}
 }
 
 /* prefetch - refresh s's entry of up in the background */
@@ -182,6 +199,7 @@ upc_fill(struct upclient *uc, const struct view *v, struct answer_state *st,
 
 	for (i = 0; todo != 0; i++, todo >>= 1) {
 		const struct vsource *src;
+		const struct conf_upstream *cu;
 		struct upstate *up;
 		bool usable, over;
 
@@ -191,12 +209,21 @@ upc_fill(struct upclient *uc, const struct view *v, struct answer_state *st,
 		if (src->kind != VSRC_UPSTREAM)
 			continue;
 		up = upstate_of(uc, v, src->upstream);
+		cu = &v->conf->upstreams[src->upstream];
 		memset(&o, 0, sizeof(o));
+		if (!family_fits(cu, s)) {
+			/* an IPv4 list is never asked about a name (and so
+			   on): it cannot list it */
+			o.status = ANSWER_RES_NOT_LISTED;
+			upc_map(cu, -1, &o, &r);
+			answer_complete(st, i, &r);
+			continue;
+		}
 		o.status = ANSWER_RES_FAILED;
 		if (up == NULL || !health_trusted(&up->h) || (s->kind ==
 		    SUBJ_NAME && s->name_len + 1 + strlen(up->cu->zone) >
 		    CONF_DNAME_MAX)) {
-			upc_map(up, -1, &o, &r);
+			upc_map(cu, -1, &o, &r);
 			answer_complete(st, i, &r);
 			continue;
 		}
@@ -217,7 +244,7 @@ upc_fill(struct upclient *uc, const struct view *v, struct answer_state *st,
 			    (time_t)e.txt_expires <= now))) {
 				upc_from_entry(&e, (uint32_t)(e.expires - now),
 				    true, &o);
-				upc_map(up, src->code, &o, &r);
+				upc_map(cu, src->code, &o, &r);
 				answer_complete(st, i, &r);
 				if (quiet)
 					continue;
@@ -232,7 +259,7 @@ upc_fill(struct upclient *uc, const struct view *v, struct answer_state *st,
 			if (!usable && upc_stale_ok(&e,
 			    v->conf->server.serve_stale, now)) {
 				upc_from_entry(&e, UPSTREAM_STALE_TTL, true, &o);
-				upc_map(up, src->code, &o, &r);
+				upc_map(cu, src->code, &o, &r);
 				answer_complete(st, i, &r);
 				if (!quiet) {
 					up->n.stale++;
@@ -242,7 +269,7 @@ upc_fill(struct upclient *uc, const struct view *v, struct answer_state *st,
 			}
 		}
 		if (upc_recent(uc, up, s, txt, now, &o)) {
-			upc_map(up, src->code, &o, &r);
+			upc_map(cu, src->code, &o, &r);
 			answer_complete(st, i, &r);
 			if (!quiet) {
 				up->n.hits++;
@@ -255,7 +282,7 @@ upc_fill(struct upclient *uc, const struct view *v, struct answer_state *st,
 				up->n.skipped++;
 				uc->st->upstream_skipped++;
 			}
-			upc_map(up, -1, &o, &r);
+			upc_map(cu, -1, &o, &r);
 			answer_complete(st, i, &r);
 		}
 	}
@@ -374,7 +401,8 @@ src_start(void *arg, struct ev_loop *loop, struct pending_query *pq,
 			src_cancel(uc, pq);
 			return RBLMUX_ENOMEM;
 		}
-		if (add_waiter(lk, pq, bits, txt, code) == NULL) {
+		if (add_waiter(lk, pq, &v->conf->upstreams[zsrc(v, st,
+		    i)->upstream], bits, txt, code) == NULL) {
 			src_cancel(uc, pq);
 			return RBLMUX_ENOMEM;
 		}

@@ -81,6 +81,8 @@ struct waiter {
 	struct waiter		*pq_next;	/* of the pending query */
 	struct lookup		*lk;
 	struct pending_query	*pq;
+	const struct conf_upstream *cu;	/* of the query's view: what its
+					   code indices refer to */
 	uint64_t		 bits;		/* its source indices */
 	bool			 want_txt;
 	int16_t			 code[ANSWER_MAX_SRC];	/* per index */
@@ -103,6 +105,9 @@ struct lookup {
 	struct probe		*probe;		/* a probe's, or NULL */
 	int			 pidx;
 	bool			 want_txt;	/* TXT after a listing */
+	uint64_t		 src;		/* cache_src_id() of the zone
+						   qname is in (a reload may
+						   change the upstream's) */
 	bool			 has_key;
 	struct cache_key	 key;
 	uint8_t			 qname[DNS_MAXNAME];
@@ -138,6 +143,10 @@ struct probe {
 	bool			 silent[3];
 	char			 subj[3][64];	/* as text, for the reason */
 	char			 why[96];
+	bool			 unsent[3];	/* could not be sent (no
+						   socket, in-flight cap):
+						   says nothing of the
+						   upstream */
 };
 
 struct upclient {
@@ -181,9 +190,9 @@ size_t	 upc_server(const struct upstate *up, size_t k,
 
 /* A random query ID (getrandom()). */
 uint16_t upc_random16(void);
-/* What outcome o says for result `code` of up (-1: its own). */
-void	 upc_map(const struct upstate *up, int code, const struct outcome *o,
-	    struct answer_result *r);
+/* What outcome o says for result `code` of upstream cu (-1: its own). */
+void	 upc_map(const struct conf_upstream *cu, int code,
+	    const struct outcome *o, struct answer_result *r);
 /* The outcome cache entry e says, with TTL ttl (its TXT when txt). */
 void	 upc_from_entry(const struct cache_ent *e, uint32_t ttl, bool txt,
 	    struct outcome *o);

@@ -39,9 +39,9 @@ upc_random16(void)
 	return v;
 }
 
-/* upc_map - what outcome o says for result `code` of up */
+/* upc_map - what outcome o says for result `code` of upstream cu */
 void
-upc_map(const struct upstate *up, int code, const struct outcome *o,
+upc_map(const struct conf_upstream *cu, int code, const struct outcome *o,
     struct answer_result *r)
 {
 	uint32_t a;
@@ -52,11 +52,11 @@ upc_map(const struct upstate *up, int code, const struct outcome *o,
 	r->ttl = o->ttl;
 	if (o->status != ANSWER_RES_LISTED)
 		return;
-	if (code >= 0 && (size_t)code >= up->cu->ncodes)
+	if (code >= 0 && (size_t)code >= cu->ncodes)
 		code = -1;
 	/* every code that lists the result (a mirror answers each) */
 	for (i = 0; i < o->na && r->na < ANSWER_RES_MAX_A; i++)
-		if ((a = upresp_code_listed(up->cu, code, &o->a[i], 1)) != 0)
+		if ((a = upresp_code_listed(cu, code, &o->a[i], 1)) != 0)
 			r->a[r->na++] = a;
 	if (r->na == 0) {
 		r->status = ANSWER_RES_NOT_LISTED;
@@ -102,7 +102,8 @@ clamp_ttl(const struct upclient *uc, bool listed, uint32_t ttl)
 	const struct conf_server *cs = &uc->vc->c->server;
 
 	if (!listed) {
-		if (ttl > cs->negative_ttl_max)
+		/* 0: no limit beyond the SOA (as the zones' own answers) */
+		if (cs->negative_ttl_max != 0 && ttl > cs->negative_ttl_max)
 			ttl = cs->negative_ttl_max;
 		return ttl;
 	}
@@ -324,7 +325,7 @@ upc_unlink_waiter(struct waiter *w)
 static void
 deliver(struct waiter *w, const struct outcome *o)
 {
-	const struct upstate *up = w->lk->up;
+	const struct conf_upstream *cu = w->cu;
 	struct pending_query *pq = w->pq;
 	struct answer_result r;
 	uint64_t bits = w->bits;
@@ -340,7 +341,7 @@ deliver(struct waiter *w, const struct outcome *o)
 		i = (size_t)__builtin_ctzll(bits);
 		bits &= bits - 1;
 		last = pending_missing(pq) == UINT64_C(1) << i;
-		upc_map(up, code[i], o, &r);
+		upc_map(cu, code[i], o, &r);
 		pending_complete(pq, i, &r);
 		if (last)
 			break;		/* pq was answered and freed */
@@ -360,19 +361,21 @@ upc_deliver_all(struct lookup *lk, const struct outcome *o, bool a_only)
 	}
 }
 
-/* stale - the cached entry to serve when a lookup fails, if any */
+/*
+ * stale - the cached entry to serve when a lookup fails, if any, into *e
+ * (which o's TXT points into: it must live as long as o)
+ */
 static bool
-stale(struct lookup *lk, time_t now, struct outcome *o)
+stale(struct lookup *lk, time_t now, struct cache_ent *e, struct outcome *o)
 {
 	struct upclient *uc = lk->uc;
-	struct cache_ent e;
 
 	if (uc->reader == NULL || !lk->has_key || uc->vc == NULL ||
 	    cache_lookup(uc->reader, &lk->key, &uc->rec) != 0 ||
-	    !cache_rec_get(&uc->rec, lk->up->src, &e) ||
-	    !upc_stale_ok(&e, uc->vc->c->server.serve_stale, now))
+	    !cache_rec_get(&uc->rec, lk->src, e) ||
+	    !upc_stale_ok(e, uc->vc->c->server.serve_stale, now))
 		return false;
-	upc_from_entry(&e, UPSTREAM_STALE_TTL, true, o);
+	upc_from_entry(e, UPSTREAM_STALE_TTL, true, o);
 	return true;
 }
 
@@ -386,6 +389,7 @@ lookup_finish(struct lookup *lk, const struct outcome *o, bool try_stale)
 {
 	struct upclient *uc = lk->uc;
 	struct upstate *up = lk->up;
+	struct cache_ent se;
 	struct outcome so;
 
 	lk->phase = PH_DONE;
@@ -395,13 +399,16 @@ lookup_finish(struct lookup *lk, const struct outcome *o, bool try_stale)
 	if (lk->probe != NULL) {
 		struct sockaddr_storage sa;
 		socklen_t len;
+		bool noserver = upc_server(up, 0, &sa, &len) == 0;
 
+		if (lk->t0 == 0 && !noserver)
+			lk->probe->unsent[lk->pidx] = true;
 		upc_probe_done(lk->probe, lk->pidx, UPRESP_MISMATCH, true,
-		    upc_server(up, 0, &sa, &len) == 0 ? "no server address "
-		    "(resolver forward:, " RESOLV_CONF ")" : NULL);
+		    noserver ? "no server address (resolver forward:, "
+		    RESOLV_CONF ")" : NULL);
 		lk->probe = NULL;
 	} else if (try_stale && lk->waiters != NULL &&
-	    stale(lk, time(NULL), &so)) {
+	    stale(lk, time(NULL), &se, &so)) {
 		up->n.stale++;
 		uc->st->cache_stale++;
 		o = &so;
@@ -426,8 +433,9 @@ fail(struct lookup *lk, bool timeout)
 {
 	struct outcome o;
 
-	if (lk->phase == PH_TXT) {
-		/* the listing is known: deliver it without its reason */
+	if (lk->phase == PH_TXT && health_trusted(&lk->up->h)) {
+		/* the listing is known: deliver it without its reason (unless
+		   the upstream was disabled meanwhile) */
 		memset(&o, 0, sizeof(o));
 		o.status = ANSWER_RES_LISTED;
 		o.na = lk->ares.na;
@@ -455,7 +463,7 @@ put(struct lookup *lk, const struct outcome *o, time_t now)
 	    !health_trusted(&lk->up->h))
 		return;
 	memset(&e, 0, sizeof(e));
-	e.src = lk->up->src;
+	e.src = lk->src;
 	e.status = o->status == ANSWER_RES_LISTED ? CACHE_LISTED :
 	    CACHE_NOT_LISTED;
 	e.na = (uint8_t)o->na;
@@ -749,9 +757,8 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		upc_lookup_free(lk);
 		return;
 	}
-	if (lk->fd < 0 && lk->attempt == 0 && lk->phase == PH_A &&
-	    lk->t0 == 0) {
-		fail(lk, false);	/* could not start */
+	if (lk->fd < 0 && lk->attempt == 0 && lk->t0 == 0) {
+		fail(lk, false);	/* could not start (either phase) */
 		return;
 	}
 	if (ev_now(loop) < lk->end - 1e-6 && !lk->tcp && try_next(lk))
@@ -781,6 +788,7 @@ upc_lookup_new(struct upclient *uc, struct upstate *up, const uint8_t *qname,
 	lk->up = up;
 	lk->fd = -1;
 	lk->want_txt = txt;
+	lk->src = up->src;
 	memcpy(lk->qname, qname, qlen);
 	lk->qlen = qlen;
 	ev_timer_init(&lk->t, timer_cb, 0., 0.);
@@ -858,7 +866,7 @@ upc_txt_only(struct lookup *lk, time_t now)
 
 	if (uc->reader == NULL || !lk->has_key ||
 	    cache_lookup(uc->reader, &lk->key, &uc->rec) != 0 ||
-	    !cache_rec_get(&uc->rec, lk->up->src, &e) ||
+	    !cache_rec_get(&uc->rec, lk->src, &e) ||
 	    e.status != CACHE_LISTED || (time_t)e.expires <= now || e.na == 0)
 		return;
 	lk->phase = PH_TXT;

@@ -65,6 +65,7 @@ upc_probe_done(struct probe *p, int i, enum upresp_kind k, bool silent,
 	time_t now = time(NULL);
 	enum health_event e = HEV_PROBE_GOOD;
 	char detail[128];
+	bool unsent = false;
 	int j;
 
 	p->res[i] = k;
@@ -75,8 +76,10 @@ upc_probe_done(struct probe *p, int i, enum upresp_kind k, bool silent,
 	if (--p->left > 0)
 		return;
 	detail[0] = '\0';
+	for (j = 0; j < 3; j++)
+		unsent |= p->unsent[j];
 	for (j = 0; j < 3 && e == HEV_PROBE_GOOD; j++)
-		if (p->silent[j]) {
+		if (p->silent[j] && !p->unsent[j]) {
 			e = HEV_PROBE_SILENT;
 			snprintf(detail, sizeof(detail), "%s%s%s", p->subj[j],
 			    p->why[0] ? ": " : "", p->why);
@@ -88,7 +91,7 @@ upc_probe_done(struct probe *p, int i, enum upresp_kind k, bool silent,
 			    p->subj[j]);
 		}
 	for (j = 0; j < 3 && e == HEV_PROBE_GOOD; j++)
-		if (p->res[j] == UPRESP_ERROR || (j == 0 &&
+		if (p->res[j] == UPRESP_ERROR || (j == 0 && !p->unsent[j] &&
 		    p->res[j] != UPRESP_LISTED)) {
 			e = HEV_PROBE_ERROR;
 			if (p->res[j] == UPRESP_ERROR && p->why[0] != '\0')
@@ -102,6 +105,13 @@ upc_probe_done(struct probe *p, int i, enum upresp_kind k, bool silent,
 	if (up->removed) {
 		if (up->refs == 0)
 			upc_state_free(up);
+		return;
+	}
+	if (e == HEV_PROBE_GOOD && unsent) {
+		/* out of sockets or lookups here, not a word against the
+		   upstream: no good probe either; ask again later */
+		up->h.next_probe = now + HEALTH_PROBE_BAD;
+		upc_arm_probe(up, now);
 		return;
 	}
 	upc_set_health(up, e, now, detail[0] != '\0' ? detail : NULL);
@@ -194,6 +204,7 @@ probe_start(struct upstate *up)
 		qlen = upresp_qname(&s, up->cu->zone, qname);
 		lk = qlen != 0 ? upc_lookup_new(uc, up, qname, qlen, false) : NULL;
 		if (lk == NULL) {
+			p->unsent[i] = qlen != 0;	/* no memory, or the cap */
 			upc_probe_done(p, i, UPRESP_MISMATCH, true, NULL);
 			continue;
 		}

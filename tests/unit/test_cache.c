@@ -530,6 +530,36 @@ test_flush(void **state)
 	assert_int_equal(cache_flush_all(f->c), 5000);
 }
 
+/*
+ * A flush takes what was queued before it too: a positive put just
+ * before its upstream lost trust is dropped, not written a moment
+ * after the drop (and so with every flush).
+ */
+static void
+test_flush_queued(void **state)
+{
+	struct fix *f = *state;
+	struct cache_key k = key("192.0.2.40"), k2 = key("192.0.2.41");
+	struct cache_ent e;
+
+	assert_int_equal(fix_open(f, 16 * MB, 0, false, NULL, 0), 0);
+	e = ent(SRC_A, CACHE_LISTED, L(2), T0, 3600, NULL);
+	put(f, &k, &e);			/* queued, not written */
+	assert_int_equal(cache_drop_positives(f->c, SRC_A, T0), 1);
+	cache_sync(f->c);
+	assert_false(present(f, &k));
+
+	put(f, &k, &e);
+	put(f, &k2, &e);
+	assert_int_equal(cache_flush_key(f->c, &k), 1);
+	assert_int_equal(cache_flush_src(f->c, SRC_A), 1);
+	put(f, &k, &e);
+	assert_int_equal(cache_flush_all(f->c), 1);
+	cache_sync(f->c);
+	assert_false(present(f, &k));
+	assert_false(present(f, &k2));
+}
+
 /* What was written is there after close and open. */
 static void
 test_reopen(void **state)
@@ -945,6 +975,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_purge_many, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_flush, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flush_queued, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_moved_aside,
 		    setup, teardown),
