@@ -13,12 +13,13 @@
  *   UNKNOWN   not probed yet: queries go to it (start-up never waits);
  *   UP        answering and trusted;
  *   DOWN      silent (a probe timed out, or HEALTH_DOWN_AFTER client
- *             lookups in a row did): no client waits for it, its cache
+ *             lookups in a row did), or empty (its test point 127.0.0.2
+ *             answered not listed): no client waits for it, its cache
  *             keeps serving (stale entries within serve-stale); the
  *             first good probe brings it back UP;
  *   DISABLED  lost trust: a probe found it listing 127.0.0.1 or the
- *             canary ("lists the world"), answering error codes, or
- *             not listing 127.0.0.2; or a client lookup got an error
+ *             canary ("lists the world") or answering error codes;
+ *             or a client lookup got an error
  *             code. Its results are not used, its cached positives
  *             stored since the last good probe are to be dropped, and
  *             HEALTH_REENABLE_AFTER good probes in a row enable it
@@ -55,8 +56,12 @@ enum health_state {
 enum health_event {
 	HEV_PROBE_GOOD = 0,	/* .2 listed, .1 and canary not */
 	HEV_PROBE_WORLD,	/* .1 or the canary listed */
-	HEV_PROBE_ERROR,	/* error code / invalid answer / .2 not listed */
+	HEV_PROBE_ERROR,	/* error code / invalid answer */
 	HEV_PROBE_SILENT,	/* a probe got no answer in time */
+	HEV_PROBE_EMPTY,	/* 127.0.0.2 answered not listed, nothing
+				   else wrong: a list or resolver that
+				   answers nothing (an expired zone, no
+				   internet) -- down, not distrusted */
 	HEV_QUERY_OK,		/* a client lookup got a valid answer */
 	HEV_QUERY_TIMEOUT,	/* ... got none in time (or SERVFAIL/REFUSED) */
 	HEV_QUERY_ERROR,	/* ... got an error code: lost trust */

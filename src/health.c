@@ -100,13 +100,15 @@ health_event(struct health *h, enum health_event e, time_t now,
 		changed = distrust(h, now, "bad probe answer", detail, true);
 		break;
 	case HEV_PROBE_SILENT:
+	case HEV_PROBE_EMPTY:
 		if (h->state == HEALTH_DISABLED) {
 			/* silence is no good probe either */
 			h->good_probes = 0;
 			break;
 		}
 		changed = enter(h, HEALTH_DOWN, now);
-		set_reason(h, "no answer to probe", detail);
+		set_reason(h, e == HEV_PROBE_SILENT ? "no answer to probe" :
+		    "answers nothing", detail);
 		break;
 	case HEV_QUERY_OK:
 		h->timeouts = 0;
@@ -127,7 +129,7 @@ health_event(struct health *h, enum health_event e, time_t now,
 	default:
 		return false;
 	}
-	if (e <= HEV_PROBE_SILENT)
+	if (e <= HEV_PROBE_EMPTY)
 		h->next_probe = now + interval(h->state);
 	else if (h->next_probe > now + interval(h->state))
 		/* a lookup never delays a probe that is due, only hastens it */

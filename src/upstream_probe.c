@@ -91,15 +91,17 @@ upc_probe_done(struct probe *p, int i, enum upresp_kind k, bool silent,
 			    p->subj[j]);
 		}
 	for (j = 0; j < 3 && e == HEV_PROBE_GOOD; j++)
-		if (p->res[j] == UPRESP_ERROR || (j == 0 && !p->unsent[j] &&
-		    p->res[j] != UPRESP_LISTED)) {
+		if (p->res[j] == UPRESP_ERROR) {
 			e = HEV_PROBE_ERROR;
-			if (p->res[j] == UPRESP_ERROR && p->why[0] != '\0')
-				snprintf(detail, sizeof(detail), "%s", p->why);
-			else
-				snprintf(detail, sizeof(detail), "test point "
-				    "%s not listed", p->subj[j]);
+			snprintf(detail, sizeof(detail), "%s", p->why[0] != '\0' ?
+			    p->why : "error answer");
 		}
+	/* 127.0.0.2 not listed, nothing wrong else: it answers nothing */
+	if (e == HEV_PROBE_GOOD && !p->unsent[0] && p->res[0] != UPRESP_LISTED) {
+		e = HEV_PROBE_EMPTY;
+		snprintf(detail, sizeof(detail), "test point %s not listed",
+		    p->subj[0]);
+	}
 	up->probe = NULL;
 	free(p);
 	if (up->removed) {

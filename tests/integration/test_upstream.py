@@ -509,6 +509,24 @@ def test_health_world_and_reenable(t):
     t.eq(bits(ask(srv, X)), B_FAKE, "... and its listings count again")
 
 
+def test_answers_nothing_is_down(t):
+    """A list (or a resolver without internet) that answers NXDOMAIN to
+    everything, its test point too, is down, not distrusted; back up at
+    the first good probe."""
+    tmp = h.make_tmpdir()
+    r1 = h.rbldnsd_upstream("one.test", DATA_ONE, tmp=tmp)
+    fake = h.FakeUpstream({"zones": {"empty.test": {"*": {
+        "rcode": "NXDOMAIN"}}}}, tmp=tmp)
+    srv = Setup([("one", "one.test", r1.port, []),
+                 ("empty", "empty.test", fake.port, [])],
+                ["bit: %d one" % B_ONE, "bit: %d empty" % B_FAKE],
+                tmp=tmp).start()
+    got, line = wait_state(srv, "empty", "down")
+    t.ok(got and "127.0.0.2 not listed" in line,
+         "127.0.0.2 not listed: down, saying why", line)
+    t.eq(bits(ask(srv, ONE)), B_ONE, "the other upstream answers")
+
+
 def test_error_codes_never_listed(t):
     tmp = h.make_tmpdir()
     r1 = h.rbldnsd_upstream("one.test", DATA_ONE, tmp=tmp)
@@ -618,7 +636,8 @@ def main():
              test_coalescing_burst, test_rfc5452_and_transport,
              test_cache_survives, test_expiry, test_serve_stale,
              test_tiny_cache_eviction, test_corrupt_cache,
-             test_health_world_and_reenable, test_error_codes_never_listed,
+             test_health_world_and_reenable, test_answers_nothing_is_down,
+             test_error_codes_never_listed,
              test_budget, test_mirror, test_resolver_forward_unbound]
     only = sys.argv[1:]
     if only:

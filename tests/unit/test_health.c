@@ -91,6 +91,18 @@ down_by_probe(void **state)
 	/* ... and a lookup answered after all brings it back */
 	assert_true(health_event(&h, HEV_QUERY_OK, T0 + 401, NULL));
 	assert_int_equal(h.state, HEALTH_UP);
+
+	/* a list that answers nothing (127.0.0.2 not listed) is down, its
+	   results still trusted, back at the first good probe */
+	assert_true(health_event(&h, HEV_PROBE_EMPTY, T0 + 700,
+	    "test point 127.0.0.2 not listed"));
+	assert_int_equal(h.state, HEALTH_DOWN);
+	assert_string_equal(h.reason,
+	    "answers nothing: test point 127.0.0.2 not listed");
+	assert_true(health_trusted(&h));
+	assert_int_equal(h.next_probe, T0 + 700 + HEALTH_PROBE_BAD);
+	assert_true(health_event(&h, HEV_PROBE_GOOD, T0 + 730, NULL));
+	assert_int_equal(h.state, HEALTH_UP);
 }
 
 static void
