@@ -171,6 +171,15 @@ struct answer_result {
 	size_t			 txt_len;
 };
 
+/* The view's source behind entry i of a state decided under v. */
+static inline const struct vsource *
+answer_src_of(const struct view *v, const struct answer_state *st, size_t i)
+{
+	const struct vzone *z = &v->zones[st->zone];
+
+	return &z->src[st->only != 0 ? st->only - 1u : i];
+}
+
 /*
  * Classify the labels of q below zone z into *s. Returns the subject kind.
  */

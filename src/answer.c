@@ -335,13 +335,6 @@ reason(const struct vsource *src, const struct list_value *val,
 	return list_txt_expand(tmpl, subject, buf, cap);
 }
 
-/* zone_src - the view's source behind state entry i */
-static const struct vsource *
-zone_src(const struct vzone *z, const struct answer_state *st, size_t i)
-{
-	return st->only != 0 ? &z->src[st->only - 1] : &z->src[i];
-}
-
 /*
  * src_values - look the subject up in local source i of st into
  * wk->vals (a served zone shares vals[], keeping one for each later
@@ -429,7 +422,7 @@ answer_decide_subject(const struct view *v, const struct vzone *z,
 	asked = st->testpoint == TP_NONE && st->exempted_by == 0;
 	look = st->exempted_by == 0 || (flags & ANSWER_ALL_LOCAL);
 	for (i = 0; i < n; i++) {
-		const struct vsource *src = zone_src(z, st, i);
+		const struct vsource *src = answer_src_of(v, st, i);
 		struct answer_src *as = &st->src[i];
 
 		memset(as, 0, sizeof(*as));
@@ -618,7 +611,7 @@ answer_merge(const struct view *v, struct answer_state *st,
 	if (exempted(st))
 		return 0;
 	for (i = 0; i < st->nsrc; i++) {
-		const struct vsource *src = zone_src(z, st, i);
+		const struct vsource *src = answer_src_of(v, st, i);
 		const struct answer_src *as = &st->src[i];
 		struct merge_hit *h;
 
@@ -971,7 +964,7 @@ answer_write(const struct view *v, const struct dns_query *q,
 			wk->voff[i] = (uint16_t)wk->nvals;
 			if (!st->src[i].remote &&
 			    st->src[i].status == ASRC_LISTED)
-				src_values(zone_src(z, st, i), st, wk, i,
+				src_values(answer_src_of(v, st, i), st, wk, i,
 				    z->serve || st->only != 0);
 		}
 	}

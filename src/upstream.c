@@ -79,7 +79,7 @@ upstate_of(struct upclient *uc, const struct view *v, int idx)
 	return upstate_find(uc, v->conf->upstreams[idx].name);
 }
 
-/* upc_server - where up's queries go: its own server: list, else the resolver */
+/* upc_server - where up asks: its own server: list, else the resolver */
 size_t
 upc_server(const struct upstate *up, size_t k, struct sockaddr_storage *sa,
     socklen_t *len)
@@ -99,15 +99,6 @@ upc_server(const struct upstate *up, size_t k, struct sockaddr_storage *sa,
 		*len = uc->reslen[k % n];
 	}
 	return n;
-}
-
-/* zsrc - the vsource of state index i */
-static const struct vsource *
-zsrc(const struct view *v, const struct answer_state *st, size_t i)
-{
-	const struct vzone *z = &v->zones[st->zone];
-
-	return &z->src[st->only != 0 ? st->only - 1u : i];
 }
 
 /* add_waiter - pq waits for lk with the sources in bits */
@@ -179,6 +170,17 @@ prefetch(struct upclient *uc, struct upstate *up, const struct subject *s)
 	upc_lookup_go(lk);
 }
 
+/* complete - source i (result code of cu) from outcome o */
+static void
+complete(struct answer_state *st, size_t i, const struct conf_upstream *cu,
+    int code, const struct outcome *o)
+{
+	struct answer_result r;
+
+	upc_map(cu, code, o, &r);
+	answer_complete(st, i, &r);
+}
+
 /*
  * upc_fill - complete from the cache what it holds fresh; fail what will
  * not be waited for; serve stale entries of upstreams that are down.
@@ -192,7 +194,6 @@ upc_fill(struct upclient *uc, const struct view *v, struct answer_state *st,
 	struct cache_key key;
 	struct cache_ent e;
 	struct outcome o;
-	struct answer_result r;
 	uint64_t todo = st->missing;
 	bool looked = false, have = false, txt = want_txt(qtype);
 	size_t i;
@@ -205,7 +206,7 @@ upc_fill(struct upclient *uc, const struct view *v, struct answer_state *st,
 
 		if (!(todo & 1))
 			continue;
-		src = zsrc(v, st, i);
+		src = answer_src_of(v, st, i);
 		if (src->kind != VSRC_UPSTREAM)
 			continue;
 		up = upstate_of(uc, v, src->upstream);
@@ -215,16 +216,14 @@ upc_fill(struct upclient *uc, const struct view *v, struct answer_state *st,
 			/* an IPv4 list is never asked about a name (and so
 			   on): it cannot list it */
 			o.status = ANSWER_RES_NOT_LISTED;
-			upc_map(cu, -1, &o, &r);
-			answer_complete(st, i, &r);
+			complete(st, i, cu, -1, &o);
 			continue;
 		}
 		o.status = ANSWER_RES_FAILED;
 		if (up == NULL || !health_trusted(&up->h) || (s->kind ==
 		    SUBJ_NAME && s->name_len + 1 + strlen(up->cu->zone) >
 		    CONF_DNAME_MAX)) {
-			upc_map(cu, -1, &o, &r);
-			answer_complete(st, i, &r);
+			complete(st, i, cu, -1, &o);
 			continue;
 		}
 		if (!looked) {
@@ -244,8 +243,7 @@ upc_fill(struct upclient *uc, const struct view *v, struct answer_state *st,
 			    (time_t)e.txt_expires <= now))) {
 				upc_from_entry(&e, (uint32_t)(e.expires - now),
 				    true, &o);
-				upc_map(cu, src->code, &o, &r);
-				answer_complete(st, i, &r);
+				complete(st, i, cu, src->code, &o);
 				if (quiet)
 					continue;
 				up->n.hits++;
@@ -259,8 +257,7 @@ upc_fill(struct upclient *uc, const struct view *v, struct answer_state *st,
 			if (!usable && upc_stale_ok(&e,
 			    v->conf->server.serve_stale, now)) {
 				upc_from_entry(&e, UPSTREAM_STALE_TTL, true, &o);
-				upc_map(cu, src->code, &o, &r);
-				answer_complete(st, i, &r);
+				complete(st, i, cu, src->code, &o);
 				if (!quiet) {
 					up->n.stale++;
 					uc->st->cache_stale++;
@@ -269,8 +266,7 @@ upc_fill(struct upclient *uc, const struct view *v, struct answer_state *st,
 			}
 		}
 		if (upc_recent(uc, up, s, txt, now, &o)) {
-			upc_map(cu, src->code, &o, &r);
-			answer_complete(st, i, &r);
+			complete(st, i, cu, src->code, &o);
 			if (!quiet) {
 				up->n.hits++;
 				uc->st->cache_hits++;
@@ -282,8 +278,7 @@ upc_fill(struct upclient *uc, const struct view *v, struct answer_state *st,
 				up->n.skipped++;
 				uc->st->upstream_skipped++;
 			}
-			upc_map(cu, -1, &o, &r);
-			answer_complete(st, i, &r);
+			complete(st, i, cu, -1, &o);
 		}
 	}
 	return st->missing;
@@ -312,7 +307,7 @@ upstream_only_missing(const struct view *v, const struct answer_state *st)
 
 	for (i = 0; i < st->nsrc; i++)
 		if ((st->missing >> i & 1) &&
-		    zsrc(v, st, i)->kind != VSRC_UPSTREAM)
+		    answer_src_of(v, st, i)->kind != VSRC_UPSTREAM)
 			return false;
 	return true;
 }
@@ -359,9 +354,9 @@ src_start(void *arg, struct ev_loop *loop, struct pending_query *pq,
 	(void)loop;
 	for (i = 0; i < st->nsrc; i++) {
 		ups[i] = NULL;
-		if (st->missing >> i & 1 && zsrc(v, st, i)->kind ==
+		if (st->missing >> i & 1 && answer_src_of(v, st, i)->kind ==
 		    VSRC_UPSTREAM)
-			ups[i] = upstate_of(uc, v, zsrc(v, st, i)->upstream);
+			ups[i] = upstate_of(uc, v, answer_src_of(v, st, i)->upstream);
 	}
 	for (i = 0; i < st->nsrc; i++) {
 		struct upstate *up = ups[i];
@@ -374,7 +369,7 @@ src_start(void *arg, struct ev_loop *loop, struct pending_query *pq,
 		for (j = i; j < st->nsrc; j++)
 			if (ups[j] == up) {
 				bits |= UINT64_C(1) << j;
-				code[j] = (int16_t)zsrc(v, st, j)->code;
+				code[j] = (int16_t)answer_src_of(v, st, j)->code;
 			}
 		done |= bits;
 		lk = upc_lookup_client(uc, up, s, txt, &joined);
@@ -401,7 +396,7 @@ src_start(void *arg, struct ev_loop *loop, struct pending_query *pq,
 			src_cancel(uc, pq);
 			return RBLMUX_ENOMEM;
 		}
-		if (add_waiter(lk, pq, &v->conf->upstreams[zsrc(v, st,
+		if (add_waiter(lk, pq, &v->conf->upstreams[answer_src_of(v, st,
 		    i)->upstream], bits, txt, code) == NULL) {
 			src_cancel(uc, pq);
 			return RBLMUX_ENOMEM;
