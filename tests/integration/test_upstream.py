@@ -43,6 +43,7 @@ import harness as h  # noqa: E402
 h.SUITE_TIMEOUT = int(os.environ.get("RBLMUX_IT_TIMEOUT", "900"))
 REENABLE_WAIT = 3 * 30 + 30
 STALE_TTL = 30                  # UPSTREAM_STALE_TTL
+PARTIAL_TTL = 30                # ANSWER_PARTIAL_TTL
 STATE_WORDS = ("up", "down", "disabled", "unknown")
 
 # subjects
@@ -257,10 +258,16 @@ def test_partial_answer_within_timeout(t):
          "answer is not SERVFAIL", repr(m))
     t.ok(m is not None and dt < 4.0,
          "answered at the timeout, not after the 5 s upstream (%.2f s)" % dt)
+    t.ok(m is not None and 0 < ttl_of(m) <= PARTIAL_TTL,
+         "a partial answer lives at most %d s" % PARTIAL_TTL, repr(m))
     t.eq(subject_count(fake, ONE, "slow.test", "A"), 1,
          "the slow upstream was asked once")
     m = ask(srv, SLOW, timeout=6)
     t.eq(bits(m), 0, "only the slow upstream lists: NXDOMAIN at the timeout")
+    soa = m.soa() if m is not None else None
+    t.ok(soa is not None and soa.ttl <= PARTIAL_TTL,
+         "... whose SOA (negative TTL) lives at most %d s" % PARTIAL_TTL,
+         repr(m))
     # the partial answer is cached only briefly: once the slow upstream
     # answers in time, its bit appears
     fake.set_rules(fake_rules("slow.test", {ONE: {"A": {"a":
