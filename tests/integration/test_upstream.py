@@ -1,11 +1,8 @@
 #!/usr/bin/env python3
 """test_upstream -- rblmuxd's upstream fan-out, merge, health and cache.
 
-NOT RUN BY `make test` YET: tests/run-all skips this file until rblmuxd
-queries its upstreams (bin/rblmuxd answers upstream results as "not
-available"). Run it by hand: python3 tests/integration/test_upstream.py
-[TEST_NAME ...]. Once every case passes, drop the skip line from
-tests/run-all.
+Run by `make test` (tests/run-all); one case by hand:
+python3 tests/integration/test_upstream.py [TEST_NAME ...].
 
 The upstreams are real processes on loopback (harness.py): rbldnsd
 instances serving known data, tests/support/fake_upstream.py for what
