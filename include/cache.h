@@ -85,11 +85,18 @@ struct cache_ent {
 	char		 txt[UPRESP_MAX_TXT + 1];
 };
 
-/* A record as read: its bytes, decoded per entry on demand. */
+/*
+ * A record as read: its bytes, decoded per entry on demand, and where
+ * each entry starts (cache_rec_index), so finding one upstream's entry
+ * costs no walk over the others.
+ */
 #define CACHE_REC_MAX		(CACHE_MAX_ENT * 320 + 16)
 struct cache_rec {
 	size_t		 len;
 	uint32_t	 atime;		/* last access (approximate) */
+	unsigned	 n;		/* entries indexed below */
+	uint64_t	 src[CACHE_MAX_ENT];
+	uint16_t	 off[CACHE_MAX_ENT];
 	uint8_t		 b[CACHE_REC_MAX];
 };
 
@@ -148,6 +155,15 @@ struct cache_reader *cache_reader_new(struct cache *c);
 void	 cache_reader_free(struct cache_reader *r);	/* accepts NULL */
 
 /*
+ * Held, a reader keeps its read transaction from one lookup to the next
+ * until cache_reader_release(): a loop iteration's lookups then share
+ * one snapshot and one renewal. Not held (the default), each lookup
+ * reads the newest data.
+ */
+void	 cache_reader_hold(struct cache_reader *r, bool hold);
+void	 cache_reader_release(struct cache_reader *r);	/* accepts NULL */
+
+/*
  * One LMDB get: the record of k into *rec. Returns 0, RBLMUX_ENOENT
  * (no record), or another negative code (an LMDB error: counted, and
  * the caller treats it as a miss).
@@ -155,7 +171,12 @@ void	 cache_reader_free(struct cache_reader *r);	/* accepts NULL */
 int	 cache_lookup(struct cache_reader *r, const struct cache_key *k,
 	    struct cache_rec *rec);
 
-/* Upstream src's entry in rec into *e. Returns false when none. */
+/* Check rec->b[rec->len] and index its entries: false (and nothing
+   indexed) when it is no record. cache_lookup() does it. */
+bool	 cache_rec_index(struct cache_rec *rec);
+
+/* Upstream src's entry in rec (indexed) into *e. Returns false when
+   none; a rec holding garbage yields none. */
 bool	 cache_rec_get(const struct cache_rec *rec, uint64_t src,
 	    struct cache_ent *e);
 

@@ -93,11 +93,20 @@ void	 health_init(struct health *h, time_t now);
 bool	 health_event(struct health *h, enum health_event e, time_t now,
 	    const char *detail);
 
-/* Do client lookups go to it (UNKNOWN or UP)? */
-bool	 health_usable(const struct health *h);
+/* Do client lookups go to it (UNKNOWN or UP)? (inline: asked for
+   every source of every query) */
+static inline bool
+health_usable(const struct health *h)
+{
+	return h->state == HEALTH_UNKNOWN || h->state == HEALTH_UP;
+}
 
 /* Do its results (fresh or cached) count (not DISABLED)? */
-bool	 health_trusted(const struct health *h);
+static inline bool
+health_trusted(const struct health *h)
+{
+	return h->state != HEALTH_DISABLED;
+}
 
 /* "unknown", "up", "down", "disabled" */
 const char *health_state_name(enum health_state s);

@@ -78,21 +78,35 @@ cache_ent_len(const uint8_t *b, size_t len, size_t off)
 	return ent_len(b, len, off);
 }
 
-/* rec_valid - b[len] parses exactly as a record */
-bool
-cache_rec_valid(const uint8_t *b, size_t len)
+/*
+ * rec_walk - the number of entries of b[len] when it parses exactly as
+ * a record, else -1; with src and off, where each entry starts and
+ * whose it is
+ */
+static int
+rec_walk(const uint8_t *b, size_t len, uint64_t *src, uint16_t *off)
 {
-	size_t off = REC_HDR, n, i;
+	size_t o = REC_HDR, n, i;
 
 	if (len < REC_HDR || len > CACHE_REC_MAX || b[0] != REC_VERSION ||
 	    b[1] > CACHE_MAX_ENT || b[2] != 0 || b[3] != 0)
-		return false;
-	for (i = 0; i < b[1]; i++) {
-		if ((n = ent_len(b, len, off)) == 0)
-			return false;
-		off += n;
+		return -1;
+	for (i = 0; i < b[1]; i++, o += n) {
+		if ((n = ent_len(b, len, o)) == 0)
+			return -1;
+		if (src != NULL) {
+			src[i] = get64(b + o + E_SRC);
+			off[i] = (uint16_t)o;
+		}
 	}
-	return off == len;
+	return o == len ? b[1] : -1;
+}
+
+/* cache_rec_valid - b[len] parses exactly as a record */
+bool
+cache_rec_valid(const uint8_t *b, size_t len)
+{
+	return rec_walk(b, len, NULL, NULL) >= 0;
 }
 
 /* ent_encode - e into out[ENT_MAX]; its length, 0 when e is no entry */
@@ -298,6 +312,33 @@ mkdirs(const char *dir)
 	return 0;
 }
 
+/*
+ * key_cmp - LMDB's own key order (bytes, then the shorter first), without
+ * a call to memcmp() for keys of a few bytes: it is where a lookup spends
+ * its comparisons. The order is the default one, so LMDB's tools read
+ * and write the file as they are.
+ */
+static int
+key_cmp(const MDB_val *a, const MDB_val *b)
+{
+	const uint8_t *x = a->mv_data, *y = b->mv_data;
+	size_t n = a->mv_size < b->mv_size ? a->mv_size : b->mv_size, i;
+	uint32_t p, q;
+
+	/* four bytes at a time, read big-endian: still the bytes' order */
+	for (i = 0; i + 4 <= n; i += 4) {
+		memcpy(&p, x + i, 4);
+		memcpy(&q, y + i, 4);
+		if (p != q)
+			return __builtin_bswap32(p) < __builtin_bswap32(q) ?
+			    -1 : 1;
+	}
+	for (; i < n; i++)
+		if (x[i] != y[i])
+			return (int)x[i] - (int)y[i];
+	return a->mv_size < b->mv_size ? -1 : a->mv_size > b->mv_size;
+}
+
 /* env_open - open c->path; an LMDB code */
 static int
 env_open(struct cache *c, uint64_t max_size)
@@ -314,7 +355,8 @@ env_open(struct cache *c, uint64_t max_size)
 	    (rc = mdb_reader_check(c->env, &dead)) != 0 ||
 	    (rc = mdb_txn_begin(c->env, NULL, 0, &txn)) != 0)
 		goto fail;
-	if ((rc = mdb_dbi_open(txn, NULL, 0, &c->dbi)) != 0) {
+	if ((rc = mdb_dbi_open(txn, NULL, 0, &c->dbi)) != 0 ||
+	    (rc = mdb_set_compare(txn, c->dbi, key_cmp)) != 0) {
 		mdb_txn_abort(txn);
 		goto fail;
 	}
@@ -521,6 +563,23 @@ cache_reader_free(struct cache_reader *r)
 	free(r);
 }
 
+void
+cache_reader_release(struct cache_reader *r)
+{
+	if (r != NULL && r->live) {
+		mdb_txn_reset(r->txn);
+		r->live = false;
+	}
+}
+
+void
+cache_reader_hold(struct cache_reader *r, bool hold)
+{
+	r->hold = hold;
+	if (!hold)
+		cache_reader_release(r);
+}
+
 static int q_push(struct cache *c, int type, const struct cache_key *k,
 	    const uint8_t *payload, size_t plen);
 
@@ -534,18 +593,20 @@ cache_lookup(struct cache_reader *r, const struct cache_key *k,
 
 	if (!cache_key_ok(k))
 		return RBLMUX_EINVAL;
-	if ((rc = mdb_txn_renew(r->txn)) != 0)
+	if (!r->live && (rc = mdb_txn_renew(r->txn)) != 0)
 		return cache_lmdb_err(r->c, "read transaction", rc);
+	r->live = true;
 	key.mv_data = (void *)(uintptr_t)k->b;
 	key.mv_size = k->len;
 	rc = mdb_get(r->txn, r->c->dbi, &key, &val);
-	valid = rc == 0 && cache_rec_valid(val.mv_data, val.mv_size);
-	if (valid) {
+	valid = false;
+	if (rc == 0 && val.mv_size <= CACHE_REC_MAX) {
 		memcpy(rec->b, val.mv_data, val.mv_size);
 		rec->len = val.mv_size;
-		rec->atime = get32(rec->b + 4);
+		valid = cache_rec_index(rec);
 	}
-	mdb_txn_reset(r->txn);
+	if (!r->hold || rc != 0)
+		cache_reader_release(r);
 	if (rc != 0)
 		return cache_lmdb_err(r->c, "get", rc);
 	if (!valid) {
@@ -557,21 +618,34 @@ cache_lookup(struct cache_reader *r, const struct cache_key *k,
 }
 
 bool
+cache_rec_index(struct cache_rec *rec)
+{
+	int n = rec_walk(rec->b, rec->len, rec->src, rec->off);
+
+	rec->n = n < 0 ? 0 : (unsigned)n;
+	if (n < 0)
+		return false;
+	rec->atime = get32(rec->b + 4);
+	return true;
+}
+
+bool
 cache_rec_get(const struct cache_rec *rec, uint64_t src,
     struct cache_ent *e)
 {
-	size_t off = REC_HDR, n, i, len = rec->len;
+	unsigned i;
 
-	if (len < REC_HDR || len > CACHE_REC_MAX || rec->b[0] != REC_VERSION)
+	if (rec->n > CACHE_MAX_ENT || rec->len > CACHE_REC_MAX)
 		return false;
-	for (i = 0; i < rec->b[1]; i++, off += n) {
-		if ((n = ent_len(rec->b, len, off)) == 0)
-			return false;
-		if (get64(rec->b + off + E_SRC) == src) {
-			ent_decode(rec->b + off, e);
+	for (i = 0; i < rec->n; i++)
+		if (rec->src[i] == src) {
+			/* the index is trusted no further than it checks */
+			if (ent_len(rec->b, rec->len, rec->off[i]) == 0 ||
+			    get64(rec->b + rec->off[i] + E_SRC) != src)
+				return false;
+			ent_decode(rec->b + rec->off[i], e);
 			return true;
 		}
-	}
 	return false;
 }
 

@@ -93,6 +93,8 @@ struct cache {
 struct cache_reader {
 	struct cache	*c;
 	MDB_txn		*txn;
+	bool		 hold;		/* keep txn between lookups ... */
+	bool		 live;		/* ... and it is renewed now */
 };
 
 /* Little-endian fields of records and queued operations */

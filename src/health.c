@@ -137,18 +137,6 @@ health_event(struct health *h, enum health_event e, time_t now,
 	return changed;
 }
 
-bool
-health_usable(const struct health *h)
-{
-	return h->state == HEALTH_UNKNOWN || h->state == HEALTH_UP;
-}
-
-bool
-health_trusted(const struct health *h)
-{
-	return h->state != HEALTH_DISABLED;
-}
-
 const char *
 health_state_name(enum health_state s)
 {

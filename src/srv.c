@@ -78,6 +78,9 @@
 #define TCP_SHARE	256		/* messages per loop iteration, shared */
 #define TCP_SHARE_MIN	2		/* ... but this many for each connection */
 #define MAX_ROUNDS	8		/* batches per wakeup, for fairness */
+#define LOAD_WINDOW	0.1		/* seconds the UDP rate is taken over */
+#define BUSY_RATE	20000.0		/* datagrams/s from which wake-ups wait */
+#define GATHER_MAX	0.0002		/* ... at most this long, seconds */
 
 struct srv;
 
@@ -170,6 +173,9 @@ struct srv {
 	uint32_t	 nslots;
 	uint32_t	 free_slot;	/* first free index + 1, 0 = none */
 	bool		 draining;	/* stopping: no new queries */
+	double		 load_since;	/* UDP rate: window start, */
+	unsigned long	 load_n;	/* ... datagrams in it */
+	double		 gather;	/* the loop's io collect interval */
 	/* UDP batch buffers, reused for every batch */
 	struct mmsghdr	 rmsg[BATCH], smsg[BATCH];
 	struct iovec	 riov[BATCH], siov[BATCH];
@@ -331,6 +337,36 @@ copy_pktinfo(struct msghdr *rh, uint8_t *ctl, size_t cap)
 	return 0;
 }
 
+/*
+ * udp_pace - count n datagrams; once per LOAD_WINDOW, set how long the
+ * loop waits before each poll. Busy, it waits to find about a batch per
+ * wake-up (at most GATHER_MAX), so the wake-up and the two system calls
+ * are shared by many queries; otherwise it does not wait, and a lone
+ * query is answered at once.
+ */
+static void
+udp_pace(struct srv *s, unsigned n)
+{
+	double now = ev_now(s->loop), dt = now - s->load_since, rate, wait;
+
+	s->load_n += n;
+	if (dt < LOAD_WINDOW)
+		return;
+	rate = (double)s->load_n / dt;
+	wait = 0.;
+	if (rate >= BUSY_RATE) {
+		wait = BATCH / rate;
+		if (wait > GATHER_MAX)
+			wait = GATHER_MAX;
+	}
+	if (wait != s->gather) {
+		ev_set_io_collect_interval(s->loop, wait);
+		s->gather = wait;
+	}
+	s->load_since = now;
+	s->load_n = 0;
+}
+
 /* udp_cb - drain a UDP socket in batches */
 static void
 udp_cb(struct ev_loop *loop, ev_io *w, int revents)
@@ -358,6 +394,7 @@ udp_cb(struct ev_loop *loop, ev_io *w, int revents)
 		n = recvmmsg(u->fd, s->rmsg, BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			return;
+		udp_pace(s, (unsigned)n);
 		nout = 0;
 		for (i = 0; i < n; i++) {
 			struct msghdr *rh = &s->rmsg[i].msg_hdr;

@@ -191,13 +191,21 @@ static uint64_t
 upc_fill(struct upclient *uc, const struct view *v, struct answer_state *st,
     const struct subject *s, uint16_t qtype, time_t now, bool quiet)
 {
+	static const struct outcome o_not = { .status = ANSWER_RES_NOT_LISTED },
+	    o_fail = { .status = ANSWER_RES_FAILED };
 	struct cache_key key;
 	struct cache_ent e;
 	struct outcome o;
+	const struct upstate *eup = NULL;	/* whose entry e is */
+	struct upstate *const *map = NULL;
 	uint64_t todo = st->missing;
-	bool looked = false, have = false, txt = want_txt(qtype);
+	bool looked = false, have = false, found = false;
+	bool txt = want_txt(qtype);
 	size_t i;
 
+	/* the current view's upstreams by index, without a search */
+	if (uc->vc != NULL && v->conf == uc->vc->c && uc->map != NULL)
+		map = uc->map;
 	for (i = 0; todo != 0; i++, todo >>= 1) {
 		const struct vsource *src;
 		const struct conf_upstream *cu;
@@ -209,21 +217,20 @@ upc_fill(struct upclient *uc, const struct view *v, struct answer_state *st,
 		src = answer_src_of(v, st, i);
 		if (src->kind != VSRC_UPSTREAM)
 			continue;
-		up = upstate_of(uc, v, src->upstream);
+		up = map != NULL && src->upstream >= 0 &&
+		    (size_t)src->upstream < uc->nmap ? map[src->upstream] :
+		    upstate_of(uc, v, src->upstream);
 		cu = &v->conf->upstreams[src->upstream];
-		memset(&o, 0, sizeof(o));
 		if (!family_fits(cu, s)) {
 			/* an IPv4 list is never asked about a name (and so
 			   on): it cannot list it */
-			o.status = ANSWER_RES_NOT_LISTED;
-			complete(st, i, cu, -1, &o);
+			complete(st, i, cu, -1, &o_not);
 			continue;
 		}
-		o.status = ANSWER_RES_FAILED;
 		if (up == NULL || !health_trusted(&up->h) || (s->kind ==
 		    SUBJ_NAME && s->name_len + 1 + strlen(up->cu->zone) >
 		    CONF_DNAME_MAX)) {
-			complete(st, i, cu, -1, &o);
+			complete(st, i, cu, -1, &o_fail);
 			continue;
 		}
 		if (!looked) {
@@ -235,9 +242,14 @@ upc_fill(struct upclient *uc, const struct view *v, struct answer_state *st,
 			    (time_t)uc->rec.atime + TOUCH_EVERY < now)
 				cache_touch(uc->cache, &key, now);
 		}
-		over = budget_exhausted(&up->b, now);
+		over = up->b.max != 0 && budget_exhausted(&up->b, now);
 		usable = health_usable(&up->h) && !over;
-		if (have && cache_rec_get(&uc->rec, up->src, &e)) {
+		if (have && up != eup) {
+			/* decoded once for all the results of an upstream */
+			eup = up;
+			found = cache_rec_get(&uc->rec, up->src, &e);
+		}
+		if (have && found) {
 			if ((time_t)e.expires > now && !(txt && usable &&
 			    e.status == CACHE_LISTED && (!e.has_txt ||
 			    (time_t)e.txt_expires <= now))) {
@@ -278,7 +290,7 @@ upc_fill(struct upclient *uc, const struct view *v, struct answer_state *st,
 				up->n.skipped++;
 				uc->st->upstream_skipped++;
 			}
-			complete(st, i, cu, -1, &o);
+			complete(st, i, cu, -1, &o_fail);
 		}
 	}
 	return st->missing;
@@ -405,6 +417,18 @@ src_start(void *arg, struct ev_loop *loop, struct pending_query *pq,
 	return 0;
 }
 
+/* release_cb - the loop is about to wait: let the cache's writer reuse
+   what the iteration's lookups read */
+static void
+release_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	struct upclient *uc = w->data;
+
+	cache_reader_release(uc->reader);
+	(void)loop;
+	(void)revents;
+}
+
 /* upclient_new - an empty client on loop */
 struct upclient *
 upclient_new(struct ev_loop *loop, struct cache *c, struct stats *st)
@@ -418,6 +442,14 @@ upclient_new(struct ev_loop *loop, struct cache *c, struct stats *st)
 	uc->st = st;
 	if (c != NULL && (uc->reader = cache_reader_new(c)) == NULL)
 		log_warnx("cache: no reader; answering without the cache");
+	if (uc->reader != NULL) {
+		/* one snapshot per loop iteration, not one per query */
+		cache_reader_hold(uc->reader, true);
+		ev_prepare_init(&uc->release, release_cb);
+		uc->release.data = uc;
+		ev_prepare_start(loop, &uc->release);
+		ev_unref(loop);
+	}
 	uc->source.fill = src_fill;
 	uc->source.wants = src_wants;
 	uc->source.start = src_start;
@@ -675,6 +707,11 @@ upclient_stop(struct upclient *uc)
 	if (uc == NULL)
 		return;
 	uc->stopping = true;
+	if (ev_is_active(&uc->release)) {
+		ev_ref(uc->loop);
+		ev_prepare_stop(uc->loop, &uc->release);
+		cache_reader_release(uc->reader);
+	}
 	memset(&o, 0, sizeof(o));
 	o.status = ANSWER_RES_FAILED;
 	for (i = 0; i < uc->nups; i++)

@@ -168,6 +168,8 @@ struct upclient {
 	size_t			 lingering;
 	bool			 stopping;
 	struct pending_source	 source;
+	ev_prepare		 release;	/* ends the reader's snapshot
+						   before the loop waits */
 	struct cache_rec	 rec;		/* fill()'s one record */
 };
 
