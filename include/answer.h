@@ -228,6 +228,30 @@ int	 answer_complete(struct answer_state *st, size_t i,
 	    const struct answer_result *r);
 
 /*
+ * answer_complete() of a result with one code a (listed) or none (not
+ * listed) and no reason, inline: what a cache hit mostly is. Source i
+ * must be missing.
+ */
+static inline void
+answer_complete_code(struct answer_state *st, size_t i, bool listed,
+    uint32_t a, uint32_t ttl)
+{
+	struct answer_src *as = &st->src[i];
+
+	st->missing &= ~(UINT64_C(1) << i);
+	as->ttl = ttl;
+	if (!listed) {
+		as->status = ASRC_NOT_LISTED;
+		return;
+	}
+	as->status = ASRC_LISTED;
+	as->a = a;
+	as->nvals = 1;
+	as->txt_len = 0;
+	as->txt_off = st->txt_used;
+}
+
+/*
  * The zone's decision from st (sources that are still missing count as
  * not listed). Fills hits (ANSWER_MAX_SRC of them) and *nhits, and for
  * aggregate zones *out. With want_txt each hit's reason is expanded into

@@ -171,7 +171,10 @@ answer_classify(const struct vzone *z, const struct dns_query *q,
 		for (i = 0; i < z->nsrc; i++) {
 			const uint8_t *rl = z->src[i].label;
 
-			if (rl[0] == l && memcmp(rl + 1, p, l) == 0) {
+			/* first bytes inline: a subject's labels seldom
+			   begin as a result name does */
+			if (rl[0] == l && rl[1] == p[0] &&
+			    memcmp(rl + 1, p, l) == 0) {
 				s->only = &z->src[i];
 				m = k - 1;
 				break;

@@ -80,7 +80,8 @@
 #define MAX_ROUNDS	8		/* batches per wakeup, for fairness */
 #define LOAD_WINDOW	0.1		/* seconds the UDP rate is taken over */
 #define BUSY_RATE	20000.0		/* datagrams/s from which wake-ups wait */
-#define GATHER_MAX	0.0002		/* ... at most this long, seconds */
+#define GATHER		(2 * BATCH)	/* ... to find about this many, */
+#define GATHER_MAX	0.0005		/* ... at most this long, seconds */
 
 struct srv;
 
@@ -339,10 +340,10 @@ copy_pktinfo(struct msghdr *rh, uint8_t *ctl, size_t cap)
 
 /*
  * udp_pace - count n datagrams; once per LOAD_WINDOW, set how long the
- * loop waits before each poll. Busy, it waits to find about a batch per
- * wake-up (at most GATHER_MAX), so the wake-up and the two system calls
- * are shared by many queries; otherwise it does not wait, and a lone
- * query is answered at once.
+ * loop waits before each poll. Busy, it waits to find about GATHER
+ * datagrams per wake-up (at most GATHER_MAX), so the wake-up and the
+ * system calls are shared by many queries; otherwise it does not wait,
+ * and a lone query is answered at once.
  */
 static void
 udp_pace(struct srv *s, unsigned n)
@@ -355,7 +356,7 @@ udp_pace(struct srv *s, unsigned n)
 	rate = (double)s->load_n / dt;
 	wait = 0.;
 	if (rate >= BUSY_RATE) {
-		wait = BATCH / rate;
+		wait = GATHER / rate;
 		if (wait > GATHER_MAX)
 			wait = GATHER_MAX;
 	}

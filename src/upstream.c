@@ -196,6 +196,7 @@ upc_fill(struct upclient *uc, const struct view *v, struct answer_state *st,
 	struct cache_key key;
 	struct cache_ent e;
 	struct outcome o;
+	struct answer_result r;
 	const struct upstate *eup = NULL;	/* whose entry e is */
 	struct upstate *const *map = NULL;
 	uint64_t todo = st->missing;
@@ -253,9 +254,18 @@ upc_fill(struct upclient *uc, const struct view *v, struct answer_state *st,
 			if ((time_t)e.expires > now && !(txt && usable &&
 			    e.status == CACHE_LISTED && (!e.has_txt ||
 			    (time_t)e.txt_expires <= now))) {
-				upc_from_entry(&e, (uint32_t)(e.expires - now),
-				    true, &o);
-				complete(st, i, cu, src->code, &o);
+				uint32_t ttl = (uint32_t)(e.expires - now);
+
+				if (src->code < 0 && !e.has_txt &&
+				    (e.status != CACHE_LISTED || e.na == 1))
+					answer_complete_code(st, i, e.status ==
+					    CACHE_LISTED && e.a[0] != 0,
+					    e.a[0], ttl);
+				else {
+					upc_map_entry(cu, src->code, &e, ttl,
+					    &r);
+					answer_complete(st, i, &r);
+				}
 				if (quiet)
 					continue;
 				up->n.hits++;
@@ -268,8 +278,9 @@ upc_fill(struct upclient *uc, const struct view *v, struct answer_state *st,
 			}
 			if (!usable && upc_stale_ok(&e,
 			    v->conf->server.serve_stale, now)) {
-				upc_from_entry(&e, UPSTREAM_STALE_TTL, true, &o);
-				complete(st, i, cu, src->code, &o);
+				upc_map_entry(cu, src->code, &e,
+				    UPSTREAM_STALE_TTL, &r);
+				answer_complete(st, i, &r);
 				if (!quiet) {
 					up->n.stale++;
 					uc->st->cache_stale++;

@@ -195,6 +195,9 @@ uint16_t upc_random16(void);
 /* What outcome o says for result `code` of upstream cu (-1: its own). */
 void	 upc_map(const struct conf_upstream *cu, int code,
 	    const struct outcome *o, struct answer_result *r);
+/* The same for cache entry e with TTL ttl (upc_map of upc_from_entry). */
+void	 upc_map_entry(const struct conf_upstream *cu, int code,
+	    const struct cache_ent *e, uint32_t ttl, struct answer_result *r);
 /* The outcome cache entry e says, with TTL ttl (its TXT when txt). */
 void	 upc_from_entry(const struct cache_ent *e, uint32_t ttl, bool txt,
 	    struct outcome *o);

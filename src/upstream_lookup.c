@@ -39,32 +39,61 @@ upc_random16(void)
 	return v;
 }
 
+/*
+ * map_codes - r (status LISTED, ttl set) from the codes a[na] and the
+ * reason txt of upstream cu, for its result `code`: every code that
+ * lists the result (a mirror answers each); not listed when none does
+ */
+static void
+map_codes(const struct conf_upstream *cu, int code, const uint32_t *a,
+    unsigned na, const char *txt, size_t txt_len, struct answer_result *r)
+{
+	uint32_t c;
+	unsigned i;
+
+	r->na = 0;
+	if (code >= 0 && (size_t)code >= cu->ncodes)
+		code = -1;
+	for (i = 0; i < na && r->na < ANSWER_RES_MAX_A; i++)
+		if ((c = code < 0 ? a[i] : upresp_code_listed(cu, code,
+		    &a[i], 1)) != 0)
+			r->a[r->na++] = c;
+	if (r->na == 0)
+		r->status = ANSWER_RES_NOT_LISTED;
+	/* answer_complete() copies txt_len bytes: never from NULL */
+	r->txt = txt != NULL ? txt : "";
+	r->txt_len = txt != NULL ? txt_len : 0;
+}
+
 /* upc_map - what outcome o says for result `code` of upstream cu */
 void
 upc_map(const struct conf_upstream *cu, int code, const struct outcome *o,
     struct answer_result *r)
 {
-	uint32_t a;
-	unsigned i;
-
 	memset(r, 0, sizeof(*r));
 	r->status = o->status;
 	r->ttl = o->ttl;
-	if (o->status != ANSWER_RES_LISTED)
-		return;
-	if (code >= 0 && (size_t)code >= cu->ncodes)
-		code = -1;
-	/* every code that lists the result (a mirror answers each) */
-	for (i = 0; i < o->na && r->na < ANSWER_RES_MAX_A; i++)
-		if ((a = upresp_code_listed(cu, code, &o->a[i], 1)) != 0)
-			r->a[r->na++] = a;
-	if (r->na == 0) {
+	if (o->status == ANSWER_RES_LISTED)
+		map_codes(cu, code, o->a, o->na, o->txt, o->txt_len, r);
+}
+
+/* upc_map_entry - what cache entry e says for result `code` of cu, with
+   TTL ttl: upc_map() of upc_from_entry(), without the outcome between */
+void
+upc_map_entry(const struct conf_upstream *cu, int code,
+    const struct cache_ent *e, uint32_t ttl, struct answer_result *r)
+{
+	r->ttl = ttl;
+	r->na = 0;
+	r->txt = NULL;
+	r->txt_len = 0;
+	if (e->status != CACHE_LISTED) {
 		r->status = ANSWER_RES_NOT_LISTED;
 		return;
 	}
-	/* answer_complete() copies txt_len bytes: never from NULL */
-	r->txt = o->txt != NULL ? o->txt : "";
-	r->txt_len = o->txt != NULL ? o->txt_len : 0;
+	r->status = ANSWER_RES_LISTED;
+	map_codes(cu, code, e->a, e->na > UPRESP_MAX_A ? UPRESP_MAX_A : e->na,
+	    e->has_txt ? e->txt : NULL, e->txt_len, r);
 }
 
 /* upc_from_entry - the outcome a cache entry says, with TTL ttl */
