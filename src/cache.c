@@ -84,14 +84,16 @@ cache_ent_len(const uint8_t *b, size_t len, size_t off)
  * whose it is
  */
 static int
-rec_walk(const uint8_t *b, size_t len, uint64_t *src, uint16_t *off)
+rec_walk(const uint8_t *restrict b, size_t len, uint64_t *restrict src,
+    uint16_t *restrict off)
 {
-	size_t o = REC_HDR, n, i;
+	size_t o = REC_HDR, n, i, nent;
 
 	if (len < REC_HDR || len > CACHE_REC_MAX || b[0] != REC_VERSION ||
 	    b[1] > CACHE_MAX_ENT || b[2] != 0 || b[3] != 0)
 		return -1;
-	for (i = 0; i < b[1]; i++, o += n) {
+	nent = b[1];
+	for (i = 0; i < nent; i++, o += n) {
 		if ((n = ent_len(b, len, o)) == 0)
 			return -1;
 		if (src != NULL) {
@@ -99,7 +101,7 @@ rec_walk(const uint8_t *b, size_t len, uint64_t *src, uint16_t *off)
 			off[i] = (uint16_t)o;
 		}
 	}
-	return o == len ? b[1] : -1;
+	return o == len ? (int)nent : -1;
 }
 
 /* cache_rec_valid - b[len] parses exactly as a record */

@@ -80,8 +80,8 @@
 #define MAX_ROUNDS	8		/* batches per wakeup, for fairness */
 #define LOAD_WINDOW	0.1		/* seconds the UDP rate is taken over */
 #define BUSY_RATE	20000.0		/* datagrams/s from which wake-ups wait */
-#define GATHER		(2 * BATCH)	/* ... to find about this many, */
-#define GATHER_MAX	0.0005		/* ... at most this long, seconds */
+#define GATHER		(3 * BATCH)	/* ... to find about this many, */
+#define GATHER_MAX	0.00075		/* ... at most this long, seconds */
 
 struct srv;
 
