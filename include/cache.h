@@ -157,7 +157,9 @@ void	 cache_reader_free(struct cache_reader *r);	/* accepts NULL */
 /*
  * Held, a reader keeps its read transaction from one lookup to the next
  * until cache_reader_release(): a loop iteration's lookups then share
- * one snapshot and one renewal. Not held (the default), each lookup
+ * one snapshot and one renewal. A flush (cache_flush_*(),
+ * cache_drop_positives()) is seen at once all the same: the next lookup
+ * after it takes a new snapshot. Not held (the default), each lookup
  * reads the newest data.
  */
 void	 cache_reader_hold(struct cache_reader *r, bool hold);

@@ -595,9 +595,15 @@ cache_lookup(struct cache_reader *r, const struct cache_key *k,
 
 	if (!cache_key_ok(k))
 		return RBLMUX_EINVAL;
-	if (!r->live && (rc = mdb_txn_renew(r->txn)) != 0)
-		return cache_lmdb_err(r->c, "read transaction", rc);
-	r->live = true;
+	/* a flush is seen at once, even by a snapshot held from before */
+	if (r->live && r->flushes != atomic_load(&r->c->flushes))
+		cache_reader_release(r);
+	if (!r->live) {
+		r->flushes = atomic_load(&r->c->flushes);
+		if ((rc = mdb_txn_renew(r->txn)) != 0)
+			return cache_lmdb_err(r->c, "read transaction", rc);
+		r->live = true;
+	}
 	key.mv_data = (void *)(uintptr_t)k->b;
 	key.mv_size = k->len;
 	rc = mdb_get(r->txn, r->c->dbi, &key, &val);
@@ -641,9 +647,11 @@ cache_rec_get(const struct cache_rec *rec, uint64_t src,
 		return false;
 	for (i = 0; i < rec->n; i++)
 		if (rec->src[i] == src) {
-			/* cache_rec_index() checked the entry; a garbage
-			   index still reads nothing outside b */
-			if (rec->off[i] > CACHE_REC_MAX - ENT_MAX)
+			/* cache_rec_index() checked the entry; checked
+			   again, a garbage rec (bytes or index) decodes
+			   nothing: an entry's codes and TXT are sized by
+			   its own bytes */
+			if (ent_len(rec->b, rec->len, rec->off[i]) == 0)
 				return false;
 			ent_decode(rec->b + rec->off[i], e);
 			return true;

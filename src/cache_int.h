@@ -86,6 +86,8 @@ struct cache {
 	uint8_t		 wbuf[CACHE_REC_MAX];
 
 	_Atomic uint64_t puts, put_dropped, purged, evicted, map_full, errors;
+	_Atomic uint32_t flushes;	/* flushes committed: held readers
+					   renew at their next lookup */
 	atomic_bool	 logged;
 	bool		 moved_aside;
 };
@@ -94,7 +96,8 @@ struct cache_reader {
 	struct cache	*c;
 	MDB_txn		*txn;
 	bool		 hold;		/* keep txn between lookups ... */
-	bool		 live;		/* ... and it is renewed now */
+	bool		 live;		/* ... and it is renewed now, */
+	uint32_t	 flushes;	/* ... when c->flushes was this */
 };
 
 /* Little-endian fields of records and queued operations */

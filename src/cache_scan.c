@@ -256,6 +256,7 @@ flush_scan(struct cache *c, const struct src_arg *sa)
 	cache_sync(c);		/* what was queued before goes too */
 	pthread_mutex_lock(&c->wmu);
 	n = scan_locked(c, &s, "flush");
+	atomic_fetch_add(&c->flushes, 1);
 	pthread_mutex_unlock(&c->wmu);
 	return n;
 }
@@ -302,6 +303,7 @@ cache_flush_key(struct cache *c, const struct cache_key *k)
 		else
 			mdb_txn_abort(txn);
 	}
+	atomic_fetch_add(&c->flushes, 1);
 	pthread_mutex_unlock(&c->wmu);
 	if (rc == MDB_NOTFOUND)
 		return 0;
@@ -333,6 +335,7 @@ cache_flush_all_locked(struct cache *c)
 		else
 			mdb_txn_abort(txn);
 	}
+	atomic_fetch_add(&c->flushes, 1);
 	c->purge_pos.len = 0;
 	return rc != 0 ? cache_lmdb_err(c, "flush", rc) : n;
 }

@@ -824,6 +824,68 @@ test_garbage_records(void **state)
 	memcpy(rec.b, good, sizeof(good));
 	rec.b[1] = 3;
 	assert_false(cache_rec_get(&rec, SRC_A, &e));
+
+	/* nor does an index over bytes changed since: a LISTED entry
+	   claiming more codes than an entry holds */
+	memset(&rec, 0, sizeof(rec));
+	rec.len = sizeof(good);
+	memcpy(rec.b, good, sizeof(good));
+	assert_true(cache_rec_index(&rec));
+	assert_true(cache_rec_get(&rec, GOOD_SRC, &e));
+	rec.b[8 + 20] = CACHE_LISTED;
+	rec.b[8 + 21] = 200;
+	assert_false(cache_rec_get(&rec, GOOD_SRC, &e));
+}
+
+/*
+ * A held reader keeps one snapshot from lookup to lookup: a put written
+ * meanwhile is seen once it is released. A flush is seen by the very
+ * next lookup, held or not.
+ */
+static void
+test_held_reader(void **state)
+{
+	struct fix *f = *state;
+	struct cache_key k = key("192.0.2.50");
+	struct cache_ent e, ea, eb;
+
+	assert_int_equal(fix_open(f, 16 * MB, 0, false, NULL, 0), 0);
+	ea = ent(SRC_A, CACHE_LISTED, L(2), T0, 3600, NULL);
+	eb = ent(SRC_B, CACHE_LISTED, L(4), T0, 3600, NULL);
+	put(f, &k, &ea);
+	cache_sync(f->c);
+	cache_reader_hold(f->r, true);
+	assert_true(get(f, &k, SRC_A, &e));
+
+	put(f, &k, &eb);
+	cache_sync(f->c);
+	assert_false(get(f, &k, SRC_B, &e));	/* the snapshot held */
+	cache_reader_release(f->r);
+	assert_true(get(f, &k, SRC_B, &e));
+
+	assert_int_equal(cache_flush_key(f->c, &k), 2);
+	assert_false(present(f, &k));
+
+	put(f, &k, &ea);
+	put(f, &k, &eb);
+	cache_sync(f->c);
+	assert_true(get(f, &k, SRC_A, &e));
+	assert_int_equal(cache_flush_src(f->c, SRC_A), 1);
+	assert_false(get(f, &k, SRC_A, &e));
+	assert_true(get(f, &k, SRC_B, &e));
+	assert_int_equal(cache_drop_positives(f->c, SRC_B, T0), 1);
+	assert_false(present(f, &k));
+
+	put(f, &k, &ea);
+	cache_sync(f->c);
+	assert_true(present(f, &k));
+	assert_int_equal(cache_flush_all(f->c), 1);
+	assert_false(present(f, &k));
+
+	put(f, &k, &ea);
+	cache_sync(f->c);
+	cache_reader_hold(f->r, false);
+	assert_true(present(f, &k));
 }
 
 /* The writer thread applies what is queued; sync waits for it. */
@@ -983,6 +1045,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_evict_small_map, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_evict_order, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_held_reader, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_records, setup,
 		    teardown),
