@@ -23,6 +23,7 @@
  * write-side scratch buffers and the purge position.
  */
 #include <arpa/inet.h>
+#include <endian.h>
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -327,13 +328,13 @@ key_cmp(const MDB_val *a, const MDB_val *b)
 	size_t n = a->mv_size < b->mv_size ? a->mv_size : b->mv_size, i;
 	uint32_t p, q;
 
-	/* four bytes at a time, read big-endian: still the bytes' order */
+	/* four bytes at a time, read big-endian whatever the host's
+	   order: still the bytes' order */
 	for (i = 0; i + 4 <= n; i += 4) {
 		memcpy(&p, x + i, 4);
 		memcpy(&q, y + i, 4);
 		if (p != q)
-			return __builtin_bswap32(p) < __builtin_bswap32(q) ?
-			    -1 : 1;
+			return be32toh(p) < be32toh(q) ? -1 : 1;
 	}
 	for (; i < n; i++)
 		if (x[i] != y[i])

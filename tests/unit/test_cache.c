@@ -753,15 +753,100 @@ mdb_put_raw(const char *dir, const struct cache_key *k, const void *b,
 	mdb_env_close(env);
 }
 
+/* a good record: one NOT_LISTED entry, of source GOOD_SRC */
+static const uint8_t good[8 + 24] = { 1, 1, 0, 0, 1, 0, 0, 0,
+    1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    2, 0, 0, 0 };
+
+/* order_key - key i of test_key_order: lengths 1 to 40, shared
+   prefixes, bytes 0x00 and 0xff among others */
+static struct cache_key
+order_key(unsigned i)
+{
+	static const uint8_t pick[] = { 0x00, 0x01, 0x7f, 0x80, 0xfe, 0xff,
+	    'a', 'n' };
+	struct cache_key k;
+	unsigned h = i * 2654435761U, j;
+
+	k.len = (uint16_t)(1 + h % 40);
+	for (j = 0; j < k.len; j++) {
+		h = h * 1103515245U + 12345U;
+		/* the first bytes mostly alike: long common prefixes */
+		k.b[j] = j < (i % 9) ? pick[j % 8] : pick[h >> 16 & 7];
+	}
+	return k;
+}
+
+/*
+ * The cache orders keys as LMDB does by default (bytes, then the shorter
+ * first): a file written in that order reads back whole, and one the
+ * cache wrote reads back whole through LMDB's default order.
+ */
+static void
+test_key_order(void **state)
+{
+	struct fix *f = *state;
+	char path[512];
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val key, val;
+	struct cache_rec rec;
+	struct cache_ent e;
+	unsigned i, n = 3000;
+
+	snprintf(path, sizeof(path), "%s/%s", f->dir, CACHE_FILE);
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_mapsize(env, 16 * MB), 0);
+	assert_int_equal(mdb_env_open(env, path, MDB_NOSUBDIR, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, NULL, 0, &dbi), 0);
+	for (i = 0; i < n; i++) {
+		struct cache_key k = order_key(i);
+
+		key.mv_data = k.b;
+		key.mv_size = k.len;
+		val.mv_data = (void *)(uintptr_t)good;
+		val.mv_size = sizeof(good);
+		assert_int_equal(mdb_put(txn, dbi, &key, &val, 0), 0);
+	}
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+
+	assert_int_equal(fix_open(f, 16 * MB, 0, false, NULL, 0), 0);
+	for (i = 0; i < n; i++) {
+		struct cache_key k = order_key(i);
+
+		assert_int_equal(cache_lookup(f->r, &k, &rec), 0);
+		e = ent(SRC_A, CACHE_LISTED, L(2), T0, 3600, NULL);
+		k.b[0] ^= 0x55;		/* more keys, the cache's own */
+		put(f, &k, &e);
+	}
+	fix_close(f);
+
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_mapsize(env, 16 * MB), 0);
+	assert_int_equal(mdb_env_open(env, path, MDB_NOSUBDIR, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, NULL, 0, &dbi), 0);
+	for (i = 0; i < n; i++) {
+		struct cache_key k = order_key(i);
+
+		key.mv_data = k.b;
+		key.mv_size = k.len;
+		assert_int_equal(mdb_get(txn, dbi, &key, &val), 0);
+		k.b[0] ^= 0x55;
+		assert_int_equal(mdb_get(txn, dbi, &key, &val), 0);
+	}
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+}
+
 /* Garbage record bytes are a miss (and removed), never a crash. */
 static void
 test_garbage_records(void **state)
 {
 	struct fix *f = *state;
-	/* a good record: one NOT_LISTED entry */
-	static const uint8_t good[8 + 24] = { 1, 1, 0, 0, 1, 0, 0, 0,
-	    1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	    2, 0, 0, 0 };
 	uint8_t bad[12][CACHE_REC_MAX + 8];
 	size_t blen[12], nbad = 0, i;
 	struct cache_ent e;
@@ -1045,6 +1130,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_evict_small_map, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_evict_order, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_key_order, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_held_reader, setup,
 		    teardown),
