@@ -497,17 +497,20 @@ remote_code(const struct answer_state *st, const struct answer_src *as,
 	return a;
 }
 
-/* txt_kept - is this reason in the state already? Then *off is where */
+/*
+ * txt_kept - is this reason in the state already, kept by a source
+ * other than self (whose own txt_off is not set yet)? Then *off is where
+ */
 static bool
-txt_kept(const struct answer_state *st, const char *txt, size_t len,
-    uint16_t *off)
+txt_kept(const struct answer_state *st, size_t self, const char *txt,
+    size_t len, uint16_t *off)
 {
 	size_t i;
 
 	for (i = 0; i < st->nsrc; i++) {
 		const struct answer_src *as = &st->src[i];
 
-		if (as->remote && as->status == ASRC_LISTED &&
+		if (i != self && as->remote && as->status == ASRC_LISTED &&
 		    as->txt_len == len && memcmp(st->txt + as->txt_off, txt,
 		    len) == 0) {
 			*off = as->txt_off;
@@ -542,7 +545,7 @@ answer_complete(struct answer_state *st, size_t i,
 			len = LIST_TXT_LEN;
 		as->txt_len = (uint8_t)len;
 		/* the results of one upstream share its reason */
-		if (len > 0 && na == 1 && txt_kept(st, r->txt, len,
+		if (len > 0 && na == 1 && txt_kept(st, i, r->txt, len,
 		    &as->txt_off))
 			break;
 		room = sizeof(st->txt) - st->txt_used;

@@ -173,7 +173,10 @@ setup(void **state)
 	    "zone:\n  name: mixeach.test\n  answer: each\n"
 	    "  result: local\n  result: up\n"
 	    "zone:\n  name: mixscore.test\n  answer: score\n"
-	    "  result: local\n  result: up\n",
+	    "  result: local\n  result: up\n"
+	    "upstream:\n  name: up2\n  zone: up2.example\n"
+	    "zone:\n  name: mix2.test\n  answer: bitmask\n"
+	    "  bit: 16 up\n  bit: 32 up2\n",
 	    dir);
 	put("rblmux.conf", conf);
 	snprintf(path, sizeof(path), "%s/rblmux.conf", dir);
@@ -1211,6 +1214,39 @@ decide_missing(void **state)
 	assert_true(sizeof(struct answer_state) <= 1536);
 }
 
+/*
+ * A state used for an earlier query: each source's reason is its own,
+ * never bytes that query left behind (which the next source's reason
+ * would overwrite).
+ */
+static void
+complete_reused_state(void **state)
+{
+	const struct answer_result one = { .status = ANSWER_RES_LISTED,
+	    .a = { 0x7f000002U }, .na = 1, .ttl = 900, .txt = "one says",
+	    .txt_len = 8 }, two = { .status = ANSWER_RES_LISTED,
+	    .a = { 0x7f000002U }, .na = 1, .ttl = 900,
+	    .txt = "two says more", .txt_len = 13 };
+	struct answer_state st;
+	struct dns_query dq;
+	uint8_t q[512];
+	size_t len;
+	int round;
+
+	(void)state;
+	for (round = 0; round < 2; round++) {
+		assert_int_equal(decide_query("77.113.0.203.mix2.test",
+		    DNS_TYPE_TXT, 0, NOW, q, &len, &dq, &st), 3);
+		assert_int_equal(answer_complete(&st, 0, &one), 0);
+		assert_int_equal(answer_complete(&st, 1, &two), 0);
+		assert_int_equal(st.src[0].txt_len, 8);
+		assert_memory_equal(st.txt + st.src[0].txt_off, "one says", 8);
+		assert_int_equal(st.src[1].txt_len, 13);
+		assert_memory_equal(st.txt + st.src[1].txt_off,
+		    "two says more", 13);
+	}
+}
+
 struct rcase {
 	const char	*name;
 	uint16_t	 type;
@@ -1446,6 +1482,7 @@ main(void)
 		cmocka_unit_test(verdict_text),
 		cmocka_unit_test(decide_allowlisted),
 		cmocka_unit_test(decide_missing),
+		cmocka_unit_test(complete_reused_state),
 		cmocka_unit_test(complete_results),
 		cmocka_unit_test(split_same),
 	};
