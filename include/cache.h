@@ -15,9 +15,9 @@
  * Errors are never stored.
  *
  * Readers: each loop has a struct cache_reader (a read transaction kept
- * reset between lookups, renewed for one get: short read transactions,
- * MDB_NOTLS so any thread may hold one). A lookup copies the record out
- * before the transaction ends.
+ * reset between lookups, renewed for one get, or held for one loop
+ * iteration: short read transactions, MDB_NOTLS so any thread may hold
+ * one). A lookup copies the record out.
  *
  * Writers: cache_put() and cache_touch() only queue (bounded; a full
  * queue drops and counts); a writer thread applies the queue in batches,
