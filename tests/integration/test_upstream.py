@@ -233,6 +233,16 @@ def test_merge_three_rbldnsd(t):
     t.ok(all(s in txt for s in ("one says " + ALL3, "two says dynamic " +
                                 ALL3, "three says " + ALL3)),
          "TXT: each listing upstream's text", repr(m))
+    # then an A query and a TXT query from the cache (what an MTA asks):
+    # each reason under its own result name
+    ask(srv, ALL3)
+    m = ask(srv, ALL3, qtype="TXT")
+    txt = " | ".join(m.txt_set()) if m else ""
+    t.ok(all(s in txt for s in ("one: one says " + ALL3,
+                                "dyna: two says dynamic " + ALL3,
+                                "three: three says " + ALL3)),
+         "TXT from the cache after an A query: each upstream's own text",
+         repr(m))
     k = h.kdig(h.rev4(ALL3) + ".all.test", "A", srv.port)
     t.eq(k and k.a_set(), ["127.0.0.%d" % (B_ONE | B_DYNA | B_THREE)],
          "kdig sees the same merged answer")
