@@ -721,7 +721,8 @@ upclient_stop(struct upclient *uc)
 	if (ev_is_active(&uc->release)) {
 		ev_ref(uc->loop);
 		ev_prepare_stop(uc->loop, &uc->release);
-		cache_reader_release(uc->reader);
+		/* no watcher ends snapshots any more: each lookup its own */
+		cache_reader_hold(uc->reader, false);
 	}
 	memset(&o, 0, sizeof(o));
 	o.status = ANSWER_RES_FAILED;
