@@ -107,6 +107,17 @@ lower(uint8_t b)
 	return (unsigned)(b - 'A') < 26u ? (uint8_t)(b | 0x20) : b;
 }
 
+/* lower_copy - n bytes of src lower-cased into dst (they do not overlap:
+   the compiler may then do several bytes at a time) */
+static inline void
+lower_copy(uint8_t *restrict dst, const uint8_t *restrict src, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		dst[i] = lower(src[i]);
+}
+
 /*
  * parse_qname - read the question name into q (lower-cased).
  * RFC 1035 4.1.4 allows compression anywhere, but in the first name of a
@@ -118,7 +129,7 @@ static int
 parse_qname(struct cur *c, struct dns_query *q)
 {
 	const uint8_t *src;
-	unsigned off = 0, n = 0, l, i;
+	unsigned off = 0, n = 0, l;
 
 	for (;;) {
 		l = cur_u8(c);
@@ -132,9 +143,9 @@ parse_qname(struct cur *c, struct dns_query *q)
 		if ((src = cur_take(c, l)) == NULL)
 			return -1;
 		q->label_off[n++] = (uint8_t)off;
-		q->qname[off++] = (uint8_t)l;
-		for (i = 0; i < l; i++)
-			q->qname[off++] = lower(src[i]);
+		q->qname[off] = (uint8_t)l;
+		lower_copy(q->qname + off + 1, src, l);
+		off += 1 + l;
 	}
 	q->qname[off++] = 0;
 	q->qname_len = (uint8_t)off;
