@@ -532,13 +532,10 @@ answer_complete(struct answer_state *st, size_t i,
 	    (r->status == ANSWER_RES_LISTED && r->na == 0))
 		return RBLMUX_EINVAL;
 	as = &st->src[i];
-	st->missing &= ~(UINT64_C(1) << i);
 	switch (r->status) {
 	case ANSWER_RES_LISTED:
-		as->status = ASRC_LISTED;
-		as->a = r->a[0];
-		as->nvals = 1;
-		as->ttl = r->ttl;
+		/* one code, no reason so far; then the reason and codes */
+		answer_complete_code(st, i, true, r->a[0], r->ttl);
 		na = r->na < ANSWER_RES_MAX_A ? r->na : ANSWER_RES_MAX_A;
 		len = r->txt != NULL ? r->txt_len : 0;
 		if (len > LIST_TXT_LEN)
@@ -562,10 +559,10 @@ answer_complete(struct answer_state *st, size_t i,
 		st->txt_used = (uint16_t)(st->txt_used + len + extra * 4);
 		break;
 	case ANSWER_RES_NOT_LISTED:
-		as->status = ASRC_NOT_LISTED;
-		as->ttl = r->ttl;
+		answer_complete_code(st, i, false, 0, r->ttl);
 		break;
 	default:
+		st->missing &= ~(UINT64_C(1) << i);
 		as->status = ASRC_FAILED;
 		break;
 	}

@@ -67,8 +67,9 @@ upstate_find(struct upclient *uc, const char *name)
 	return NULL;
 }
 
-/* upstate_of - the state of upstream index idx of v's config */
-static struct upstate *
+/* upstate_of - the state of upstream index idx of v's config (inline:
+   asked for every upstream source of every query) */
+static inline struct upstate *
 upstate_of(struct upclient *uc, const struct view *v, int idx)
 {
 	if (idx < 0 || (size_t)idx >= v->conf->nupstreams)
@@ -198,15 +199,11 @@ upc_fill(struct upclient *uc, const struct view *v, struct answer_state *st,
 	struct outcome o;
 	struct answer_result r;
 	const struct upstate *eup = NULL;	/* whose entry e is */
-	struct upstate *const *map = NULL;
 	uint64_t todo = st->missing;
 	bool looked = false, have = false, found = false;
 	bool txt = want_txt(qtype);
 	size_t i;
 
-	/* the current view's upstreams by index, without a search */
-	if (uc->vc != NULL && v->conf == uc->vc->c && uc->map != NULL)
-		map = uc->map;
 	for (i = 0; todo != 0; i++, todo >>= 1) {
 		const struct vsource *src;
 		const struct conf_upstream *cu;
@@ -218,9 +215,7 @@ upc_fill(struct upclient *uc, const struct view *v, struct answer_state *st,
 		src = answer_src_of(v, st, i);
 		if (src->kind != VSRC_UPSTREAM)
 			continue;
-		up = map != NULL && src->upstream >= 0 &&
-		    (size_t)src->upstream < uc->nmap ? map[src->upstream] :
-		    upstate_of(uc, v, src->upstream);
+		up = upstate_of(uc, v, src->upstream);
 		cu = &v->conf->upstreams[src->upstream];
 		if (!family_fits(cu, s)) {
 			/* an IPv4 list is never asked about a name (and so
