@@ -603,10 +603,19 @@ def test_mirror(t):
     tmp = h.make_tmpdir()
     r1 = h.rbldnsd_upstream("one.test", DATA_ONE, tmp=tmp)
     r2 = h.rbldnsd_upstream("two.test", DATA_TWO, tmp=tmp)
-    srv = Setup([("one", "one.test", r1.port, []),
+    srv = Setup([("one", "one.test", r1.port, ["mirror: yes"]),
                  ("two", "two.test", r2.port, TWO_CODES + ["mirror: yes"])],
                 ["bit: %d one" % B_ONE, "bit: %d dyna" % B_DYNA,
                  "bit: %d spam" % B_SPAM], tmp=tmp).start()
+    # a mirror without code: lines answers the upstream's own code, from
+    # the answer and then from the cache alike
+    m = ask(srv, ONE, zone="one.test")
+    t.eq(m and (m.rcode_name, m.a_set()), ("NOERROR", ["127.0.0.2"]),
+         "mirror without codes: one.test answered with its code", repr(m))
+    r1.stop()
+    m = ask(srv, ONE, zone="one.test")
+    t.eq(m and m.a_set(), ["127.0.0.2"],
+         "mirror without codes: the same code through the cache", repr(m))
     m = ask(srv, SPAM, zone="two.test")
     t.eq(m and (m.rcode_name, m.a_set()), ("NOERROR", ["127.0.0.38"]),
          "mirror: two.test answered with its original code", repr(m))
