@@ -218,6 +218,31 @@ int	 list_has_below(const struct list *l, const char *name, size_t len);
 size_t	 list_txt_expand(const char *tmpl, const char *subject, char *buf,
 	    size_t bufsz);
 
+/*
+ * Positions of an address list's data in tree order, for publishing it
+ * as DNS records: every octet-aligned (IPv4: /8, /16, /24, /32) or
+ * nibble-aligned (IPv6: /4 ... /128) block that some entry, listed or
+ * "!" excluded, covers at that granularity. An ip4set gives its blocks
+ * as they are; a trie prefix not on a boundary gives the blocks of the
+ * next boundary down that it covers (a /20: 16 /24 blocks). Ordered by
+ * address, a shorter block before the longer ones at the same address
+ * (a name's parent before its children). Each block is given once;
+ * what it answers is the lookup's business (list_lookup_ip4/ip6 at an
+ * address in it). A position holds no pointer, so a walk can stop and
+ * go on later from the position it reached; the list must live.
+ */
+struct list_pos {
+	uint8_t		 key[16];	/* network order; IPv4 in key[0..3] */
+	unsigned	 plen;		/* block length */
+};
+
+/*
+ * Store the position after *pos in *pos and return 1, or return 0 at
+ * the end (*pos untouched). first: the first position (*pos ignored).
+ * 0 for dnset lists. O(log n) per call; no allocation.
+ */
+int	 list_next_pos(const struct list *l, bool first, struct list_pos *pos);
+
 /* $SOA of a list (the first valid one), serial 0 already replaced */
 struct list_soa {
 	uint32_t	 ls_ttl;		/* 0 = list TTL */

@@ -1226,3 +1226,35 @@ list_expires(const struct list *l)
 {
 	return l != NULL ? l->l_expires : 0;
 }
+
+/* list_next_pos - the next block of an address list, in tree order */
+int
+list_next_pos(const struct list *l, bool first, struct list_pos *pos)
+{
+	uint32_t k = (uint32_t)pos->key[0] << 24 | (uint32_t)pos->key[1] <<
+	    16 | (uint32_t)pos->key[2] << 8 | pos->key[3];
+	unsigned plen = pos->plen;
+	int rc;
+
+	switch (l->l_type) {
+	case LIST_IP4SET:
+		rc = list_ip4set_next(l, first, &k, &plen);
+		break;
+	case LIST_IP4TRIE:
+		rc = list_ip4trie_next(l, first, &k, &plen);
+		break;
+	case LIST_IP6TRIE:
+		return list_ip6trie_next(l, first, pos->key, &pos->plen);
+	default:
+		return 0;
+	}
+	if (rc) {
+		memset(pos->key, 0, sizeof(pos->key));
+		pos->key[0] = (uint8_t)(k >> 24);
+		pos->key[1] = (uint8_t)(k >> 16);
+		pos->key[2] = (uint8_t)(k >> 8);
+		pos->key[3] = (uint8_t)k;
+		pos->plen = plen;
+	}
+	return rc;
+}

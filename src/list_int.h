@@ -197,4 +197,15 @@ extern const struct list_ops	list_dnset_ops;
  */
 int	list_ip4_prefix(const char *s, uint32_t *addr, const char **end);
 
+/*
+ * The formats' list_next_pos() (list_ip4.c, list_ip6.c): the position
+ * after (*key, *plen), or the first one when first is set.
+ */
+int	list_ip4set_next(const struct list *l, bool first, uint32_t *key,
+	    unsigned *plen);
+int	list_ip4trie_next(const struct list *l, bool first, uint32_t *key,
+	    unsigned *plen);
+int	list_ip6trie_next(const struct list *l, bool first, uint8_t key[16],
+	    unsigned *plen);
+
 #endif /* RBLMUX_LIST_INT_H */

@@ -694,6 +694,95 @@ ip4set_lookup(const struct list *l, uint32_t addr,
 	return 0;
 }
 
+/*
+ * tab_key_at - the key of block i of t (i < t->t_n); an indexed table
+ * finds the top 16 bits from its slot offsets
+ */
+static uint32_t
+tab_key_at(const struct ip4tab *t, size_t i)
+{
+	size_t lo = 0, hi = IDX_SLOTS, mid;
+
+	if (t->t_idx == NULL)
+		return (uint32_t)(t->t_a[i] >> 32);
+	/* the last slot s with t_idx[s] <= i */
+	while (lo < hi) {
+		mid = lo + (hi - lo + 1) / 2;
+		if (t->t_idx[mid] <= i)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	return (uint32_t)lo << 16 | t->t_low[i];
+}
+
+/* tab_lower - the first block of t whose key is not below key */
+static size_t
+tab_lower(const struct ip4tab *t, uint32_t key)
+{
+	size_t lo, hi, mid;
+
+	if (t->t_idx == NULL)
+		return lower_bound(t->t_a, t->t_n, (uint64_t)key << 32);
+	lo = t->t_idx[key >> 16];
+	hi = t->t_idx[(key >> 16) + 1];
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (t->t_low[mid] < (uint16_t)key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * pos_after - does (key, plen) come after (ckey, cplen) in tree order:
+ * by key, a shorter prefix first?
+ */
+static bool
+pos_after(uint32_t key, unsigned plen, uint32_t ckey, unsigned cplen)
+{
+	return key > ckey || (key == ckey && plen > cplen);
+}
+
+/* list_ip4set_next - list_next_pos() of an ip4set */
+int
+list_ip4set_next(const struct list *l, bool first, uint32_t *key,
+    unsigned *plen)
+{
+	static const unsigned lens[4] = { 32, 24, 16, 8 };
+	const struct ip4set *set = l->l_data;
+	uint32_t bkey = 0;
+	unsigned bplen = 0;
+	int g, found = 0;
+
+	for (g = 0; g < 4; g++) {
+		const struct ip4tab *t = &set->s_tab[g];
+		uint64_t want = first ? 0 : *key;
+		size_t i;
+		uint32_t k;
+
+		if (!first && lens[g] <= *plen)
+			want++;		/* the same key comes before */
+		if (want > UINT32_MAX || t->t_n == 0)
+			continue;
+		if ((i = tab_lower(t, (uint32_t)want)) >= t->t_n)
+			continue;
+		k = tab_key_at(t, i);
+		if (!found || !pos_after(k, lens[g], bkey, bplen)) {
+			bkey = k;
+			bplen = lens[g];
+			found = 1;
+		}
+	}
+	if (found) {
+		*key = bkey;
+		*plen = bplen;
+	}
+	return found;
+}
+
 const struct list_ops list_ip4set_ops = {
 	.lo_type = LIST_IP4SET,
 	.lo_name = "ip4set",
@@ -885,6 +974,63 @@ ip4trie_lookup(const struct list *l, uint32_t addr,
 		return 1;
 	}
 	return 0;
+}
+
+/* list_ip4trie_next - list_next_pos() of an ip4trie */
+int
+list_ip4trie_next(const struct list *l, bool first, uint32_t *key,
+    unsigned *plen)
+{
+	const struct ip4trie *t = l->l_data;
+	uint32_t bkey = 0;
+	unsigned bplen = 0, p;
+	int found = 0;
+
+	for (p = 0; p <= 32; p++) {
+		const uint64_t *a = t->r_a[p];
+		unsigned al = p == 0 ? 8 : (p + 7) / 8 * 8;
+		uint64_t c, step = (uint64_t)1 << (32 - al);
+		size_t i, lo = 0, hi = t->r_n[p], mid;
+		uint32_t k;
+
+		if (t->r_n[p] == 0)
+			continue;
+		/* the first octet-aligned key at al that comes after */
+		if (first)
+			c = 0;
+		else if (al > *plen)
+			c = *key;
+		else
+			c = (*key & mask4(al)) + step;
+		if (c > UINT32_MAX)
+			continue;
+		/* the prefix holding c, else the next one */
+		while (lo < hi) {
+			mid = lo + (hi - lo) / 2;
+			if ((a[mid] >> 32) <= c)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		i = lo;
+		if (i > 0 && ((uint32_t)c & mask4(p)) ==
+		    (uint32_t)(a[i - 1] >> 32))
+			k = (uint32_t)c;
+		else if (i < t->r_n[p])
+			k = (uint32_t)(a[i] >> 32);
+		else
+			continue;
+		if (!found || !pos_after(k, al, bkey, bplen)) {
+			bkey = k;
+			bplen = al;
+			found = 1;
+		}
+	}
+	if (found) {
+		*key = bkey;
+		*plen = bplen;
+	}
+	return found;
 }
 
 const struct list_ops list_ip4trie_ops = {

@@ -431,6 +431,80 @@ ip6trie_lookup(const struct list *l, const uint8_t addr[16],
 	return 0;
 }
 
+__extension__ typedef unsigned __int128 u128;
+
+/* key_at - entry i's key as one number */
+static u128
+key_at(const struct ip6trie *t, size_t i)
+{
+	return (u128)t->t_key[2 * i] << 64 | t->t_key[2 * i + 1];
+}
+
+/* mask128 - netmask of len as one number */
+static u128
+mask128(unsigned len)
+{
+	return len == 0 ? 0 : ~(u128)0 << (128 - len);
+}
+
+/* list_ip6trie_next - list_next_pos() of an ip6trie */
+int
+list_ip6trie_next(const struct list *l, bool first, uint8_t key[16],
+    unsigned *plen)
+{
+	const struct ip6trie *t = l->l_data;
+	u128 cur = 0, best = 0;
+	unsigned bplen = 0;
+	int k, i, found = 0;
+
+	for (i = 0; i < 16; i++)
+		cur = cur << 8 | key[i];
+	for (k = 0; k < t->t_nlens; k++) {
+		unsigned p = t->t_lens[k].len;
+		unsigned al = p == 0 ? 4 : (p + 3) / 4 * 4;
+		size_t lo = t->t_lens[k].lo, hi = t->t_lens[k].hi, mid;
+		u128 c, kk;
+
+		/* the first nibble-aligned key at al that comes after */
+		if (first)
+			c = 0;
+		else if (al > *plen)
+			c = cur;
+		else {
+			c = (cur & mask128(al)) + ((u128)1 << (128 - al));
+			if (c == 0)
+				continue;	/* past the end */
+		}
+		while (lo < hi) {
+			mid = lo + (hi - lo) / 2;
+			if (key_at(t, mid) <= c)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo > t->t_lens[k].lo && (c & mask128(p)) ==
+		    key_at(t, lo - 1))
+			kk = c;
+		else if (lo < t->t_lens[k].hi)
+			kk = key_at(t, lo);
+		else
+			continue;
+		if (!found || kk < best || (kk == best && al < bplen)) {
+			best = kk;
+			bplen = al;
+			found = 1;
+		}
+	}
+	if (found) {
+		for (i = 15; i >= 0; i--) {
+			key[i] = (uint8_t)best;
+			best >>= 8;
+		}
+		*plen = bplen;
+	}
+	return found;
+}
+
 const struct list_ops list_ip6trie_ops = {
 	.lo_type = LIST_IP6TRIE,
 	.lo_name = "ip6trie",

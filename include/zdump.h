@@ -1,0 +1,100 @@
+/*
+ * zdump.h -- a served zone as the records of a complete zone.
+ *
+ * For AXFR and `export --format zone`: SOA, NS, the RFC 5782 test points
+ * and every listing of the zone's address lists, such that a standard
+ * secondary loaded with the records answers every address as rblmuxd
+ * does: the same values, TXT with "$" expanded, listed or NXDOMAIN.
+ *
+ * Form (rbldnsd's dump, with exact wildcard semantics): a block that a
+ * list covers as a whole at an octet (IPv4: /8, /16, /24) or nibble
+ * (IPv6) boundary is one wildcard ("*.c.b.a"); a /32 (/128) is a record
+ * of its own; trie prefixes between boundaries give the blocks of the
+ * next boundary. DNS wildcards do not reach below an existing name, so
+ * every block that holds more specific data is a name of its own: its
+ * wildcard carries what the less specific data says there (a /24 with
+ * /32 entries under a /16 block gets its own "*.c.b.a" with the /16's
+ * values). What an address answers is always taken from the zone's own
+ * lookup (answer_decide_subject), so several lists of the zone, their
+ * exclusions, allowlists (exempt:) and test points come out as a query
+ * sees them. Not listed where a less specific block is listed:
+ *   - a whole block (an exclusion at /24, /16, /8): the block's name is
+ *     made to exist without a wildcard (one record of the private type
+ *     ZDUMP_TYPE_EMPTY, no data), so every address below it is NXDOMAIN;
+ *   - single addresses (a "!" /32 under a listed /24): the /24 is
+ *     written out as its 256 (IPv6: 16) addresses, the excluded ones
+ *     left out, as rbldnsd's dump writes a range with a hole. NXDOMAIN
+ *     stays NXDOMAIN, where a record without data would answer NOERROR.
+ * TXT: a leaf block whose text names the address ("$") is written out
+ * address by address too, so the text is exact; a wildcard above /24
+ * (/124) says the block's first address, as rbldnsd's dump does.
+ *
+ * Streaming: a zdump holds a position per list (list_next_pos()) and
+ * the open blocks of the current path, a few KB and the answer work
+ * space, whatever the zone's size; zdump_step() does one position and
+ * may be called again later, as long as the view lives.
+ *
+ * Not expressed: dnset (name) lists; names shorter than an address
+ * (rblmuxd answers them NOERROR without data, a secondary NXDOMAIN
+ * unless something lies below).
+ */
+#ifndef RBLMUX_ZDUMP_H
+#define RBLMUX_ZDUMP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+struct view;
+struct vzone;
+
+/* Private-use RR type (RFC 6895) that makes a block's name exist */
+#define ZDUMP_TYPE_EMPTY	65280
+
+/* One record. */
+struct zdump_rr {
+	const uint8_t	*owner;		/* labels below the apex, wire form
+					   without the root; owner_len 0: the
+					   apex itself */
+	size_t		 owner_len;
+	uint16_t	 type;
+	uint32_t	 ttl;
+	const uint8_t	*rdata;		/* names in it uncompressed */
+	size_t		 rdlen;
+};
+
+/* Called for each record; a negative return stops the dump with it. */
+typedef int zdump_fn(void *arg, const struct zdump_rr *rr);
+
+struct zdump;
+
+/*
+ * Start dumping zone z of v (a served zone; v must live until
+ * zdump_free()) with this SOA serial, answering as at time now. axfr:
+ * the SOA comes again as the last record. Returns 0 and *out, or
+ * RBLMUX_ENOMEM, RBLMUX_EINVAL (not a served zone).
+ */
+int	 zdump_new(const struct view *v, const struct vzone *z,
+	    uint32_t serial, time_t now, bool axfr, struct zdump **out);
+
+/*
+ * One step: a few records (SOA, an NS, or the records a position of the
+ * lists closes, at most a block's 256 names). Returns 1 while more are
+ * to come, 0 once the zone is complete, or fn's negative return.
+ */
+int	 zdump_step(struct zdump *zd, zdump_fn *fn, void *arg);
+
+/* Records written so far. */
+uint64_t zdump_count(const struct zdump *zd);
+
+void	 zdump_free(struct zdump *zd);		/* accepts NULL */
+
+/*
+ * The zone's current SOA RDATA with serial (the view's soa_rdata with
+ * the serial replaced) into buf; returns its length.
+ */
+size_t	 zdump_soa_rdata(const struct vzone *z, uint32_t serial,
+	    uint8_t *buf, size_t cap);
+
+#endif /* RBLMUX_ZDUMP_H */

@@ -1,0 +1,675 @@
+/*
+ * zdump.c -- a served zone as the records of a complete zone (zdump.h).
+ *
+ * The lists of the zone (and its allowlists, and the test points) give
+ * positions in tree order; they are merged into one walk down the tree
+ * of blocks (IPv4: 4 levels of 8 bits; IPv6: 32 levels of 4 bits). Each
+ * open block remembers which of its children hold data; when the walk
+ * leaves a block its records are written: its wildcard (what an address
+ * in a child without data answers, asked of the zone's own lookup), its
+ * leaf children, or the whole block address by address when some leaf
+ * is not listed under a listed wildcard or the text names the address.
+ */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "answer.h"
+#include "dnsmsg.h"
+#include "err.h"
+#include "list.h"
+#include "merge.h"
+#include "view.h"
+#include "zdump.h"
+
+__extension__ typedef unsigned __int128 u128;
+
+#define MAX_STREAMS	(2 * ANSWER_MAX_SRC + 1)
+#define MAX_LEVELS	33
+
+enum phase {
+	PH_SOA = 0,
+	PH_NS,
+	PH_IP4,
+	PH_IP6,
+	PH_END,
+	PH_DONE,
+};
+
+/* Positions of one list, or of the test points (l NULL) */
+struct stream {
+	const struct list	*l;
+	struct list_pos		 pos;
+	bool			 live;
+	unsigned		 tp;		/* test points: next index */
+};
+
+/* An open block on the current path */
+struct node {
+	u128		 key;
+	uint64_t	 kids[4];	/* children holding data */
+	uint64_t	 emitted;	/* records written below it */
+};
+
+struct zdump {
+	const struct view	*v;
+	const struct vzone	*z;
+	uint32_t		 serial;
+	time_t			 now;
+	bool			 axfr;
+	enum phase		 phase;
+	size_t			 ns;		/* next NS */
+	bool			 started;	/* the family's streams are set */
+	/* the family being walked */
+	unsigned		 width;		/* 32 or 128 */
+	unsigned		 step;		/* bits per label: 8 or 4 */
+	unsigned		 leaf;		/* levels: 4 or 32 */
+	unsigned		 nkids;		/* 256 or 16 */
+	struct stream		 st[MAX_STREAMS];
+	size_t			 nst;
+	struct node		 node[MAX_LEVELS];
+	unsigned		 depth;		/* deepest open level, 0 = apex */
+	uint64_t		 count;
+	/* the last subject asked about */
+	struct answer_state	 ast;
+	struct answer_work	 wk;
+	/* its values, all lists together, for records() */
+	const struct list_value	*vals[ANSWER_MAX_VALS];
+	const char		*subj[ANSWER_MAX_VALS];
+	uint32_t		 hash[ANSWER_MAX_VALS];
+};
+
+static const uint8_t tp4[2][16] = {
+	{ 127, 0, 0, 1 }, { 127, 0, 0, 2 },
+};
+static const uint8_t tp6[2][16] = {
+	{ [10] = 0xff, [11] = 0xff, [12] = 0x7f, [15] = 1 },
+	{ [10] = 0xff, [11] = 0xff, [12] = 0x7f, [15] = 2 },
+};
+static const char tp_text[] = "RFC 5782 test point";
+
+/* zdump_soa_rdata - the SOA RDATA with a serial */
+size_t
+zdump_soa_rdata(const struct vzone *z, uint32_t serial, uint8_t *buf,
+    size_t cap)
+{
+	size_t n = z->soa_rdlen;
+
+	if (n > cap || n < 20)
+		return 0;
+	memcpy(buf, z->soa_rdata, n);
+	buf[n - 20] = (uint8_t)(serial >> 24);
+	buf[n - 19] = (uint8_t)(serial >> 16);
+	buf[n - 18] = (uint8_t)(serial >> 8);
+	buf[n - 17] = (uint8_t)serial;
+	return n;
+}
+
+/* zdump_new - start a dump */
+int
+zdump_new(const struct view *v, const struct vzone *z, uint32_t serial,
+    time_t now, bool axfr, struct zdump **out)
+{
+	struct zdump *zd;
+
+	if (!z->serve)
+		return RBLMUX_EINVAL;
+	if ((zd = calloc(1, sizeof(*zd))) == NULL)
+		return RBLMUX_ENOMEM;
+	zd->v = v;
+	zd->z = z;
+	zd->serial = serial;
+	zd->now = now;
+	zd->axfr = axfr;
+	zd->phase = PH_SOA;
+	*out = zd;
+	return 0;
+}
+
+void
+zdump_free(struct zdump *zd)
+{
+	free(zd);
+}
+
+uint64_t
+zdump_count(const struct zdump *zd)
+{
+	return zd->count;
+}
+
+/* emit - one record to fn */
+static int
+emit(struct zdump *zd, zdump_fn *fn, void *arg, const uint8_t *owner,
+    size_t olen, uint16_t type, uint32_t ttl, const uint8_t *rd,
+    size_t rdlen)
+{
+	struct zdump_rr rr = { owner, olen, type, ttl, rd, rdlen };
+
+	zd->count++;
+	if (zd->depth > 0)
+		zd->node[zd->depth].emitted++;
+	return fn(arg, &rr);
+}
+
+/* --- positions ----------------------------------------------------- */
+
+/* pos_key - a position's key as a number of width bits */
+static u128
+pos_key(const struct zdump *zd, const struct list_pos *p)
+{
+	u128 k = 0;
+	unsigned i, n = zd->width / 8;
+
+	for (i = 0; i < n; i++)
+		k = k << 8 | p->key[i];
+	return k;
+}
+
+/* key_bytes - a number of width bits back to bytes */
+static void
+key_bytes(const struct zdump *zd, u128 k, uint8_t out[16])
+{
+	int i, n = (int)(zd->width / 8);
+
+	memset(out, 0, 16);
+	for (i = n - 1; i >= 0; i--) {
+		out[i] = (uint8_t)k;
+		k >>= 8;
+	}
+}
+
+/* mask - netmask of level j (j labels) */
+static u128
+mask(const struct zdump *zd, unsigned j)
+{
+	u128 all = zd->width == 128 ? ~(u128)0 : ((u128)1 << zd->width) - 1;
+	unsigned bits = j * zd->step;
+
+	if (bits == 0)
+		return 0;
+	return all & ~(bits >= zd->width ? 0 : all >> bits);
+}
+
+/* stream_next - advance a stream; false at its end */
+static bool
+stream_next(struct zdump *zd, struct stream *s, bool first)
+{
+	const uint8_t (*tp)[16] = zd->width == 32 ? tp4 : tp6;
+
+	if (s->l != NULL)
+		return s->live = list_next_pos(s->l, first, &s->pos) == 1;
+	if (s->tp >= 2)
+		return s->live = false;
+	memcpy(s->pos.key, tp[s->tp++], 16);
+	s->pos.plen = zd->width;
+	return s->live = true;
+}
+
+/* add_stream - walk list l too, if it holds this family */
+static void
+add_stream(struct zdump *zd, const struct list *l)
+{
+	enum list_type t;
+	struct stream *s;
+
+	if (l == NULL || zd->nst >= MAX_STREAMS)
+		return;
+	t = list_type(l);
+	if (zd->width == 32 ? t != LIST_IP4SET && t != LIST_IP4TRIE :
+	    t != LIST_IP6TRIE)
+		return;
+	s = &zd->st[zd->nst++];
+	memset(s, 0, sizeof(*s));
+	s->l = l;
+	stream_next(zd, s, true);
+}
+
+/* family_start - the walk of one family: its lists and test points */
+static void
+family_start(struct zdump *zd, bool ip6)
+{
+	const struct vzone *z = zd->z;
+	size_t i;
+
+	zd->width = ip6 ? 128 : 32;
+	zd->step = ip6 ? 4 : 8;
+	zd->leaf = zd->width / zd->step;
+	zd->nkids = 1u << zd->step;
+	zd->nst = 0;
+	zd->depth = 0;
+	memset(&zd->node[0], 0, sizeof(zd->node[0]));
+	memset(&zd->st[0], 0, sizeof(zd->st[0]));
+	zd->nst = 1;			/* the test points */
+	stream_next(zd, &zd->st[0], true);
+	for (i = 0; i < z->nsrc; i++)
+		if (z->src[i].kind == VSRC_LIST && z->src[i].vl != NULL)
+			add_stream(zd, z->src[i].vl->data);
+	/*
+	 * VSRC_ESCALATION: the escalated prefixes of a rule are positions
+	 * too, once the escalation walk exists; dynamic entries likewise
+	 * (dyn_walk). Today the lookup answers neither, so a walk of them
+	 * would add nothing.
+	 */
+	for (i = 0; i < z->nexempt; i++)
+		if (z->exempt[i] != NULL)
+			add_stream(zd, z->exempt[i]->data);
+	zd->started = true;
+}
+
+/* --- what an address answers ---------------------------------------- */
+
+/* subject - ask the zone about address k; text: what "$" says */
+static bool
+subject(struct zdump *zd, u128 k, u128 textkey)
+{
+	struct subject *s = &zd->wk.s;
+	uint8_t b[16];
+	size_t i;
+
+	memset(s, 0, offsetof(struct subject, name));
+	s->only = NULL;
+	s->name[0] = '\0';
+	s->name_len = 0;
+	key_bytes(zd, textkey, b);
+	if (zd->width == 32) {
+		s->kind = SUBJ_IP4;
+		s->ip4 = (uint32_t)k;
+		inet_ntop(AF_INET, b, s->text, sizeof(s->text));
+	} else {
+		s->kind = SUBJ_IP6;
+		inet_ntop(AF_INET6, b, s->text, sizeof(s->text));
+		key_bytes(zd, k, s->ip6);
+	}
+	zd->wk.nvals = 0;
+	answer_decide_subject(zd->v, zd->z, zd->now, 0, &zd->ast, &zd->wk);
+	if (zd->ast.exempted_by != 0 || zd->ast.testpoint < 0)
+		return false;
+	if (zd->ast.testpoint > 0)
+		return true;
+	for (i = 0; i < zd->ast.nsrc; i++)
+		if (!zd->ast.src[i].remote &&
+		    zd->ast.src[i].status == ASRC_LISTED)
+			return true;
+	return false;
+}
+
+/* has_subject - does a TXT template say the address ("$", not "$$")? */
+static bool
+has_subject(const char *t)
+{
+	for (; t != NULL && *t != '\0'; t++) {
+		if (*t != '$')
+			continue;
+		if (t[1] != '$')
+			return true;
+		t++;
+	}
+	return false;
+}
+
+/* names_address - does a value of the last subject say its address? */
+static bool
+names_address(const struct zdump *zd)
+{
+	size_t i;
+
+	for (i = 0; i < zd->wk.nvals; i++)
+		if (has_subject(zd->wk.vals[i]->lv_txt))
+			return true;
+	return false;
+}
+
+/* txt_of - value k's TXT expanded for the last subject (rd[0]: length) */
+static void
+txt_of(const struct zdump *zd, size_t k, uint8_t *rd)
+{
+	rd[0] = (uint8_t)list_txt_expand(zd->vals[k]->lv_txt, zd->subj[k],
+	    (char *)rd + 1, LIST_TXT_LEN);
+}
+
+/* fnv - hash of a TXT RDATA */
+static uint32_t
+fnv(const uint8_t *p, size_t n)
+{
+	uint32_t h = 2166136261U;
+
+	while (n-- > 0)
+		h = (h ^ *p++) * 16777619U;
+	return h;
+}
+
+/*
+ * records - the last subject's records under owner, as a served zone
+ * answers them (answer.c add_raw): every distinct A, every distinct
+ * TXT, in the order of the lists; the test point's own when no list
+ * lists it
+ */
+static int
+records(struct zdump *zd, zdump_fn *fn, void *arg, const uint8_t *owner,
+    size_t olen)
+{
+	const struct vzone *z = zd->z;
+	uint32_t tp_ttl = merge_clamp_ttl(zd->v->conf->server.ttl_min,
+	    z->ttl_min, z->ttl_max);
+	uint8_t rd[1 + LIST_TXT_LEN], old[1 + LIST_TXT_LEN], a[4];
+	size_t i, k, j, n = 0;
+	int rc;
+
+	for (i = 0; i < zd->ast.nsrc; i++) {
+		const struct answer_src *as = &zd->ast.src[i];
+
+		if (as->remote || as->status != ASRC_LISTED)
+			continue;
+		for (k = 0; k < as->nvals && n < ANSWER_MAX_VALS; k++) {
+			zd->vals[n] = zd->wk.vals[zd->wk.voff[i] + k];
+			zd->subj[n++] = zd->wk.s.text + as->subj_off;
+		}
+	}
+	for (k = 0; k < n; k++) {
+		uint32_t v = zd->vals[k]->lv_a;
+
+		for (j = 0; j < k && zd->vals[j]->lv_a != v; j++)
+			;
+		if (j < k)
+			continue;
+		a[0] = (uint8_t)(v >> 24);
+		a[1] = (uint8_t)(v >> 16);
+		a[2] = (uint8_t)(v >> 8);
+		a[3] = (uint8_t)v;
+		if ((rc = emit(zd, fn, arg, owner, olen, DNS_TYPE_A,
+		    merge_clamp_ttl(zd->vals[k]->lv_ttl, z->ttl_min,
+		    z->ttl_max), a, 4)) < 0)
+			return rc;
+	}
+	for (k = 0; k < n; k++) {
+		if (zd->vals[k]->lv_txt == NULL)
+			continue;
+		txt_of(zd, k, rd);
+		zd->hash[k] = fnv(rd, 1u + rd[0]);
+		for (j = 0; j < k; j++) {
+			if (zd->vals[j]->lv_txt == NULL ||
+			    zd->hash[j] != zd->hash[k])
+				continue;
+			txt_of(zd, j, old);
+			if (memcmp(old, rd, 1u + rd[0]) == 0)
+				break;
+		}
+		if (j < k)
+			continue;
+		if ((rc = emit(zd, fn, arg, owner, olen, DNS_TYPE_TXT,
+		    merge_clamp_ttl(zd->vals[k]->lv_ttl, z->ttl_min,
+		    z->ttl_max), rd, 1u + rd[0])) < 0)
+			return rc;
+	}
+	if (n == 0 && zd->ast.testpoint > 0) {
+		a[0] = 127;
+		a[1] = a[2] = 0;
+		a[3] = 2;
+		if ((rc = emit(zd, fn, arg, owner, olen, DNS_TYPE_A, tp_ttl,
+		    a, 4)) < 0)
+			return rc;
+		rd[0] = sizeof(tp_text) - 1;
+		memcpy(rd + 1, tp_text, rd[0]);
+		return emit(zd, fn, arg, owner, olen, DNS_TYPE_TXT, tp_ttl, rd,
+		    1u + rd[0]);
+	}
+	return 0;
+}
+
+/* --- the walk ----------------------------------------------------- */
+
+/*
+ * owner - the wire labels of block k at level j (j labels, the most
+ * specific first), after a "*" label when wild; returns the length
+ */
+static size_t
+owner(const struct zdump *zd, u128 k, unsigned j, bool wild, uint8_t *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = 0;
+	unsigned m, v;
+
+	if (wild) {
+		out[n++] = 1;
+		out[n++] = '*';
+	}
+	for (m = j; m >= 1; m--) {
+		v = (unsigned)(k >> (zd->width - m * zd->step)) &
+		    (zd->nkids - 1);
+		if (zd->step == 4) {
+			out[n++] = 1;
+			out[n++] = (uint8_t)hex[v];
+		} else if (v >= 100) {
+			out[n++] = 3;
+			out[n++] = (uint8_t)('0' + v / 100);
+			out[n++] = (uint8_t)('0' + v / 10 % 10);
+			out[n++] = (uint8_t)('0' + v % 10);
+		} else if (v >= 10) {
+			out[n++] = 2;
+			out[n++] = (uint8_t)('0' + v / 10);
+			out[n++] = (uint8_t)('0' + v % 10);
+		} else {
+			out[n++] = 1;
+			out[n++] = (uint8_t)('0' + v);
+		}
+	}
+	return n;
+}
+
+/* kid_set - does child c of a block hold data? */
+static bool
+kid_set(const struct node *nd, unsigned c)
+{
+	return nd->kids[c >> 6] >> (c & 63) & 1;
+}
+
+/* leaf - child c (an address) of leaf block k: its records if listed */
+static int
+leaf(struct zdump *zd, zdump_fn *fn, void *arg, u128 k)
+{
+	uint8_t o[DNS_MAXNAME];
+
+	if (!subject(zd, k, k))
+		return 0;
+	return records(zd, fn, arg, o, owner(zd, k, zd->leaf, false, o));
+}
+
+/*
+ * close_node - the walk leaves block j: write its wildcard, its leaf
+ * children or all its addresses, or make its name exist
+ */
+static int
+close_node(struct zdump *zd, zdump_fn *fn, void *arg, unsigned j)
+{
+	struct node *nd = &zd->node[j];
+	u128 k = nd->key, probe = 0, shift = zd->width - (j + 1) * zd->step;
+	uint8_t o[DNS_MAXNAME];
+	bool wild = false, expand = false;
+	unsigned c, free_kid = zd->nkids;
+	int rc;
+
+	for (c = 0; c < zd->nkids && free_kid == zd->nkids; c++)
+		if (!kid_set(nd, c))
+			free_kid = c;
+	/* an address in a child without data answers as the block says */
+	if (free_kid < zd->nkids) {
+		probe = k | (u128)free_kid << shift;
+		wild = subject(zd, probe, k);
+	}
+	if (wild && names_address(zd) && shift + zd->step <= 8) {
+		/*
+		 * The text names the address, and the block holds at most
+		 * 256: its addresses one by one, but those of children with
+		 * data of their own, which write their own
+		 */
+		u128 a, end = (u128)1 << (shift + zd->step);
+
+		for (a = 0; a < end; a++)
+			if ((j == zd->leaf - 1 || !kid_set(nd,
+			    (unsigned)(a >> shift))) &&
+			    (rc = leaf(zd, fn, arg, k | a)) < 0)
+				return rc;
+		wild = false;
+		expand = true;
+	}
+	if (!expand && j == zd->leaf - 1 && wild) {
+		for (c = 0; c < zd->nkids && !expand; c++)
+			if (kid_set(nd, c) && !subject(zd, k | c, k | c))
+				expand = true;
+		/* the addresses one by one, the ones not listed left out */
+		for (c = 0; c < zd->nkids && expand; c++)
+			if ((rc = leaf(zd, fn, arg, k | c)) < 0)
+				return rc;
+	}
+	if (!expand) {
+		if (j == zd->leaf - 1)
+			for (c = 0; c < zd->nkids; c++)
+				if (kid_set(nd, c) &&
+				    (rc = leaf(zd, fn, arg, k | c)) < 0)
+					return rc;
+		if (wild) {
+			subject(zd, probe, k);
+			if ((rc = records(zd, fn, arg, o,
+			    owner(zd, k, j, true, o))) < 0)
+				return rc;
+		}
+	}
+	if (nd->emitted == 0 && !wild) {
+		/*
+		 * Data, but nothing listed in it: the name must exist, or a
+		 * wildcard above would answer for it.
+		 */
+		if ((rc = emit(zd, fn, arg, o, owner(zd, k, j, false, o),
+		    ZDUMP_TYPE_EMPTY, zd->z->cz->soa_ttl, NULL, 0)) < 0)
+			return rc;
+	}
+	if (j > 1)
+		zd->node[j - 1].emitted += nd->emitted;
+	return 0;
+}
+
+/* open_node - the walk enters block k at level j */
+static void
+open_node(struct zdump *zd, unsigned j, u128 k)
+{
+	unsigned c;
+
+	memset(&zd->node[j], 0, sizeof(zd->node[j]));
+	zd->node[j].key = k;
+	if (j > 1) {
+		c = (unsigned)(k >> (zd->width - j * zd->step)) &
+		    (zd->nkids - 1);
+		zd->node[j - 1].kids[c >> 6] |= UINT64_C(1) << (c & 63);
+	}
+}
+
+/* pos_less - does position a come before b? */
+static bool
+pos_less(const struct zdump *zd, const struct list_pos *a,
+    const struct list_pos *b)
+{
+	u128 ka = pos_key(zd, a), kb = pos_key(zd, b);
+
+	return ka < kb || (ka == kb && a->plen < b->plen);
+}
+
+/* walk_step - the next position of the family, or its end */
+static int
+walk_step(struct zdump *zd, zdump_fn *fn, void *arg)
+{
+	struct list_pos p;
+	size_t i, best = zd->nst;
+	unsigned lvl, j, c;
+	u128 k;
+	int rc;
+
+	for (i = 0; i < zd->nst; i++)
+		if (zd->st[i].live && (best == zd->nst ||
+		    pos_less(zd, &zd->st[i].pos, &zd->st[best].pos)))
+			best = i;
+	if (best == zd->nst) {
+		/* the end: leave every block */
+		for (; zd->depth >= 1; zd->depth--)
+			if ((rc = close_node(zd, fn, arg, zd->depth)) < 0)
+				return rc;
+		return 0;
+	}
+	p = zd->st[best].pos;
+	for (i = 0; i < zd->nst; i++)
+		if (zd->st[i].live && !pos_less(zd, &p, &zd->st[i].pos))
+			stream_next(zd, &zd->st[i], false);
+	k = pos_key(zd, &p);
+	lvl = p.plen / zd->step;
+	if (lvl == 0 || lvl > zd->leaf)
+		return 1;
+	/* leave the blocks that do not hold it */
+	while (zd->depth >= 1 && (zd->depth >= lvl ||
+	    (k & mask(zd, zd->depth)) != zd->node[zd->depth].key)) {
+		if ((rc = close_node(zd, fn, arg, zd->depth)) < 0)
+			return rc;
+		zd->depth--;
+	}
+	for (j = zd->depth + 1; j <= lvl && j < zd->leaf; j++)
+		open_node(zd, j, k & mask(zd, j));
+	if (lvl < zd->leaf)
+		zd->depth = lvl;
+	else {
+		zd->depth = zd->leaf - 1;
+		c = (unsigned)k & (zd->nkids - 1);
+		zd->node[zd->depth].kids[c >> 6] |= UINT64_C(1) << (c & 63);
+	}
+	return 1;
+}
+
+/* zdump_step - one step of the dump */
+int
+zdump_step(struct zdump *zd, zdump_fn *fn, void *arg)
+{
+	const struct vzone *z = zd->z;
+	uint8_t rd[2 * DNS_MAXNAME + 20];
+	size_t n;
+	int rc;
+
+	switch (zd->phase) {
+	case PH_SOA:
+	case PH_END:
+		n = zdump_soa_rdata(z, zd->serial, rd, sizeof(rd));
+		rc = emit(zd, fn, arg, NULL, 0, DNS_TYPE_SOA, z->cz->soa_ttl,
+		    rd, n);
+		zd->phase = zd->phase == PH_SOA ? PH_NS : PH_DONE;
+		return rc < 0 ? rc : zd->phase != PH_DONE;
+	case PH_NS:
+		if (zd->ns < z->cz->nns) {
+			n = dnsmsg_name_to_wire(z->cz->ns[zd->ns++], rd,
+			    sizeof(rd));
+			if (n > 0 && (rc = emit(zd, fn, arg, NULL, 0,
+			    DNS_TYPE_NS, z->cz->soa_ttl, rd, n)) < 0)
+				return rc;
+			return 1;
+		}
+		zd->phase = PH_IP4;
+		zd->started = false;
+		return 1;
+	case PH_IP4:
+	case PH_IP6:
+		if ((zd->phase == PH_IP4 && !(z->families & VFAM_IP4)) ||
+		    (zd->phase == PH_IP6 && !(z->families & VFAM_IP6)))
+			rc = 0;
+		else {
+			if (!zd->started)
+				family_start(zd, zd->phase == PH_IP6);
+			rc = walk_step(zd, fn, arg);
+		}
+		if (rc < 0)
+			return rc;
+		if (rc == 0) {
+			zd->started = false;
+			zd->phase = zd->phase == PH_IP4 ? PH_IP6 :
+			    zd->axfr ? PH_END : PH_DONE;
+		}
+		return zd->phase != PH_DONE;
+	default:
+		return 0;
+	}
+}
