@@ -29,4 +29,11 @@ void			 acl_free(struct acl *a);	/* accepts NULL */
 enum conf_acl_action	 acl_check(const struct acl *a,
 			    const struct sockaddr *peer);
 
+/*
+ * Does one of the n prefixes hold peer (an IPv4-mapped IPv6 peer counts
+ * as IPv4)? allow-transfer: uses it.
+ */
+bool			 acl_in_prefixes(const struct conf_prefix *p,
+			    size_t n, const struct sockaddr *peer);
+
 #endif /* RBLMUX_ACL_H */

@@ -188,6 +188,10 @@ struct conf_zone {
 	size_t			 nns;
 	struct conf_prefix	*allow_transfer;
 	size_t			 nallow_transfer;
+	struct conf_sockaddr	*notify;	/* NOTIFY targets; default:
+						   the allow-transfer hosts,
+						   port 53 */
+	size_t			 nnotify;
 	const char		*file;
 	unsigned		 line;
 };

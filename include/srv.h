@@ -64,6 +64,32 @@ typedef size_t srv_handler_fn(void *ctx, const uint8_t *msg, size_t len,
     uint8_t *out, size_t cap);
 #define SRV_PARKED	((size_t)-1)
 
+/*
+ * A reply of many messages (a zone transfer): next() writes the next
+ * message into out (cap bytes) and returns its length, 0 when the reply
+ * is complete, or -1 to close the connection; done() releases arg, at
+ * the end or when the connection closes first. The connection asks for
+ * a message only while fewer than 16 KB of its replies wait for the
+ * client, one per message of its share of a loop iteration, so a
+ * transfer goes at the pace the client reads and a client that stops
+ * reading holds nothing but its own connection (it is then stalled: the
+ * idle timeout and the client cap apply). Messages after the one that
+ * started it are answered once it is complete.
+ */
+struct srv_stream {
+	size_t		(*next)(void *arg, uint8_t *out, size_t cap, int *err);
+	void		(*done)(void *arg);
+	void		*arg;
+};
+
+/*
+ * From the handler of a TCP message: answer it with st (copied) and
+ * return SRV_STREAMING. RBLMUX_EINVAL over UDP.
+ */
+int	 srv_stream_start(const struct srv_origin *from,
+	    const struct srv_stream *st);
+#define SRV_STREAMING	((size_t)-2)
+
 /* Answers a TCP connection may owe at once (parked messages) */
 #define SRV_TCP_PARKED_MAX	16
 

@@ -98,30 +98,58 @@ match(const struct conf_prefix *p, int family, const uint8_t *addr)
 	return ((p->addr[full] ^ addr[full]) & (0xff00 >> rest)) == 0;
 }
 
-/* acl_check - what to do with a query from peer */
-enum conf_acl_action
-acl_check(const struct acl *a, const struct sockaddr *peer)
+/* peer_addr - the address bytes of peer (IPv4-mapped as IPv4), or NULL */
+static const uint8_t *
+peer_addr(const struct sockaddr *peer, int *family)
 {
 	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 	    0xff, 0xff };
 	const uint8_t *addr;
-	int family = peer->sa_family;
+
+	*family = peer->sa_family;
+	if (*family == AF_INET)
+		return (const uint8_t *)
+		    &((const struct sockaddr_in *)(const void *)peer)->sin_addr;
+	if (*family != AF_INET6)
+		return NULL;
+	addr = ((const struct sockaddr_in6 *)(const void *)peer)
+	    ->sin6_addr.s6_addr;
+	if (memcmp(addr, mapped, 12) == 0) {
+		addr += 12;
+		*family = AF_INET;
+	}
+	return addr;
+}
+
+/* acl_check - what to do with a query from peer */
+enum conf_acl_action
+acl_check(const struct acl *a, const struct sockaddr *peer)
+{
+	const uint8_t *addr;
+	int family;
 	size_t i;
 
-	if (family == AF_INET) {
-		addr = (const uint8_t *)
-		    &((const struct sockaddr_in *)(const void *)peer)->sin_addr;
-	} else if (family == AF_INET6) {
-		addr = ((const struct sockaddr_in6 *)(const void *)peer)
-		    ->sin6_addr.s6_addr;
-		if (memcmp(addr, mapped, 12) == 0) {
-			addr += 12;
-			family = AF_INET;
-		}
-	} else
+	if ((addr = peer_addr(peer, &family)) == NULL)
 		return ACL_REFUSE;
 	for (i = 0; i < a->n; i++)
 		if (match(&a->rules[i].prefix, family, addr))
 			return a->rules[i].action;
 	return ACL_REFUSE;
+}
+
+/* acl_in_prefixes - does one of the n prefixes hold peer? */
+bool
+acl_in_prefixes(const struct conf_prefix *p, size_t n,
+    const struct sockaddr *peer)
+{
+	const uint8_t *addr;
+	int family;
+	size_t i;
+
+	if ((addr = peer_addr(peer, &family)) == NULL)
+		return false;
+	for (i = 0; i < n; i++)
+		if (match(&p[i], family, addr))
+			return true;
+	return false;
 }

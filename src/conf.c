@@ -738,6 +738,7 @@ conf_free(struct conf *c)
 		free(z->soa_rname);
 		free_strv(z->ns, z->nns);
 		free(z->allow_transfer);
+		free_sockaddrs(z->notify, z->nnotify);
 	}
 	free(c->zones);
 	free_strv(c->strings, c->nstrings);

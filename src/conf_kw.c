@@ -205,6 +205,9 @@ static const struct kw kwtab[] = {
 	{ CL_ZONE, "allow-transfer", kw_prefixes,
 	    OFF(conf_zone, allow_transfer), OFF(conf_zone, nallow_transfer),
 	    KW_MULTI, 1, MAXTOK, 0, 0, "PREFIX ..." },
+	{ CL_ZONE, "notify", kw_sockaddrs, OFF(conf_zone, notify),
+	    OFF(conf_zone, nnotify), KW_MULTI, 1, 1, 53, 0,
+	    "ADDRESS[@PORT]" },
 };
 
 #define NKW	(sizeof(kwtab) / sizeof(kwtab[0]))

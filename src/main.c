@@ -29,6 +29,7 @@
 #include "status.h"
 #include "upstream.h"
 #include "view.h"
+#include "xfr.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc/rblmux"
@@ -412,6 +413,9 @@ main(int argc, char *argv[])
 		fatalx("cannot create the event loop");
 	d.started = time(NULL);
 
+	if ((xfr_main = xfr_new(d.loop)) == NULL)
+		fatal("xfr_new");
+	xfr_apply(xfr_main, d.rl.view);
 	d.qctx.view = d.rl.view;
 	d.qctx.st = &d.st[0];
 	{
@@ -484,7 +488,9 @@ main(int argc, char *argv[])
 	upclient_free(d.uc);
 	upclient_main = NULL;
 	cache_close(d.cache);
-	srv_free(d.srv);
+	srv_free(d.srv);		/* transfers end with their connections */
+	xfr_free(xfr_main);
+	xfr_main = NULL;
 	ctl_close(d.ctl);
 	if (pidfile != NULL)
 		unlink(pidfile);

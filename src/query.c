@@ -21,6 +21,7 @@
 #include "query.h"
 #include "stats.h"
 #include "view.h"
+#include "xfr.h"
 
 /* query_count - tally the reply we are about to send */
 void
@@ -121,6 +122,12 @@ query_handle(void *arg, const uint8_t *msg, size_t len,
 		st->acl_refused++;
 		rc = DNS_RCODE_REFUSED;
 	}
+	/* zone transfers (an IXFR's SOA reads as FORMERR to the parser) */
+	if (xfr_main != NULL && (rc == DNSMSG_OK ||
+	    rc == DNS_RCODE_FORMERR) && q.question_end > 0 &&
+	    (q.qtype == DNS_TYPE_AXFR || q.qtype == DNS_TYPE_IXFR))
+		return xfr_query(xfr_main, ctx->view, &q, rc, msg, len, peer,
+		    tcp, from, out, cap, st);
 	if (rc != DNSMSG_OK) {
 		n = dnsmsg_error_reply(msg, len, &q, rc, out, cap);
 		query_count(st, out, n, rc);

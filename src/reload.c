@@ -23,6 +23,7 @@
 #include "status.h"
 #include "upstream.h"
 #include "view.h"
+#include "xfr.h"
 
 /* A reload in progress. */
 struct reload_job {
@@ -101,10 +102,6 @@ reload_not_yet(const struct conf *c)
 	for (i = 0; i < c->nescalations; i++)
 		log_warnx("escalation %s: escalation rules are not available "
 		    "in this version; it lists nothing", c->escalations[i].name);
-	for (i = 0; i < c->nzones; i++)
-		if (c->zones[i].nallow_transfer > 0)
-			log_warnx("zone %s: allow-transfer: zone transfers are "
-			    "not available in this version", c->zones[i].name);
 	if (s->metrics != NULL)
 		log_warnx("metrics: %s: the metrics listener is not available "
 		    "in this version", s->metrics->text);
@@ -323,6 +320,8 @@ swap_in(struct reload *r, struct reload_job *job)
 		    "to bind the new ones");
 	r->view = job->result;
 	job->result = NULL;
+	if (xfr_main != NULL)
+		xfr_apply(xfr_main, r->view);	/* serials, before it answers */
 	r->qctx->view = r->view;
 	if (newconf) {
 		apply_view(r, r->view);

@@ -128,6 +128,8 @@ struct conn {
 	unsigned	 iter;		/* loop iteration of the share below */
 	unsigned	 share;		/* messages it may still answer in it */
 	struct sockaddr_storage peer;
+	struct srv_stream stream;	/* a reply of many messages, when
+					   stream.next is set */
 	size_t		 inoff, inlen;	/* unanswered input: in[inoff, inlen) */
 	uint8_t		*out;		/* framed replies queued */
 	size_t		 outlen, outoff, outcap;
@@ -491,6 +493,8 @@ conn_close(struct conn *c)
 	s->free_slot = c->slot + 1;
 	list_del(&s->conns[c->state], c);
 	s->nconns--;
+	if (c->stream.next != NULL)
+		c->stream.done(c->stream.arg);
 	free(c->out);
 	free(c);
 }
@@ -516,7 +520,8 @@ msg_ready(const struct conn *c)
 static bool
 can_answer(const struct conn *c)
 {
-	return c->parked < SRV_TCP_PARKED_MAX && msg_ready(c);
+	return c->stream.next != NULL ||
+	    (c->parked < SRV_TCP_PARKED_MAX && msg_ready(c));
 }
 
 /*
@@ -912,13 +917,31 @@ serve(struct conn *c)
 			    !can_answer(c))
 				break;
 		}
+		if (c->stream.next != NULL) {
+			/* the next message of a reply of many */
+			int err = 0;
+
+			rlen = c->stream.next(c->stream.arg, s->tbuf,
+			    sizeof(s->tbuf), &err);
+			if (err != 0)
+				return -1;
+			if (rlen == 0) {
+				c->stream.done(c->stream.arg);
+				c->stream.next = NULL;
+			} else if (queue_reply(c, s->tbuf, rlen) != 0)
+				return -1;
+			c->last = ev_now(s->loop);
+			c->share--;
+			continue;
+		}
 		mlen = (size_t)c->in[c->inoff] << 8 | c->in[c->inoff + 1];
 		rlen = s->handler(s->ctx, c->in + c->inoff + 2, mlen,
 		    (struct sockaddr *)&c->peer, true, &from, s->tbuf,
 		    sizeof(s->tbuf));
 		if (rlen == SRV_PARKED)
 			c->parked++;
-		else if (rlen > 0 && queue_reply(c, s->tbuf, rlen) != 0)
+		else if (rlen != SRV_STREAMING && rlen > 0 &&
+		    queue_reply(c, s->tbuf, rlen) != 0)
 			return -1;
 		c->inoff += 2 + mlen;
 		c->last = ev_now(s->loop);
@@ -986,6 +1009,16 @@ conn_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 	conn_settle(c);
 	(void)loop;
 	(void)revents;
+}
+
+/* srv_stream_start - answer the TCP message being handled with a stream */
+int
+srv_stream_start(const struct srv_origin *from, const struct srv_stream *st)
+{
+	if (from->c == NULL || from->c->stream.next != NULL)
+		return RBLMUX_EINVAL;
+	from->c->stream = *st;
+	return 0;
 }
 
 /* srv_origin_save - where to answer the message being handled */
