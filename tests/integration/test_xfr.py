@@ -1,0 +1,396 @@
+#!/usr/bin/env python3
+"""test_xfr -- the served zone published to real secondaries.
+
+rblmuxd serves bl.test (an ip4set with /32s, /24 and /16 blocks, a /24
+and /32s inside a /16 block, exclusions, TXT with "$"; an ip4trie with
+prefixes off the octet boundaries; an ip6trie) to a real NSD and a real
+Knot started here on loopback high ports, each with its own config and
+state in the temp dir. Checked: both transfer the zone and answer a
+sample of listed and unlisted addresses exactly like rblmuxd (rcode, A
+and TXT); a rewritten list plus a reload grows the serial, NOTIFY
+reaches both and they answer the new data; AXFR from 127.0.0.2 (not in
+allow-transfer) and over UDP is REFUSED; IXFR at the current serial is
+one SOA, at an older one the whole zone; a transfer cut halfway and one
+whose client never reads leave UDP answered. Every wait is bounded.
+"""
+import os
+import shutil
+import socket
+import struct
+import sys
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+
+NSD = shutil.which("nsd") or "/usr/sbin/nsd"
+KNOTD = shutil.which("knotd") or "/usr/sbin/knotd"
+
+ZONE = "bl.test"
+
+LIST4 = """\
+:127.0.0.2:Listed $
+192.0.2.1
+192.0.2.2 :127.0.0.3:Second
+198.51.100.0/24 :127.0.0.4:Whole /24
+!198.51.100.7
+203.0.0.0/16 :127.0.0.5:Block
+198.51.101.0/24 :127.0.0.13:Net $
+203.0.113.0/24 :127.0.0.6:Inner /24
+203.0.114.9 :127.0.0.7:Inner host $
+!203.0.115.1
+"""
+
+TRIE4 = """\
+198.18.0.0/20 :127.0.0.8:Trie /20
+198.18.4.0/22 :127.0.0.9:Trie /22
+198.18.4.128/25 :127.0.0.10:Trie /25
+192.0.2.1/32 :127.0.0.11:Also in the trie
+"""
+
+LIST6 = """\
+2001:db8::/32 :127.0.0.2:v6 block
+2001:db8:1::/48 :127.0.0.3:v6 inner
+2001:db8:4::/120 :127.0.0.4:v6 net $
+!2001:db8:2::/48
+2001:db8::5 :127.0.0.4:v6 host
+"""
+
+CONF = """\
+server:
+    listen: 127.0.0.1@@PORT@
+    directory: @TMP@
+    control-socket: @TMP@/ctl.sock
+    state-dir: @TMP@/
+    cache-dir: @TMP@/
+local-list:
+    name: four
+    file: four.ip4set
+local-list:
+    name: trie
+    type: ip4trie
+    file: trie.ip4trie
+local-list:
+    name: six
+    type: ip6trie
+    file: six.ip6
+zone:
+    name: bl.test
+    serve: four trie six
+    soa: ns1.bl.test. hostmaster.bl.test. 3600 600 86400 300
+    ns: ns1.bl.test.
+    allow-transfer: 127.0.0.1
+@NOTIFY@
+"""
+
+SAMPLE4 = ["192.0.2.1", "192.0.2.2", "192.0.2.3", "198.51.100.1",
+           "198.51.100.7", "198.51.100.255", "203.0.1.1", "203.0.113.5",
+           "203.0.114.9", "203.0.114.10", "203.0.115.1", "203.0.115.2",
+           "203.1.0.1", "198.18.1.1", "198.18.4.1", "198.18.4.200",
+           "198.18.16.1", "198.51.101.77", "127.0.0.2", "127.0.0.1",
+           "10.0.0.1"]
+SAMPLE6 = ["2001:db8::5", "2001:db8::6", "2001:db8:1::1", "2001:db8:2::1",
+           "2001:db8:3::1", "2001:db8:4::99", "2001:db9::1",
+           "::ffff:7f00:2", "::ffff:7f00:1"]
+
+
+def names():
+    return [h.rev4(a) + "." + ZONE for a in SAMPLE4] + \
+        [h.rev6(a) + "." + ZONE for a in SAMPLE6]
+
+
+def answer(port, name, qtype):
+    """(rcode, A set, TXT set) of a UDP query, retried once on silence."""
+    for _ in range(3):
+        m = h.query(name, qtype, port, timeout=1.0)
+        if m is not None:
+            return (m.rcode_name, m.a_set(), m.txt_set())
+    return None
+
+
+def soa_serial(port):
+    m = h.query(ZONE, "SOA", port, timeout=0.5)
+    if m is None or m.rcode != 0:
+        return None
+    for r in m.answer:
+        if r.type == 6:
+            return struct.unpack("!I", r.rdata[-20:-16])[0]
+    return None
+
+
+def wait_serial(port, serial, secs=30):
+    deadline = time.monotonic() + secs
+    while time.monotonic() < deadline:
+        got = soa_serial(port)
+        if got == serial:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+class Nsd(h.Helper):
+    """NSD as a secondary of bl.test on 127.0.0.1:port, in dir d."""
+
+    name = "nsd"
+
+    def __init__(self, d, master, port):
+        self.port = port
+        self.dir = d
+        os.makedirs(d, exist_ok=True)
+        conf = os.path.join(d, "nsd.conf")
+        with open(conf, "w") as f:
+            f.write("""\
+server:
+    ip-address: 127.0.0.1@%(port)d
+    port: %(port)d
+    username: ""
+    chroot: ""
+    zonesdir: "%(d)s"
+    database: ""
+    pidfile: "%(d)s/nsd.pid"
+    xfrdfile: "%(d)s/xfrd.state"
+    xfrdir: "%(d)s"
+    zonelistfile: "%(d)s/zone.list"
+    server-count: 1
+    verbosity: 2
+    hide-version: yes
+remote-control:
+    control-enable: no
+zone:
+    name: %(zone)s
+    zonefile: "%(d)s/%(zone)s.zone"
+    request-xfr: AXFR 127.0.0.1@%(master)d NOKEY
+    allow-notify: 127.0.0.1 NOKEY
+""" % {"port": self.port, "d": d, "zone": ZONE, "master": master})
+        self.proc = None
+        self.logf = None
+        self.spawn([NSD, "-d", "-c", conf], os.path.join(d, "nsd.log"),
+                   cwd=d)
+
+
+class Knot(h.Helper):
+    """Knot as a secondary of bl.test on 127.0.0.1:port, in dir d."""
+
+    name = "knotd"
+
+    def __init__(self, d, master, port):
+        self.port = port
+        self.dir = d
+        os.makedirs(d, exist_ok=True)
+        conf = os.path.join(d, "knot.conf")
+        with open(conf, "w") as f:
+            f.write("""\
+server:
+    rundir: "%(d)s"
+    listen: 127.0.0.1@%(port)d
+database:
+    storage: "%(d)s"
+log:
+  - target: stderr
+    any: info
+remote:
+  - id: master
+    address: 127.0.0.1@%(master)d
+acl:
+  - id: notify_from_master
+    address: 127.0.0.1
+    action: notify
+template:
+  - id: default
+    storage: "%(d)s"
+zone:
+  - domain: %(zone)s
+    master: master
+    acl: notify_from_master
+""" % {"port": self.port, "d": d, "zone": ZONE, "master": master})
+        self.proc = None
+        self.logf = None
+        self.spawn([KNOTD, "-c", conf], os.path.join(d, "knot.log"), cwd=d)
+
+
+def setup():
+    srv = h.Server(CONF)
+    with open(srv.path("four.ip4set"), "w") as f:
+        f.write(LIST4)
+    with open(srv.path("trie.ip4trie"), "w") as f:
+        f.write(TRIE4)
+    with open(srv.path("six.ip6"), "w") as f:
+        f.write(LIST6)
+    return srv
+
+
+def start(srv, notify):
+    text = srv.conf_text.replace("@NOTIFY@", "".join(
+        "    notify: 127.0.0.1@%d\n" % p for p in notify))
+    srv.conf_text = text
+    srv.write_conf(text)
+    srv.start()
+    return srv
+
+
+def compare(t, srv, sec, label):
+    bad = []
+    for name in names():
+        for qtype in ("A", "TXT"):
+            want = answer(srv.port, name, qtype)
+            got = answer(sec.port, name, qtype)
+            if want != got:
+                bad.append("%s %s: rblmuxd %r, %s %r" % (name, qtype, want,
+                                                         label, got))
+    t.ok(not bad, "%s answers %d names like rblmuxd" % (label,
+                                                         2 * len(names())),
+         bad)
+
+
+def secondaries(t):
+    srv = setup()
+    nsd_port = h.free_port(["127.0.0.1"])
+    knot_port = h.free_port(["127.0.0.1"])
+    start(srv, [nsd_port, knot_port])
+    serial = soa_serial(srv.port)
+    t.ok(serial is not None, "rblmuxd has a SOA serial", srv.log_tail())
+
+    nsd = Nsd(os.path.join(srv.tmp, "nsd"), srv.port, nsd_port)
+    knot = Knot(os.path.join(srv.tmp, "knot"), srv.port, knot_port)
+    for sec in (nsd, knot):
+        t.ok(wait_serial(sec.port, serial), "%s transferred serial %s" %
+             (sec.name, serial), sec.log_tail() + "\n" + srv.log_tail())
+    for sec in (nsd, knot):
+        compare(t, srv, sec, sec.name)
+
+    # a change: a new host, a new exclusion; reload; NOTIFY; new serial
+    with open(srv.path("four.ip4set"), "a") as f:
+        f.write("192.0.2.99 :127.0.0.12:Added later\n!203.0.1.1\n")
+    r = srv.ctl("reload")
+    t.ok(r.returncode == 0, "reload", r.stdout + r.stderr)
+    new = soa_serial(srv.port)
+    t.ok(new is not None and serial is not None and
+         (new - serial) % 2**32 < 2**31 and new != serial,
+         "the serial grew (%s -> %s)" % (serial, new))
+    for sec in (nsd, knot):
+        t.ok(wait_serial(sec.port, new), "%s got the NOTIFY and serial %s"
+             % (sec.name, new), sec.log_tail())
+        a = answer(sec.port, h.rev4("192.0.2.99") + "." + ZONE, "TXT")
+        t.eq(a, ("NOERROR", [], ["Added later"]),
+             "%s answers the new entry" % sec.name)
+        a = answer(sec.port, h.rev4("203.0.1.1") + "." + ZONE, "A")
+        t.eq(a and a[0], "NXDOMAIN", "%s answers the new exclusion" %
+             sec.name)
+    t.ok("NOTIFY to 2 secondaries" in srv.log(), "rblmuxd logged NOTIFY")
+
+
+def axfr_msgs(port, qtype="AXFR", src=None, serial=None, timeout=5.0):
+    """The messages of a transfer over TCP until the closing SOA."""
+    pkt = h.make_query(ZONE, qtype, rd=False)
+    if serial is not None:
+        # IXFR: the client's SOA in the authority section
+        soa = b"\xc0\x0c" + struct.pack("!HHIH", 6, 1, 0, 22) + b"\0\0" + \
+            struct.pack("!IIIII", serial, 0, 0, 0, 0)
+        pkt = pkt[:8] + b"\0\1" + pkt[10:] + soa
+    s = h.tcp_connect(port, src=src, timeout=timeout)
+    out = []
+    try:
+        s.sendall(h.tcp_frame(pkt))
+        soas = 0
+        while True:
+            data = h.tcp_read_msg(s, timeout)
+            if data is None:
+                break
+            m = h.parse_msg(data)
+            out.append(m)
+            soas += sum(1 for r in m.answer if r.type == 6)
+            if m.rcode != 0 or soas >= 2 or (qtype == "IXFR" and soas == 1
+                                             and len(out) == 1 and
+                                             len(m.answer) == 1):
+                break
+    finally:
+        s.close()
+    return out
+
+
+def transfers(t):
+    srv = start(setup(), [])
+    serial = soa_serial(srv.port)
+    msgs = axfr_msgs(srv.port)
+    rrs = [r for m in msgs for r in m.answer]
+    t.ok(len(rrs) > 300 and rrs[0].type == 6 and rrs[-1].type == 6 and
+         all(m.aa and m.rcode == 0 for m in msgs),
+         "AXFR: SOA first and last, %d records in %d messages" %
+         (len(rrs), len(msgs)))
+    t.ok(len(msgs) > 1 and max(m.size for m in msgs) <= 65535,
+         "AXFR in several messages of up to 64 KB")
+    owners = set(r.name.lower().rstrip(".") for r in rrs)
+    t.ok("*.100.51.198.bl.test" not in owners and
+         "1.100.51.198.bl.test" in owners and
+         "7.100.51.198.bl.test" not in owners,
+         "a /24 with an exclusion is written address by address")
+    t.ok("*.0.203.bl.test" in owners and "*.113.0.203.bl.test" in owners
+         and "*.114.0.203.bl.test" in owners,
+         "a /16 block is one wildcard, a /24 beside data inside it its own")
+
+    m = axfr_msgs(srv.port, src="127.0.0.2")
+    t.ok(len(m) == 1 and m[0].rcode_name == "REFUSED",
+         "AXFR from 127.0.0.2 (not allow-transfer) REFUSED", repr(m))
+    m = h.query(ZONE, "AXFR", srv.port)
+    t.ok(m is not None and m.rcode_name == "REFUSED", "AXFR over UDP REFUSED",
+         repr(m))
+    t.ok("transfer to 127.0.0.2 refused" in srv.log(),
+         "the refusal is logged")
+
+    m = axfr_msgs(srv.port, "IXFR", serial=serial)
+    t.ok(len(m) == 1 and len(m[0].answer) == 1 and
+         m[0].answer[0].type == 6, "IXFR at the current serial: one SOA",
+         repr(m))
+    m = axfr_msgs(srv.port, "IXFR", serial=(serial - 5) % 2**32)
+    rr2 = [r for x in m for r in x.answer]
+    t.ok(len(rr2) == len(rrs) and rr2[0].type == 6 and rr2[-1].type == 6,
+         "IXFR at an older serial: the whole zone, AXFR style",
+         "%d vs %d" % (len(rr2), len(rrs)))
+
+    # a transfer cut after its first message, one never read: UDP answers
+    cut = h.tcp_connect(srv.port)
+    cut.sendall(h.tcp_frame(h.make_query(ZONE, "AXFR", rd=False)))
+    first = h.tcp_read_msg(cut, 2.0)
+    cut.close()
+    t.ok(first is not None, "a transfer cut after its first message")
+    stalled = []
+    for _ in range(4):
+        s = h.tcp_connect(srv.port)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.sendall(h.tcp_frame(h.make_query(ZONE, "AXFR", rd=False)))
+        stalled.append(s)
+    time.sleep(0.3)
+    got = 0
+    for i in range(100):
+        m = h.query(h.rev4("192.0.2.1") + "." + ZONE, "A", srv.port,
+                    timeout=1.0)
+        got += m is not None and m.a_set() == ["127.0.0.11", "127.0.0.2"]
+    t.eq(got, 100, "UDP answered while 4 transfers are not read")
+    st = srv.ctl("stats").stdout
+    for s in stalled:
+        s.close()
+    m = axfr_msgs(srv.port)
+    t.eq(len([r for x in m for r in x.answer]), len(rrs),
+         "a whole AXFR after them", st)
+    t.ok(srv.alive(), "rblmuxd still running")
+
+
+def serial_restart(t):
+    srv = start(setup(), [])
+    s1 = soa_serial(srv.port)
+    srv.stop()
+    srv.start()
+    s2 = soa_serial(srv.port)
+    t.eq(s2, s1, "a restart over the same data keeps the serial")
+    srv.stop()
+    with open(srv.path("six.ip6"), "a") as f:
+        f.write("2001:db8::77\n")
+    srv.start()
+    s3 = soa_serial(srv.port)
+    t.ok(s3 is not None and s3 != s1 and (s3 - s1) % 2**32 < 2**31,
+         "a restart over new data grows it (%s -> %s)" % (s1, s3))
+
+
+if __name__ == "__main__":
+    h.run_suite("test_xfr", [transfers, serial_restart, secondaries])
