@@ -24,7 +24,8 @@ LIBS		 = -lldns -lev -llmdb -lpthread -lm
 # Debian packages needed to build, and in addition to test.
 BUILD_DEPS	 = gcc make pkg-config libldns-dev libev-dev liblmdb-dev
 TEST_DEPS	 = libcmocka-dev rbldnsd knot-dnsutils bind9-dnsutils python3 \
-		   clang libclang-rt-14-dev mandoc lmdb-utils unbound spamassassin
+		   clang libclang-rt-14-dev mandoc lmdb-utils unbound spamassassin \
+		   nsd knot
 
 B		 = build
 HDRS		:= $(wildcard include/*.h src/*.h)

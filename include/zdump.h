@@ -85,6 +85,14 @@ int	 zdump_new(const struct view *v, const struct vzone *z,
  */
 int	 zdump_step(struct zdump *zd, zdump_fn *fn, void *arg);
 
+/*
+ * Give every block that holds data but no wildcard its ZDUMP_TYPE_EMPTY
+ * record (not only those with nothing below): then the records read as
+ * longest-prefix data too (export in rbldnsd's format). Before the
+ * first step.
+ */
+void	 zdump_mark_blocks(struct zdump *zd);
+
 /* Records written so far. */
 uint64_t zdump_count(const struct zdump *zd);
 

@@ -25,6 +25,7 @@
 #include "answer.h"
 #include "cache.h"
 #include "ctl.h"
+#include "export.h"
 #include "health.h"
 #include "pending.h"
 #include "upstream.h"
@@ -55,6 +56,7 @@ struct ctl_client {
 	bool		 eof;		/* the client will send no more */
 	size_t		 dropped;	/* CL_DRAIN: input bytes dropped */
 	uint64_t	 ticket;	/* CL_WAIT: reload request number */
+	struct export_job *job;		/* CL_WAIT: an export being written */
 	char		 line[CTL_LINE_MAX + 1];
 	size_t		 len;
 	const char	*head;		/* "OK\n" or "ERROR\n" */
@@ -82,6 +84,7 @@ struct ctl {
 static void	ctl_accept_cb(struct ev_loop *, ev_io *, int);
 static void	ctl_resume_cb(struct ev_loop *, ev_timer *, int);
 static void	client_io_cb(struct ev_loop *, ev_io *, int);
+static bool	ctl_export(struct ctl_client *, int, char **);
 static void	client_timer_cb(struct ev_loop *, ev_timer *, int);
 
 /* out_room - make room for n more bytes, keeping OUT_RESERVE free */
@@ -279,6 +282,7 @@ client_free(struct ctl_client *cl)
 	if (cl->next != NULL)
 		cl->next->prev = cl->prev;
 	c->nclients--;
+	export_cancel(cl->job);
 	ctl_out_free(&cl->out);
 	free(cl);
 }
@@ -876,16 +880,65 @@ run(struct ctl_client *cl)
 		ok = false;
 	} else if (strcmp(argv[0], "flush") == 0) {
 		ok = ctl_flush(argc, argv, o);
-	} else if (strcmp(argv[0], "list") == 0 || strcmp(argv[0], "export") == 0 ||
+	} else if (strcmp(argv[0], "export") == 0) {
+		if (ctl_export(cl, argc, argv))
+			return;		/* answered when the file is written */
+		ok = false;
+	} else if (strcmp(argv[0], "list") == 0 ||
 	    strcmp(argv[0], "gen") == 0) {
 		ctl_printf(o, "%s: not available in this version\n", argv[0]);
 		ok = false;
 	} else {
 		ctl_printf(o, "unknown command: %.64s (commands: status, stats, "
-		    "lookup, flush, reload)\n", argv[0]);
+		    "lookup, flush, reload, export)\n", argv[0]);
 		ok = false;
 	}
 	reply(cl, ok, NULL);
+}
+
+/* export_done - the export's file is written (or not): answer */
+static void
+export_done(void *arg, bool ok, const char *text)
+{
+	struct ctl_client *cl = arg;
+
+	cl->job = NULL;
+	ctl_printf(&cl->out, "%s", text);
+	reply(cl, ok, NULL);
+}
+
+/*
+ * ctl_export - export NAME FORMAT PATH: written by a thread, answered
+ * when done (false: not started, the reason in the client's answer)
+ */
+static bool
+ctl_export(struct ctl_client *cl, int argc, char **argv)
+{
+	struct ctl *c = cl->ctl;
+	struct view *v = c->hooks.view(c->hooks.arg);
+	const struct vzone *z;
+	char err[512];
+	int rc;
+
+	if (argc != 4) {
+		ctl_printf(&cl->out, "usage: export LIST|ZONE rbldnsd|zone "
+		    "FILE\n");
+		return false;
+	}
+	z = view_zone(v, argv[1]);
+	rc = export_start(c->loop, v, argv[1], argv[2], argv[3],
+	    z != NULL ? z->serial : 0, export_done, cl, &cl->job, err,
+	    sizeof(err));
+	if (rc != 0) {
+		ctl_printf(&cl->out, "%s\n", rc == RBLMUX_EINVAL ? err :
+		    rblmux_strerror(rc));
+		return false;
+	}
+	/* keep reading only to notice a client that hangs up */
+	ev_timer_stop(c->loop, &cl->timer);
+	cl->state = CL_WAIT;
+	cl->ticket = UINT64_MAX;	/* no reload answers it */
+	return true;
 }
 
 /* client_line - collect the command line; run it once whole */

@@ -6,6 +6,8 @@
  * command is too long or the server could not be reached.
  */
 #include <errno.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +36,9 @@ usage(void)
 	    "  lookup IP|NAME [ZONE]  each source's answer and the reply\n"
 	    "  flush IP|NAME | --source NAME | --all\n"
 	    "                         remove cached upstream results\n"
-	    "  reload                 re-read config and lists\n");
+	    "  reload                 re-read config and lists\n"
+	    "  export LIST|ZONE --format rbldnsd|zone [--output FILE]\n"
+	    "                         a list's or a served zone's data\n");
 	exit(2);
 }
 
@@ -86,12 +90,107 @@ read_answer(int fd, size_t *lenp, int *reset)
 	return buf;
 }
 
+/* the temporary file of an export to stdout, removed at exit */
+static char *export_tmp;
+
+static void
+rm_tmp(void)
+{
+	if (export_tmp != NULL)
+		unlink(export_tmp);
+}
+
+/*
+ * export_words - "export NAME --format F [--output FILE]" as the server
+ * takes it: "export NAME F /ABSOLUTE/FILE". Without --output the server
+ * writes a temporary file (*tmp) that is then copied to stdout. Returns
+ * 0, or 2 after saying why.
+ */
+static int
+export_words(int argc, char **argv, char **w, char **tmp, char *abs,
+    size_t abscap)
+{
+	const char *name = NULL, *format = NULL, *output = NULL;
+	char cwd[PATH_MAX];
+	int i, fd;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--format") == 0 && i + 1 < argc)
+			format = argv[++i];
+		else if (strcmp(argv[i], "--output") == 0 && i + 1 < argc)
+			output = argv[++i];
+		else if (argv[i][0] != '-' && name == NULL)
+			name = argv[i];
+		else {
+			name = NULL;
+			break;
+		}
+	}
+	if (name == NULL || format == NULL) {
+		fprintf(stderr, "usage: rblmuxctl export LIST|ZONE --format "
+		    "rbldnsd|zone [--output FILE]\n");
+		return 2;
+	}
+	if (output == NULL) {
+		const char *td = getenv("TMPDIR");
+
+		snprintf(abs, abscap, "%s/rblmuxctl-export.XXXXXX",
+		    td != NULL && td[0] == '/' ? td : "/tmp");
+		/* the server, maybe another user, writes it: let it */
+		if ((fd = mkstemp(abs)) < 0 || fchmod(fd, 0666) != 0) {
+			fprintf(stderr, "rblmuxctl: %s: %s\n", abs,
+			    strerror(errno));
+			return 2;
+		}
+		close(fd);
+		*tmp = export_tmp = abs;
+		atexit(rm_tmp);
+	} else if (output[0] == '/')
+		snprintf(abs, abscap, "%s", output);
+	else if (getcwd(cwd, sizeof(cwd)) == NULL ||
+	    snprintf(abs, abscap, "%s/%s", cwd, output) >= (int)abscap) {
+		fprintf(stderr, "rblmuxctl: %s: cannot make it an absolute "
+		    "path\n", output);
+		return 2;
+	}
+	w[0] = argv[0];
+	w[1] = (char *)(uintptr_t)name;
+	w[2] = (char *)(uintptr_t)format;
+	w[3] = abs;
+	return 0;
+}
+
+/* copy_out - the exported temporary file to stdout; 0 or 2 */
+static int
+copy_out(const char *path)
+{
+	char buf[65536];
+	size_t n;
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL) {
+		fprintf(stderr, "rblmuxctl: %s: %s\n", path, strerror(errno));
+		return 2;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		if (fwrite(buf, 1, n, stdout) != n)
+			break;
+	fclose(f);
+	if (fflush(stdout) != 0) {
+		fprintf(stderr, "rblmuxctl: writing the export: %s\n",
+		    strerror(errno));
+		return 2;
+	}
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct sockaddr_un sun;
 	const char *sock = NULL, *cpath = NULL;
 	char *owned = NULL, line[CTL_LINE_MAX], *ans, *nl, *body;
+	char *xw[4], *tmp = NULL, abspath[PATH_MAX];
 	size_t len = 0, alen;
 	int ch, fd, i, ok, reset, serr = 0;
 	struct stat st;
@@ -113,6 +212,13 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc < 1)
 		usage();
+	if (strcmp(argv[0], "export") == 0) {
+		if (export_words(argc, argv, xw, &tmp, abspath,
+		    sizeof(abspath)) != 0)
+			return 2;
+		argv = xw;
+		argc = 4;
+	}
 
 	/* the command line: the words, a space between, a newline */
 	for (i = 0; i < argc; i++) {
@@ -189,6 +295,16 @@ main(int argc, char *argv[])
 		return 2;
 	}
 	body = nl + 1;
+	if (tmp != NULL) {
+		/* the export itself goes to stdout, the server's words not */
+		if (ok && copy_out(tmp) != 0)
+			ok = 0;
+		else if (!ok)
+			fwrite(body, 1, alen - (size_t)(body - ans), stderr);
+		free(owned);
+		free(ans);
+		return ok ? 0 : 1;
+	}
 	fwrite(body, 1, alen - (size_t)(body - ans), ok ? stdout : stderr);
 	if (fflush(stdout) != 0) {
 		fprintf(stderr, "rblmuxctl: writing the answer: %s\n",

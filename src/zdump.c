@@ -57,6 +57,7 @@ struct zdump {
 	uint32_t		 serial;
 	time_t			 now;
 	bool			 axfr;
+	bool			 mark;		/* zdump_mark_blocks() */
 	enum phase		 phase;
 	size_t			 ns;		/* next NS */
 	bool			 started;	/* the family's streams are set */
@@ -130,6 +131,12 @@ void
 zdump_free(struct zdump *zd)
 {
 	free(zd);
+}
+
+void
+zdump_mark_blocks(struct zdump *zd)
+{
+	zd->mark = true;
 }
 
 uint64_t
@@ -535,7 +542,7 @@ close_node(struct zdump *zd, zdump_fn *fn, void *arg, unsigned j)
 				return rc;
 		}
 	}
-	if (nd->emitted == 0 && !wild) {
+	if ((nd->emitted == 0 || zd->mark) && !wild) {
 		/*
 		 * Data, but nothing listed in it: the name must exist, or a
 		 * wildcard above would answer for it.

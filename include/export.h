@@ -1,0 +1,62 @@
+/*
+ * export.h -- `rblmuxctl export`: a list or a served zone written to a
+ * file, by a thread of its own (a zone of 1,000,000 entries takes
+ * seconds; the loop goes on answering meanwhile).
+ *
+ * Formats:
+ *   rbldnsd, of a LIST: the list's data as rbldnsd reads it back: one
+ *     line per entry (ip4set blocks as "a.b.c.d", "a.b.c", "a.b", "a";
+ *     trie prefixes as CIDR; dnset names, "*.name"; "!" exclusions),
+ *     each with its value ":A:TXT" ("$" in the text kept), a $TTL line
+ *     first. Entries from the list's files as loaded (dynamic entries
+ *     join them once the list holds any).
+ *   rbldnsd, of a ZONE: the served zone's merged data (every list of
+ *     it, allowlists and test points applied) as one ip4set (IPv4
+ *     lists) or ip6trie (IPv6 lists) file: the zone's records (zdump.h)
+ *     back as blocks and addresses, "!" for blocks that list nothing.
+ *   zone, of a served ZONE: a master file (RFC 1035 5) with $ORIGIN and
+ *     $TTL, SOA (the current serial), NS and the records an AXFR sends,
+ *     which nsd-checkzone and Knot load as they are.
+ * The view is held until the file is written.
+ */
+#ifndef RBLMUX_EXPORT_H
+#define RBLMUX_EXPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct ev_loop;
+struct view;
+struct export_job;
+
+/* Called in the loop when the file is written (ok) or not, with a line
+   of text to answer */
+typedef void export_done_fn(void *arg, bool ok, const char *text);
+
+/*
+ * Start writing name (a list or a served zone of v) in format
+ * ("rbldnsd" or "zone") to path (created or truncated, mode 0644),
+ * serial being the zone's current serial. Returns 0 and *out, or
+ * RBLMUX_EINVAL with the reason in err (no such list or zone, a format
+ * that does not fit it), or another negative code (no thread, memory).
+ */
+int	 export_start(struct ev_loop *loop, struct view *v, const char *name,
+	    const char *format, const char *path, uint32_t serial,
+	    export_done_fn *done, void *arg, struct export_job **out,
+	    char *err, size_t errcap);
+
+/* The asker went away: finish, but call nobody. */
+void	 export_cancel(struct export_job *j);
+
+/*
+ * Write name of v in format to the open stream f (for tests and the
+ * thread). Returns the number of records or lines written, or a
+ * negative code; err as above.
+ */
+long	 export_write(const struct view *v, const char *name,
+	    const char *format, uint32_t serial, FILE *f, char *err,
+	    size_t errcap);
+
+#endif /* RBLMUX_EXPORT_H */

@@ -1,0 +1,556 @@
+/*
+ * export.c -- lists and served zones written to files (export.h).
+ */
+#include <sys/socket.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "dnsmsg.h"
+#include "err.h"
+#include "export.h"
+#include "list.h"
+#include "view.h"
+#include "zdump.h"
+
+struct export_job {
+	ev_async		 async;		/* first */
+	struct ev_loop		*loop;
+	pthread_t		 thread;
+	struct view		*v;		/* referenced */
+	char			*name;
+	char			*format;
+	char			*path;
+	uint32_t		 serial;
+	export_done_fn		*done;
+	void			*arg;
+	atomic_bool		 cancelled;
+	bool			 ok;
+	char			 text[512];
+};
+
+/* --- the formats ------------------------------------------------------- */
+
+/* txt_quoted - a TXT string in master file syntax (RFC 1035 5.1) */
+static void
+txt_quoted(FILE *f, const uint8_t *p, size_t n)
+{
+	size_t i;
+
+	fputc('"', f);
+	for (i = 0; i < n; i++) {
+		if (p[i] == '"' || p[i] == '\\')
+			fprintf(f, "\\%c", p[i]);
+		else if (p[i] < 32 || p[i] > 126)
+			fprintf(f, "\\%03u", p[i]);
+		else
+			fputc(p[i], f);
+	}
+	fputc('"', f);
+}
+
+/* owner_text - relative wire labels as dotted text ("" for the apex) */
+static void
+owner_text(const struct zdump_rr *rr, char *buf, size_t cap)
+{
+	size_t i = 0, o = 0;
+
+	buf[0] = '\0';
+	while (i < rr->owner_len && o + 66 < cap) {
+		unsigned l = rr->owner[i++];
+
+		if (o > 0)
+			buf[o++] = '.';
+		memcpy(buf + o, rr->owner + i, l);
+		o += l;
+		i += l;
+	}
+	buf[o] = '\0';
+}
+
+/* name_text - a wire name (uncompressed) as dotted text with a final dot */
+static void
+name_text(const uint8_t *p, size_t n, char *buf, size_t cap, size_t *used)
+{
+	size_t i = 0, o = 0;
+
+	while (i < n && p[i] != 0 && o + 66 < cap) {
+		unsigned l = p[i++];
+
+		memcpy(buf + o, p + i, l);
+		o += l;
+		buf[o++] = '.';
+		i += l;
+	}
+	if (o == 0)
+		buf[o++] = '.';
+	buf[o] = '\0';
+	*used = i + 1;
+}
+
+/* zone_rr - zdump_fn: one record as a master file line */
+static int
+zone_rr(void *arg, const struct zdump_rr *rr)
+{
+	FILE *f = arg;
+	char owner[DNS_MAXNAME * 2], a[DNS_MAXNAME * 2], b[DNS_MAXNAME * 2];
+	size_t u1, u2;
+	const uint8_t *d = rr->rdata;
+
+	owner_text(rr, owner, sizeof(owner));
+	fprintf(f, "%s\t%u\tIN\t", owner[0] ? owner : "@", rr->ttl);
+	switch (rr->type) {
+	case DNS_TYPE_A:
+		fprintf(f, "A\t%u.%u.%u.%u\n", d[0], d[1], d[2], d[3]);
+		break;
+	case DNS_TYPE_TXT:
+		fputs("TXT\t", f);
+		txt_quoted(f, d + 1, d[0]);
+		fputc('\n', f);
+		break;
+	case DNS_TYPE_NS:
+		name_text(d, rr->rdlen, a, sizeof(a), &u1);
+		fprintf(f, "NS\t%s\n", a);
+		break;
+	case DNS_TYPE_SOA:
+		name_text(d, rr->rdlen, a, sizeof(a), &u1);
+		name_text(d + u1, rr->rdlen - u1, b, sizeof(b), &u2);
+		d += u1 + u2;
+		fprintf(f, "SOA\t%s %s %u %u %u %u %u\n", a, b,
+		    (unsigned)(d[0] << 24 | d[1] << 16 | d[2] << 8 | d[3]),
+		    (unsigned)(d[4] << 24 | d[5] << 16 | d[6] << 8 | d[7]),
+		    (unsigned)(d[8] << 24 | d[9] << 16 | d[10] << 8 | d[11]),
+		    (unsigned)(d[12] << 24 | d[13] << 16 | d[14] << 8 | d[15]),
+		    (unsigned)(d[16] << 24 | d[17] << 16 | d[18] << 8 | d[19]));
+		break;
+	default:
+		/* RFC 3597 generic form */
+		fprintf(f, "TYPE%u\t\\# %zu", rr->type, rr->rdlen);
+		for (u1 = 0; u1 < rr->rdlen; u1++)
+			fprintf(f, "%s%02x", u1 == 0 ? " " : "", d[u1]);
+		fputc('\n', f);
+		break;
+	}
+	return ferror(f) ? -EIO : 0;
+}
+
+/*
+ * Zone data back in rbldnsd's syntax: the records of one owner are
+ * collected (zdump gives an owner's records together), then written as
+ * lines that pair its A and TXT values.
+ */
+struct rbl_out {
+	FILE		*f;
+	bool		 ip6;
+	char		 owner[DNS_MAXNAME * 2];
+	bool		 have;
+	bool		 empty;			/* ZDUMP_TYPE_EMPTY */
+	uint32_t	 a[64];
+	size_t		 na;
+	char		 txt[16][LIST_TXT_LEN + 1];
+	size_t		 ntxt;
+	long		 lines;
+};
+
+/* rbl_key - an owner ("*.3.2.1", "4.3.2.1", nibbles) as an rbldnsd key */
+static void
+rbl_key(const struct rbl_out *o, char *buf, size_t cap)
+{
+	const char *p = o->owner;
+	bool wild = strncmp(p, "*.", 2) == 0;
+	unsigned lab[32], n = 0, i;
+	uint8_t addr[16] = { 0 };
+
+	if (wild)
+		p += 2;
+	while (*p != '\0' && n < 32) {
+		lab[n++] = (unsigned)strtoul(p, NULL, o->ip6 ? 16 : 10);
+		p = strchr(p, '.');
+		p = p != NULL ? p + 1 : "";
+	}
+	if (!o->ip6) {
+		/* ip4set: blocks as CIDR, hosts as they are */
+		for (i = 0; i < 4; i++)
+			addr[i] = (uint8_t)(i < n ? lab[n - 1 - i] : 0);
+		snprintf(buf, cap, "%u.%u.%u.%u", addr[0], addr[1], addr[2],
+		    addr[3]);
+		if (n < 4)
+			snprintf(buf + strlen(buf), cap - strlen(buf), "/%u",
+			    8 * n);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		unsigned k = n - 1 - i;		/* nibble k from the top */
+
+		addr[k / 2] |= (uint8_t)(k & 1 ? lab[i] : lab[i] << 4);
+	}
+	inet_ntop(AF_INET6, addr, buf, (socklen_t)cap);
+	snprintf(buf + strlen(buf), cap - strlen(buf), "/%u", 4 * n);
+}
+
+/* rbl_flush - the lines of the collected owner */
+static int
+rbl_flush(struct rbl_out *o)
+{
+	char key[80];
+	size_t i, n;
+
+	if (!o->have)
+		return 0;
+	o->have = false;
+	rbl_key(o, key, sizeof(key));
+	if (o->empty && o->na == 0) {
+		fprintf(o->f, "!%s\n", key);
+		o->lines++;
+	}
+	n = o->na > o->ntxt ? o->na : o->ntxt;
+	for (i = 0; i < n; i++) {
+		uint32_t a = o->a[o->na > 0 ? (i < o->na ? i : 0) : 0];
+
+		fprintf(o->f, "%s :%u.%u.%u.%u:", key, a >> 24, a >> 16 & 255,
+		    a >> 8 & 255, a & 255);
+		if (o->ntxt > 0) {
+			const char *t = o->txt[i < o->ntxt ? i : 0];
+
+			/* "$" would name the address again: said as "$$" */
+			for (; *t != '\0'; t++) {
+				if (*t == '$')
+					fputc('$', o->f);
+				fputc(*t, o->f);
+			}
+		}
+		fputc('\n', o->f);
+		o->lines++;
+	}
+	o->na = o->ntxt = 0;
+	o->empty = false;
+	return ferror(o->f) ? -EIO : 0;
+}
+
+/* rbl_rr - zdump_fn: collect an owner's values */
+static int
+rbl_rr(void *arg, const struct zdump_rr *rr)
+{
+	struct rbl_out *o = arg;
+	char owner[DNS_MAXNAME * 2];
+	int rc;
+
+	if (rr->owner_len == 0)
+		return 0;			/* SOA, NS */
+	owner_text(rr, owner, sizeof(owner));
+	if (!o->have || strcmp(owner, o->owner) != 0) {
+		if ((rc = rbl_flush(o)) != 0)
+			return rc;
+		snprintf(o->owner, sizeof(o->owner), "%s", owner);
+		o->have = true;
+	}
+	if (rr->type == DNS_TYPE_A && o->na < 64)
+		o->a[o->na++] = (uint32_t)rr->rdata[0] << 24 |
+		    (uint32_t)rr->rdata[1] << 16 | (uint32_t)rr->rdata[2] << 8 |
+		    rr->rdata[3];
+	else if (rr->type == DNS_TYPE_TXT && o->ntxt < 16) {
+		memcpy(o->txt[o->ntxt], rr->rdata + 1, rr->rdata[0]);
+		o->txt[o->ntxt++][rr->rdata[0]] = '\0';
+	} else if (rr->type == ZDUMP_TYPE_EMPTY)
+		o->empty = true;
+	return 0;
+}
+
+/* list_line - list_walk_fn: one entry in rbldnsd's syntax */
+static int
+list_line(void *arg, const struct list_entry *e)
+{
+	FILE *f = arg;
+	char key[300];
+	size_t i;
+
+	if (e->family == AF_INET) {
+		const uint8_t *k = e->key;
+
+		if (e->plen == 32)
+			snprintf(key, sizeof(key), "%u.%u.%u.%u", k[0], k[1],
+			    k[2], k[3]);
+		else
+			snprintf(key, sizeof(key), "%u.%u.%u.%u/%u", k[0], k[1],
+			    k[2], k[3], e->plen);
+	} else if (e->family == AF_INET6) {
+		inet_ntop(AF_INET6, e->key, key, sizeof(key));
+		snprintf(key + strlen(key), sizeof(key) - strlen(key), "/%u",
+		    e->plen);
+	} else
+		snprintf(key, sizeof(key), "%s%.*s", e->wild ? "*." : "",
+		    (int)e->name_len, e->name);
+	if (e->excluded) {
+		fprintf(f, "!%s\n", key);
+		return ferror(f) ? -EIO : 0;
+	}
+	for (i = 0; i < e->nvals; i++) {
+		const struct list_value *lv = e->vals[i];
+
+		fprintf(f, "%s :%u.%u.%u.%u:%s\n", key, lv->lv_a >> 24,
+		    lv->lv_a >> 16 & 255, lv->lv_a >> 8 & 255, lv->lv_a & 255,
+		    lv->lv_txt != NULL ? lv->lv_txt : "");
+	}
+	return ferror(f) ? -EIO : 0;
+}
+
+/* first_ttl - list_walk_fn: the TTL of the list's values */
+static int
+first_ttl(void *arg, const struct list_entry *e)
+{
+	if (e->nvals == 0)
+		return 0;
+	*(uint32_t *)arg = e->vals[0]->lv_ttl;
+	return 1;
+}
+
+/* zone_of - a served zone of v by name, or NULL */
+static const struct vzone *
+zone_of(const struct view *v, const char *name)
+{
+	const struct vzone *z = view_zone(v, name);
+
+	return z != NULL && z->serve ? z : NULL;
+}
+
+/* list_of - a local list of v by name, or NULL */
+static const struct vlist *
+list_of(const struct view *v, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < v->nlists; i++)
+		if (strcmp(v->lists[i]->name, name) == 0)
+			return v->lists[i];
+	return NULL;
+}
+
+/* check - can name be exported in format? */
+static int
+check(const struct view *v, const char *name, const char *format, char *err,
+    size_t errcap)
+{
+	const struct vzone *z = zone_of(v, name);
+	const struct vlist *vl = list_of(v, name);
+
+	if (strcmp(format, "rbldnsd") != 0 && strcmp(format, "zone") != 0) {
+		snprintf(err, errcap, "unknown format %.64s (rbldnsd or zone)",
+		    format);
+		return RBLMUX_EINVAL;
+	}
+	if (z == NULL && vl == NULL) {
+		snprintf(err, errcap, "no such list or served zone: %.256s",
+		    name);
+		return RBLMUX_EINVAL;
+	}
+	if (z == NULL && strcmp(format, "zone") == 0) {
+		snprintf(err, errcap, "%.256s is a list: the zone format is "
+		    "for served zones", name);
+		return RBLMUX_EINVAL;
+	}
+	if (z != NULL && vl == NULL && strcmp(format, "rbldnsd") == 0 &&
+	    (z->families & (VFAM_IP4 | VFAM_IP6)) == (VFAM_IP4 | VFAM_IP6)) {
+		snprintf(err, errcap, "zone %.256s holds IPv4 and IPv6 lists: "
+		    "export each list, or the zone format", name);
+		return RBLMUX_EINVAL;
+	}
+	return 0;
+}
+
+long
+export_write(const struct view *v, const char *name, const char *format,
+    uint32_t serial, FILE *f, char *err, size_t errcap)
+{
+	const struct vlist *vl = list_of(v, name);
+	const struct vzone *z = zone_of(v, name);
+	struct zdump *zd;
+	struct rbl_out ro;
+	uint32_t ttl = 0;
+	long n;
+	int rc;
+
+	if ((rc = check(v, name, format, err, errcap)) != 0)
+		return rc;
+	if (vl != NULL && strcmp(format, "rbldnsd") == 0) {
+		/* a list (a name both a list and a zone: the list) */
+		if (vl->data == NULL)
+			return 0;
+		(void)list_walk(vl->data, first_ttl, &ttl);
+		fprintf(f, "# list %s, %s, %zu entries\n", name,
+		    list_type_name(list_type(vl->data)),
+		    list_entries(vl->data));
+		if (ttl != 0)
+			fprintf(f, "$TTL %u\n", ttl);
+		/* dynamic entries of the list: dyn_walk() joins here */
+		rc = list_walk(vl->data, list_line, f);
+		if (rc == 0 && fflush(f) != 0)
+			rc = -errno;
+		if (rc != 0)
+			snprintf(err, errcap, "%s", rblmux_strerror(rc));
+		return rc != 0 ? rc : (long)list_entries(vl->data);
+	}
+	if ((rc = zdump_new(v, z, serial, time(NULL), false, &zd)) != 0) {
+		snprintf(err, errcap, "%s", rblmux_strerror(rc));
+		return rc;
+	}
+	memset(&ro, 0, sizeof(ro));
+	ro.f = f;
+	ro.ip6 = !(z->families & VFAM_IP4);
+	if (strcmp(format, "zone") == 0) {
+		fprintf(f, "$ORIGIN %s.\n$TTL %u\n", z->name, z->cz->soa_ttl);
+		while ((rc = zdump_step(zd, zone_rr, f)) == 1)
+			;
+	} else {
+		zdump_mark_blocks(zd);
+		fprintf(f, "# zone %s, serial %u\n", z->name, serial);
+		while ((rc = zdump_step(zd, rbl_rr, &ro)) == 1)
+			;
+		if (rc == 0)
+			rc = rbl_flush(&ro);
+	}
+	n = strcmp(format, "zone") == 0 ? (long)zdump_count(zd) : ro.lines;
+	zdump_free(zd);
+	if (rc == 0 && fflush(f) != 0)
+		rc = -errno;
+	if (rc != 0) {
+		snprintf(err, errcap, "%s", rblmux_strerror(rc));
+		return rc;
+	}
+	return n;
+}
+
+/* --- the thread ------------------------------------------------------ */
+
+/* job_run - write the file */
+static void *
+job_run(void *arg)
+{
+	struct export_job *j = arg;
+	char err[256] = "";
+	long n = -EIO;
+	FILE *f;
+	int fd;
+
+	fd = open(j->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+	    O_NOCTTY, 0644);
+	if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
+		snprintf(j->text, sizeof(j->text), "%.256s: %s\n", j->path,
+		    strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	} else {
+		setvbuf(f, NULL, _IOFBF, 1 << 16);
+		n = export_write(j->v, j->name, j->format, j->serial, f, err,
+		    sizeof(err));
+		if (fclose(f) != 0 && n >= 0) {
+			n = -errno;
+			snprintf(err, sizeof(err), "%s", strerror(errno));
+		}
+		if (n >= 0) {
+			j->ok = true;
+			snprintf(j->text, sizeof(j->text), "%s: %ld %s written "
+			    "to %.256s\n", j->name, n, strcmp(j->format,
+			    "zone") == 0 ? "records" : "lines", j->path);
+		} else
+			snprintf(j->text, sizeof(j->text), "%.256s: %s\n",
+			    j->path, err);
+	}
+	ev_async_send(j->loop, &j->async);
+	return NULL;
+}
+
+/* job_free - all a job holds */
+static void
+job_free(struct export_job *j)
+{
+	view_unref(j->v);
+	free(j->name);
+	free(j->format);
+	free(j->path);
+	free(j);
+}
+
+/* job_done_cb - in the loop: the thread is done */
+static void
+job_done_cb(struct ev_loop *loop, ev_async *w, int revents)
+{
+	struct export_job *j = (struct export_job *)w;
+
+	ev_async_stop(loop, w);
+	pthread_join(j->thread, NULL);
+	if (!atomic_load(&j->cancelled))
+		j->done(j->arg, j->ok, j->text);
+	job_free(j);
+	(void)revents;
+}
+
+int
+export_start(struct ev_loop *loop, struct view *v, const char *name,
+    const char *format, const char *path, uint32_t serial,
+    export_done_fn *done, void *arg, struct export_job **out, char *err,
+    size_t errcap)
+{
+	struct export_job *j;
+	sigset_t all, old;
+	int rc;
+
+	if ((rc = check(v, name, format, err, errcap)) != 0)
+		return rc;
+	if (path[0] != '/') {
+		snprintf(err, errcap, "the output file must be an absolute "
+		    "path");
+		return RBLMUX_EINVAL;
+	}
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return RBLMUX_ENOMEM;
+	j->name = strdup(name);
+	j->format = strdup(format);
+	j->path = strdup(path);
+	if (j->name == NULL || j->format == NULL || j->path == NULL) {
+		free(j->name);
+		free(j->format);
+		free(j->path);
+		free(j);
+		return RBLMUX_ENOMEM;
+	}
+	view_ref(v);
+	j->v = v;
+	j->loop = loop;
+	j->serial = serial;
+	j->done = done;
+	j->arg = arg;
+	atomic_init(&j->cancelled, false);
+	ev_async_init(&j->async, job_done_cb);
+	ev_async_start(loop, &j->async);
+	/* signals stay with the loop thread */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&j->thread, NULL, job_run, j);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		ev_async_stop(loop, &j->async);
+		job_free(j);
+		snprintf(err, errcap, "cannot start a thread: %s",
+		    strerror(rc));
+		return -rc;
+	}
+	*out = j;
+	return 0;
+}
+
+void
+export_cancel(struct export_job *j)
+{
+	if (j != NULL)
+		atomic_store(&j->cancelled, true);
+}
