@@ -662,7 +662,8 @@ sink(void *arg, const struct zdump_rr *rr)
 	}
 	p = t->fifo + t->len;
 	*p++ = (uint8_t)rr->owner_len;
-	memcpy(p, rr->owner, rr->owner_len);
+	if (rr->owner_len > 0)
+		memcpy(p, rr->owner, rr->owner_len);
 	p += rr->owner_len;
 	p = put16(p, rr->type);
 	p = put16(p, rr->ttl >> 16);

@@ -528,6 +528,8 @@ close_node(struct zdump *zd, zdump_fn *fn, void *arg, unsigned j)
 		for (c = 0; c < zd->nkids && expand; c++)
 			if ((rc = leaf(zd, fn, arg, k | c)) < 0)
 				return rc;
+		if (expand)
+			wild = false;
 	}
 	if (!expand) {
 		if (j == zd->leaf - 1)

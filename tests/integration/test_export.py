@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""test_export -- `rblmuxctl export` files loaded by the real loaders.
+
+The served zone of test_xfr (ip4set with blocks and exclusions, ip4trie,
+ip6trie): exported as a master file, nsd-checkzone and `knotc
+zone-check` accept it and a Knot primary loaded from it answers the
+sample like rblmuxd; each list exported in rbldnsd's syntax, and the
+IPv4 part of the zone, are loaded by rbldnsd, which answers the sample
+like rblmuxd. Bad names and formats get an error and no file.
+"""
+import os
+import shutil
+import subprocess
+import sys
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+import test_xfr as x  # noqa: E402
+
+NSD_CHECKZONE = shutil.which("nsd-checkzone") or "/usr/sbin/nsd-checkzone"
+KNOTC = shutil.which("knotc") or "/usr/sbin/knotc"
+
+# an IPv4-only served zone over the same lists, for rbldnsd's ip4set
+V4 = """\
+zone:
+    name: four.test
+    serve: four trie
+"""
+# one zone per list, to compare a list's own export with
+PER_LIST = """\
+zone:
+    name: l4.test
+    serve: four
+zone:
+    name: lt.test
+    serve: trie
+zone:
+    name: l6.test
+    serve: six
+"""
+
+
+TESTPOINTS = (h.rev4("127.0.0.2") + ".", h.rev6("::ffff:7f00:2") + ".")
+
+
+def sample(zone, six=True):
+    return [h.rev4(a) + "." + zone for a in x.SAMPLE4] + \
+        ([h.rev6(a) + "." + zone for a in x.SAMPLE6] if six else [])
+
+
+def same(t, srv, zone, port, other, label, six=True, skip_tp=False):
+    """Compare rblmuxd's zone with another server's answers."""
+    bad = []
+    for name in sample(zone, six):
+        if skip_tp and name.split(zone)[0] in TESTPOINTS:
+            continue        # rbldnsd has no test points of its own
+        for qtype in ("A", "TXT"):
+            want = x.answer(srv.port, name, qtype)
+            got = x.answer(port, name.replace(zone, other), qtype)
+            if want != got:
+                bad.append("%s %s: rblmuxd %r, %s %r" % (name, qtype, want,
+                                                         label, got))
+    t.ok(not bad, "%s answers the sample like rblmuxd" % label, bad)
+
+
+def export(srv, *args):
+    return srv.ctl("export", *args, timeout=30)
+
+
+def zone_file(t):
+    srv = x.start(x.setup(), [])
+    r = export(srv, x.ZONE, "--format", "zone")
+    t.ok(r.returncode == 0 and r.stdout.startswith("$ORIGIN bl.test."),
+         "export --format zone to stdout", r.stderr)
+    path = srv.path("bl.test.zone")
+    with open(path, "w") as f:
+        f.write(r.stdout)
+    c = subprocess.run([NSD_CHECKZONE, x.ZONE, path], capture_output=True,
+                       text=True, timeout=30)
+    t.ok(c.returncode == 0, "nsd-checkzone accepts it",
+         c.stdout + c.stderr)
+
+    # Knot: zone-check, then a primary from the file
+    d = srv.path("knot")
+    os.makedirs(d)
+    port = h.free_port(["127.0.0.1"])
+    conf = os.path.join(d, "knot.conf")
+    with open(conf, "w") as f:
+        f.write("server:\n    rundir: \"%s\"\n    listen: 127.0.0.1@%d\n"
+                "database:\n    storage: \"%s\"\n"
+                "log:\n  - target: stderr\n    any: info\n"
+                "zone:\n  - domain: %s\n    file: \"%s\"\n"
+                % (d, port, d, x.ZONE, path))
+    c = subprocess.run([KNOTC, "-c", conf, "zone-check", x.ZONE],
+                       capture_output=True, text=True, timeout=30)
+    t.ok(c.returncode == 0, "knotc zone-check accepts it",
+         c.stdout + c.stderr)
+    k = h.Helper()
+    k.name = "knotd"
+    k.port = port
+    k.proc = None
+    k.logf = None
+    k.spawn([x.KNOTD, "-c", conf], os.path.join(d, "knot.log"), cwd=d)
+    t.ok(x.wait_serial(port, x.soa_serial(srv.port), 20),
+         "a Knot primary loads it", k.log_tail())
+    same(t, srv, x.ZONE, port, x.ZONE, "Knot from the exported zone")
+
+    # --output, relative to the caller's directory
+    r = subprocess.run([h.RBLMUXCTL, "-s", srv.sock, "export", x.ZONE,
+                        "--format", "zone", "--output", "out.zone"],
+                       capture_output=True, text=True, cwd=srv.tmp,
+                       timeout=30)
+    with open(srv.path("out.zone")) as f:
+        t.eq(f.read(), open(path).read(), "--output FILE writes the same",
+             r.stdout + r.stderr)
+
+
+def rbldnsd_files(t):
+    srv = x.setup()
+    srv.conf_text = srv.conf_text.replace("@NOTIFY@", V4 + PER_LIST)
+    srv.write_conf(srv.conf_text)
+    srv.start()
+    files = []
+    for name, kind in (("four", "ip4set"), ("trie", "ip4trie"),
+                       ("six", "ip6trie"), ("four.test", "ip4set")):
+        r = export(srv, name, "--format", "rbldnsd")
+        t.ok(r.returncode == 0 and r.stdout, "export %s --format rbldnsd" %
+             name, r.stderr)
+        fn = name.replace(".", "_") + "." + kind
+        with open(srv.path(fn), "w") as f:
+            f.write(r.stdout)
+        files.append((name, kind, fn))
+    d = h.readable_copy(srv.tmp, [srv.path(f[2]) for f in files],
+                        sub="rbl")
+    rb = h.Rbldnsd(d, [("x4.test", "ip4set", files[0][2]),
+                       ("xt.test", "ip4trie", files[1][2]),
+                       ("x6.test", "ip6trie", files[2][2]),
+                       ("xz.test", "ip4set", files[3][2])])
+    same(t, srv, "l4.test", rb.port, "x4.test", "rbldnsd from list four",
+         six=False, skip_tp=True)
+    same(t, srv, "lt.test", rb.port, "xt.test", "rbldnsd from list trie",
+         six=False, skip_tp=True)
+    same(t, srv, "l6.test", rb.port, "x6.test", "rbldnsd from list six",
+         skip_tp=True)
+    same(t, srv, "four.test", rb.port, "xz.test",
+         "rbldnsd from zone four.test", six=False)
+
+    r = export(srv, "nosuch", "--format", "rbldnsd")
+    t.ok(r.returncode == 1 and "no such list or served zone" in r.stderr,
+         "an unknown name is an error", r.stderr)
+    r = export(srv, "four", "--format", "zone")
+    t.ok(r.returncode == 1 and "served zones" in r.stderr,
+         "the zone format of a list is an error", r.stderr)
+    r = export(srv, "bl.test", "--format", "rbldnsd")
+    t.ok(r.returncode == 1 and "IPv4 and IPv6" in r.stderr,
+         "rbldnsd's format of a zone of both families is an error",
+         r.stderr)
+    r = export(srv, "four", "--format", "csv")
+    t.ok(r.returncode == 1 and "unknown format" in r.stderr,
+         "an unknown format is an error", r.stderr)
+    r = export(srv, "four")
+    t.ok(r.returncode == 2 and "usage" in r.stderr, "no --format: usage",
+         r.stderr)
+
+
+if __name__ == "__main__":
+    h.run_suite("test_export", [zone_file, rbldnsd_files])
