@@ -75,9 +75,12 @@ local-list:
     name: six
     type: ip6trie
     file: six.ip6
+local-list:
+    name: big
+    file: big.ip4set
 zone:
     name: bl.test
-    serve: four trie six
+    serve: four trie six big
     soa: ns1.bl.test. hostmaster.bl.test. 3600 600 86400 300
     ns: ns1.bl.test.
     allow-transfer: 127.0.0.1
@@ -209,8 +212,14 @@ zone:
         self.spawn([KNOTD, "-c", conf], os.path.join(d, "knot.log"), cwd=d)
 
 
-def setup():
+def setup(big=0):
+    """A server on CONF; big: that many hosts in 198.19.0.0/16 (RFC 2544
+    space) in list big, for a zone larger than the socket buffers."""
     srv = h.Server(CONF)
+    with open(srv.path("big.ip4set"), "w") as f:
+        f.write(":127.0.0.2:Listed $ for benchmarking\n")
+        for i in range(big):
+            f.write("198.19.%d.%d\n" % (i // 256 % 256, i % 256))
     with open(srv.path("four.ip4set"), "w") as f:
         f.write(LIST4)
     with open(srv.path("trie.ip4trie"), "w") as f:
@@ -310,11 +319,11 @@ def axfr_msgs(port, qtype="AXFR", src=None, serial=None, timeout=5.0):
 
 
 def transfers(t):
-    srv = start(setup(), [])
+    srv = start(setup(big=30000), [])
     serial = soa_serial(srv.port)
     msgs = axfr_msgs(srv.port)
     rrs = [r for m in msgs for r in m.answer]
-    t.ok(len(rrs) > 300 and rrs[0].type == 6 and rrs[-1].type == 6 and
+    t.ok(len(rrs) > 60000 and rrs[0].type == 6 and rrs[-1].type == 6 and
          all(m.aa and m.rcode == 0 for m in msgs),
          "AXFR: SOA first and last, %d records in %d messages" %
          (len(rrs), len(msgs)))
