@@ -25,9 +25,11 @@
  *     written out as its 256 (IPv6: 16) addresses, the excluded ones
  *     left out, as rbldnsd's dump writes a range with a hole. NXDOMAIN
  *     stays NXDOMAIN, where a record without data would answer NOERROR.
- * TXT: a leaf block whose text names the address ("$") is written out
- * address by address too, so the text is exact; a wildcard above /24
- * (/124) says the block's first address, as rbldnsd's dump does.
+ * TXT that names the address ("$"): exact in records of their own; a
+ * wildcard says the block's first address, as rbldnsd's dump does,
+ * but for blocks of at most 2^ZDUMP_TXT_EXPAND_BITS addresses (an IPv6
+ * /124), written out address by address. Writing out every /24 with
+ * such a text made a 1,000,000-entry zone 150 million records.
  *
  * Streaming: a zdump holds a position per list (list_next_pos()) and
  * the open blocks of the current path, a few KB and the answer work
@@ -48,6 +50,9 @@
 
 struct view;
 struct vzone;
+
+/* Blocks this small whose TXT names the address are written out */
+#define ZDUMP_TXT_EXPAND_BITS	4
 
 /* Private-use RR type (RFC 6895) that makes a block's name exist */
 #define ZDUMP_TYPE_EMPTY	65280

@@ -504,11 +504,12 @@ close_node(struct zdump *zd, zdump_fn *fn, void *arg, unsigned j)
 		probe = k | (u128)free_kid << shift;
 		wild = subject(zd, probe, k);
 	}
-	if (wild && names_address(zd) && shift + zd->step <= 8) {
+	if (wild && names_address(zd) &&
+	    shift + zd->step <= ZDUMP_TXT_EXPAND_BITS) {
 		/*
-		 * The text names the address, and the block holds at most
-		 * 256: its addresses one by one, but those of children with
-		 * data of their own, which write their own
+		 * The text names the address, and the block is small: its
+		 * addresses one by one, but those of children with data of
+		 * their own, which write their own
 		 */
 		u128 a, end = (u128)1 << (shift + zd->step);
 

@@ -320,8 +320,8 @@ ip4_entry(char *line, size_t cap, bool trie)
 	    24, 25, 27, 30, 31, 32, 32, 32 };
 	unsigned len = lens[rnd(16)], kind = rnd(7);
 
-	/* "$" only where the records can name the address: a /24 at most */
-	value(v, sizeof(v), trie ? len >= 24 : kind >= 2);
+	/* "$" only where the records name the address: a host */
+	value(v, sizeof(v), trie ? len == 32 : kind >= 4);
 	if (*ex)
 		v[0] = '\0';
 	if (trie) {
@@ -361,7 +361,7 @@ ip6_entry(char *line, size_t cap)
 	unsigned len = lens[rnd(10)], hi = rnd(2), lo = rnd(256);
 	const char *ex = rnd(6) == 0 ? "!" : "";
 
-	value(v, sizeof(v), len >= 120);
+	value(v, sizeof(v), len >= 124);
 	if (*ex)
 		v[0] = '\0';
 	if (len <= 112)
