@@ -70,7 +70,8 @@ typedef size_t srv_handler_fn(void *ctx, const uint8_t *msg, size_t len,
  * is complete, or -1 to close the connection; done() releases arg, at
  * the end or when the connection closes first. The connection asks for
  * a message only while fewer than 16 KB of its replies wait for the
- * client, one per message of its share of a loop iteration, so a
+ * client, and one per loop iteration (making one costs hundreds of
+ * lookups; UDP is read in between), so a
  * transfer goes at the pace the client reads and a client that stops
  * reading holds nothing but its own connection (it is then stalled: the
  * idle timeout and the client cap apply). Messages after the one that

@@ -266,6 +266,24 @@ family_start(struct zdump *zd, bool ip6)
 
 /* --- what an address answers ---------------------------------------- */
 
+/* ip4_text - "a.b.c.d" without printf, which costs more than a lookup */
+static void
+ip4_text(char *p, uint32_t a)
+{
+	int i;
+
+	for (i = 3; i >= 0; i--) {
+		unsigned d = a >> (8 * i) & 255;
+
+		if (d >= 100)
+			*p++ = (char)('0' + d / 100);
+		if (d >= 10)
+			*p++ = (char)('0' + d / 10 % 10);
+		*p++ = (char)('0' + d % 10);
+		*p++ = i > 0 ? '.' : '\0';
+	}
+}
+
 /* subject - ask the zone about address k; text: what "$" says */
 static bool
 subject(struct zdump *zd, u128 k, u128 textkey)
@@ -278,12 +296,12 @@ subject(struct zdump *zd, u128 k, u128 textkey)
 	s->only = NULL;
 	s->name[0] = '\0';
 	s->name_len = 0;
-	key_bytes(zd, textkey, b);
 	if (zd->width == 32) {
 		s->kind = SUBJ_IP4;
 		s->ip4 = (uint32_t)k;
-		inet_ntop(AF_INET, b, s->text, sizeof(s->text));
+		ip4_text(s->text, (uint32_t)textkey);
 	} else {
+		key_bytes(zd, textkey, b);
 		s->kind = SUBJ_IP6;
 		inet_ntop(AF_INET6, b, s->text, sizeof(s->text));
 		key_bytes(zd, k, s->ip6);
@@ -471,6 +489,21 @@ kid_set(const struct node *nd, unsigned c)
 	return nd->kids[c >> 6] >> (c & 63) & 1;
 }
 
+/* next_kid - the first child from c on that holds data, or 256 */
+static unsigned
+next_kid(const struct node *nd, unsigned c)
+{
+	uint64_t w;
+
+	while (c < 256) {
+		w = nd->kids[c >> 6] >> (c & 63);
+		if (w != 0)
+			return c + (unsigned)__builtin_ctzll(w);
+		c = (c | 63) + 1;
+	}
+	return 256;
+}
+
 /* leaf - child c (an address) of leaf block k: its records if listed */
 static int
 leaf(struct zdump *zd, zdump_fn *fn, void *arg, u128 k)
@@ -496,9 +529,16 @@ close_node(struct zdump *zd, zdump_fn *fn, void *arg, unsigned j)
 	unsigned c, free_kid = zd->nkids;
 	int rc;
 
-	for (c = 0; c < zd->nkids && free_kid == zd->nkids; c++)
-		if (!kid_set(nd, c))
-			free_kid = c;
+	for (c = 0; c < zd->nkids / 64 + (zd->nkids < 64); c++) {
+		uint64_t w = ~nd->kids[c];
+
+		if (zd->nkids < 64)
+			w &= (UINT64_C(1) << zd->nkids) - 1;
+		if (w != 0) {
+			free_kid = 64 * c + (unsigned)__builtin_ctzll(w);
+			break;
+		}
+	}
 	/* an address in a child without data answers as the block says */
 	if (free_kid < zd->nkids) {
 		probe = k | (u128)free_kid << shift;
@@ -522,8 +562,9 @@ close_node(struct zdump *zd, zdump_fn *fn, void *arg, unsigned j)
 		expand = true;
 	}
 	if (!expand && j == zd->leaf - 1 && wild) {
-		for (c = 0; c < zd->nkids && !expand; c++)
-			if (kid_set(nd, c) && !subject(zd, k | c, k | c))
+		for (c = next_kid(nd, 0); c < zd->nkids && !expand;
+		    c = next_kid(nd, c + 1))
+			if (!subject(zd, k | c, k | c))
 				expand = true;
 		/* the addresses one by one, the ones not listed left out */
 		for (c = 0; c < zd->nkids && expand; c++)
@@ -534,9 +575,9 @@ close_node(struct zdump *zd, zdump_fn *fn, void *arg, unsigned j)
 	}
 	if (!expand) {
 		if (j == zd->leaf - 1)
-			for (c = 0; c < zd->nkids; c++)
-				if (kid_set(nd, c) &&
-				    (rc = leaf(zd, fn, arg, k | c)) < 0)
+			for (c = next_kid(nd, 0); c < zd->nkids;
+			    c = next_kid(nd, c + 1))
+				if ((rc = leaf(zd, fn, arg, k | c)) < 0)
 					return rc;
 		if (wild) {
 			subject(zd, probe, k);
