@@ -98,6 +98,24 @@ int	 zdump_step(struct zdump *zd, zdump_fn *fn, void *arg);
  */
 void	 zdump_mark_blocks(struct zdump *zd);
 
+/*
+ * Data that is not in list files: dynamic entries, escalated prefixes.
+ * What they answer comes from the zone's lookup like the rest; the walk
+ * only needs their blocks. When set, zdump_more is called at the start
+ * of each family's walk (family AF_INET or AF_INET6) to give them, each
+ * through add(ctx, key, plen) with the key in network order: a prefix
+ * off the octet (nibble) boundary is taken as the blocks it covers.
+ * They are held sorted for the walk (24 bytes a block): unlike list
+ * files they are not in tree order, and they change while a transfer
+ * runs (the walk asks the lookup at the time of each block; a change
+ * gets a new serial and a NOTIFY). Returns 0 or a negative code, which
+ * ends the dump.
+ */
+typedef int zdump_add_fn(void *ctx, const uint8_t key[16], unsigned plen);
+typedef int zdump_more_fn(const struct view *v, const struct vzone *z,
+    int family, time_t now, zdump_add_fn *add, void *ctx);
+extern zdump_more_fn *zdump_more;
+
 /* Records written so far. */
 uint64_t zdump_count(const struct zdump *zd);
 

@@ -36,12 +36,14 @@ enum phase {
 	PH_DONE,
 };
 
-/* Positions of one list, or of the test points (l NULL) */
+/* Positions of one list, of the test points, or of zdump_more */
 struct stream {
-	const struct list	*l;
+	const struct list	*l;		/* a list, or NULL */
 	struct list_pos		 pos;
 	bool			 live;
 	unsigned		 tp;		/* test points: next index */
+	struct list_pos		*more;		/* zdump_more's, sorted */
+	size_t			 nmore, next;
 };
 
 /* An open block on the current path */
@@ -50,6 +52,8 @@ struct node {
 	uint64_t	 kids[4];	/* children holding data */
 	uint64_t	 emitted;	/* records written below it */
 };
+
+zdump_more_fn *zdump_more;
 
 struct zdump {
 	const struct view	*v;
@@ -71,6 +75,9 @@ struct zdump {
 	struct node		 node[MAX_LEVELS];
 	unsigned		 depth;		/* deepest open level, 0 = apex */
 	uint64_t		 count;
+	/* zdump_more's blocks for the family being walked */
+	struct list_pos		*more;
+	size_t			 more_n, more_cap;
 	/* the last subject asked about */
 	struct answer_state	 ast;
 	struct answer_work	 wk;
@@ -78,6 +85,8 @@ struct zdump {
 	const struct list_value	*vals[ANSWER_MAX_VALS];
 	const char		*subj[ANSWER_MAX_VALS];
 	uint32_t		 hash[ANSWER_MAX_VALS];
+	struct list_value	 rv[ANSWER_MAX_SRC];	/* remote listings */
+	char			 rtxt[ANSWER_MAX_SRC][2 * LIST_TXT_LEN + 1];
 };
 
 static const uint8_t tp4[2][16] = {
@@ -130,6 +139,8 @@ zdump_new(const struct view *v, const struct vzone *z, uint32_t serial,
 void
 zdump_free(struct zdump *zd)
 {
+	if (zd != NULL)
+		free(zd->more);
 	free(zd);
 }
 
@@ -206,6 +217,12 @@ stream_next(struct zdump *zd, struct stream *s, bool first)
 
 	if (s->l != NULL)
 		return s->live = list_next_pos(s->l, first, &s->pos) == 1;
+	if (s->more != NULL) {
+		if (s->next >= s->nmore)
+			return s->live = false;
+		s->pos = s->more[s->next++];
+		return s->live = true;
+	}
 	if (s->tp >= 2)
 		return s->live = false;
 	memcpy(s->pos.key, tp[s->tp++], 16);
@@ -232,12 +249,63 @@ add_stream(struct zdump *zd, const struct list *l)
 	stream_next(zd, s, true);
 }
 
+/* more_add - zdump_add_fn: the blocks of a prefix from zdump_more */
+static int
+more_add(void *ctx, const uint8_t key[16], unsigned plen)
+{
+	struct zdump *zd = ctx;
+	u128 all = zd->width == 128 ? ~(u128)0 : ((u128)1 << zd->width) - 1;
+	u128 k = 0, i, n;
+	unsigned al, b;
+	struct list_pos *p;
+
+	if (plen > zd->width)
+		return 0;
+	/* the blocks at the next boundary: a /20 is 16 /24s */
+	al = plen == 0 ? zd->step : (plen + zd->step - 1) / zd->step *
+	    zd->step;
+	for (b = 0; b < zd->width / 8; b++)
+		k = k << 8 | key[b];
+	if (plen < zd->width)
+		k &= all & ~(all >> plen);
+	n = (u128)1 << (al - plen);
+	for (i = 0; i < n; i++) {
+		if (zd->more_n == zd->more_cap) {
+			size_t cap = zd->more_cap ? zd->more_cap * 2 : 256;
+
+			if ((p = realloc(zd->more, cap * sizeof(*p))) == NULL)
+				return RBLMUX_ENOMEM;
+			zd->more = p;
+			zd->more_cap = cap;
+		}
+		p = &zd->more[zd->more_n++];
+		key_bytes(zd, k + (al < zd->width ? i << (zd->width - al) : i),
+		    p->key);
+		p->plen = al;
+	}
+	return 0;
+}
+
+/* more_cmp - tree order of positions, for qsort */
+static int
+more_cmp(const void *x, const void *y)
+{
+	const struct list_pos *a = x, *b = y;
+	int c = memcmp(a->key, b->key, 16);
+
+	if (c != 0)
+		return c;
+	return a->plen < b->plen ? -1 : a->plen > b->plen;
+}
+
 /* family_start - the walk of one family: its lists and test points */
-static void
+static int
 family_start(struct zdump *zd, bool ip6)
 {
 	const struct vzone *z = zd->z;
+	struct stream *s;
 	size_t i;
+	int rc;
 
 	zd->width = ip6 ? 128 : 32;
 	zd->step = ip6 ? 4 : 8;
@@ -245,6 +313,7 @@ family_start(struct zdump *zd, bool ip6)
 	zd->nkids = 1u << zd->step;
 	zd->nst = 0;
 	zd->depth = 0;
+	zd->more_n = 0;
 	memset(&zd->node[0], 0, sizeof(zd->node[0]));
 	memset(&zd->st[0], 0, sizeof(zd->st[0]));
 	zd->nst = 1;			/* the test points */
@@ -252,16 +321,31 @@ family_start(struct zdump *zd, bool ip6)
 	for (i = 0; i < z->nsrc; i++)
 		if (z->src[i].kind == VSRC_LIST && z->src[i].vl != NULL)
 			add_stream(zd, z->src[i].vl->data);
-	/*
-	 * VSRC_ESCALATION: the escalated prefixes of a rule are positions
-	 * too, once the escalation walk exists; dynamic entries likewise
-	 * (dyn_walk). Today the lookup answers neither, so a walk of them
-	 * would add nothing.
-	 */
 	for (i = 0; i < z->nexempt; i++)
 		if (z->exempt[i] != NULL)
 			add_stream(zd, z->exempt[i]->data);
 	zd->started = true;
+	/* dynamic entries, escalated prefixes */
+	if (zdump_more == NULL || zd->nst >= MAX_STREAMS)
+		return 0;
+	s = &zd->st[zd->nst];
+	memset(s, 0, sizeof(*s));
+	rc = zdump_more(zd->v, z, ip6 ? AF_INET6 : AF_INET, zd->now,
+	    more_add, zd);
+	if (rc == 0 && zd->more_n > 0) {
+		size_t k, n = 1;
+
+		qsort(zd->more, zd->more_n, sizeof(*zd->more), more_cmp);
+		for (k = 1; k < zd->more_n; k++)	/* each block once */
+			if (more_cmp(&zd->more[k], &zd->more[n - 1]) != 0)
+				zd->more[n++] = zd->more[k];
+		zd->more_n = n;
+		s->more = zd->more;
+		s->nmore = zd->more_n;
+		zd->nst++;
+		stream_next(zd, s, true);
+	}
+	return rc;
 }
 
 /* --- what an address answers ---------------------------------------- */
@@ -313,8 +397,7 @@ subject(struct zdump *zd, u128 k, u128 textkey)
 	if (zd->ast.testpoint > 0)
 		return true;
 	for (i = 0; i < zd->ast.nsrc; i++)
-		if (!zd->ast.src[i].remote &&
-		    zd->ast.src[i].status == ASRC_LISTED)
+		if (zd->ast.src[i].status == ASRC_LISTED)
 			return true;
 	return false;
 }
@@ -343,6 +426,31 @@ names_address(const struct zdump *zd)
 		if (has_subject(zd->wk.vals[i]->lv_txt))
 			return true;
 	return false;
+}
+
+/*
+ * remote_value - remote source i's listing (an escalation: decided in
+ * the lookup, kept as a remote result) as a value: its first code, its
+ * TTL, its TXT with "$" kept literal
+ */
+static void
+remote_value(struct zdump *zd, size_t i)
+{
+	const struct answer_src *as = &zd->ast.src[i];
+	char *t = zd->rtxt[i];
+	size_t k, o = 0;
+
+	for (k = 0; k < as->txt_len && o + 2 < sizeof(zd->rtxt[i]); k++) {
+		char c = zd->ast.txt[as->txt_off + k];
+
+		if (c == '$')
+			t[o++] = '$';
+		t[o++] = c;
+	}
+	t[o] = '\0';
+	zd->rv[i].lv_a = as->a;
+	zd->rv[i].lv_ttl = as->ttl;
+	zd->rv[i].lv_txt = as->txt_len > 0 ? t : NULL;
 }
 
 /* txt_of - value k's TXT expanded for the last subject (rd[0]: length) */
@@ -384,8 +492,15 @@ records(struct zdump *zd, zdump_fn *fn, void *arg, const uint8_t *owner,
 	for (i = 0; i < zd->ast.nsrc; i++) {
 		const struct answer_src *as = &zd->ast.src[i];
 
-		if (as->remote || as->status != ASRC_LISTED)
+		if (as->status != ASRC_LISTED)
 			continue;
+		if (as->remote) {
+			/* an escalation: its code and its own TXT */
+			remote_value(zd, i);
+			zd->vals[n] = &zd->rv[i];
+			zd->subj[n++] = zd->wk.s.text;
+			continue;
+		}
 		for (k = 0; k < as->nvals && n < ANSWER_MAX_VALS; k++) {
 			zd->vals[n] = zd->wk.vals[zd->wk.voff[i] + k];
 			zd->subj[n++] = zd->wk.s.text + as->subj_off;
@@ -708,9 +823,13 @@ zdump_step(struct zdump *zd, zdump_fn *fn, void *arg)
 		    (zd->phase == PH_IP6 && !(z->families & VFAM_IP6)))
 			rc = 0;
 		else {
+			rc = 0;
 			if (!zd->started)
-				family_start(zd, zd->phase == PH_IP6);
-			rc = walk_step(zd, fn, arg);
+				rc = family_start(zd, zd->phase == PH_IP6);
+			if (rc == 0)
+				rc = walk_step(zd, fn, arg);
+			else if (rc > 0)
+				rc = RBLMUX_EINVAL;
 		}
 		if (rc < 0)
 			return rc;
