@@ -385,6 +385,64 @@ def transfers(t):
     t.ok(srv.alive(), "rblmuxd still running")
 
 
+def notify(t):
+    """NOTIFY to a target that does not answer: sent again; answered:
+    no more; several changes within a second: one round more at most."""
+    target = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    target.bind(("127.0.0.1", 0))
+    srv = start(setup(), [target.getsockname()[1]])
+    # no NOTIFY at start-up: nothing changed since the last run (none)
+
+    def recv(timeout):
+        target.settimeout(timeout)
+        try:
+            data, peer = target.recvfrom(4096)
+        except socket.timeout:
+            return None, None
+        return h.parse_msg(data), (data, peer)
+
+    with open(srv.path("four.ip4set"), "a") as f:
+        f.write("192.0.2.77\n")
+    srv.ctl("reload")
+    serial = soa_serial(srv.port)
+    m1, raw1 = recv(5)
+    t.ok(m1 is not None and m1.opcode == 4 and m1.aa and
+         m1.question[0][0].lower().rstrip(".") == ZONE and
+         struct.unpack("!I", m1.answer[0].rdata[-20:-16])[0] == serial,
+         "NOTIFY (opcode 4, AA, the zone, the new serial %s)" % serial,
+         repr(m1))
+    m2, raw2 = recv(5)
+    t.ok(m2 is not None and m2.id == m1.id,
+         "not answered: the NOTIFY is sent again", repr(m2))
+    if raw2 is not None:
+        data, peer = raw2
+        # the answer: the query with QR set
+        reply = data[:2] + bytes([data[2] | 0x80]) + data[3:]
+        target.sendto(reply, peer)
+    m3, _ = recv(6)
+    t.ok(m3 is None, "answered: no more", repr(m3))
+
+    # three changes at once: at most one round more than the first
+    for i in range(3):
+        with open(srv.path("four.ip4set"), "a") as f:
+            f.write("192.0.2.%d\n" % (80 + i))
+        srv.ctl("reload")
+    last = soa_serial(srv.port)
+    ids, serials = set(), []
+    while True:
+        m, raw = recv(3)
+        if m is None:
+            break
+        ids.add(m.id)
+        serials.append(struct.unpack("!I", m.answer[0].rdata[-20:-16])[0])
+        target.sendto(raw[0][:2] + bytes([raw[0][2] | 0x80]) +
+                      raw[0][3:], raw[1])
+    t.ok(1 <= len(ids) <= 2 and serials and serials[-1] == last,
+         "3 reloads in a second: %d NOTIFY rounds, the last with serial %s"
+         % (len(ids), last), repr(serials))
+    target.close()
+
+
 def serial_restart(t):
     srv = start(setup(), [])
     s1 = soa_serial(srv.port)
@@ -402,4 +460,5 @@ def serial_restart(t):
 
 
 if __name__ == "__main__":
-    h.run_suite("test_xfr", [transfers, serial_restart, secondaries])
+    h.run_suite("test_xfr", [transfers, serial_restart, notify,
+                             secondaries])
