@@ -1077,6 +1077,8 @@ static const struct bad_case bad_cases[] = {
 	    "ns: bad value 'ns1..example'" },
 	{ "allow-transfer bad", LL ZN " allow-transfer: 127.0.0.1/33\n", 7,
 	    "allow-transfer: bad value '127.0.0.1/33'" },
+	{ "notify bad", LL ZN " notify: 127.0.0.1@99999\n", 7,
+	    "notify: bad value '127.0.0.1@99999'" },
 	{ "zone twice", LL ZN ZN, 7, "zone z.example is already defined at " },
 	{ "zone twice, case and dot", LL ZN "zone:\n name: Z.EXAMPLE.\n"
 	    " bit: 2 l\n", 7, "is already defined" },
@@ -1426,6 +1428,8 @@ test_arrays(void **state)
 	    " ns: ns3.rbl.local\n"
 	    " allow-transfer: 127.0.0.1 192.0.2.0/24\n"
 	    " allow-transfer: 2001:db8::/48\n"
+	    " notify: 127.0.0.1@5301\n"
+	    " notify: 192.0.2.53\n"
 	    " exempt: mynets local\n", &c), 0);
 	s = &c->server;
 	assert_int_equal(s->nlisten, 3);
@@ -1497,6 +1501,12 @@ test_arrays(void **state)
 	assert_string_equal(z->ns[1], "ns2.rbl.local");
 	assert_string_equal(z->soa_mname, "bl.rbl.local");
 	assert_int_equal(z->nallow_transfer, 3);
+	assert_int_equal(z->nnotify, 2);
+	assert_string_equal(z->notify[0].text, "127.0.0.1@5301");
+	assert_int_equal(ntohs(((struct sockaddr_in *)&z->notify[0].sa)
+	    ->sin_port), 5301);
+	assert_int_equal(ntohs(((struct sockaddr_in *)&z->notify[1].sa)
+	    ->sin_port), 53);
 	assert_int_equal(z->allow_transfer[1].plen, 24);
 	assert_int_equal(z->allow_transfer[2].family, AF_INET6);
 	assert_int_equal(z->nexempt, 2);
