@@ -149,4 +149,77 @@ const struct escal_params *escal_params(const struct escal_rule *r);
 size_t	 escal_file_entries(const struct escal_rule *r);
 size_t	 escal_live_entries(const struct escal_rule *r);
 
+/*
+ * The rules of a view (src/escal_view.c). view_build() counts each rule's
+ * source list files (escal_view_build(), the reload thread); from then on
+ * only the loop thread touches the rules: it moves the live counts on to
+ * each new view (escal_view_carry(), before the view answers), feeds
+ * dynamic entries and upstream sightings, and answers lookups.
+ *
+ * What counts for a rule: its local lists (files and dynamic entries;
+ * name lists count nothing) and its upstream results (each listing the
+ * upstream client stores or reads from the cache, for window: seconds).
+ * An escalation named as a source of another counts nothing.
+ */
+struct view;
+struct list_entry;
+
+/* The index of the rule called name in v's config, or -1. */
+int	 escal_view_index(const struct view *v, const char *name);
+
+/* Build v->escal from v's lists. Returns 0 or RBLMUX_ENOMEM. */
+int	 escal_view_build(struct view *v);
+void	 escal_view_free(struct view *v);
+
+/*
+ * Move the dynamic entries and sightings of from's rules (may be NULL)
+ * to the rules of to with the same name, prefixes, window and sources
+ * (others start empty). Returns 0 or RBLMUX_ENOMEM (some were lost).
+ */
+int	 escal_view_carry(struct view *to, struct view *from);
+
+/*
+ * Dynamic entry e of local list `list` is present or gone: every rule
+ * with that list among its sources counts it. Returns 0 or
+ * RBLMUX_ENOMEM (a rule could not count it).
+ */
+int	 escal_view_dyn(const struct view *v, const char *list,
+	    const struct list_entry *e, bool present);
+
+/*
+ * Upstream number `upstream` (index into conf->upstreams) listed the
+ * address with codes a[0..na-1] at now: every rule with a result of it
+ * among its sources that these codes list counts a sighting. Returns 0
+ * or RBLMUX_ENOMEM. escal_view_watches() tells whether any rule cares.
+ */
+int	 escal_view_seen(const struct view *v, int upstream,
+	    const uint32_t *a, size_t na, int family, const uint8_t *addr,
+	    time_t now);
+bool	 escal_view_watches(const struct view *v, int upstream);
+
+/*
+ * One address (family AF_INET: 4 bytes, AF_INET6: 16): does rule number
+ * `rule` (vsource.escal) list it at now? *h says the network and count.
+ */
+bool	 escal_view_lookup(const struct view *v, int rule, int family,
+	    const uint8_t *addr, time_t now, struct escal_hit *h);
+
+/* The rule's TXT for h (its txt:, else "$count listed addresses in
+   $prefix"), as escal_txt(). */
+size_t	 escal_view_txt(const struct view *v, int rule,
+	    const struct escal_hit *h, char *buf, size_t cap);
+
+/*
+ * Visit the escalated networks of a rule as list entries, for export and
+ * zone transfers: e->key and e->plen the network (the rule's prefix or
+ * prefix6), one value (e->vals[0]): A ESCAL_VALUE, the rule's TTL, and
+ * its TXT expanded for that network, written as a template that
+ * list_txt_expand() gives back verbatim ("$" doubled). h has the count.
+ * A non-zero return of fn stops the walk and is returned.
+ */
+typedef int escal_entry_fn(void *arg, const struct list_entry *e,
+    const struct escal_hit *h);
+int	 escal_view_walk(const struct view *v, int rule, time_t now,
+	    escal_entry_fn *fn, void *arg);
+
 #endif /* RBLMUX_ESCAL_H */

@@ -16,6 +16,7 @@
 #include "answer.h"
 #include "conf.h"
 #include "err.h"
+#include "escal.h"
 
 #define TP_NONE		0
 #define TP_LISTED	1
@@ -385,6 +386,47 @@ exempt(const struct vzone *z, const struct subject *s, time_t now)
 	return 0;
 }
 
+/*
+ * escalation - escalation source i decided at once from the rule's
+ * counts: 127.0.0.2 with the rule's TXT when the subject's network is
+ * escalated and no source file excludes the subject
+ */
+static void
+escalation(const struct view *v, const struct vzone *z,
+    const struct vsource *src, struct answer_state *st,
+    const struct answer_work *wk, size_t i, time_t now)
+{
+	struct answer_result r;
+	struct escal_hit h;
+	char txt[ESCAL_TXT_LEN];
+	uint8_t a4[4];
+	bool listed = false;
+
+	memset(&r, 0, sizeof(r));
+	r.status = ANSWER_RES_NOT_LISTED;
+	r.ttl = z->neg_ttl;
+	if (wk->s.kind == SUBJ_IP4) {
+		a4[0] = (uint8_t)(wk->s.ip4 >> 24);
+		a4[1] = (uint8_t)(wk->s.ip4 >> 16);
+		a4[2] = (uint8_t)(wk->s.ip4 >> 8);
+		a4[3] = (uint8_t)wk->s.ip4;
+		listed = escal_view_lookup(v, src->escal, AF_INET, a4, now, &h);
+	} else if (wk->s.kind == SUBJ_IP6)
+		listed = escal_view_lookup(v, src->escal, AF_INET6, wk->s.ip6,
+		    now, &h);
+	if (listed) {
+		r.status = ANSWER_RES_LISTED;
+		r.a[0] = ESCAL_VALUE;
+		r.na = 1;
+		r.ttl = v->escal[src->escal].ttl;
+		r.txt = txt;
+		r.txt_len = escal_view_txt(v, src->escal, &h, txt,
+		    sizeof(txt));
+	}
+	st->missing |= UINT64_C(1) << i;
+	answer_complete(st, i, &r);
+}
+
 /* answer_decide_subject - what the zone's sources say, what is missing */
 uint64_t
 answer_decide_subject(const struct view *v, const struct vzone *z,
@@ -431,7 +473,12 @@ answer_decide_subject(const struct view *v, const struct vzone *z,
 		memset(as, 0, sizeof(*as));
 		wk->voff[i] = (uint16_t)wk->nvals;
 		as->remote = src->kind != VSRC_LIST;
-		if (as->remote) {
+		if (src->kind == VSRC_ESCALATION) {
+			/* local, kept as a remote result: its TXT is its own */
+			as->status = ASRC_NOT_ASKED;
+			if (asked)
+				escalation(v, z, src, st, wk, i, now);
+		} else if (as->remote) {
 			as->status = asked ? ASRC_MISSING : ASRC_NOT_ASKED;
 			if (asked)
 				st->missing |= UINT64_C(1) << i;

@@ -29,6 +29,7 @@
 #include "pending.h"
 #include "upstream.h"
 #include "err.h"
+#include "escal.h"
 #include "log.h"
 #include "view.h"
 
@@ -652,6 +653,45 @@ explain_upstream(const struct view *v, const struct vsource *src,
 	ctl_printf(o, "\n");
 }
 
+/* explain_escalation - an escalation rule's count for the subject */
+static void
+explain_escalation(const struct view *v, const struct vsource *src,
+    const struct answer_src *as, const struct subject *s, time_t now,
+    struct ctl_out *o)
+{
+	struct escal_hit h;
+	char pfx[64], txt[ESCAL_TXT_LEN + 1];
+	uint8_t a4[4];
+	size_t n;
+
+	if (s->kind == SUBJ_IP4) {
+		a4[0] = (uint8_t)(s->ip4 >> 24);
+		a4[1] = (uint8_t)(s->ip4 >> 16);
+		a4[2] = (uint8_t)(s->ip4 >> 8);
+		a4[3] = (uint8_t)s->ip4;
+		escal_view_lookup(v, src->escal, AF_INET, a4, now, &h);
+	} else if (s->kind == SUBJ_IP6)
+		escal_view_lookup(v, src->escal, AF_INET6, s->ip6, now, &h);
+	else {
+		ctl_printf(o, "  %-12s escalation: not listed (names do not "
+		    "escalate)\n", src->name);
+		return;
+	}
+	escal_prefix_text(&h, pfx, sizeof(pfx));
+	ctl_printf(o, "  %-12s escalation: %u listed in %s (threshold %u)",
+	    src->name, h.count, pfx,
+	    v->escal[src->escal].ce->threshold);
+	if (as->status == ASRC_LISTED) {
+		n = escal_view_txt(v, src->escal, &h, txt, sizeof(txt) - 1);
+		txt[n] = '\0';
+		ctl_printf(o, ": listed 127.0.0.2 ttl %u \"%s\"\n", as->ttl,
+		    txt);
+	} else
+		ctl_printf(o, ": %s\n", !h.escalated ? "not listed" :
+		    h.excluded ? "not listed (excluded)" :
+		    "not listed (not asked)");
+}
+
 /* explain_zone - the lookup text for one zone at time now */
 static void
 explain_zone(const struct view *v, const struct vzone *z,
@@ -689,9 +729,7 @@ explain_zone(const struct view *v, const struct vzone *z,
 			continue;
 		}
 		if (src->kind == VSRC_ESCALATION) {
-			ctl_printf(o, "  %-12s escalation: not evaluated "
-			    "(escalation is not available in this version)\n",
-			    src->name);
+			explain_escalation(v, src, as, s, now, o);
 			continue;
 		}
 		if (as->status != ASRC_LISTED) {

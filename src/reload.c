@@ -14,6 +14,7 @@
 #include "conf.h"
 #include "ctl.h"
 #include "err.h"
+#include "escal.h"
 #include "log.h"
 #include "pending.h"
 #include "query.h"
@@ -98,9 +99,6 @@ reload_not_yet(const struct conf *c)
 	const struct conf_server *s = &c->server;
 	size_t i;
 
-	for (i = 0; i < c->nescalations; i++)
-		log_warnx("escalation %s: escalation rules are not available "
-		    "in this version; it lists nothing", c->escalations[i].name);
 	for (i = 0; i < c->nzones; i++)
 		if (c->zones[i].nallow_transfer > 0)
 			log_warnx("zone %s: allow-transfer: zone transfers are "
@@ -321,6 +319,10 @@ swap_in(struct reload *r, struct reload_job *job)
 	if (newconf && !same_listen(old->conf, job->result->conf))
 		log_warnx("listen: addresses changed; restart rblmuxd "
 		    "to bind the new ones");
+	/* the dynamic entries and sightings the rules count move on */
+	if (escal_view_carry(job->result, old) != 0)
+		log_warnx("escalation: out of memory: some dynamic entries "
+		    "and upstream sightings are no longer counted");
 	r->view = job->result;
 	job->result = NULL;
 	r->qctx->view = r->view;

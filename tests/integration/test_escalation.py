@@ -1,0 +1,206 @@
+#!/usr/bin/env python3
+"""test_escalation -- escalation rules answered by a real rblmuxd (kdig).
+
+Two listed hosts in one /24 of a list file escalate the whole /24: its
+bit in the aggregate zone, 127.0.0.2 and the rule's TXT in the served
+zone and in the per-result subzone; one host alone escalates nothing;
+an excluded host stays unlisted inside the escalated /24; an
+allowlisted one answers NXDOMAIN; a reload that drops a host drops the
+escalation; an IPv6 rule escalates a /48; `rblmuxctl lookup` shows the
+count and the network.
+"""
+import os
+import sys
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+
+CONF = """# test_escalation
+server:
+    listen: 127.0.0.1@@PORT@
+    listen: ::1@@PORT@
+    control-socket: @TMP@/ctl.sock
+    check-interval: 0
+
+local-list:
+    name: local
+    file: @TMP@/local.ip4set
+
+local-list:
+    name: local6
+    type: ip6trie
+    file: @TMP@/local6.ip6trie
+
+local-list:
+    name: mynets
+    file: @TMP@/allow.ip4set
+    allow: yes
+
+escalation:
+    name: local24
+    source: local
+    prefix: 24
+    threshold: 2
+    txt: "Entire /24 listed: $count hosts listed in $prefix"
+
+escalation:
+    name: local48
+    source: local6
+    prefix6: 48
+    threshold: 2
+    txt: "$count in $prefix, $$5"
+
+zone:
+    name: all.rbl.local
+    answer: bitmask
+    bit: 32 local
+    bit: 64 local24
+    bit: 128 local48
+    exempt: mynets
+
+zone:
+    name: each.rbl.local
+    answer: each
+    result: local24 127.0.0.9
+
+zone:
+    name: bl.rbl.local
+    serve: local local24 local48
+"""
+LOCAL = """203.0.113.7
+203.0.113.9
+198.51.100.20
+!203.0.113.11
+"""
+LOCAL6 = """2001:db8:1:1::7
+2001:db8:1:2::9
+2001:db8:2::1
+"""
+ALLOW = "203.0.113.12\n"
+TXT = "Entire /24 listed: 2 hosts listed in 203.0.113.0/24"
+
+
+def write(path, text):
+    with open(path + ".new", "w") as f:
+        f.write(text)
+    os.rename(path + ".new", path)
+
+
+def server(local=LOCAL):
+    srv = h.Server(CONF)
+    write(srv.path("local.ip4set"), local)
+    write(srv.path("local6.ip6trie"), LOCAL6)
+    write(srv.path("allow.ip4set"), ALLOW)
+    return srv.start()
+
+
+def a_of(srv, name):
+    r = srv.kdig(name, "A")
+    return (r.status, r.a_set()) if r is not None else None
+
+
+def txt_of(srv, name):
+    r = srv.kdig(name, "TXT")
+    return r.txt_set() if r is not None else None
+
+
+def aggregate(t):
+    srv = server()
+    agg = "all.rbl.local"
+    # a listed host: its own bit and the escalation's
+    t.eq(a_of(srv, h.rev4("203.0.113.7") + "." + agg),
+         ("NOERROR", ["127.0.0.96"]), "listed host: local + local24 bits")
+    # an unlisted host of the escalated /24: the escalation bit alone
+    t.eq(a_of(srv, h.rev4("203.0.113.200") + "." + agg),
+         ("NOERROR", ["127.0.0.64"]), "host in an escalated /24: its bit")
+    t.eq(a_of(srv, h.rev4("203.0.113.0") + "." + agg),
+         ("NOERROR", ["127.0.0.64"]), "the network address too")
+    tx = txt_of(srv, h.rev4("203.0.113.200") + "." + agg)
+    t.ok(tx is not None and len(tx) == 1 and TXT in tx[0],
+         "aggregate TXT names the rule's reason", tx)
+    # one listed host escalates nothing
+    t.eq(a_of(srv, h.rev4("198.51.100.21") + "." + agg),
+         ("NXDOMAIN", []), "one host in a /24: not escalated")
+    t.eq(a_of(srv, h.rev4("198.51.100.20") + "." + agg),
+         ("NOERROR", ["127.0.0.32"]), "that host: its list's bit only")
+    # exclusions and allowlists win
+    t.eq(a_of(srv, h.rev4("203.0.113.11") + "." + agg),
+         ("NXDOMAIN", []), "an excluded host stays unlisted in the /24")
+    t.eq(a_of(srv, h.rev4("203.0.113.12") + "." + agg),
+         ("NXDOMAIN", []), "an allowlisted host: NXDOMAIN")
+    # each zone: the member's own value
+    t.eq(a_of(srv, h.rev4("203.0.113.200") + ".each.rbl.local"),
+         ("NOERROR", ["127.0.0.9"]), "each zone: the configured value")
+    srv.stop()
+
+
+def served_and_subzone(t):
+    srv = server()
+    name = h.rev4("203.0.113.200") + ".bl.rbl.local"
+    t.eq(a_of(srv, name), ("NOERROR", ["127.0.0.2"]),
+         "served zone: 127.0.0.2 for the escalated /24")
+    t.eq(txt_of(srv, name), [TXT], "served zone: the rule's TXT")
+    r = srv.kdig(name, "A")
+    t.ok(r is not None and r.aa and r.answer and r.answer[0][2] == 2100,
+         "served zone: AA, the list's TTL", r)
+    t.eq(a_of(srv, h.rev4("203.0.113.11") + ".bl.rbl.local"),
+         ("NXDOMAIN", []), "served zone: the excluded host is not listed")
+    sub = h.rev4("203.0.113.200") + ".local24.all.rbl.local"
+    t.eq(a_of(srv, sub), ("NOERROR", ["127.0.0.2"]),
+         "per-result subzone answers the escalation")
+    t.eq(txt_of(srv, sub), [TXT], "per-result subzone: its TXT")
+    t.eq(a_of(srv, h.rev4("203.0.113.200") + ".local.all.rbl.local"),
+         ("NXDOMAIN", []), "the list's own subzone does not list it")
+    t.eq(a_of(srv, h.rev4("198.51.100.21") + ".local24.all.rbl.local"),
+         ("NXDOMAIN", []), "subzone: one host escalates nothing")
+    srv.stop()
+
+
+def ipv6_rule(t):
+    srv = server()
+    name = h.rev6("2001:db8:1:ffff::1") + ".bl.rbl.local"
+    t.eq(a_of(srv, name), ("NOERROR", ["127.0.0.2"]),
+         "IPv6: two hosts in one /48 escalate it")
+    t.eq(txt_of(srv, name), ["2 in 2001:db8:1::/48, $5"],
+         "IPv6 TXT: $count, $prefix and a literal $$")
+    t.eq(a_of(srv, h.rev6("2001:db8:2::2") + ".bl.rbl.local"),
+         ("NXDOMAIN", []), "IPv6: one host in a /48 escalates nothing")
+    t.eq(a_of(srv, h.rev6("2001:db8:1:ffff::1") + ".all.rbl.local"),
+         ("NOERROR", ["127.0.0.128"]), "IPv6 in the aggregate zone")
+    srv.stop()
+
+
+def reload_drops(t):
+    srv = server()
+    name = h.rev4("203.0.113.200") + ".all.rbl.local"
+    t.eq(a_of(srv, name), ("NOERROR", ["127.0.0.64"]), "escalated first")
+    write(srv.path("local.ip4set"), "203.0.113.7\n198.51.100.20\n")
+    r = srv.ctl("reload")
+    t.ok(r.returncode == 0, "reload", r.stdout + r.stderr)
+    t.eq(a_of(srv, name), ("NXDOMAIN", []),
+         "a reload that drops a host drops the escalation")
+    write(srv.path("local.ip4set"), LOCAL + "198.51.100.30\n")
+    srv.ctl("reload")
+    t.eq(a_of(srv, h.rev4("198.51.100.1") + ".all.rbl.local"),
+         ("NOERROR", ["127.0.0.64"]), "a reload that adds one escalates")
+    srv.stop()
+
+
+def lookup_and_log(t):
+    srv = server()
+    r = srv.ctl("lookup", "203.0.113.200")
+    t.ok(r.returncode == 0 and "local24" in r.stdout and
+         "2 listed in 203.0.113.0/24 (threshold 2)" in r.stdout and
+         TXT in r.stdout, "lookup shows the count and network", r.stdout)
+    r = srv.ctl("lookup", "198.51.100.21")
+    t.ok("1 listed in 198.51.100.0/24 (threshold 2): not listed" in
+         r.stdout, "lookup: below the threshold", r.stdout)
+    t.ok("escalation rules are not available" not in srv.log(),
+         "no start-up warning for escalation", srv.log_tail(5))
+    srv.stop()
+
+
+if __name__ == "__main__":
+    h.run_suite("escalation", [aggregate, served_and_subzone, ipv6_rule,
+                               reload_drops, lookup_and_log])
