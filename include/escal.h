@@ -145,9 +145,14 @@ int	 escal_walk(struct escal_rule *r, time_t now, escal_walk_fn *fn,
 /* The parameters the rule was made with. */
 const struct escal_params *escal_params(const struct escal_rule *r);
 
-/* Entries counted: distinct file entries, and live ones. */
+/*
+ * Entries counted: distinct file entries and live ones; networks the
+ * files list hosts in; bytes held.
+ */
 size_t	 escal_file_entries(const struct escal_rule *r);
 size_t	 escal_live_entries(const struct escal_rule *r);
+size_t	 escal_networks(const struct escal_rule *r);
+size_t	 escal_memory(const struct escal_rule *r);
 
 /*
  * The rules of a view (src/escal_view.c). view_build() counts each rule's

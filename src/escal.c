@@ -499,6 +499,24 @@ escal_live_entries(const struct escal_rule *r)
 	return r->ent.used;
 }
 
+size_t
+escal_networks(const struct escal_rule *r)
+{
+	return r->np4 + r->np6;
+}
+
+size_t
+escal_memory(const struct escal_rule *r)
+{
+	size_t slots = (r->ent.s != NULL ? r->ent.mask + 1 : 0) +
+	    (r->net.s != NULL ? r->net.mask + 1 : 0);
+
+	return sizeof(*r) + r->nf4 * sizeof(*r->f4) + r->nf6 *
+	    sizeof(*r->f6) + r->np4 * sizeof(*r->p4) + r->np6 *
+	    sizeof(*r->p6) + r->nx * sizeof(*r->x) + slots *
+	    sizeof(struct slot) + r->qcap * sizeof(*r->q);
+}
+
 /* in_file - do the files hold this entry? */
 static bool
 in_file(const struct escal_rule *r, struct k128 k, unsigned fam,
