@@ -212,6 +212,13 @@ struct dyn_key {
 int	 dyn_parse(enum list_type t, const char *text, struct dyn_key *k,
 	    char *err, size_t errsz);
 
+/* The list type whose entries look like text: by its form */
+enum list_type dyn_type_of(const char *text);
+
+/* The entry of list with key k, or NULL */
+const struct dyn_info *dyn_find(const struct dyn *d, const char *list,
+	    const struct dyn_key *k);
+
 /* What to add. */
 struct dyn_req {
 	const char	*list;		/* name (as in the config) */
@@ -273,5 +280,18 @@ typedef void dyn_change_fn(void *arg, const char *list,
 
 /* Register a hook (at most DYN_HOOKS_MAX). 0 or RBLMUX_ENOMEM. */
 int	 dyn_on_change(struct dyn *d, dyn_change_fn *fn, void *arg);
+
+struct ctl_out;
+
+/*
+ * The control socket's "list add|del|show" (argv[0] is "list") on the
+ * local lists of v at time now: the answer in o; false for an error.
+ */
+bool	 dyn_ctl(struct dyn *d, const struct view *v, int argc, char **argv,
+	    time_t now, struct ctl_out *o);
+
+/* "expires in 6d23h at 2026-12-08 18:20:00 UTC", "never expires" */
+const char *dyn_ctl_expiry(const struct dyn_info *di, time_t now, char *buf,
+	    size_t cap);
 
 #endif /* RBLMUX_DYN_H */

@@ -13,6 +13,7 @@
 
 #include "conf.h"
 #include "ctl.h"
+#include "dyn.h"
 #include "err.h"
 #include "log.h"
 #include "pending.h"
@@ -323,6 +324,7 @@ swap_in(struct reload *r, struct reload_job *job)
 		    "to bind the new ones");
 	r->view = job->result;
 	job->result = NULL;
+	dyn_bind(dyn_main, r->view);	/* before it answers */
 	r->qctx->view = r->view;
 	if (newconf) {
 		apply_view(r, r->view);
