@@ -50,7 +50,7 @@ fmt_time(time_t t, char *buf, size_t cap)
 	return buf;
 }
 
-/* dyn_ctl_expiry - "expires in 6d23h (2026-12-08 18:20:00 UTC)" */
+/* dyn_ctl_expiry - "expires in 6d23h at 2026-12-08 18:20:00 UTC" */
 const char *
 dyn_ctl_expiry(const struct dyn_info *di, time_t now, char *buf, size_t cap)
 {
