@@ -215,6 +215,40 @@ def allow_and_del(t):
     srv.stop()
 
 
+def reloads(t):
+    """Entries belong to a list name: they outlive reloads, and a list
+    that leaves the config keeps them until it comes back."""
+    srv = server().start()
+    srv.ctl("list", "add", "local", "192.0.2.5")
+    with open(srv.path("local.ip4set"), "w") as f:
+        f.write("198.51.100.3\n")
+    r = srv.ctl("reload")
+    t.ok(r.returncode == 0, "reload with a changed list file", r.stderr)
+    t.eq(q4(srv, "198.51.100.3"), ("NOERROR", ["127.0.0.2"]),
+         "the new file answers")
+    t.eq(q4(srv, "192.0.2.5"), ("NOERROR", ["127.0.0.2"]),
+         "the dynamic entry still answers after the reload")
+    # the list leaves the config
+    gone = CONF.replace("@STATE@", "@TMP@/state")
+    gone = gone.replace("    bit: 2 local\n", "").replace(
+        "zone:\n    name: bl.test\n    serve: local\n", "").replace(
+        "local-list:\n    name: local\n    file: @TMP@/local.ip4set\n"
+        "    ttl: 10m\n", "")
+    srv.write_conf(gone)
+    r = srv.ctl("reload")
+    t.ok(r.returncode == 0, "reload without the list", r.stderr)
+    r = srv.ctl("list", "add", "local", "192.0.2.6")
+    t.ok(r.returncode == 1 and "no local list local" in r.stderr,
+         "list add to a list no longer configured: refused", r.stderr)
+    t.eq(show(srv)[2], "1 entry", "its entry is kept in the store")
+    srv.write_conf(CONF.replace("@STATE@", "@TMP@/state"))
+    r = srv.ctl("reload")
+    t.ok(r.returncode == 0, "reload with the list back", r.stderr)
+    t.eq(q4(srv, "192.0.2.5"), ("NOERROR", ["127.0.0.2"]),
+         "the list is back: its entry answers again")
+    srv.stop()
+
+
 def expires(t):
     """A short --ttl ends the listing by itself."""
     srv = server().start()
@@ -375,6 +409,7 @@ def add_to_answer(t):
 
 
 if __name__ == "__main__":
-    h.run_suite("dynlist", [add_answers, allow_and_del, expires, restarts,
+    h.run_suite("dynlist", [add_answers, allow_and_del, reloads, expires,
+                            restarts,
                             concurrent, bad_input, unusable_store,
                             add_to_answer])
