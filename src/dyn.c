@@ -880,7 +880,10 @@ load_one(struct dyn *d, const MDB_val *key, const MDB_val *val)
 	return true;
 }
 
-/* load_all - index every record of the store */
+/*
+ * load_all - open the main database and index every record of it (one
+ * read transaction, committed so the database handle stays open)
+ */
 static int
 load_all(struct dyn *d, size_t *bad)
 {
@@ -891,7 +894,8 @@ load_all(struct dyn *d, size_t *bad)
 
 	if ((rc = mdb_txn_begin(d->env, NULL, MDB_RDONLY, &txn)) != 0)
 		return rc;
-	if ((rc = mdb_cursor_open(txn, d->dbi, &cur)) != 0) {
+	if ((rc = mdb_dbi_open(txn, NULL, 0, &d->dbi)) != 0 ||
+	    (rc = mdb_cursor_open(txn, d->dbi, &cur)) != 0) {
 		mdb_txn_abort(txn);
 		return rc;
 	}
@@ -899,36 +903,33 @@ load_all(struct dyn *d, size_t *bad)
 		if (!load_one(d, &key, &val))
 			(*bad)++;
 	mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
-	return rc == MDB_NOTFOUND ? 0 : rc;
+	if (rc != MDB_NOTFOUND) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	return mdb_txn_commit(txn);
 }
 
-/* env_open - open d->path; an LMDB code or -errno */
+/* env_open - open d->path, synced; an LMDB code or -errno */
 static int
 env_open(struct dyn *d)
 {
-	MDB_txn *txn;
 	int rc, dead;
 
 	if ((rc = mdb_env_create(&d->env)) != 0) {
 		d->env = NULL;
 		return rc;
 	}
-	if ((rc = mdb_env_set_mapsize(d->env, DYN_MAP_SIZE)) != 0 ||
-	    (rc = mdb_env_open(d->env, d->path, MDB_NOSUBDIR | MDB_NOTLS,
-	    0600)) != 0 || (rc = mdb_reader_check(d->env, &dead)) != 0 ||
-	    (rc = mdb_txn_begin(d->env, NULL, 0, &txn)) != 0)
-		goto fail;
-	if ((rc = mdb_dbi_open(txn, NULL, 0, &d->dbi)) != 0) {
-		mdb_txn_abort(txn);
-		goto fail;
+	rc = mdb_env_set_mapsize(d->env, DYN_MAP_SIZE);
+	if (rc == 0)
+		rc = mdb_env_open(d->env, d->path, MDB_NOSUBDIR | MDB_NOTLS,
+		    0600);
+	if (rc == 0)
+		rc = mdb_reader_check(d->env, &dead);
+	if (rc != 0) {
+		mdb_env_close(d->env);
+		d->env = NULL;
 	}
-	if ((rc = mdb_txn_commit(txn)) != 0)
-		goto fail;
-	return 0;
-fail:
-	mdb_env_close(d->env);
-	d->env = NULL;
 	return rc;
 }
 

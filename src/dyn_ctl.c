@@ -160,6 +160,26 @@ lower(char *s)
 		*s = (char)tolower((unsigned char)*s);
 }
 
+/*
+ * target - the local list argv[2] names, with min..max words in all;
+ * else NULL, the error in o
+ */
+static const struct conf_list *
+target(const struct view *v, int argc, char **argv, int min, int max,
+    struct ctl_out *o)
+{
+	const struct conf_list *cl;
+
+	if (argc < min || argc > max) {
+		ctl_printf(o, USAGE);
+		return NULL;
+	}
+	lower(argv[2]);
+	if ((cl = local_list(v, argv[2])) == NULL)
+		no_list(v, argv[2], o);
+	return cl;
+}
+
 /* parse_value - "127.0.0.5" into host order */
 static bool
 parse_value(const char *s, uint32_t *a)
@@ -185,15 +205,8 @@ list_add(struct dyn *d, const struct view *v, int argc, char **argv,
 	bool have_ttl = false, have_value = false;
 	int i, rc;
 
-	if (argc < 4) {
-		ctl_printf(o, USAGE);
+	if ((cl = target(v, argc, argv, 4, 16, o)) == NULL)
 		return false;
-	}
-	lower(argv[2]);
-	if ((cl = local_list(v, argv[2])) == NULL) {
-		no_list(v, argv[2], o);
-		return false;
-	}
 	memset(&r, 0, sizeof(r));
 	r.list = cl->name;
 	r.type = cl->type;
@@ -279,15 +292,8 @@ list_del(struct dyn *d, const struct view *v, int argc, char **argv,
 	char err[512];
 	int rc;
 
-	if (argc != 4) {
-		ctl_printf(o, USAGE);
+	if ((cl = target(v, argc, argv, 4, 4, o)) == NULL)
 		return false;
-	}
-	lower(argv[2]);
-	if ((cl = local_list(v, argv[2])) == NULL) {
-		no_list(v, argv[2], o);
-		return false;
-	}
 	if ((rc = dyn_parse(cl->type, argv[3], &k, err, sizeof(err))) != 0 ||
 	    (rc = dyn_del(d, cl->name, cl->type, argv[3], err,
 	    sizeof(err))) != 0) {

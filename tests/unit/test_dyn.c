@@ -29,10 +29,10 @@
 #include "err.h"
 #include "view.h"
 
+#include "query_testlib.h"
+
 #define T0	((time_t)1700000000)
 #define A(s)	(ntohl(inet_addr(s)))
-
-static char dir[64];
 
 static void
 rm_rf(const char *d)
@@ -614,19 +614,6 @@ walk(void **state)
 /* ---- the answer path over a bound view ------------------------------ */
 
 static void
-put(const char *name, const char *text)
-{
-	char path[256];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
-
-static void
 report(void *arg, enum list_severity sev, const char *file, unsigned line,
     const char *msg)
 {
@@ -671,29 +658,6 @@ make_view(void)
 	return v;
 }
 
-static size_t
-mkquery(uint8_t *q, const char *name, uint16_t type)
-{
-	size_t len = 12;
-	const char *p = name;
-
-	memset(q, 0, 12);
-	q[0] = 0xab; q[1] = 0xcd; q[2] = 0x01; q[5] = 1;
-	while (*p != '\0') {
-		const char *dot = strchr(p, '.');
-		size_t l = dot ? (size_t)(dot - p) : strlen(p);
-
-		q[len++] = (uint8_t)l;
-		memcpy(q + len, p, l);
-		len += l;
-		p += l + (dot ? 1 : 0);
-	}
-	q[len++] = 0;
-	q[len++] = (uint8_t)(type >> 8); q[len++] = (uint8_t)type;
-	q[len++] = 0; q[len++] = 1;
-	return len;
-}
-
 /* ask - the reply to name/type at now: rcode, first A or TXT in buf */
 static int
 ask(const struct view *v, const char *name, uint16_t type, time_t now,
@@ -707,7 +671,7 @@ ask(const struct view *v, const char *name, uint16_t type, time_t now,
 	size_t len, n;
 	int rcode;
 
-	len = mkquery(q, name, type);
+	len = mkquery(q, name, type, 0);
 	assert_int_equal(dnsmsg_parse_query(q, len, &dq), DNSMSG_OK);
 	n = answer_query(v, &dq, q, len, now, out, sizeof(out), 512, &rcode);
 	assert_int_equal(ldns_wire2pkt(&pkt, out, n), LDNS_STATUS_OK);
@@ -811,7 +775,7 @@ deleted_while_waiting(void **state)
 
 		assert_int_equal(add(d, "local", LIST_IP4SET, "203.0.113.7",
 		    100, "gone", 0, T0), 1);
-		len = mkquery(q, "7.113.0.203.all.test", qt);
+		len = mkquery(q, "7.113.0.203.all.test", qt, 0);
 		assert_int_equal(dnsmsg_parse_query(q, len, &dq), DNSMSG_OK);
 		assert_int_not_equal(answer_decide(v, &dq, T0, &st, wk), 0);
 		assert_int_equal(st.src[0].status, ASRC_LISTED);
