@@ -40,6 +40,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "dyn.h"
+
 /* Sources of one rule whose dynamic entries are told apart */
 #define ESCAL_MAX_SRC	64
 /* What escal_txt() writes at most (one TXT string) */
@@ -182,6 +184,20 @@ void	 escal_view_free(struct view *v);
  * (others start empty). Returns 0 or RBLMUX_ENOMEM (some were lost).
  */
 int	 escal_view_carry(struct view *to, struct view *from);
+
+/*
+ * Count the dynamic entries of d (may be NULL) live at now in the rules
+ * of v that have none yet (at start-up, and rules new or changed in a
+ * reload: escal_view_carry() first). Returns 0 or RBLMUX_ENOMEM.
+ */
+int	 escal_view_feed(struct view *v, const struct dyn *d, time_t now);
+
+/*
+ * The dyn_on_change() hook (dyn.h): arg is the address of the loop's
+ * current view pointer; calls escal_view_dyn() on that view.
+ */
+void	 escal_view_dyn_hook(void *arg, const char *list,
+	    const struct list_entry *e, enum dyn_change what);
 
 /*
  * Dynamic entry e of local list `list` is present or gone: every rule

@@ -63,6 +63,8 @@ struct vfile {
 	struct list_file_id	 id;
 };
 
+struct dyn_list;
+
 /* A loaded local list, shared by views. */
 struct vlist {
 	char		*name;
@@ -84,6 +86,9 @@ struct vlist {
 	double		 load_secs;	/* how long it took */
 	unsigned	 errors;	/* lines or files not used, at load */
 	unsigned	 warnings;	/* lines used with a remark, at load */
+	struct dyn_list	*dyn;		/* its dynamic entries (dyn.h): set
+					   by the loop (dyn_bind()) before
+					   the view answers; NULL: none */
 	atomic_int	 refs;
 };
 
@@ -177,6 +182,8 @@ struct vescal {
 	uint32_t		 ttl;		/* of its answers: the smallest
 						   of its lists' TTLs */
 	double			 build_secs;	/* counting the files took */
+	bool			 live;		/* loop: given its dynamic
+						   entries (carried or fed) */
 };
 
 /* The TCP limits of a config, as srv_set_limits() takes them. */

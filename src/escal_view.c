@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "dyn.h"
 #include "err.h"
 #include "escal.h"
 #include "list.h"
@@ -173,8 +174,67 @@ escal_view_carry(struct view *to, struct view *from)
 			continue;
 		if ((r = escal_carry(ve->rule, from->escal[j].rule)) != 0)
 			rc = r;
+		ve->live = from->escal[j].live;
 	}
 	return rc;
+}
+
+struct feed {
+	struct escal_rule	*rule;
+	unsigned		 src;
+	int			 rc;
+};
+
+/* feed_cb - one live dynamic entry into a rule */
+static int
+feed_cb(void *arg, const struct list_entry *e)
+{
+	struct feed *f = arg;
+	int rc;
+
+	if ((e->family == AF_INET || e->family == AF_INET6) && !e->excluded &&
+	    (rc = escal_dyn_change(f->rule, f->src, e->family, e->key,
+	    e->plen, true)) != 0)
+		f->rc = rc;
+	return 0;
+}
+
+/* escal_view_feed - the dynamic entries of d for the rules not given any */
+int
+escal_view_feed(struct view *v, const struct dyn *d, time_t now)
+{
+	size_t i, j;
+	int rc = 0;
+
+	for (i = 0; d != NULL && i < v->nescal; i++) {
+		struct vescal *ve = &v->escal[i];
+
+		if (ve->live || ve->rule == NULL)
+			continue;
+		ve->live = true;
+		for (j = 0; j < ve->nsrc && j < ESCAL_MAX_SRC; j++) {
+			struct feed f = { ve->rule, (unsigned)j, 0 };
+
+			if (ve->src[j].kind != VSRC_LIST)
+				continue;
+			dyn_walk(dyn_list_find(d, ve->src[j].name), now,
+			    feed_cb, &f);
+			if (f.rc != 0)
+				rc = f.rc;
+		}
+	}
+	return rc;
+}
+
+/* escal_view_dyn_hook - dyn_change_fn: arg points to the current view */
+void
+escal_view_dyn_hook(void *arg, const char *list, const struct list_entry *e,
+    enum dyn_change what)
+{
+	const struct view *v = *(struct view *const *)arg;
+
+	if (v != NULL)
+		escal_view_dyn(v, list, e, DYN_PRESENT(what));
 }
 
 /* escal_view_dyn - a dynamic entry of list `list` came or went */

@@ -8,11 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include <ev.h>
 
 #include "conf.h"
 #include "ctl.h"
+#include "dyn.h"
 #include "err.h"
 #include "escal.h"
 #include "log.h"
@@ -325,6 +327,10 @@ swap_in(struct reload *r, struct reload_job *job)
 		    "and upstream sightings are no longer counted");
 	r->view = job->result;
 	job->result = NULL;
+	dyn_bind(dyn_main, r->view);	/* before it answers */
+	if (escal_view_feed(r->view, dyn_main, time(NULL)) != 0)
+		log_warnx("escalation: out of memory: some dynamic entries "
+		    "are not counted");
 	r->qctx->view = r->view;
 	if (newconf) {
 		apply_view(r, r->view);

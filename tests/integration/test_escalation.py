@@ -21,6 +21,8 @@ server:
     listen: 127.0.0.1@@PORT@
     listen: ::1@@PORT@
     control-socket: @TMP@/ctl.sock
+    state-dir: @TMP@/state
+    cache-dir: @TMP@/cache
     check-interval: 0
 
 local-list:
@@ -201,6 +203,44 @@ def lookup_and_log(t):
     srv.stop()
 
 
+def dynamic(t):
+    srv = server(local="198.51.100.20\n")
+    name = h.rev4("192.0.2.200") + ".all.rbl.local"
+    t.eq(a_of(srv, name), ("NXDOMAIN", []), "nothing in 192.0.2.0/24 yet")
+    r = srv.ctl("list", "add", "local", "192.0.2.7")
+    t.ok(r.returncode == 0, "list add one", r.stdout + r.stderr)
+    t.eq(a_of(srv, name), ("NXDOMAIN", []), "one dynamic host: not yet")
+    srv.ctl("list", "add", "local", "192.0.2.9", "--ttl", "1h")
+    t.eq(a_of(srv, name), ("NOERROR", ["127.0.0.64"]),
+         "two dynamic hosts escalate the /24 at once")
+    t.eq(txt_of(srv, h.rev4("192.0.2.200") + ".bl.rbl.local"),
+         ["Entire /24 listed: 2 hosts listed in 192.0.2.0/24"],
+         "served zone: the TXT counts them")
+    # one dynamic and one from the file
+    srv.ctl("list", "add", "local", "198.51.100.21")
+    t.eq(a_of(srv, h.rev4("198.51.100.1") + ".all.rbl.local"),
+         ("NOERROR", ["127.0.0.64"]), "a file host and a dynamic one")
+    # the same host in the file and added: counted once
+    srv.ctl("list", "add", "local", "198.51.100.20")
+    srv.ctl("list", "del", "local", "198.51.100.21")
+    t.eq(a_of(srv, h.rev4("198.51.100.1") + ".all.rbl.local"),
+         ("NXDOMAIN", []), "a dynamic entry the file has counts once")
+    # a reload keeps the dynamic counts
+    srv.ctl("reload")
+    t.eq(a_of(srv, name), ("NOERROR", ["127.0.0.64"]),
+         "after a reload: still escalated")
+    r = srv.ctl("list", "del", "local", "192.0.2.9")
+    t.ok(r.returncode == 0, "list del", r.stdout + r.stderr)
+    t.eq(a_of(srv, name), ("NXDOMAIN", []), "list del of one: not any more")
+    # a restart counts the stored entries again
+    srv.ctl("list", "add", "local", "192.0.2.9")
+    srv.stop()
+    srv.start()
+    t.eq(a_of(srv, name), ("NOERROR", ["127.0.0.64"]),
+         "after a restart the stored entries count")
+    srv.stop()
+
+
 if __name__ == "__main__":
     h.run_suite("escalation", [aggregate, served_and_subzone, ipv6_rule,
-                               reload_drops, lookup_and_log])
+                               reload_drops, lookup_and_log, dynamic])
