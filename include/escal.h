@@ -208,15 +208,20 @@ int	 escal_view_dyn(const struct view *v, const char *list,
 	    const struct list_entry *e, bool present);
 
 /*
- * Upstream number `upstream` (index into conf->upstreams) listed the
- * address with codes a[0..na-1] at now: every rule with a result of it
- * among its sources that these codes list counts a sighting. Returns 0
- * or RBLMUX_ENOMEM. escal_view_watches() tells whether any rule cares.
+ * Upstream cu (a clause of v's config, or of the one it was asked under:
+ * found by name) listed the address with codes a[0..na-1] at now: every
+ * rule with a result of it among its sources that these codes list
+ * counts a sighting. Returns 0 or RBLMUX_ENOMEM. escal_view_listed_hook()
+ * is the same as an upclient_on_listed() function (upstream.h), whose
+ * arg is the address of the loop's current view pointer.
  */
-int	 escal_view_seen(const struct view *v, int upstream,
+struct conf_upstream;
+int	 escal_view_seen(const struct view *v, const struct conf_upstream *cu,
 	    const uint32_t *a, size_t na, int family, const uint8_t *addr,
 	    time_t now);
-bool	 escal_view_watches(const struct view *v, int upstream);
+void	 escal_view_listed_hook(void *arg, const struct conf_upstream *cu,
+	    const uint32_t *a, size_t na, int family, const uint8_t *addr,
+	    time_t now);
 
 /*
  * One address (family AF_INET: 4 bytes, AF_INET6: 16): does rule number

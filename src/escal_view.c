@@ -263,19 +263,33 @@ escal_view_dyn(const struct view *v, const char *list,
 	return rc;
 }
 
-/* escal_view_seen - upstream `upstream` listed an address with codes a */
-int
-escal_view_seen(const struct view *v, int upstream, const uint32_t *a,
-    size_t na, int family, const uint8_t *addr, time_t now)
+/* upstream_index - the index of upstream cu in v's config, or -1 */
+static int
+upstream_index(const struct view *v, const struct conf_upstream *cu)
 {
-	const struct conf_upstream *cu;
-	size_t i, j;
-	int rc = 0, r;
+	const struct conf *c = v->conf;
+	size_t i;
 
-	if (upstream < 0 || (size_t)upstream >= v->conf->nupstreams ||
-	    na == 0)
+	if (cu >= c->upstreams && cu < c->upstreams + c->nupstreams)
+		return (int)(cu - c->upstreams);
+	for (i = 0; i < c->nupstreams; i++)	/* asked under another config */
+		if (strcmp(c->upstreams[i].name, cu->name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* escal_view_seen - upstream cu listed an address with codes a */
+int
+escal_view_seen(const struct view *v, const struct conf_upstream *cu,
+    const uint32_t *a, size_t na, int family, const uint8_t *addr,
+    time_t now)
+{
+	size_t i, j;
+	int rc = 0, r, up;
+
+	if (v->nescal == 0 || na == 0 || (up = upstream_index(v, cu)) < 0)
 		return 0;
-	cu = &v->conf->upstreams[upstream];
+	cu = &v->conf->upstreams[up];
 	for (i = 0; i < v->nescal; i++) {
 		const struct vescal *ve = &v->escal[i];
 
@@ -283,7 +297,7 @@ escal_view_seen(const struct view *v, int upstream, const uint32_t *a,
 			const struct vsource *src = &ve->src[j];
 
 			if (src->kind != VSRC_UPSTREAM ||
-			    src->upstream != upstream || (src->code >= 0 &&
+			    src->upstream != up || (src->code >= 0 &&
 			    upresp_code_listed(cu, src->code, a,
 			    (unsigned)na) == 0))
 				continue;
@@ -295,19 +309,16 @@ escal_view_seen(const struct view *v, int upstream, const uint32_t *a,
 	return rc;
 }
 
-/* escal_view_watches - does some rule of v count results of upstream? */
-bool
-escal_view_watches(const struct view *v, int upstream)
+/* escal_view_listed_hook - upclient_listed_fn: arg points to the view */
+void
+escal_view_listed_hook(void *arg, const struct conf_upstream *cu,
+    const uint32_t *a, size_t na, int family, const uint8_t *addr,
+    time_t now)
 {
-	size_t i, j;
+	const struct view *v = *(struct view *const *)arg;
 
-	for (i = 0; i < v->nescal; i++)
-		for (j = 0; j < v->escal[i].nsrc; j++)
-			if (v->escal[i].src[j].kind == VSRC_UPSTREAM &&
-			    v->escal[i].src[j].upstream == upstream &&
-			    v->escal[i].ce->window > 0)
-				return true;
-	return false;
+	if (v != NULL)
+		escal_view_seen(v, cu, a, na, family, addr, now);
 }
 
 /* escal_view_lookup - rule's decision for an address */

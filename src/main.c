@@ -287,6 +287,8 @@ start_upstreams(struct daemon *d)
 	if ((d->uc = upclient_new(d->loop, d->cache, &d->st[0])) == NULL)
 		fatal("upclient_new");
 	upclient_main = d->uc;
+	/* escalation rules count the listings it sees */
+	upclient_on_listed(d->uc, escal_view_listed_hook, &d->rl.view);
 	upclient_apply(d->uc, d->rl.view);
 	pending_set_source(upclient_source(d->uc));
 }

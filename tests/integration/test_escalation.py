@@ -241,6 +241,85 @@ def dynamic(t):
     srv.stop()
 
 
+UPDATA = """$SOA 600 ns.one.test. hostmaster.one.test. 1 3600 600 86400 120
+$TTL 600
+:127.0.0.2:one says $
+127.0.0.2
+198.51.100.10
+198.51.100.11
+203.0.113.10
+"""
+UPCONF = """# test_escalation: upstream sightings
+server:
+    listen: 127.0.0.1@@PORT@
+    control-socket: @TMP@/ctl.sock
+    state-dir: @TMP@/state
+    cache-dir: @TMP@/cache
+    check-interval: 0
+
+resolver:
+    forward: 127.0.0.1@@NOWHERE@
+    timeout: 1500ms
+
+upstream:
+    name: one
+    zone: one.test
+    server: 127.0.0.1@@UPPORT@
+
+escalation:
+    name: one24
+    source: one
+    threshold: 2
+    window: @WINDOW@
+
+zone:
+    name: all.rbl.local
+    answer: bitmask
+    bit: 2 one
+    bit: 4 one24
+"""
+
+
+def upstream_window(t):
+    up = h.rbldnsd_upstream("one.test", UPDATA)
+    srv = h.Server(UPCONF.replace("@UPPORT@", str(up.port))
+                   .replace("@NOWHERE@", str(h.free_port(["127.0.0.1"])))
+                   .replace("@WINDOW@", "3s"), hosts=["127.0.0.1"])
+    srv.start()
+
+    def ask(ip):
+        return a_of(srv, h.rev4(ip) + ".all.rbl.local")
+    t.eq(ask("198.51.100.99"), ("NXDOMAIN", []), "no sightings yet")
+    t.eq(ask("198.51.100.10"), ("NOERROR", ["127.0.0.2"]),
+         "the upstream lists one host: seen once")
+    t.eq(ask("198.51.100.98"), ("NXDOMAIN", []), "one sighting: not yet")
+    # (a query is decided before its own upstream answers come)
+    t.eq(ask("198.51.100.11"), ("NOERROR", ["127.0.0.2"]),
+         "the second one seen")
+    t.eq(ask("198.51.100.11"), ("NOERROR", ["127.0.0.6"]),
+         "asked again: its own /24 is escalated too")
+    t.eq(ask("198.51.100.99"), ("NOERROR", ["127.0.0.4"]),
+         "two upstream listings seen in the /24: escalated")
+    t.eq(ask("203.0.113.99"), ("NXDOMAIN", []), "another /24: not")
+    r = srv.ctl("lookup", "198.51.100.99")
+    t.ok("2 listed in 198.51.100.0/24" in r.stdout,
+         "lookup counts the sightings", r.stdout)
+    # nothing sees them again: the window ends and the escalation with it
+    gone = h.poll_until(lambda: ask("198.51.100.99") == ("NXDOMAIN", []),
+                        20.0, 0.5)
+    t.ok(gone, "past the window the sightings no longer count")
+    # a cached listing used again is a new sighting
+    t.eq(ask("198.51.100.10"), ("NOERROR", ["127.0.0.2"]),
+         "a cached listing seen again")
+    t.eq(ask("198.51.100.11"), ("NOERROR", ["127.0.0.2"]),
+         "the other one too")
+    t.eq(ask("198.51.100.99"), ("NOERROR", ["127.0.0.4"]),
+         "both seen again from the cache: escalated again")
+    srv.stop()
+    up.stop()
+
+
 if __name__ == "__main__":
     h.run_suite("escalation", [aggregate, served_and_subzone, ipv6_rule,
-                               reload_drops, lookup_and_log, dynamic])
+                               reload_drops, lookup_and_log, dynamic,
+                               upstream_window])
