@@ -230,6 +230,12 @@ void	 escal_view_listed_hook(void *arg, const struct conf_upstream *cu,
 bool	 escal_view_lookup(const struct view *v, int rule, int family,
 	    const uint8_t *addr, time_t now, struct escal_hit *h);
 
+/* The same for a query's subject (answer.h): names are never listed,
+   h->family 0. */
+struct subject;
+bool	 escal_view_subject(const struct view *v, int rule,
+	    const struct subject *s, time_t now, struct escal_hit *h);
+
 /* The rule's TXT for h (its txt:, else "$count listed addresses in
    $prefix"), as escal_txt(). */
 size_t	 escal_view_txt(const struct view *v, int rule,

@@ -462,22 +462,11 @@ escalation(const struct view *v, const struct vzone *z,
 	struct answer_result r;
 	struct escal_hit h;
 	char txt[ESCAL_TXT_LEN];
-	uint8_t a4[4];
-	bool listed = false;
 
 	memset(&r, 0, sizeof(r));
 	r.status = ANSWER_RES_NOT_LISTED;
 	r.ttl = z->neg_ttl;
-	if (wk->s.kind == SUBJ_IP4) {
-		a4[0] = (uint8_t)(wk->s.ip4 >> 24);
-		a4[1] = (uint8_t)(wk->s.ip4 >> 16);
-		a4[2] = (uint8_t)(wk->s.ip4 >> 8);
-		a4[3] = (uint8_t)wk->s.ip4;
-		listed = escal_view_lookup(v, src->escal, AF_INET, a4, now, &h);
-	} else if (wk->s.kind == SUBJ_IP6)
-		listed = escal_view_lookup(v, src->escal, AF_INET6, wk->s.ip6,
-		    now, &h);
-	if (listed) {
+	if (escal_view_subject(v, src->escal, &wk->s, now, &h)) {
 		r.status = ANSWER_RES_LISTED;
 		r.a[0] = ESCAL_VALUE;
 		r.na = 1;

@@ -683,18 +683,10 @@ explain_escalation(const struct view *v, const struct vsource *src,
 {
 	struct escal_hit h;
 	char pfx[64], txt[ESCAL_TXT_LEN + 1];
-	uint8_t a4[4];
 	size_t n;
 
-	if (s->kind == SUBJ_IP4) {
-		a4[0] = (uint8_t)(s->ip4 >> 24);
-		a4[1] = (uint8_t)(s->ip4 >> 16);
-		a4[2] = (uint8_t)(s->ip4 >> 8);
-		a4[3] = (uint8_t)s->ip4;
-		escal_view_lookup(v, src->escal, AF_INET, a4, now, &h);
-	} else if (s->kind == SUBJ_IP6)
-		escal_view_lookup(v, src->escal, AF_INET6, s->ip6, now, &h);
-	else {
+	escal_view_subject(v, src->escal, s, now, &h);
+	if (h.family == 0) {
 		ctl_printf(o, "  %-12s escalation: not listed (names do not "
 		    "escalate)\n", src->name);
 		return;

@@ -334,6 +334,23 @@ escal_params(const struct escal_rule *r)
 	return &r->p;
 }
 
+/* add128 - append (k, plen) to an e128 array */
+static int
+add128(struct e128 **arr, size_t *n, size_t *cap, struct k128 k,
+    unsigned plen, int fam)
+{
+	struct e128 *e;
+
+	if (grow((void **)arr, *n, cap, sizeof(**arr)) != 0)
+		return RBLMUX_ENOMEM;
+	e = &(*arr)[(*n)++];
+	e->hi = k.hi;
+	e->lo = k.lo;
+	e->v = plen;
+	e->fam = (uint32_t)fam;
+	return 0;
+}
+
 /* escal_file_add - one entry of a source file */
 int
 escal_file_add(struct escal_rule *r, int family, const uint8_t *key,
@@ -341,37 +358,21 @@ escal_file_add(struct escal_rule *r, int family, const uint8_t *key,
 {
 	int fam = fam_ix(family);
 	struct k128 k;
-	struct e128 *e;
 
 	if (fam == 0 || plen > (fam == 4 ? 32u : 128u))
 		return 0;
 	k = k_mask(k_of(fam, key), plen);
 	if (excluded) {
-		if (grow((void **)&r->x, r->nx, &r->cx, sizeof(*r->x)) != 0)
-			return RBLMUX_ENOMEM;
-		e = &r->x[r->nx++];
-		e->hi = k.hi;
-		e->lo = k.lo;
-		e->v = plen;
-		e->fam = (uint32_t)fam;
 		r->xlens[fam == 6][plen >> 6] |= UINT64_C(1) << (plen & 63);
-		return 0;
+		return add128(&r->x, &r->nx, &r->cx, k, plen, fam);
 	}
 	if (plen <= rule_len(r, fam))
 		return 0;		/* lists the whole network already */
-	if (fam == 4) {
-		if (grow((void **)&r->f4, r->nf4, &r->cf4, sizeof(*r->f4)) != 0)
-			return RBLMUX_ENOMEM;
-		r->f4[r->nf4++] = k.hi | plen;
-		return 0;
-	}
-	if (grow((void **)&r->f6, r->nf6, &r->cf6, sizeof(*r->f6)) != 0)
+	if (fam == 6)
+		return add128(&r->f6, &r->nf6, &r->cf6, k, plen, fam);
+	if (grow((void **)&r->f4, r->nf4, &r->cf4, sizeof(*r->f4)) != 0)
 		return RBLMUX_ENOMEM;
-	e = &r->f6[r->nf6++];
-	e->hi = k.hi;
-	e->lo = k.lo;
-	e->v = plen;
-	e->fam = 6;
+	r->f4[r->nf4++] = k.hi | plen;
 	return 0;
 }
 

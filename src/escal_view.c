@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "answer.h"
 #include "dyn.h"
 #include "err.h"
 #include "escal.h"
@@ -331,6 +332,25 @@ escal_view_lookup(const struct view *v, int rule, int family,
 	    v->escal[rule].rule == NULL)
 		return false;
 	return escal_lookup(v->escal[rule].rule, family, addr, now, h);
+}
+
+/* escal_view_subject - rule's decision for a query's subject */
+bool
+escal_view_subject(const struct view *v, int rule, const struct subject *s,
+    time_t now, struct escal_hit *h)
+{
+	uint8_t a4[4];
+
+	memset(h, 0, sizeof(*h));
+	if (s->kind == SUBJ_IP6)
+		return escal_view_lookup(v, rule, AF_INET6, s->ip6, now, h);
+	if (s->kind != SUBJ_IP4)
+		return false;
+	a4[0] = (uint8_t)(s->ip4 >> 24);
+	a4[1] = (uint8_t)(s->ip4 >> 16);
+	a4[2] = (uint8_t)(s->ip4 >> 8);
+	a4[3] = (uint8_t)s->ip4;
+	return escal_view_lookup(v, rule, AF_INET, a4, now, h);
 }
 
 /* escal_view_txt - the rule's TXT for hit h */
