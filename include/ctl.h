@@ -4,7 +4,9 @@
  * A unix stream socket, mode 0600. A client sends one command line (at
  * most CTL_LINE_MAX bytes with its newline; CRLF is accepted); the server
  * answers "OK" or "ERROR" on the first line, then text, then closes.
- * Commands: status, stats, lookup SUBJECT [ZONE], reload. A reload
+ * Words are separated by blanks; a word may be quoted ("a b", with \"
+ * and \\ inside). Commands: status, stats, lookup SUBJECT [ZONE], flush,
+ * reload, list add|del|show (dyn.h). A reload
  * answers when a reload that started after the request has put its view
  * in place (or was rejected).
  *

@@ -91,6 +91,20 @@ extern struct upclient *upclient_main;
 bool	 upstream_only_missing(const struct view *v,
 	    const struct answer_state *st);
 
+/*
+ * Told each time uc stores an upstream's listing of an address (a lookup
+ * answered) or uses one fresh from the cache: the upstream (its clause,
+ * in the config it was asked under), the codes, the address (family
+ * AF_INET: 4 bytes, AF_INET6: 16). Names are not told. Escalation rules
+ * count these sightings. One function per client; NULL turns it off.
+ */
+struct conf_upstream;
+typedef void upclient_listed_fn(void *arg, const struct conf_upstream *cu,
+    const uint32_t *a, size_t na, int family, const uint8_t *addr,
+    time_t now);
+void	 upclient_on_listed(struct upclient *uc, upclient_listed_fn *fn,
+	    void *arg);
+
 /* The pending_source of uc. */
 const struct pending_source *upclient_source(struct upclient *uc);
 

@@ -63,6 +63,8 @@ struct vfile {
 	struct list_file_id	 id;
 };
 
+struct dyn_list;
+
 /* A loaded local list, shared by views. */
 struct vlist {
 	char		*name;
@@ -84,13 +86,16 @@ struct vlist {
 	double		 load_secs;	/* how long it took */
 	unsigned	 errors;	/* lines or files not used, at load */
 	unsigned	 warnings;	/* lines used with a remark, at load */
+	struct dyn_list	*dyn;		/* its dynamic entries (dyn.h): set
+					   by the loop (dyn_bind()) before
+					   the view answers; NULL: none */
 	atomic_int	 refs;
 };
 
 enum vsource_kind {
 	VSRC_LIST = 0,		/* a local list */
 	VSRC_UPSTREAM,		/* an upstream result (not served yet) */
-	VSRC_ESCALATION,	/* an escalation rule (not served yet) */
+	VSRC_ESCALATION,	/* an escalation rule */
 };
 
 /* A result taking part in a zone. */
@@ -104,6 +109,8 @@ struct vsource {
 	int			 code;		/* VSRC_UPSTREAM: index into that
 						   upstream's codes, -1 = its
 						   own result */
+	int			 escal;		/* VSRC_ESCALATION: index into
+						   view->escal, else -1 */
 	uint32_t		 bit;		/* bitmask zones */
 	uint32_t		 value;		/* each zones; 0 = own value */
 	int			 weight;	/* score zones */
@@ -159,6 +166,26 @@ struct vname {
 						   -1 = the upstream's own */
 };
 
+/*
+ * An escalation rule of a view (escal.h): its counts, built with the view
+ * from its source lists' files; the dynamic entries and upstream
+ * sightings in it belong to the loop thread and move on to the next
+ * view's rule of the same name (escal_view_carry()).
+ */
+struct escal_rule;
+struct vescal {
+	const struct conf_escalation *ce;
+	struct escal_rule	*rule;
+	struct vsource		*src;		/* its sources, bound as a
+						   zone's are */
+	size_t			 nsrc;
+	uint32_t		 ttl;		/* of its answers: the smallest
+						   of its lists' TTLs */
+	double			 build_secs;	/* counting the files took */
+	bool			 live;		/* loop: given its dynamic
+						   entries (carried or fed) */
+};
+
 /* The TCP limits of a config, as srv_set_limits() takes them. */
 struct vtcp {
 	unsigned		 max_clients;	/* as configured, not clamped */
@@ -184,6 +211,8 @@ struct view {
 	size_t			 ztab_mask;	/* slots - 1 (a power of two) */
 	uint64_t		 zdepths[2];	/* bit n: some apex has n labels */
 	unsigned		 zmaxdepth;	/* most labels of any apex */
+	struct vescal		*escal;		/* parallel to conf->escalations */
+	size_t			 nescal;
 	struct vname		*names;		/* sorted by name */
 	size_t			 nnames;
 	struct acl		*acl;		/* access control (owned) */
@@ -240,6 +269,14 @@ int	 view_lists_changed(const struct view *v);
  * one; exact case), or NULL. A binary search of the name index.
  */
 const struct vname *view_name(const struct view *v, const char *name);
+
+/*
+ * Bind src to the result called name in v (a local list, an upstream
+ * result, else an escalation rule): what view_build() does for each
+ * source of a zone or an escalation rule.
+ */
+void	 view_bind_source(const struct view *v, const char *name,
+	    struct vsource *src);
 
 /* Find a zone by name (any case, trailing dot optional), or NULL. */
 const struct vzone *view_zone(const struct view *v, const char *name);

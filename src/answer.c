@@ -15,7 +15,9 @@
 
 #include "answer.h"
 #include "conf.h"
+#include "dyn.h"
 #include "err.h"
+#include "escal.h"
 
 #define TP_NONE		0
 #define TP_LISTED	1
@@ -294,17 +296,14 @@ testpoint(const struct subject *s)
 	return TP_NONE;
 }
 
-/* list_lookup - look a subject up in one list; *subj is the "$" text */
+/* file_lookup - look a subject up in a list's files; *subj: "$" text */
 static int
-list_lookup(const struct list *l, const struct subject *s,
+file_lookup(const struct list *l, const struct subject *s,
     const struct list_value **vals, int max, const char **subj)
 {
 	size_t off = 0;
 	int n;
 
-	*subj = s->text;
-	if (l == NULL)
-		return 0;
 	switch (s->kind) {
 	case SUBJ_IP4:
 		return list_lookup_ip4(l, s->ip4, vals, max);
@@ -320,6 +319,64 @@ list_lookup(const struct list *l, const struct subject *s,
 	default:
 		return 0;
 	}
+}
+
+/* dyn_subject - look a subject up in a list's dynamic entries */
+static int
+dyn_subject(const struct dyn_list *dl, const struct subject *s, time_t now,
+    const struct list_value **vals, int max, const char **subj)
+{
+	size_t off = 0;
+	int n;
+
+	switch (s->kind) {
+	case SUBJ_IP4:
+		return dyn_lookup_ip4(dl, s->ip4, now, vals, max);
+	case SUBJ_IP6:
+		return dyn_lookup_ip6(dl, s->ip6, now, vals, max);
+	case SUBJ_NAME:
+		n = dyn_lookup_name(dl, s->name, s->name_len, now, vals, max,
+		    &off);
+		if (n > 0 && off > 0 && off < s->name_len)
+			*subj = s->name + off;
+		return n;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * list_lookup - look a subject up in one local list: its dynamic
+ * entries (live at now; 0: every one still indexed), then its files.
+ * *subj is the "$" text of the first value. A list without dynamic
+ * entries costs one check more than its files.
+ */
+static int
+list_lookup(const struct vlist *vl, const struct subject *s, time_t now,
+    const struct list_value **vals, int max, const char **subj)
+{
+	const char *fsubj;
+	int n = 0;
+
+	*subj = s->text;
+	if (vl == NULL)
+		return 0;
+	if (dyn_any(vl->dyn)) {
+		n = dyn_subject(vl->dyn, s, now, vals, max, subj);
+		if (max > 0 && n >= max)
+			return n;
+		if (max > 0) {
+			vals += n;
+			max -= n;
+		}
+	}
+	if (vl->data == NULL)
+		return n;
+	fsubj = s->text;
+	n += file_lookup(vl->data, s, max > 0 ? vals : NULL, max, &fsubj);
+	if (*subj == s->text)
+		*subj = fsubj;
+	return n;
 }
 
 /* reason - expand the TXT reason of a listing into buf */
@@ -345,18 +402,25 @@ reason(const struct vsource *src, const struct list_value *val,
  */
 static void
 src_values(const struct vsource *src, struct answer_state *st,
-    struct answer_work *wk, size_t i, bool all)
+    struct answer_work *wk, size_t i, bool all, time_t now)
 {
 	struct answer_src *as = &st->src[i];
-	const struct list *l = src->vl != NULL ? src->vl->data : NULL;
+	const struct vlist *vl = src->vl;
 	const char *subj;
 	int max = ANSWER_AGG_VALS, nv;
 
 	if (all)
 		max = (int)(ANSWER_MAX_VALS - wk->nvals - (st->nsrc - i - 1));
-	nv = list_lookup(l, &wk->s, wk->vals + wk->nvals, max, &subj);
-	if (all && nv == max && list_lookup(l, &wk->s, NULL, 0, &subj) > max)
+	nv = list_lookup(vl, &wk->s, now, wk->vals + wk->nvals, max, &subj);
+	if (all && nv == max &&
+	    list_lookup(vl, &wk->s, now, NULL, 0, &subj) > max)
 		st->cut = true;
+	/*
+	 * Looked up again after a wait, a dynamic entry may have gone:
+	 * only what is found now is counted and read
+	 */
+	if (nv == 0)
+		as->status = ASRC_NOT_LISTED;
 	as->nvals = (uint16_t)nv;
 	/* name lists: text is a copy of name */
 	as->subj_off = (uint8_t)(subj == wk->s.text ? 0 : subj - wk->s.name);
@@ -379,10 +443,40 @@ exempt(const struct vzone *z, const struct subject *s, time_t now)
 		const char *subj;
 
 		if (view_list_expired(z->exempt[i], now) == 0 &&
-		    list_lookup(z->exempt[i]->data, s, ev, 1, &subj) > 0)
+		    list_lookup(z->exempt[i], s, now, ev, 1, &subj) > 0)
 			return (uint16_t)(i + 1);
 	}
 	return 0;
+}
+
+/*
+ * escalation - escalation source i decided at once from the rule's
+ * counts: 127.0.0.2 with the rule's TXT when the subject's network is
+ * escalated and no source file excludes the subject
+ */
+static void
+escalation(const struct view *v, const struct vzone *z,
+    const struct vsource *src, struct answer_state *st,
+    const struct answer_work *wk, size_t i, time_t now)
+{
+	struct answer_result r;
+	struct escal_hit h;
+	char txt[ESCAL_TXT_LEN];
+
+	memset(&r, 0, sizeof(r));
+	r.status = ANSWER_RES_NOT_LISTED;
+	r.ttl = z->neg_ttl;
+	if (escal_view_subject(v, src->escal, &wk->s, now, &h)) {
+		r.status = ANSWER_RES_LISTED;
+		r.a[0] = ESCAL_VALUE;
+		r.na = 1;
+		r.ttl = v->escal[src->escal].ttl;
+		r.txt = txt;
+		r.txt_len = escal_view_txt(v, src->escal, &h, txt,
+		    sizeof(txt));
+	}
+	st->missing |= UINT64_C(1) << i;
+	answer_complete(st, i, &r);
 }
 
 /* answer_decide_subject - what the zone's sources say, what is missing */
@@ -431,7 +525,12 @@ answer_decide_subject(const struct view *v, const struct vzone *z,
 		memset(as, 0, sizeof(*as));
 		wk->voff[i] = (uint16_t)wk->nvals;
 		as->remote = src->kind != VSRC_LIST;
-		if (as->remote) {
+		if (src->kind == VSRC_ESCALATION) {
+			/* local, kept as a remote result: its TXT is its own */
+			as->status = ASRC_NOT_ASKED;
+			if (asked)
+				escalation(v, z, src, st, wk, i, now);
+		} else if (as->remote) {
 			as->status = asked ? ASRC_MISSING : ASRC_NOT_ASKED;
 			if (asked)
 				st->missing |= UINT64_C(1) << i;
@@ -440,7 +539,7 @@ answer_decide_subject(const struct view *v, const struct vzone *z,
 		else {
 			as->status = ASRC_NOT_LISTED;
 			if (look)
-				src_values(src, st, wk, i, all);
+				src_values(src, st, wk, i, all, now);
 		}
 	}
 	return st->missing;
@@ -968,7 +1067,7 @@ answer_write(const struct view *v, const struct dns_query *q,
 			if (!st->src[i].remote &&
 			    st->src[i].status == ASRC_LISTED)
 				src_values(answer_src_of(v, st, i), st, wk, i,
-				    z->serve || st->only != 0);
+				    z->serve || st->only != 0, 0);
 		}
 	}
 	return write_reply(v, q, pkt, pktlen, st, wk, out, cap, limit, rcode);

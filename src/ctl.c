@@ -25,11 +25,13 @@
 #include "answer.h"
 #include "cache.h"
 #include "ctl.h"
+#include "dyn.h"
 #include "export.h"
 #include "health.h"
 #include "pending.h"
 #include "upstream.h"
 #include "err.h"
+#include "escal.h"
 #include "log.h"
 #include "view.h"
 
@@ -525,25 +527,46 @@ client_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 }
 
-/* split - cut a command line into words; returns the count */
+/*
+ * split - cut a command line into words; returns the count, or -1 when
+ * there are more than max or a quote is not closed. A word may be
+ * quoted ("two words", with \" and \\ inside): rblmuxctl sends so an
+ * argument that is empty or holds blanks, quotes or backslashes.
+ */
 static int
 split(char *line, char **argv, int max)
 {
 	int argc = 0;
-	char *p = line;
+	char *p = line, *w;
 
-	while (*p != '\0' && argc < max) {
+	for (;;) {
 		while (*p == ' ' || *p == '\t')
 			p++;
 		if (*p == '\0')
-			break;
-		argv[argc++] = p;
-		while (*p != '\0' && *p != ' ' && *p != '\t')
+			return argc;
+		if (argc == max)
+			return -1;
+		argv[argc++] = w = p;
+		if (*p == '"') {
+			for (p++; *p != '"'; p++) {
+				if (*p == '\0')
+					return -1;
+				if (*p == '\\' && (p[1] == '"' || p[1] == '\\'))
+					p++;
+				*w++ = *p;
+			}
 			p++;
+			if (*p != '\0' && *p != ' ' && *p != '\t')
+				return -1;
+		} else {
+			while (*p != '\0' && *p != ' ' && *p != '\t')
+				p++;
+			w = p;
+		}
 		if (*p != '\0')
-			*p++ = '\0';
+			p++;
+		*w = '\0';
 	}
-	return argc;
 }
 
 /* fmt_a - dotted form of a host-order IPv4 value */
@@ -656,6 +679,69 @@ explain_upstream(const struct view *v, const struct vsource *src,
 	ctl_printf(o, "\n");
 }
 
+/* explain_escalation - an escalation rule's count for the subject */
+static void
+explain_escalation(const struct view *v, const struct vsource *src,
+    const struct answer_src *as, const struct subject *s, time_t now,
+    struct ctl_out *o)
+{
+	struct escal_hit h;
+	char pfx[64], txt[ESCAL_TXT_LEN + 1];
+	size_t n;
+
+	escal_view_subject(v, src->escal, s, now, &h);
+	if (h.family == 0) {
+		ctl_printf(o, "  %-12s escalation: not listed (names do not "
+		    "escalate)\n", src->name);
+		return;
+	}
+	escal_prefix_text(&h, pfx, sizeof(pfx));
+	ctl_printf(o, "  %-12s escalation: %u listed in %s (threshold %u)",
+	    src->name, h.count, pfx,
+	    v->escal[src->escal].ce->threshold);
+	if (as->status == ASRC_LISTED) {
+		n = escal_view_txt(v, src->escal, &h, txt, sizeof(txt) - 1);
+		txt[n] = '\0';
+		ctl_printf(o, ": listed 127.0.0.2 ttl %u \"%s\"\n", as->ttl,
+		    txt);
+	} else
+		ctl_printf(o, ": %s\n", !h.escalated ? "not listed" :
+		    h.excluded ? "not listed (excluded)" :
+		    "not listed (not asked)");
+}
+
+/* dyn_of - the dynamic entry of vl behind value lv for s, or NULL */
+static const struct dyn_info *
+dyn_of(const struct vlist *vl, const struct subject *s, time_t now,
+    const struct list_value *lv)
+{
+	const struct dyn_list *dl = vl != NULL ? vl->dyn : NULL;
+	const struct list_value *dv = NULL;
+	size_t off;
+
+	if (!dyn_any(dl))
+		return NULL;
+	if (s->kind == SUBJ_IP4)
+		dyn_lookup_ip4(dl, s->ip4, now, &dv, 1);
+	else if (s->kind == SUBJ_IP6)
+		dyn_lookup_ip6(dl, s->ip6, now, &dv, 1);
+	else if (s->kind == SUBJ_NAME)
+		dyn_lookup_name(dl, s->name, s->name_len, now, &dv, 1, &off);
+	return dv != NULL && (lv == NULL || dv == lv) ? dyn_value_info(dv) :
+	    NULL;
+}
+
+/* dyn_note - " (dynamic entry E, expires in ...)" for a value of di */
+static void
+dyn_note(const struct dyn_info *di, time_t now, struct ctl_out *o)
+{
+	char ex[96];
+
+	if (di != NULL)
+		ctl_printf(o, " (dynamic entry %s, %s)", di->text,
+		    dyn_ctl_expiry(di, now, ex, sizeof(ex)));
+}
+
 /* explain_zone - the lookup text for one zone at time now */
 static void
 explain_zone(const struct view *v, const struct vzone *z,
@@ -693,9 +779,7 @@ explain_zone(const struct view *v, const struct vzone *z,
 			continue;
 		}
 		if (src->kind == VSRC_ESCALATION) {
-			ctl_printf(o, "  %-12s escalation: not evaluated "
-			    "(escalation is not available in this version)\n",
-			    src->name);
+			explain_escalation(v, src, as, s, now, o);
 			continue;
 		}
 		if (as->status != ASRC_LISTED) {
@@ -714,15 +798,21 @@ explain_zone(const struct view *v, const struct vzone *z,
 				    sizeof(mt) - 1);
 			mt[tl] = '\0';
 			ctl_printf(o, "  %-12s local list: listed %s ttl %u%s%s"
-			    "%s\n", src->name, fmt_a(lv->lv_a, a, sizeof(a)),
+			    "%s", src->name, fmt_a(lv->lv_a, a, sizeof(a)),
 			    lv->lv_ttl, lv->lv_txt ? " \"" : "", mt,
 			    lv->lv_txt ? "\"" : "");
+			dyn_note(dyn_of(src->vl, &wk.s, now, lv), now, o);
+			ctl_printf(o, "\n");
 		}
 	}
-	for (i = 0; i < z->nexempt; i++)
-		ctl_printf(o, "  %-12s allowlist: %s\n", z->exempt[i]->name,
+	for (i = 0; i < z->nexempt; i++) {
+		ctl_printf(o, "  %-12s allowlist: %s", z->exempt[i]->name,
 		    st.exempted_by == i + 1 ? "listed (exempts)" :
 		    "not listed");
+		if (st.exempted_by == i + 1)
+			dyn_note(dyn_of(z->exempt[i], s, now, NULL), now, o);
+		ctl_printf(o, "\n");
+	}
 	if (st.testpoint > 0)
 		ctl_printf(o, "  RFC 5782 test point\n");
 	if (!st.listed) {
@@ -845,11 +935,15 @@ run(struct ctl_client *cl)
 {
 	struct ctl *c = cl->ctl;
 	struct ctl_out *o = &cl->out;
-	char *argv[8];
+	char *argv[16];
 	int argc;
 	bool ok = true;
 
-	argc = split(cl->line, argv, 8);
+	argc = split(cl->line, argv, 16);
+	if (argc < 0) {
+		reply(cl, false, "too many arguments, or a quote not closed\n");
+		return;
+	}
 	if (argc == 0) {
 		reply(cl, false, "empty command\n");
 		return;
@@ -880,17 +974,19 @@ run(struct ctl_client *cl)
 		ok = false;
 	} else if (strcmp(argv[0], "flush") == 0) {
 		ok = ctl_flush(argc, argv, o);
+	} else if (strcmp(argv[0], "list") == 0) {
+		ok = dyn_ctl(dyn_main, c->hooks.view(c->hooks.arg), argc, argv,
+		    time(NULL), o);
 	} else if (strcmp(argv[0], "export") == 0) {
 		if (ctl_export(cl, argc, argv))
 			return;		/* answered when the file is written */
 		ok = false;
-	} else if (strcmp(argv[0], "list") == 0 ||
-	    strcmp(argv[0], "gen") == 0) {
+	} else if (strcmp(argv[0], "gen") == 0) {
 		ctl_printf(o, "%s: not available in this version\n", argv[0]);
 		ok = false;
 	} else {
 		ctl_printf(o, "unknown command: %.64s (commands: status, stats, "
-		    "lookup, flush, reload, export)\n", argv[0]);
+		    "lookup, flush, reload, list, export)\n", argv[0]);
 		ok = false;
 	}
 	reply(cl, ok, NULL);

@@ -19,6 +19,8 @@
 #include "cache.h"
 #include "conf.h"
 #include "ctl.h"
+#include "dyn.h"
+#include "escal.h"
 #include "err.h"
 #include "log.h"
 #include "pending.h"
@@ -286,8 +288,46 @@ start_upstreams(struct daemon *d)
 	if ((d->uc = upclient_new(d->loop, d->cache, &d->st[0])) == NULL)
 		fatal("upclient_new");
 	upclient_main = d->uc;
+	/* escalation rules count the listings it sees */
+	upclient_on_listed(d->uc, escal_view_listed_hook, &d->rl.view);
 	upclient_apply(d->uc, d->rl.view);
 	pending_set_source(upclient_source(d->uc));
+}
+
+/*
+ * start_dyn - the store of dynamic entries, after the fork (no LMDB
+ * environment may cross it), bound to the first view before it answers.
+ * A store that cannot be used is logged and the lists answer from their
+ * files; "list add" says why.
+ */
+static void
+start_dyn(struct daemon *d)
+{
+	const struct conf *c = d->rl.view->conf;
+	const struct dyn_list *dl;
+	char *dir;
+	size_t bad = 0, n = 0;
+
+	if ((dir = conf_path(c, c->server.state_dir)) == NULL ||
+	    dyn_open(dir, &dyn_main, &bad) != 0)
+		fatalx("state-dir: out of memory");
+	if (dyn_error(dyn_main) != NULL)
+		log_warnx("dynamic entries: %s; lists answer from their files "
+		    "only and list add fails", dyn_error(dyn_main));
+	if (bad > 0)
+		log_warnx("dynamic entries: %s/" DYN_FILE ": %zu records that "
+		    "do not parse skipped", dir, bad);
+	for (dl = dyn_lists(dyn_main); dl != NULL; dl = dl->next)
+		n += dl->n;
+	if (n > 0)
+		log_info("dynamic entries: %zu", n);
+	free(dir);
+	dyn_bind(dyn_main, d->rl.view);
+	/* escalation rules count the entries, and follow their changes */
+	if (escal_view_feed(d->rl.view, dyn_main, time(NULL)) != 0 ||
+	    dyn_on_change(dyn_main, escal_view_dyn_hook, &d->rl.view) != 0)
+		fatalx("escalation: out of memory");
+	dyn_start(dyn_main, d->loop);
 }
 
 /* write_pidfile - record our pid */
@@ -461,6 +501,7 @@ main(int argc, char *argv[])
 		write_pidfile(pidfile);
 	ev_loop_fork(d.loop);
 	ctl_start(d.ctl, d.loop);
+	start_dyn(&d);
 	start_upstreams(&d);
 	ctl_set_upclient(d.uc);
 
@@ -488,6 +529,8 @@ main(int argc, char *argv[])
 	upclient_free(d.uc);
 	upclient_main = NULL;
 	cache_close(d.cache);
+	dyn_close(dyn_main);
+	dyn_main = NULL;
 	srv_free(d.srv);		/* transfers end with their connections */
 	xfr_free(xfr_main);
 	xfr_main = NULL;

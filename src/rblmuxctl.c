@@ -37,9 +37,62 @@ usage(void)
 	    "  flush IP|NAME | --source NAME | --all\n"
 	    "                         remove cached upstream results\n"
 	    "  reload                 re-read config and lists\n"
+	    "  list add LIST ADDR[/LEN]|NAME [--ttl DURATION] [--reason TEXT]\n"
+	    "           [--value A]   add or refresh a dynamic entry\n"
+	    "  list del LIST ADDR[/LEN]|NAME\n"
+	    "                         delete a dynamic entry\n"
+	    "  list show [LIST [ADDR[/LEN]|NAME]]\n"
+	    "                         dynamic entries, their expiry and "
+	    "reason\n"
 	    "  export LIST|ZONE --format rbldnsd|zone [--output FILE]\n"
 	    "                         a list's or a served zone's data\n");
 	exit(2);
+}
+
+/*
+ * needs_quotes - an argument the server would not read back as one
+ * word as it is: empty, or holding a blank, a quote or a backslash
+ */
+static int
+needs_quotes(const char *a)
+{
+	return a[0] == '\0' || strpbrk(a, " \t\"\\") != NULL;
+}
+
+/*
+ * arg_len - the bytes put_arg() writes for a
+ */
+static size_t
+arg_len(const char *a)
+{
+	size_t n = strlen(a);
+
+	if (!needs_quotes(a))
+		return n;
+	for (; *a != '\0'; a++)
+		n += *a == '"' || *a == '\\';
+	return n + 2;
+}
+
+/*
+ * put_arg - argument a into line at *len (room checked by the caller):
+ * as it is, or between quotes with '"' and '\' escaped by '\'
+ */
+static void
+put_arg(char *line, size_t *len, const char *a)
+{
+	if (!needs_quotes(a)) {
+		memcpy(line + *len, a, strlen(a));
+		*len += strlen(a);
+		return;
+	}
+	line[(*len)++] = '"';
+	for (; *a != '\0'; a++) {
+		if (*a == '"' || *a == '\\')
+			line[(*len)++] = '\\';
+		line[(*len)++] = *a;
+	}
+	line[(*len)++] = '"';
 }
 
 /* quiet - config problems are not ours to print in full */
@@ -227,7 +280,7 @@ main(int argc, char *argv[])
 			    "line break\n");
 			return 2;
 		}
-		len += strlen(argv[i]) + 1;
+		len += arg_len(argv[i]) + 1;
 	}
 	if (len > sizeof(line)) {
 		fprintf(stderr, "rblmuxctl: command too long: %zu bytes (the "
@@ -235,12 +288,9 @@ main(int argc, char *argv[])
 		return 2;
 	}
 	for (i = 0, len = 0; i < argc; i++) {
-		size_t l = strlen(argv[i]);
-
 		if (i > 0)
 			line[len++] = ' ';
-		memcpy(line + len, argv[i], l);
-		len += l;
+		put_arg(line, &len, argv[i]);
 	}
 	line[len++] = '\n';
 

@@ -8,12 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include <ev.h>
 
 #include "conf.h"
 #include "ctl.h"
+#include "dyn.h"
 #include "err.h"
+#include "escal.h"
 #include "log.h"
 #include "pending.h"
 #include "query.h"
@@ -97,11 +100,7 @@ void
 reload_not_yet(const struct conf *c)
 {
 	const struct conf_server *s = &c->server;
-	size_t i;
 
-	for (i = 0; i < c->nescalations; i++)
-		log_warnx("escalation %s: escalation rules are not available "
-		    "in this version; it lists nothing", c->escalations[i].name);
 	if (s->metrics != NULL)
 		log_warnx("metrics: %s: the metrics listener is not available "
 		    "in this version", s->metrics->text);
@@ -318,8 +317,16 @@ swap_in(struct reload *r, struct reload_job *job)
 	if (newconf && !same_listen(old->conf, job->result->conf))
 		log_warnx("listen: addresses changed; restart rblmuxd "
 		    "to bind the new ones");
+	/* the dynamic entries and sightings the rules count move on */
+	if (escal_view_carry(job->result, old) != 0)
+		log_warnx("escalation: out of memory: some dynamic entries "
+		    "and upstream sightings are no longer counted");
 	r->view = job->result;
 	job->result = NULL;
+	dyn_bind(dyn_main, r->view);	/* before it answers */
+	if (escal_view_feed(r->view, dyn_main, time(NULL)) != 0)
+		log_warnx("escalation: out of memory: some dynamic entries "
+		    "are not counted");
 	if (xfr_main != NULL)
 		xfr_apply(xfr_main, r->view);	/* serials, before it answers */
 	r->qctx->view = r->view;

@@ -9,6 +9,7 @@
 #include "cache.h"
 #include "ctl.h"
 #include "err.h"
+#include "escal.h"
 #include "status.h"
 #include "upstream.h"
 #include "view.h"
@@ -120,6 +121,19 @@ status_write(struct ctl_out *o, const struct status_info *si, time_t now)
 			OUT("list %s: data expired %s ($TIMESTAMP): serve: "
 			    "zones over it answer SERVFAIL, aggregate zones "
 			    "leave it out\n", vl->name, when);
+	}
+	for (i = 0; i < v->nescal; i++) {
+		const struct vescal *ve = &v->escal[i];
+
+		if (ve->rule == NULL)
+			continue;
+		OUT("escalation %s: /%u and /%u networks, threshold %u, "
+		    "%zu file entries in %zu networks, %zu dynamic or seen, "
+		    "%zu bytes, counted in %.3fs\n", ve->ce->name,
+		    ve->ce->prefix, ve->ce->prefix6, ve->ce->threshold,
+		    escal_file_entries(ve->rule), escal_networks(ve->rule),
+		    escal_live_entries(ve->rule), escal_memory(ve->rule),
+		    ve->build_secs);
 	}
 	status_upstreams(o, si, now);
 #undef OUT

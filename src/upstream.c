@@ -171,6 +171,29 @@ prefetch(struct upclient *uc, struct upstate *up, const struct subject *s)
 	upc_lookup_go(lk);
 }
 
+/* upclient_on_listed - who is told of listings */
+void
+upclient_on_listed(struct upclient *uc, upclient_listed_fn *fn, void *arg)
+{
+	uc->on_listed = fn;
+	uc->on_listed_arg = arg;
+}
+
+/* upc_listed - an upstream listed an address: tell on_listed */
+void
+upc_listed(struct upclient *uc, const struct conf_upstream *cu,
+    const uint32_t *a, size_t na, const struct cache_key *k, time_t now)
+{
+	if (uc->on_listed == NULL || na == 0)
+		return;
+	if (k->len == 5 && k->b[0] == CACHE_KEY_IP4)
+		uc->on_listed(uc->on_listed_arg, cu, a, na, AF_INET, k->b + 1,
+		    now);
+	else if (k->len == 17 && k->b[0] == CACHE_KEY_IP6)
+		uc->on_listed(uc->on_listed_arg, cu, a, na, AF_INET6,
+		    k->b + 1, now);
+}
+
 /* complete - source i (result code of cu) from outcome o */
 static void
 complete(struct answer_state *st, size_t i, const struct conf_upstream *cu,
@@ -263,6 +286,10 @@ upc_fill(struct upclient *uc, const struct view *v, struct answer_state *st,
 				}
 				if (quiet)
 					continue;
+				if (e.status == CACHE_LISTED)
+					upc_listed(uc, cu, e.a, e.na >
+					    UPRESP_MAX_A ? UPRESP_MAX_A : e.na,
+					    &key, now);
 				up->n.hits++;
 				uc->st->cache_hits++;
 				if (usable && e.ttl >= PREFETCH_DIV &&

@@ -171,6 +171,8 @@ struct upclient {
 	ev_prepare		 release;	/* ends the reader's snapshot
 						   before the loop waits */
 	struct cache_rec	 rec;		/* fill()'s one record */
+	upclient_listed_fn	*on_listed;	/* upclient_on_listed() */
+	void			*on_listed_arg;
 };
 
 
@@ -187,6 +189,14 @@ void	 upc_release(struct upstate *up);
  */
 size_t	 upc_server(const struct upstate *up, size_t k,
 	    struct sockaddr_storage *sa, socklen_t *len);
+
+/*
+ * An upstream (clause cu) listed the subject of cache key k with codes
+ * a[0..na-1] at now: tell upclient_on_listed()'s function, if any.
+ */
+void	 upc_listed(struct upclient *uc, const struct conf_upstream *cu,
+	    const uint32_t *a, size_t na, const struct cache_key *k,
+	    time_t now);
 
 /* upstream_lookup.c */
 

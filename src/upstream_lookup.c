@@ -488,8 +488,11 @@ put(struct lookup *lk, const struct outcome *o, time_t now)
 {
 	struct cache_ent e;
 
-	if (lk->uc->cache == NULL || !lk->has_key ||
-	    !health_trusted(&lk->up->h))
+	if (!lk->has_key || !health_trusted(&lk->up->h))
+		return;
+	if (o->status == ANSWER_RES_LISTED)
+		upc_listed(lk->uc, lk->up->cu, o->a, o->na, &lk->key, now);
+	if (lk->uc->cache == NULL)
 		return;
 	memset(&e, 0, sizeof(e));
 	e.src = lk->src;

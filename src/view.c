@@ -17,6 +17,7 @@
 
 #include "acl.h"
 #include "err.h"
+#include "escal.h"
 #include "log.h"
 #include "view.h"
 
@@ -424,18 +425,19 @@ view_name(const struct view *v, const char *name)
 	    vname_cmp);
 }
 
-/* bind_source - resolve a result name to what produces it */
-static void
-bind_source(const struct view *v, const char *name, struct vsource *src)
+/* view_bind_source - resolve a result name to what produces it */
+void
+view_bind_source(const struct view *v, const char *name, struct vsource *src)
 {
 	const struct conf *c = v->conf;
 	const struct vname *n = view_name(v, name);
 
 	src->name = name;
 	src->weight = 1;
-	src->upstream = src->code = -1;
+	src->upstream = src->code = src->escal = -1;
 	if (n == NULL) {
 		src->kind = VSRC_ESCALATION;
+		src->escal = escal_view_index(v, name);
 		return;
 	}
 	src->kind = n->kind;
@@ -537,11 +539,11 @@ compile_zone(struct view *v, const struct conf_zone *cz, struct vzone *z,
 		size_t len;
 
 		if (cz->serve) {
-			bind_source(v, cz->serve_lists[i], src);
+			view_bind_source(v, cz->serve_lists[i], src);
 		} else {
 			const struct conf_member *m = &cz->members[i];
 
-			bind_source(v, m->result, src);
+			view_bind_source(v, m->result, src);
 			src->bit = m->bit;
 			src->value = m->value;
 			if (m->weight_set)
@@ -762,6 +764,8 @@ view_build(struct vconf *vc, const struct view *old, view_report_fn *report,
 		}
 		v->nlists++;
 	}
+	if ((rc = escal_view_build(v)) != 0)
+		goto nomem;
 	for (i = 0; i < c->nupstreams; i++)
 		if (c->upstreams[i].mirror)
 			nmirror++;
@@ -833,6 +837,7 @@ view_unref(struct view *v)
 		mirror_free(&v->mirrors[i]);
 	free(v->mirrors);
 	free(v->ztab);
+	escal_view_free(v);
 	free(v->names);
 	acl_free(v->acl);
 	for (i = 0; i < v->nlists; i++)

@@ -21,25 +21,12 @@
 #include "err.h"
 #include "view.h"
 
+#include "query_testlib.h"
+
 /* the time queries are answered at: 2023-11-14 22:13:20 UTC */
 #define NOW	((time_t)1700000000)
 
-static char dir[64];
 static struct view *view;
-
-/* put - write a file under the temp dir */
-static void
-put(const char *name, const char *text)
-{
-	char path[256];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
 
 /*
  * put_many - addresses with many values: 192.0.2.20 has 20, 192.0.2.21
@@ -198,38 +185,6 @@ teardown(void **state)
 	view_unref(view);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	return system(cmd);
-}
-
-/* mkquery - a query packet for name/type, with an OPT when edns */
-static size_t
-mkquery(uint8_t *q, const char *name, uint16_t type, int edns)
-{
-	size_t len = 12;
-	const char *p = name;
-
-	memset(q, 0, 12);
-	q[0] = 0xab; q[1] = 0xcd; q[2] = 0x01; q[5] = 1;
-	while (*p != '\0') {
-		const char *dot = strchr(p, '.');
-		size_t l = dot ? (size_t)(dot - p) : strlen(p);
-
-		q[len++] = (uint8_t)l;
-		memcpy(q + len, p, l);
-		len += l;
-		p += l + (dot ? 1 : 0);
-	}
-	q[len++] = 0;
-	q[len++] = (uint8_t)(type >> 8); q[len++] = (uint8_t)type;
-	q[len++] = 0; q[len++] = 1;
-	if (edns) {
-		static const uint8_t opt[] = { 0, 0, 41, 0x10, 0, 0, 0, 0, 0,
-		    0, 0 };
-
-		q[11] = 1;
-		memcpy(q + len, opt, sizeof(opt));
-		len += sizeof(opt);
-	}
-	return len;
 }
 
 /*
