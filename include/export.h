@@ -1,15 +1,16 @@
 /*
  * export.h -- `rblmuxctl export`: a list or a served zone written to a
- * file, by a thread of its own (a zone of 1,000,000 entries takes
- * seconds; the loop goes on answering meanwhile).
+ * file without holding the loop up: a list's file data by a thread, a
+ * zone (whose lookups read dynamic entries and escalations, which the
+ * loop owns) in the loop, a few thousand records an iteration.
  *
  * Formats:
  *   rbldnsd, of a LIST: the list's data as rbldnsd reads it back: one
- *     line per entry (ip4set blocks as "a.b.c.d", "a.b.c", "a.b", "a";
- *     trie prefixes as CIDR; dnset names, "*.name"; "!" exclusions),
- *     each with its value ":A:TXT" ("$" in the text kept), a $TTL line
- *     first. Entries from the list's files as loaded (dynamic entries
- *     join them once the list holds any).
+ *     line per entry (addresses, blocks and prefixes as CIDR; dnset
+ *     names, "*.name"; "!" exclusions), each with its value ":A:TXT"
+ *     ("$" in the text kept), a $TTL line first: its live dynamic
+ *     entries (written in the loop, which owns them), then its files'
+ *     entries (by a thread: they never change).
  *   rbldnsd, of a ZONE: the served zone's merged data (every list of
  *     it, allowlists and test points applied) as one ip4set (IPv4
  *     lists) or ip6trie (IPv6 lists) file: the zone's records (zdump.h)
@@ -50,13 +51,5 @@ int	 export_start(struct ev_loop *loop, struct view *v, const char *name,
 /* The asker went away: finish, but call nobody. */
 void	 export_cancel(struct export_job *j);
 
-/*
- * Write name of v in format to the open stream f (for tests and the
- * thread). Returns the number of records or lines written, or a
- * negative code; err as above.
- */
-long	 export_write(const struct view *v, const char *name,
-	    const char *format, uint32_t serial, FILE *f, char *err,
-	    size_t errcap);
 
 #endif /* RBLMUX_EXPORT_H */

@@ -39,6 +39,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "dyn.h"
+
 #define XFR_MSG_MAX	16384	/* bytes of records per AXFR message */
 #define XFR_NOTIFY_TRIES 5
 
@@ -65,11 +67,20 @@ void		 xfr_apply(struct xfr *x, struct view *v);
 
 /*
  * The data of list changed without a reload: every served zone of v
- * that serves (or exempts) it gets a new serial, in v too, and its
- * secondaries a NOTIFY. For dyn_on_change and the escalation counter.
+ * that serves (or exempts) it, or serves an escalation that counts it,
+ * gets a new serial, in v too, and its secondaries a NOTIFY. For
+ * dyn_on_change. The publisher also sets zdump_more: the blocks of
+ * dynamic entries and escalated networks (loop thread only).
  */
 void		 xfr_list_changed(struct xfr *x, struct view *v,
 		    const char *list);
+
+/*
+ * dyn_change_fn (arg: where the current view pointer is): a dynamic
+ * entry came or went, xfr_list_changed() for its list.
+ */
+void		 xfr_dyn_hook(void *arg, const char *list,
+		    const struct list_entry *e, enum dyn_change what);
 
 /* The serial zone has now (0 when it is not a served zone). */
 uint32_t	 xfr_serial(const struct xfr *x, const char *zone);

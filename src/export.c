@@ -17,27 +17,13 @@
 #include <ev.h>
 
 #include "dnsmsg.h"
+#include "dyn.h"
 #include "err.h"
 #include "export.h"
 #include "list.h"
 #include "view.h"
 #include "zdump.h"
 
-struct export_job {
-	ev_async		 async;		/* first */
-	struct ev_loop		*loop;
-	pthread_t		 thread;
-	struct view		*v;		/* referenced */
-	char			*name;
-	char			*format;
-	char			*path;
-	uint32_t		 serial;
-	export_done_fn		*done;
-	void			*arg;
-	atomic_bool		 cancelled;
-	bool			 ok;
-	char			 text[512];
-};
 
 /* --- the formats ------------------------------------------------------- */
 
@@ -367,104 +353,85 @@ check(const struct view *v, const char *name, const char *format, char *err,
 	return 0;
 }
 
-long
-export_write(const struct view *v, const char *name, const char *format,
-    uint32_t serial, FILE *f, char *err, size_t errcap)
-{
-	const struct vlist *vl = list_of(v, name);
-	const struct vzone *z = zone_of(v, name);
-	struct zdump *zd;
-	struct rbl_out ro;
-	uint32_t ttl = 0;
-	long n;
-	int rc;
+/* --- jobs --------------------------------------------------------------- */
 
-	if ((rc = check(v, name, format, err, errcap)) != 0)
-		return rc;
-	if (vl != NULL && strcmp(format, "rbldnsd") == 0) {
-		/* a list (a name both a list and a zone: the list) */
-		if (vl->data == NULL)
-			return 0;
-		(void)list_walk(vl->data, first_ttl, &ttl);
-		fprintf(f, "# list %s, %s, %zu entries\n", name,
-		    list_type_name(list_type(vl->data)),
-		    list_entries(vl->data));
-		if (ttl != 0)
-			fprintf(f, "$TTL %u\n", ttl);
-		/* dynamic entries of the list: dyn_walk() joins here */
-		rc = list_walk(vl->data, list_line, f);
-		if (rc == 0 && fflush(f) != 0)
-			rc = -errno;
-		if (rc != 0)
-			snprintf(err, errcap, "%s", rblmux_strerror(rc));
-		return rc != 0 ? rc : (long)list_entries(vl->data);
-	}
-	if ((rc = zdump_new(v, z, serial, time(NULL), false, &zd)) != 0) {
-		snprintf(err, errcap, "%s", rblmux_strerror(rc));
-		return rc;
-	}
-	memset(&ro, 0, sizeof(ro));
-	ro.f = f;
-	ro.ip6 = !(z->families & VFAM_IP4);
-	if (strcmp(format, "zone") == 0) {
-		fprintf(f, "$ORIGIN %s.\n$TTL %u\n", z->name, z->cz->soa_ttl);
-		while ((rc = zdump_step(zd, zone_rr, f)) == 1)
-			;
-	} else {
-		zdump_mark_blocks(zd);
-		fprintf(f, "# zone %s, serial %u\n", z->name, serial);
-		while ((rc = zdump_step(zd, rbl_rr, &ro)) == 1)
-			;
-		if (rc == 0)
-			rc = rbl_flush(&ro);
-	}
-	n = strcmp(format, "zone") == 0 ? (long)zdump_count(zd) : ro.lines;
-	zdump_free(zd);
-	if (rc == 0 && fflush(f) != 0)
-		rc = -errno;
-	if (rc != 0) {
-		snprintf(err, errcap, "%s", rblmux_strerror(rc));
-		return rc;
-	}
-	return n;
+struct export_job {
+	ev_async		 async;		/* first */
+	ev_timer		 step;		/* a zone: its next records */
+	struct ev_loop		*loop;
+	pthread_t		 thread;
+	bool			 thread_none;	/* answered through async alone */
+	struct view		*v;		/* referenced */
+	const struct vlist	*vl;		/* a list */
+	struct zdump		*zd;		/* a zone */
+	struct rbl_out		 ro;		/* a zone in rbldnsd's syntax */
+	FILE			*f;
+	long			 lines;		/* dynamic entries written */
+	char			*name;
+	char			*format;
+	char			*path;
+	export_done_fn		*done;
+	void			*arg;
+	atomic_bool		 cancelled;
+	bool			 ok;
+	char			 text[512];
+};
+
+/* Lines written by list_line, counted */
+struct lines {
+	FILE		*f;
+	long		 n;
+};
+
+/* count_line - list_walk_fn: list_line, counted */
+static int
+count_line(void *arg, const struct list_entry *e)
+{
+	struct lines *ln = arg;
+
+	ln->n += e->excluded ? 1 : (long)e->nvals;
+	return list_line(ln->f, e);
 }
 
-/* --- the thread ------------------------------------------------------ */
+/*
+ * A list's file data never changes: a thread walks it. Dynamic entries
+ * and escalations change in the loop, and a zone's lookups read them: a
+ * zone is written in the loop, a few hundred records an iteration
+ * (ev_timer at 0: the loop reads its sockets in between).
+ */
+#define STEP_RECORDS	512	/* records of a zone per loop iteration */
 
-/* job_run - write the file */
+/* job_finish - the file is written (n lines or records) or not (rc) */
+static void
+job_finish(struct export_job *j, long n, int rc, const char *why)
+{
+	if (j->f != NULL && fclose(j->f) != 0 && rc == 0) {
+		rc = -errno;
+		why = strerror(errno);
+	}
+	j->f = NULL;
+	if (rc == 0) {
+		j->ok = true;
+		snprintf(j->text, sizeof(j->text), "%s: %ld %s written to "
+		    "%.256s\n", j->name, n, j->zd != NULL &&
+		    strcmp(j->format, "zone") == 0 ? "records" : "lines",
+		    j->path);
+	} else
+		snprintf(j->text, sizeof(j->text), "%.256s: %s\n", j->path,
+		    why != NULL ? why : rblmux_strerror(rc));
+}
+
+/* job_run - the thread: a list's file data, after its dynamic entries */
 static void *
 job_run(void *arg)
 {
 	struct export_job *j = arg;
-	char err[256] = "";
-	long n = -EIO;
-	FILE *f;
-	int fd;
+	int rc;
 
-	fd = open(j->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-	    O_NOCTTY, 0644);
-	if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
-		snprintf(j->text, sizeof(j->text), "%.256s: %s\n", j->path,
-		    strerror(errno));
-		if (fd >= 0)
-			close(fd);
-	} else {
-		setvbuf(f, NULL, _IOFBF, 1 << 16);
-		n = export_write(j->v, j->name, j->format, j->serial, f, err,
-		    sizeof(err));
-		if (fclose(f) != 0 && n >= 0) {
-			n = -errno;
-			snprintf(err, sizeof(err), "%s", strerror(errno));
-		}
-		if (n >= 0) {
-			j->ok = true;
-			snprintf(j->text, sizeof(j->text), "%s: %ld %s written "
-			    "to %.256s\n", j->name, n, strcmp(j->format,
-			    "zone") == 0 ? "records" : "lines", j->path);
-		} else
-			snprintf(j->text, sizeof(j->text), "%.256s: %s\n",
-			    j->path, err);
-	}
+	rc = list_walk(j->vl->data, list_line, j->f);
+	if (rc == 0 && fflush(j->f) != 0)
+		rc = -errno;
+	job_finish(j, j->lines + (long)list_entries(j->vl->data), rc, NULL);
 	ev_async_send(j->loop, &j->async);
 	return NULL;
 }
@@ -473,11 +440,25 @@ job_run(void *arg)
 static void
 job_free(struct export_job *j)
 {
+	if (j->f != NULL)
+		fclose(j->f);
+	zdump_free(j->zd);
 	view_unref(j->v);
 	free(j->name);
 	free(j->format);
 	free(j->path);
 	free(j);
+}
+
+/* job_end - in the loop: answer (unless cancelled) and free */
+static void
+job_end(struct export_job *j)
+{
+	ev_async_stop(j->loop, &j->async);
+	ev_timer_stop(j->loop, &j->step);
+	if (!atomic_load(&j->cancelled))
+		j->done(j->arg, j->ok, j->text);
+	job_free(j);
 }
 
 /* job_done_cb - in the loop: the thread is done */
@@ -486,11 +467,41 @@ job_done_cb(struct ev_loop *loop, ev_async *w, int revents)
 {
 	struct export_job *j = (struct export_job *)w;
 
-	ev_async_stop(loop, w);
-	pthread_join(j->thread, NULL);
-	if (!atomic_load(&j->cancelled))
-		j->done(j->arg, j->ok, j->text);
-	job_free(j);
+	if (!j->thread_none)
+		pthread_join(j->thread, NULL);
+	job_end(j);
+	(void)loop;
+	(void)revents;
+}
+
+/* job_step_cb - in the loop: the next records of a zone */
+static void
+job_step_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct export_job *j = w->data;
+	bool zone = strcmp(j->format, "zone") == 0;
+	uint64_t until = zdump_count(j->zd) + STEP_RECORDS;
+	int rc = 1;
+
+	if (atomic_load(&j->cancelled)) {
+		job_end(j);		/* no one to tell: stop */
+		return;
+	}
+	while (rc == 1 && zdump_count(j->zd) < until)
+		rc = zdump_step(j->zd, zone ? zone_rr : rbl_rr,
+		    zone ? (void *)j->f : (void *)&j->ro);
+	if (rc == 1) {
+		ev_timer_set(w, 0., 0.);
+		ev_timer_start(loop, w);
+		return;
+	}
+	if (rc == 0 && !zone)
+		rc = rbl_flush(&j->ro);
+	if (rc == 0 && fflush(j->f) != 0)
+		rc = -errno;
+	job_finish(j, zone ? (long)zdump_count(j->zd) : j->ro.lines, rc,
+	    NULL);
+	job_end(j);
 	(void)revents;
 }
 
@@ -500,9 +511,12 @@ export_start(struct ev_loop *loop, struct view *v, const char *name,
     export_done_fn *done, void *arg, struct export_job **out, char *err,
     size_t errcap)
 {
+	const struct vlist *vl = list_of(v, name);
+	const struct vzone *z = zone_of(v, name);
 	struct export_job *j;
 	sigset_t all, old;
-	int rc;
+	uint32_t ttl = 0;
+	int rc, fd;
 
 	if ((rc = check(v, name, format, err, errcap)) != 0)
 		return rc;
@@ -513,37 +527,88 @@ export_start(struct ev_loop *loop, struct view *v, const char *name,
 	}
 	if ((j = calloc(1, sizeof(*j))) == NULL)
 		return RBLMUX_ENOMEM;
-	j->name = strdup(name);
-	j->format = strdup(format);
-	j->path = strdup(path);
-	if (j->name == NULL || j->format == NULL || j->path == NULL) {
-		free(j->name);
-		free(j->format);
-		free(j->path);
-		free(j);
-		return RBLMUX_ENOMEM;
-	}
 	view_ref(v);
 	j->v = v;
 	j->loop = loop;
-	j->serial = serial;
 	j->done = done;
 	j->arg = arg;
 	atomic_init(&j->cancelled, false);
 	ev_async_init(&j->async, job_done_cb);
-	ev_async_start(loop, &j->async);
-	/* signals stay with the loop thread */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&j->thread, NULL, job_run, j);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
-		ev_async_stop(loop, &j->async);
+	ev_init(&j->step, job_step_cb);
+	j->step.data = j;
+	j->name = strdup(name);
+	j->format = strdup(format);
+	j->path = strdup(path);
+	if (j->name == NULL || j->format == NULL || j->path == NULL) {
 		job_free(j);
-		snprintf(err, errcap, "cannot start a thread: %s",
-		    strerror(rc));
-		return -rc;
+		return RBLMUX_ENOMEM;
 	}
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY,
+	    0644);
+	if (fd < 0 || (j->f = fdopen(fd, "w")) == NULL) {
+		snprintf(err, errcap, "%.256s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		job_free(j);
+		return RBLMUX_EINVAL;
+	}
+	setvbuf(j->f, NULL, _IOFBF, 1 << 16);
+
+	if (vl != NULL && strcmp(format, "rbldnsd") == 0) {
+		/* a list (a name both a list and a zone: the list) */
+		j->vl = vl;
+		if (vl->data != NULL)
+			(void)list_walk(vl->data, first_ttl, &ttl);
+		fprintf(j->f, "# list %s\n", name);
+		if (ttl != 0)
+			fprintf(j->f, "$TTL %u\n", ttl);
+		/* its dynamic entries now, in the loop that owns them */
+		if (dyn_any(vl->dyn)) {
+			struct lines ln = { j->f, 0 };
+
+			(void)dyn_walk(vl->dyn, time(NULL), count_line, &ln);
+			j->lines = ln.n;
+		}
+		if (vl->data == NULL) {
+			job_finish(j, j->lines, 0, NULL);
+			j->ok = true;
+			ev_async_start(loop, &j->async);
+			ev_async_send(loop, &j->async);	/* answer from the loop */
+			j->thread_none = true;
+			*out = j;
+			return 0;
+		}
+		ev_async_start(loop, &j->async);
+		/* signals stay with the loop thread */
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		rc = pthread_create(&j->thread, NULL, job_run, j);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (rc != 0) {
+			ev_async_stop(loop, &j->async);
+			job_free(j);
+			snprintf(err, errcap, "cannot start a thread: %s",
+			    strerror(rc));
+			return -rc;
+		}
+		*out = j;
+		return 0;
+	}
+	if ((rc = zdump_new(v, z, serial, time(NULL), false, &j->zd)) != 0) {
+		job_free(j);
+		return rc;
+	}
+	j->ro.f = j->f;
+	j->ro.ip6 = !(z->families & VFAM_IP4);
+	if (strcmp(format, "zone") == 0)
+		fprintf(j->f, "$ORIGIN %s.\n$TTL %u\n", z->name,
+		    z->cz->soa_ttl);
+	else {
+		zdump_mark_blocks(j->zd);
+		fprintf(j->f, "# zone %s, serial %u\n", z->name, serial);
+	}
+	ev_timer_set(&j->step, 0., 0.);
+	ev_timer_start(loop, &j->step);
 	*out = j;
 	return 0;
 }

@@ -327,6 +327,9 @@ start_dyn(struct daemon *d)
 	if (escal_view_feed(d->rl.view, dyn_main, time(NULL)) != 0 ||
 	    dyn_on_change(dyn_main, escal_view_dyn_hook, &d->rl.view) != 0)
 		fatalx("escalation: out of memory");
+	/* served zones: a new serial and NOTIFY (after the counts) */
+	if (dyn_on_change(dyn_main, xfr_dyn_hook, &d->rl.view) != 0)
+		fatalx("dynamic entries: out of memory");
 	dyn_start(dyn_main, d->loop);
 }
 

@@ -20,6 +20,8 @@
 #include "acl.h"
 #include "answer.h"
 #include "conf.h"
+#include "dyn.h"
+#include "escal.h"
 #include "dnsmsg.h"
 #include "err.h"
 #include "log.h"
@@ -241,6 +243,7 @@ set_serial(struct vzone *vz, uint32_t serial)
 /* --- NOTIFY ------------------------------------------------------------ */
 
 static void	notify_read_cb(struct ev_loop *, ev_io *, int);
+static zdump_more_fn xfr_more;
 static void	tick_cb(struct ev_loop *, ev_timer *, int);
 
 /* targets - the NOTIFY targets of a zone from its config */
@@ -479,6 +482,7 @@ xfr_new(struct ev_loop *loop)
 		return NULL;
 	x->loop = loop;
 	x->fd[0] = x->fd[1] = -1;
+	zdump_more = xfr_more;
 	ev_init(&x->tick, tick_cb);
 	x->tick.data = x;
 	return x;
@@ -504,6 +508,7 @@ xfr_free(struct xfr *x)
 	free(x->z);
 	free(x->state);
 	free(x);
+	zdump_more = NULL;
 }
 
 /* published - is vz a zone this module publishes? */
@@ -567,6 +572,24 @@ xfr_apply(struct xfr *x, struct view *v)
 		state_write(x);
 }
 
+/* escal_counts - is src an escalation rule that counts list? */
+static bool
+escal_counts(const struct view *v, const struct vsource *src,
+    const char *list)
+{
+	const struct vescal *ve;
+	size_t i;
+
+	if (src->kind != VSRC_ESCALATION || src->escal < 0 ||
+	    (size_t)src->escal >= v->nescal)
+		return false;
+	ve = &v->escal[src->escal];
+	for (i = 0; i < ve->nsrc; i++)
+		if (strcmp(ve->src[i].name, list) == 0)
+			return true;
+	return false;
+}
+
 void
 xfr_list_changed(struct xfr *x, struct view *v, const char *list)
 {
@@ -581,7 +604,8 @@ xfr_list_changed(struct xfr *x, struct view *v, const char *list)
 		if (!published(vz) || (xz = find(x, vz->name)) == NULL)
 			continue;
 		for (k = 0; k < vz->nsrc && !serves; k++)
-			serves = strcmp(vz->src[k].name, list) == 0;
+			serves = strcmp(vz->src[k].name, list) == 0 ||
+			    escal_counts(v, &vz->src[k], list);
 		for (k = 0; k < vz->nexempt && !serves; k++)
 			serves = strcmp(vz->exempt[k]->name, list) == 0;
 		if (!serves)
@@ -591,6 +615,70 @@ xfr_list_changed(struct xfr *x, struct view *v, const char *list)
 		schedule(x, xz);
 	}
 	state_write(x);
+}
+
+void
+xfr_dyn_hook(void *arg, const char *list, const struct list_entry *e,
+    enum dyn_change what)
+{
+	struct view *v = *(struct view **)arg;
+
+	if (xfr_main != NULL && v != NULL)
+		xfr_list_changed(xfr_main, v, list);
+	(void)e;
+	(void)what;
+}
+
+/* The blocks of dynamic entries and escalations, for a zone's records */
+struct more {
+	zdump_add_fn	*add;
+	void		*ctx;
+	int		 family;
+};
+
+/* more_entry - list_walk_fn of dyn_walk: an entry's block */
+static int
+more_entry(void *arg, const struct list_entry *e)
+{
+	struct more *m = arg;
+
+	return e->family == m->family ? m->add(m->ctx, e->key, e->plen) : 0;
+}
+
+/* more_escal - escal_entry_fn: an escalated network */
+static int
+more_escal(void *arg, const struct list_entry *e, const struct escal_hit *h)
+{
+	(void)h;
+	return more_entry(arg, e);
+}
+
+/*
+ * xfr_more - zdump_more_fn: the blocks of the zone's dynamic entries
+ * and escalated networks (loop thread: they change there)
+ */
+static int
+xfr_more(const struct view *v, const struct vzone *z, int family,
+    time_t now, zdump_add_fn *addf, void *ctx)
+{
+	struct more m = { addf, ctx, family };
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < z->nsrc && rc == 0; i++) {
+		const struct vsource *src = &z->src[i];
+
+		if (src->kind == VSRC_LIST && src->vl != NULL &&
+		    dyn_any(src->vl->dyn))
+			rc = dyn_walk(src->vl->dyn, now, more_entry, &m);
+		else if (src->kind == VSRC_ESCALATION && src->escal >= 0)
+			rc = escal_view_walk(v, src->escal, now, more_escal,
+			    &m);
+	}
+	for (i = 0; i < z->nexempt && rc == 0; i++)
+		if (dyn_any(z->exempt[i]->dyn))
+			rc = dyn_walk(z->exempt[i]->dyn, now, more_entry, &m);
+	return rc;
 }
 
 uint32_t

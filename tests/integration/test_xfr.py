@@ -78,9 +78,15 @@ local-list:
 local-list:
     name: big
     file: big.ip4set
+escalation:
+    name: esc
+    source: four
+    prefix: 24
+    threshold: 2
+    txt: "Whole $prefix: $count hosts"
 zone:
     name: bl.test
-    serve: four trie six big
+    serve: four trie six big esc
     soa: ns1.bl.test. hostmaster.bl.test. 3600 600 86400 300
     ns: ns1.bl.test.
     allow-transfer: 127.0.0.1
@@ -280,13 +286,54 @@ def secondaries(t):
     for sec in (nsd, knot):
         t.ok(wait_serial(sec.port, new), "%s got the NOTIFY and serial %s"
              % (sec.name, new), sec.log_tail())
-        a = answer(sec.port, h.rev4("192.0.2.99") + "." + ZONE, "TXT")
-        t.eq(a, ("NOERROR", [], ["Added later"]),
-             "%s answers the new entry" % sec.name)
+        name = h.rev4("192.0.2.99") + "." + ZONE
+        a = answer(sec.port, name, "TXT")
+        t.ok(a is not None and "Added later" in a[2] and
+             a == answer(srv.port, name, "TXT"),
+             "%s answers the new entry like rblmuxd" % sec.name, repr(a))
         a = answer(sec.port, h.rev4("203.0.1.1") + "." + ZONE, "A")
         t.eq(a and a[0], "NXDOMAIN", "%s answers the new exclusion" %
              sec.name)
     t.ok("NOTIFY to 2 secondaries" in srv.log(), "rblmuxd logged NOTIFY")
+
+    # dynamic entries: a host, a prefix off the octet boundary, and two
+    # hosts that escalate their /24; each change a new serial and NOTIFY
+    adds = [("192.0.2.123", "--reason", "Dynamic $"),
+            ("203.0.113.64/27", "--value", "127.0.0.9"),
+            ("198.51.102.1",), ("198.51.102.2",)]
+    for a in adds:
+        r = srv.ctl("list", "add", "four", *a)
+        t.ok(r.returncode == 0, "list add four %s" % a[0], r.stdout +
+             r.stderr)
+    dyn = soa_serial(srv.port)
+    t.ok(dyn is not None and (dyn - new) % 2**32 < 2**31 and dyn != new,
+         "list add grew the serial (%s -> %s)" % (new, dyn))
+    extra = [h.rev4(a) + "." + ZONE for a in
+             ("192.0.2.123", "203.0.113.64", "203.0.113.95", "203.0.113.96",
+              "198.51.102.1", "198.51.102.200", "198.51.103.1")]
+    for sec in (nsd, knot):
+        t.ok(wait_serial(sec.port, dyn), "%s followed list add to serial %s"
+             % (sec.name, dyn), sec.log_tail())
+        bad = []
+        for name in extra:
+            for qtype in ("A", "TXT"):
+                want = answer(srv.port, name, qtype)
+                got = answer(sec.port, name, qtype)
+                if want != got:
+                    bad.append("%s %s: %r vs %r" % (name, qtype, want, got))
+        t.ok(not bad, "%s answers dynamic entries and the escalation like "
+             "rblmuxd" % sec.name, bad)
+    a = answer(srv.port, h.rev4("198.51.102.200") + "." + ZONE, "TXT")
+    t.eq(a, ("NOERROR", [], ["Whole 198.51.102.0/24: 2 hosts"]),
+         "rblmuxd answers the escalated /24")
+    r = srv.ctl("list", "del", "four", "198.51.102.2")
+    gone = soa_serial(srv.port)
+    for sec in (nsd, knot):
+        t.ok(r.returncode == 0 and wait_serial(sec.port, gone),
+             "%s followed list del to serial %s" % (sec.name, gone))
+        a = answer(sec.port, h.rev4("198.51.102.200") + "." + ZONE, "A")
+        t.eq(a and a[0], "NXDOMAIN", "%s: the escalation is gone" %
+             sec.name)
 
 
 def axfr_msgs(port, qtype="AXFR", src=None, serial=None, timeout=5.0):
