@@ -121,6 +121,9 @@ def rbldnsd_files(t):
     srv.conf_text = srv.conf_text.replace("@NOTIFY@", V4 + PER_LIST)
     srv.write_conf(srv.conf_text)
     srv.start()
+    # a dynamic entry joins the list's export
+    r = srv.ctl("list", "add", "four", "192.0.2.200", "--reason", "Dyn $")
+    t.ok(r.returncode == 0, "list add four 192.0.2.200", r.stderr)
     files = []
     for name, kind in (("four", "ip4set"), ("trie", "ip4trie"),
                        ("six", "ip6trie"), ("four.test", "ip4set")):
@@ -139,6 +142,9 @@ def rbldnsd_files(t):
                        ("xz.test", "ip4set", files[3][2])])
     same(t, srv, "l4.test", rb.port, "x4.test", "rbldnsd from list four",
          six=False, skip_tp=True)
+    name = h.rev4("192.0.2.200") + ".x4.test"
+    t.eq(x.answer(rb.port, name, "TXT"), ("NOERROR", [], ["Dyn 192.0.2.200"]),
+         "rbldnsd answers the dynamic entry of the exported list")
     same(t, srv, "lt.test", rb.port, "xt.test", "rbldnsd from list trie",
          six=False, skip_tp=True)
     same(t, srv, "l6.test", rb.port, "x6.test", "rbldnsd from list six",
