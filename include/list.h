@@ -54,6 +54,7 @@
 #ifndef RBLMUX_LIST_H
 #define RBLMUX_LIST_H
 
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include <stdbool.h>
@@ -205,6 +206,46 @@ int	 list_lookup_name_subject(const struct list *l, const char *name,
  * covers its children. 0 for other list types.
  */
 int	 list_has_below(const struct list *l, const char *name, size_t len);
+
+/*
+ * One entry of a list as loaded, for list_walk(): an address block or a
+ * name with its distinct values, or an exclusion.
+ */
+struct list_entry {
+	int			 family;	/* AF_INET, AF_INET6, or
+						   AF_UNSPEC for a name */
+	uint8_t			 key[16];	/* address, network byte order
+						   (AF_INET: the first 4) */
+	unsigned		 plen;		/* prefix length; ip4set: its
+						   blocks, 8, 16, 24 or 32 */
+	const char		*name;		/* dnset: dotted, lower case,
+						   no trailing dot */
+	size_t			 name_len;
+	bool			 wild;		/* dnset: the names below name
+						   ("*.name"), not name */
+	bool			 excluded;	/* "!": not listed, no values */
+	const struct list_value *const *vals;	/* the entry's values, in
+						   list order */
+	size_t			 nvals;
+};
+
+/*
+ * Called once per entry; a non-zero return stops the walk. e and what
+ * it points to are valid during the call only (the values themselves
+ * while the list lives).
+ */
+typedef int list_walk_fn(void *arg, const struct list_entry *e);
+
+/*
+ * Visit every entry of l (may be NULL: nothing): one call per distinct
+ * block (ip4set: prefix lengths 8, 16, 24, 32 in that order, each by
+ * key), prefix (ip4trie, ip6trie: by prefix length, then key) or name
+ * and kind (dnset: exact names, then wildcards, each in the list's own
+ * order: labels compared from the root). A key whose entries hold an
+ * exclusion is visited once as excluded, as lookups treat it. Returns 0,
+ * fn's non-zero value, or RBLMUX_ENOMEM.
+ */
+int	 list_walk(const struct list *l, list_walk_fn *fn, void *arg);
 
 /*
  * Expand a TXT template for subject (the queried address in text form,

@@ -1168,6 +1168,50 @@ list_has_below(const struct list *l, const char *name, size_t len)
 	return l->l_ops->lo_has_below(l, name, len);
 }
 
+/* list_walk - every entry of a list */
+int
+list_walk(const struct list *l, list_walk_fn *fn, void *arg)
+{
+	struct list_walker w;
+	int rc;
+
+	if (l == NULL || l->l_data == NULL || l->l_ops->lo_walk == NULL)
+		return 0;
+	memset(&w, 0, sizeof(w));
+	w.fn = fn;
+	w.arg = arg;
+	rc = l->l_ops->lo_walk(l, &w);
+	free(w.vals);
+	return rc;
+}
+
+/* list_walk_emit - one entry with its value indexes to the callback */
+int
+list_walk_emit(const struct list *l, struct list_walker *w, size_t n,
+    uint32_t (*vidx)(const void *ctx, size_t i), const void *ctx)
+{
+	size_t i;
+
+	if (n > w->cap) {
+		const struct list_value **nv;
+		size_t ncap = w->cap ? w->cap : 16;
+
+		while (ncap < n)
+			ncap *= 2;
+		if ((nv = reallocarray(w->vals, ncap, sizeof(*nv))) == NULL)
+			return RBLMUX_ENOMEM;
+		w->vals = nv;
+		w->cap = ncap;
+	}
+	w->e.nvals = 0;
+	/* exclusions carry the highest index: last among the key's */
+	w->e.excluded = n > 0 && vidx(ctx, n - 1) == LIST_VEXCL;
+	for (i = 0; i < n && !w->e.excluded; i++)
+		w->vals[w->e.nvals++] = &l->l_values[vidx(ctx, i)];
+	w->e.vals = w->vals;
+	return w->fn(w->arg, &w->e);
+}
+
 /* list_type - type of a list */
 enum list_type
 list_type(const struct list *l)

@@ -427,6 +427,63 @@ dnset_has_below(const struct list *l, const char *name, size_t len)
 	    listed_below(d, &d->d_wild, k.k_key, k.k_plen[k.k_nlab]);
 }
 
+/* dn_vidx - value index i of a run of entries */
+static uint32_t
+dn_vidx(const void *ctx, size_t i)
+{
+	return ((const struct dne *)ctx)[i].e_vidx;
+}
+
+/* dnset_walk - each name once (a run of its entries), exact then wild */
+static int
+dnset_walk(const struct list *l, struct list_walker *w)
+{
+	const struct dnset *d = l->l_data;
+	char *name = w->name;
+	size_t i, j, k, n, len;
+	int pass, rc;
+
+	w->e.family = AF_UNSPEC;
+	w->e.plen = 0;
+	memset(w->e.key, 0, sizeof(w->e.key));
+	w->e.name = name;
+	for (pass = 0; pass < 2; pass++) {
+		const struct dnarr *a = pass == 0 ? &d->d_exact : &d->d_wild;
+
+		w->e.wild = pass == 1;
+		for (i = 0; i < a->a_n; i = j) {
+			const uint8_t *p = d->d_pool + a->a_e[i].e_key;
+
+			for (j = i + 1; j < a->a_n; j++) {
+				const uint8_t *q = d->d_pool + a->a_e[j].e_key;
+
+				if (kcmp(p + 1, p[0], q + 1, q[0]) != 0)
+					break;
+			}
+			/* "com\0example" back to "example.com" */
+			len = p[0];
+			for (k = len, n = 0; k > 0; ) {
+				size_t end = k, start = k;
+
+				while (start > 0 && p[start] != '\0')
+					start--;
+				/* label bytes p[start + 1 .. end], 1-based */
+				if (n > 0)
+					name[n++] = '.';
+				memcpy(name + n, p + start + 1, end - start);
+				n += end - start;
+				k = start > 0 ? start - 1 : 0;
+			}
+			name[n] = '\0';
+			w->e.name_len = n;
+			if ((rc = list_walk_emit(l, w, j - i, dn_vidx,
+			    &a->a_e[i])) != 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
 const struct list_ops list_dnset_ops = {
 	.lo_type = LIST_DNSET,
 	.lo_name = "dnset",
@@ -438,4 +495,5 @@ const struct list_ops list_dnset_ops = {
 	.lo_memory = dnset_memory,
 	.lo_lookup_name = dnset_lookup,
 	.lo_has_below = dnset_has_below,
+	.lo_walk = dnset_walk,
 };

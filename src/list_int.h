@@ -27,6 +27,20 @@
 
 struct list_loader;
 
+/*
+ * A walk in progress: the format fills e (family, key, plen or name,
+ * wild, excluded) and calls list_walk_emit() with the entry's value
+ * indexes.
+ */
+struct list_walker {
+	list_walk_fn		*fn;
+	void			*arg;
+	struct list_entry	 e;
+	const struct list_value	**vals;		/* grown as needed */
+	size_t			 cap;
+	char			 name[256];	/* dnset: e.name (KEY_MAX + 1) */
+};
+
 /* One list format (rbldnsd's dstype). */
 struct list_ops {
 	enum list_type	  lo_type;
@@ -57,6 +71,8 @@ struct list_ops {
 			    size_t *subj_off);
 	int		(*lo_has_below)(const struct list *l, const char *name,
 			    size_t len);
+	/* list_walk(); w holds a value buffer the format may fill */
+	int		(*lo_walk)(const struct list *l, struct list_walker *w);
 };
 
 /* A loaded list. */
@@ -160,6 +176,14 @@ int	list_parse_value_def(struct list_loader *ld, char *s, uint32_t def,
 /* fill l->l_values, templates resolved, every TTL ttl */
 int	list_resolve_values(struct list_loader *ld, struct list *l,
 	    uint32_t ttl);
+
+/*
+ * Hand one entry to the walk's callback: its n value indexes vidx(ctx, i)
+ * (an exclusion among them, LIST_VEXCL, makes the entry excluded).
+ * Returns what the callback returned, or RBLMUX_ENOMEM.
+ */
+int	list_walk_emit(const struct list *l, struct list_walker *w, size_t n,
+	    uint32_t (*vidx)(const void *ctx, size_t i), const void *ctx);
 
 /* Copy of a token for a message: at most 64 printable bytes. */
 const char	*list_tok(const char *s, char *buf, size_t bufsz);

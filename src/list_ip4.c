@@ -694,6 +694,75 @@ ip4set_lookup(const struct list *l, uint32_t addr,
 	return 0;
 }
 
+/* A run of blocks or one prefix, for list_walk_emit() */
+struct ip4run {
+	const struct ip4tab	*t;		/* ip4set table, or NULL */
+	const uint64_t		*a;		/* ip4trie words */
+	size_t			 lo;
+};
+
+/* ip4run_vidx - value index i of a run */
+static uint32_t
+ip4run_vidx(const void *ctx, size_t i)
+{
+	const struct ip4run *r = ctx;
+
+	if (r->t != NULL)
+		return tab_vidx(r->t, r->lo + i);
+	return (uint32_t)r->a[r->lo + i];
+}
+
+/* walk_key - set the walked entry's IPv4 key */
+static void
+walk_key(struct list_walker *w, uint32_t key, unsigned plen)
+{
+	w->e.family = AF_INET;
+	memset(w->e.key, 0, sizeof(w->e.key));
+	w->e.key[0] = (uint8_t)(key >> 24);
+	w->e.key[1] = (uint8_t)(key >> 16);
+	w->e.key[2] = (uint8_t)(key >> 8);
+	w->e.key[3] = (uint8_t)key;
+	w->e.plen = plen;
+}
+
+/* ip4set_walk - the blocks of each table, /8 first, each run of a key once */
+static int
+ip4set_walk(const struct list *l, struct list_walker *w)
+{
+	const struct ip4set *set = l->l_data;
+	struct ip4run r = { 0 };
+	size_t i, j, slot;
+	uint32_t key;
+	int g, rc;
+
+	for (g = 3; g >= 0; g--) {
+		const struct ip4tab *t = &set->s_tab[g];
+
+		r.t = t;
+		for (i = 0, slot = 0; i < t->t_n; i = j) {
+			if (t->t_idx != NULL) {
+				while (t->t_idx[slot + 1] <= i)
+					slot++;
+				key = (uint32_t)slot << 16 | t->t_low[i];
+				for (j = i + 1; j < t->t_idx[slot + 1] &&
+				    t->t_low[j] == t->t_low[i]; j++)
+					;
+			} else {
+				key = (uint32_t)(t->t_a[i] >> 32);
+				for (j = i + 1; j < t->t_n &&
+				    (uint32_t)(t->t_a[j] >> 32) == key; j++)
+					;
+			}
+			walk_key(w, key, 32u - 8u * (unsigned)g);
+			r.lo = i;
+			if ((rc = list_walk_emit(l, w, j - i, ip4run_vidx,
+			    &r)) != 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
 const struct list_ops list_ip4set_ops = {
 	.lo_type = LIST_IP4SET,
 	.lo_name = "ip4set",
@@ -704,6 +773,7 @@ const struct list_ops list_ip4set_ops = {
 	.lo_free = ip4set_free,
 	.lo_memory = ip4set_memory,
 	.lo_lookup_ip4 = ip4set_lookup,
+	.lo_walk = ip4set_walk,
 };
 
 /*
@@ -887,6 +957,29 @@ ip4trie_lookup(const struct list *l, uint32_t addr,
 	return 0;
 }
 
+/* ip4trie_walk - each prefix, shortest length first */
+static int
+ip4trie_walk(const struct list *l, struct list_walker *w)
+{
+	const struct ip4trie *t = l->l_data;
+	struct ip4run r = { 0 };
+	unsigned len;
+	size_t i;
+	int rc;
+
+	for (len = 0; len <= 32; len++) {
+		r.a = t->r_a[len];
+		for (i = 0; i < t->r_n[len]; i++) {
+			walk_key(w, (uint32_t)(t->r_a[len][i] >> 32), len);
+			r.lo = i;
+			if ((rc = list_walk_emit(l, w, 1, ip4run_vidx,
+			    &r)) != 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
 const struct list_ops list_ip4trie_ops = {
 	.lo_type = LIST_IP4TRIE,
 	.lo_name = "ip4trie",
@@ -898,4 +991,5 @@ const struct list_ops list_ip4trie_ops = {
 	.lo_free = ip4trie_free,
 	.lo_memory = ip4trie_memory,
 	.lo_lookup_ip4 = ip4trie_lookup,
+	.lo_walk = ip4trie_walk,
 };

@@ -431,6 +431,39 @@ ip6trie_lookup(const struct list *l, const uint8_t addr[16],
 	return 0;
 }
 
+/* ip6_vidx - value index of entry ctx + i */
+static uint32_t
+ip6_vidx(const void *ctx, size_t i)
+{
+	return ((const uint32_t *)ctx)[i];
+}
+
+/* ip6trie_walk - each prefix, shortest length first */
+static int
+ip6trie_walk(const struct list *l, struct list_walker *w)
+{
+	const struct ip6trie *t = l->l_data;
+	size_t i;
+	int k, b, rc;
+
+	w->e.family = AF_INET6;
+	for (k = t->t_nlens - 1; k >= 0; k--) {
+		w->e.plen = t->t_lens[k].len;
+		for (i = t->t_lens[k].lo; i < t->t_lens[k].hi; i++) {
+			for (b = 0; b < 8; b++) {
+				w->e.key[b] = (uint8_t)(t->t_key[2 * i] >>
+				    (56 - 8 * b));
+				w->e.key[8 + b] = (uint8_t)(t->t_key[2 * i +
+				    1] >> (56 - 8 * b));
+			}
+			if ((rc = list_walk_emit(l, w, 1, ip6_vidx,
+			    &t->t_vidx[i])) != 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
 const struct list_ops list_ip6trie_ops = {
 	.lo_type = LIST_IP6TRIE,
 	.lo_name = "ip6trie",
@@ -441,4 +474,5 @@ const struct list_ops list_ip6trie_ops = {
 	.lo_free = ip6trie_free,
 	.lo_memory = ip6trie_memory,
 	.lo_lookup_ip6 = ip6trie_lookup,
+	.lo_walk = ip6trie_walk,
 };

@@ -87,6 +87,36 @@ probe(const struct list *l, const char *subject)
 	(void)list_lookup_name(l, subject, len, NULL, 0);
 }
 
+/*
+ * walked - each entry as a lookup sees it: a listed /32, /128 or exact
+ * name answers its values, an excluded one nothing
+ */
+static int
+walked(void *arg, const struct list_entry *e)
+{
+	const struct list *l = arg;
+	uint32_t a;
+	int n = -1;
+
+	if ((e->excluded && e->nvals != 0) || (!e->excluded && e->nvals == 0))
+		abort();
+	if (e->family == AF_INET && e->plen == 32) {
+		a = (uint32_t)e->key[0] << 24 | e->key[1] << 16 |
+		    e->key[2] << 8 | e->key[3];
+		n = list_lookup_ip4(l, a, NULL, 0);
+	} else if (e->family == AF_INET6 && e->plen == 128)
+		n = list_lookup_ip6(l, e->key, NULL, 0);
+	else if (e->family == AF_UNSPEC && !e->wild) {
+		if (e->name_len == 0 || e->name_len > 255 ||
+		    strlen(e->name) != e->name_len)
+			abort();
+		n = list_lookup_name(l, e->name, e->name_len, NULL, 0);
+	}
+	if (n >= 0 && (size_t)n != e->nvals)
+		abort();
+	return 0;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -141,6 +171,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		start = i + 1;
 		lines++;
 	}
+	if (list_walk(l, walked, l) != 0)
+		abort();
 	if (list_entries(l) > len || list_memory(l) == 0)
 		abort();
 	(void)list_type(l);
