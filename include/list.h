@@ -299,25 +299,4 @@ time_t		 list_mtime(const struct list *l);	/* newest file mtime */
 const char	*list_type_name(enum list_type t);
 bool		 list_type_parse(const char *s, enum list_type *out);
 
-/*
- * One entry of a list as list_walk() (and dyn_walk(), dyn.h) visit it:
- * an address prefix or a name with its distinct values.
- */
-struct list_entry {
-	int		 family;	/* AF_INET, AF_INET6, or AF_UNSPEC for
-					   a name (dnset) */
-	uint8_t		 key[16];	/* address, network byte order
-					   (AF_INET: first 4 bytes) */
-	unsigned	 plen;		/* prefix length */
-	const char	*name;		/* dnset: dotted lower-case name, no
-					   trailing dot */
-	size_t		 name_len;
-	bool		 wild;		/* dnset: a "*.name" / ".name" entry */
-	bool		 excluded;	/* a "!" entry: not listed (no values) */
-	const struct list_value *const *vals;	/* the entry's distinct
-						   values */
-	size_t		 nvals;
-};
-typedef int list_walk_fn(void *arg, const struct list_entry *e);
-
 #endif /* RBLMUX_LIST_H */
