@@ -67,6 +67,7 @@ struct ev_loop;
 struct view;
 struct dyn;
 struct dyn_ent;
+struct dyn_anc;
 
 #define DYN_TTL_DEFAULT		(7u * 86400)	/* expiry when not given */
 #define DYN_NEVER		UINT32_MAX	/* a ttl: never expires */
@@ -95,6 +96,8 @@ struct dyn_list {
 	uint64_t	  lens4;	/* bit l: some IPv4 entry of length l */
 	uint64_t	  lens6[3];
 	size_t		  nnames, nwild;
+	struct dyn_anc	 *anc;		/* names with entries below them */
+	size_t		  amask, nanc;
 	struct dyn_list	 *next;
 };
 
@@ -161,6 +164,15 @@ int	 dyn_lookup_ip6(const struct dyn_list *dl, const uint8_t addr[16],
 int	 dyn_lookup_name(const struct dyn_list *dl, const char *name,
 	    size_t len, time_t now, const struct list_value **vals, int max,
 	    size_t *subj_off);
+
+/*
+ * 1 when some name entry of dl lies strictly below name, or a wildcard
+ * entry covers name's children ("*.name" or above), so that name, not
+ * listed itself, is an empty non-terminal (as list_has_below()); else
+ * 0. Counts entries still indexed, expired or not.
+ */
+int	 dyn_has_below(const struct dyn_list *dl, const char *name,
+	    size_t len);
 
 /* What the store knows of an entry beyond its key and value. */
 struct dyn_info {

@@ -51,6 +51,12 @@ struct dyn_ent {
 	char			 text[];	/* info.text, then le.name */
 };
 
+/* A name with entries below it: how many (its hash only, 64 bits) */
+struct dyn_anc {
+	uint64_t		 h;		/* 0: free */
+	uint32_t		 n;
+};
+
 struct hook {
 	dyn_change_fn		*fn;
 	void			*arg;
@@ -140,6 +146,118 @@ same_key(const struct list_entry *a, const struct list_entry *b)
 	    memcmp(a->name, b->name, a->name_len) == 0;
 }
 
+/* ---- names with entries below them ---------------------------------- */
+
+static uint64_t
+anc_hash(const char *name, size_t len)
+{
+	return hash_name(name, len, false) ^ 0x9e3779b97f4a7c15ULL;
+}
+
+/* anc_names - the names e makes non-terminal: its proper suffixes, and
+   for a wildcard its own name too */
+static size_t
+anc_names(const struct dyn_ent *e, uint64_t *out)
+{
+	const char *p = e->le.name, *end = p + e->le.name_len;
+	size_t n = 0;
+
+	if (e->le.family != AF_UNSPEC)
+		return 0;
+	if (e->le.wild)
+		out[n++] = anc_hash(p, e->le.name_len);
+	for (; p < end; p++)
+		if (*p == '.')
+			out[n++] = anc_hash(p + 1, (size_t)(end - p - 1));
+	return n;
+}
+
+static size_t
+anc_find(const struct dyn_list *dl, uint64_t h)
+{
+	size_t i;
+
+	for (i = h & dl->amask; dl->anc[i].h != 0 && dl->anc[i].h != h;
+	    i = (i + 1) & dl->amask)
+		;
+	return i;
+}
+
+/* anc_reserve - room for what e adds; 0 or RBLMUX_ENOMEM */
+static int
+anc_reserve(struct dyn_list *dl, const struct dyn_ent *e)
+{
+	uint64_t hs[128];
+	struct dyn_anc *na, *old = dl->anc;
+	size_t need = dl->nanc + anc_names(e, hs), ncap, i, j;
+	size_t oldcap = old != NULL ? dl->amask + 1 : 0;
+
+	if (need * 2 <= oldcap)
+		return 0;
+	for (ncap = oldcap ? oldcap : 16; need * 2 > ncap; ncap *= 2)
+		;
+	if ((na = calloc(ncap, sizeof(*na))) == NULL)
+		return RBLMUX_ENOMEM;
+	for (i = 0; i < oldcap; i++) {
+		if (old[i].h == 0)
+			continue;
+		for (j = old[i].h & (ncap - 1); na[j].h != 0;
+		    j = (j + 1) & (ncap - 1))
+			;
+		na[j] = old[i];
+	}
+	dl->anc = na;
+	dl->amask = ncap - 1;
+	free(old);
+	return 0;
+}
+
+/* anc_count - e comes (delta 1, room reserved) or goes (-1) */
+static void
+anc_count(struct dyn_list *dl, const struct dyn_ent *e, int delta)
+{
+	uint64_t hs[128];
+	size_t n = anc_names(e, hs), k, i, j, home;
+
+	for (k = 0; k < n; k++) {
+		uint64_t h = hs[k] != 0 ? hs[k] : 1;
+
+		i = anc_find(dl, h);
+		if (delta > 0) {
+			dl->anc[i].h = h;
+			if (dl->anc[i].n++ == 0)
+				dl->nanc++;
+			continue;
+		}
+		if (dl->anc[i].h == 0 || --dl->anc[i].n > 0)
+			continue;
+		/* the last one: free the slot, backward shift */
+		dl->anc[i].h = 0;
+		dl->nanc--;
+		for (j = (i + 1) & dl->amask; dl->anc[j].h != 0;
+		    j = (j + 1) & dl->amask) {
+			home = dl->anc[j].h & dl->amask;
+			if (((j - home) & dl->amask) >= ((j - i) & dl->amask)) {
+				dl->anc[i] = dl->anc[j];
+				dl->anc[j].h = 0;
+				i = j;
+			}
+		}
+	}
+}
+
+int
+dyn_has_below(const struct dyn_list *dl, const char *name, size_t len)
+{
+	uint64_t h;
+
+	if (dl == NULL || dl->nanc == 0)
+		return 0;
+	h = anc_hash(name, len);
+	h = h != 0 ? h : 1;
+	return dl->anc[anc_find(dl, h)].h == h;
+}
+
 /* ---- index ---------------------------------------------------------- */
 
 /* tab_find - the slot holding key e (hash h), or the free slot for it */
@@ -224,6 +342,7 @@ tab_insert(struct dyn_list *dl, struct dyn_ent *e)
 	dl->tab[tab_find(dl, &e->le, e->hash)] = e;
 	dl->n++;
 	count_len(dl, e, 1);
+	anc_count(dl, e, 1);
 }
 
 /* tab_remove - take e out of its list's table (backward shift) */
@@ -247,6 +366,7 @@ tab_remove(struct dyn_list *dl, struct dyn_ent *e)
 	}
 	dl->n--;
 	count_len(dl, e, -1);
+	anc_count(dl, e, -1);
 }
 
 /* ---- expiry heap ---------------------------------------------------- */
@@ -440,6 +560,7 @@ list_free_all(struct dyn_list *dl)
 	for (i = 0; dl->tab != NULL && i <= dl->mask; i++)
 		ent_free(dl->tab[i]);
 	free(dl->tab);
+	free(dl->anc);
 	free(dl->name);
 	free(dl);
 }
@@ -864,7 +985,7 @@ load_one(struct dyn *d, const MDB_val *key, const MDB_val *val)
 		reason[rl] = '\0';
 	}
 	if ((e = ent_new(dl, &k)) == NULL || tab_reserve(dl) != 0 ||
-	    heap_reserve(d) != 0) {
+	    anc_reserve(dl, e) != 0 || heap_reserve(d) != 0) {
 		free(reason);
 		ent_free(e);
 		return false;
@@ -1150,8 +1271,10 @@ dyn_add(struct dyn *d, const struct dyn_req *r, time_t now, char *err,
 		goto nomem;
 	e = old;
 	if (e == NULL && ((e = ent_new(dl, &k)) == NULL ||
-	    tab_reserve(dl) != 0))
+	    tab_reserve(dl) != 0 || anc_reserve(dl, e) != 0)) {
+		ent_free(e);
 		goto nomem;
+	}
 	di.list = dl->name;
 	di.text = k.text;
 	di.value = r->value != 0 ? r->value : old != NULL ? old->info.value :
