@@ -89,6 +89,7 @@ struct dyn_list {
 					   expired and wait for removal) */
 	char		 *name;
 	uint32_t	  ttl;		/* answer TTL: the list's ttl: */
+	unsigned	  fams;		/* DYN_FAM_* its type answers */
 	struct dyn_ent	**tab;		/* open addressing, NULL = free */
 	size_t		  mask;		/* slots - 1; 0 when no table */
 	uint32_t	  len4[33];	/* IPv4 entries per prefix length */
@@ -100,6 +101,10 @@ struct dyn_list {
 	size_t		  amask, nanc;
 	struct dyn_list	 *next;
 };
+
+#define DYN_FAM_IP4	0x1
+#define DYN_FAM_IP6	0x2
+#define DYN_FAM_NAME	0x4
 
 /* Does dl (a vlist's dyn, may be NULL) hold any entry? */
 static inline bool
@@ -139,7 +144,9 @@ struct dyn_list *dyn_list_find(const struct dyn *d, const char *name);
 
 /*
  * Bind every vlist of v to the dyn_list of its name (vl->dyn) and give
- * each list the TTL of its config (its values' lv_ttl). A list whose
+ * each list the TTL of its config (its values' lv_ttl) and the family
+ * its type answers (entries of another family, added before the type
+ * changed, stay in the store but answer nothing). A list whose
  * dyn_list cannot be made (out of memory) keeps vl->dyn NULL: it answers
  * from its files. Accepts d NULL (binds nothing).
  */

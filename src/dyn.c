@@ -251,7 +251,7 @@ dyn_has_below(const struct dyn_list *dl, const char *name, size_t len)
 {
 	uint64_t h;
 
-	if (dl == NULL || dl->nanc == 0)
+	if (dl == NULL || dl->nanc == 0 || !(dl->fams & DYN_FAM_NAME))
 		return 0;
 	h = anc_hash(name, len);
 	h = h != 0 ? h : 1;
@@ -541,6 +541,7 @@ dyn_list_get(struct dyn *d, const char *name)
 		return NULL;
 	}
 	dl->ttl = 2100;
+	dl->fams = DYN_FAM_IP4 | DYN_FAM_IP6 | DYN_FAM_NAME;
 	dl->next = d->lists;
 	d->lists = dl;
 	return dl;
@@ -589,6 +590,8 @@ dyn_bind(struct dyn *d, struct view *v)
 				if (dl->tab[j] != NULL)
 					dl->tab[j]->val.lv_ttl = ttl;
 		}
+		dl->fams = vl->type == LIST_DNSET ? DYN_FAM_NAME :
+		    vl->type == LIST_IP6TRIE ? DYN_FAM_IP6 : DYN_FAM_IP4;
 		if (vl->dyn != dl)
 			vl->dyn = dl;
 	}
@@ -620,7 +623,7 @@ dyn_lookup_ip4(const struct dyn_list *dl, uint32_t addr, time_t now,
 	uint64_t h;
 	size_t i;
 
-	if (dl == NULL || dl->n == 0)
+	if (dl == NULL || dl->n == 0 || !(dl->fams & DYN_FAM_IP4))
 		return 0;
 	for (lens = dl->lens4; lens != 0; lens &= ~(UINT64_C(1) << l)) {
 		l = 63u - (unsigned)__builtin_clzll(lens);
@@ -652,7 +655,7 @@ dyn_lookup_ip6(const struct dyn_list *dl, const uint8_t addr[16],
 	size_t i;
 	int b;
 
-	if (dl == NULL || dl->n == 0)
+	if (dl == NULL || dl->n == 0 || !(dl->fams & DYN_FAM_IP6))
 		return 0;
 	for (w = 3; w-- > 0;) {
 		for (lens = dl->lens6[w]; lens != 0;
@@ -707,7 +710,7 @@ dyn_lookup_name(const struct dyn_list *dl, const char *name, size_t len,
 	size_t off;
 
 	*subj_off = 0;
-	if (dl == NULL || dl->nnames == 0)
+	if (dl == NULL || dl->nnames == 0 || !(dl->fams & DYN_FAM_NAME))
 		return 0;
 	if (dl->nnames > dl->nwild &&
 	    (e = name_probe(dl, name, len, false, now)) != NULL)

@@ -846,6 +846,15 @@ rebind(void **state)
 	assert_int_equal(ask(v2, "9.113.0.203.bl.test", DNS_TYPE_A, T0, b,
 	    sizeof(b)), 0);
 	assert_int_equal(dyn_list_find(d, "gone")->n, 1);
+	/* an entry of a family the list's type does not take (the type
+	   changed since) answers nothing, and stays */
+	assert_int_equal(add(d, "names", LIST_IP4SET, "203.0.113.9", 100,
+	    NULL, 0, T0), 1);
+	assert_null(get4(d, "names", "203.0.113.9", T0));
+	assert_int_equal(ask(v2, "9.113.0.203.all.test", DNS_TYPE_A, T0, b,
+	    sizeof(b)), 0);
+	assert_string_equal(b, "127.0.0.2");	/* local alone */
+	assert_int_equal(dyn_list_find(d, "names")->n, 1);
 	dyn_close(d);
 	view_unref(v);
 	view_unref(v2);
