@@ -170,6 +170,9 @@ def add_answers(t):
     t.eq(count, "3 entries", "list show: the count")
     r, rows, count = show(srv, "local", "203.0.113.7")
     t.eq((len(rows), count), (1, "1 entry"), "list show LIST ENTRY")
+    r = srv.ctl("status")
+    t.ok(re.search(r"^dynamic: 3 entries in 3 lists$", r.stdout, re.M),
+         "status counts the dynamic entries", r.stdout)
     # the LMDB file reads well in mdb_dump
     d = h.run(["mdb_dump", "-p", "-n", os.path.join(srv.tmp, "state",
                                                      "dyn.mdb")])
@@ -379,6 +382,9 @@ def unusable_store(t):
          srv.log(), "the log says why", srv.log_tail(5))
     t.eq(q4(srv, "198.51.100.1"), ("NOERROR", ["127.0.0.2"]),
          "the lists' files answer")
+    r = srv.ctl("status")
+    t.ok(re.search(r"^dynamic: 0 entries; cannot store: state-dir ",
+                   r.stdout, re.M), "status says why", r.stdout)
     r = srv.ctl("list", "add", "local", "192.0.2.1")
     t.ok(r.returncode == 1 and "cannot be stored" in r.stderr and
          "state-dir" in r.stderr, "list add: exit 1, says why", r.stderr)
