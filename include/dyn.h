@@ -34,7 +34,9 @@
  * reloads, and a list that leaves the config keeps its entries (they
  * answer again when it comes back). dyn_bind() stores in each vlist of
  * a view the dyn_list of its name (vl->dyn); the loop calls it for every
- * view it swaps in, before the view answers. Lookups read the index
+ * view it swaps in, before the view answers. Other modules reach a
+ * list's entries through vl->dyn or dyn_list_find(dyn_main, name), and
+ * visit them with dyn_walk(). Lookups read the index
  * with no allocation, no lock, no I/O; a list without entries costs the
  * query path one check (dyn_any()).
  *
