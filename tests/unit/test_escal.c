@@ -347,7 +347,10 @@ ipv6_networks(void **state)
 	file(r, "2001:db8:1:3::", 64, false);	/* a /64 inside: one */
 	file(r, "2001:db8::", 32, false);		/* wider: nothing */
 	file(r, "2001:db8:1:ffff::5", 128, true);
+	file(r, "2001:db8:1:eeee::100", 120, true);
 	assert_int_equal(escal_file_done(r), 0);
+	assert_false(look(r, "2001:db8:1:eeee::1ff", T0, NULL));
+	assert_true(look(r, "2001:db8:1:eeee::200", T0, NULL));
 	assert_true(look(r, "2001:db8:1:9999::1", T0, NULL));
 	assert_false(look(r, "2001:db8:1:ffff::5", T0, NULL));
 	assert_false(look(r, "2001:db8:2::1", T0, NULL));
