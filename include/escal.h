@@ -19,8 +19,8 @@
  * Three contributions:
  *   files     escal_file_add() for each entry of the source lists while
  *             the view is built (any one thread), then escal_file_done():
- *             sorted arrays, immutable afterwards (8 bytes an IPv4 entry
- *             and 8 a network);
+ *             sorted arrays, immutable afterwards (4 bytes an IPv4
+ *             address, 8 an IPv4 block or network);
  *   dynamic   escal_dyn_change(): an entry of source list `src` added
  *             (present) or removed; repeated adds are idempotent;
  *   seen      escal_seen(): an upstream result listed the address at

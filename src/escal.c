@@ -60,8 +60,13 @@ struct sight {
 
 struct escal_rule {
 	struct escal_params p;
-	uint64_t	*f4;		/* file entries, IPv4 */
+	uint64_t	*f4;		/* file entries, IPv4: while
+					   building all, then the blocks
+					   (shorter than /32) */
 	size_t		 nf4, cf4;
+	uint32_t	*h4;		/* IPv4 /32 entries (most of
+					   them: half the room) */
+	size_t		 nh4;
 	struct e128	*f6;		/* file entries, IPv6 */
 	size_t		 nf6, cf6;
 	uint64_t	*p4;		/* network << 32 | count */
@@ -246,6 +251,14 @@ cmp_u64(const void *a, const void *b)
 }
 
 static int
+cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int
 cmp_e128(const struct e128 *a, const struct e128 *b)
 {
 	if (a->hi != b->hi)
@@ -318,6 +331,7 @@ escal_rule_free(struct escal_rule *r)
 	if (r == NULL)
 		return;
 	free(r->f4);
+	free(r->h4);
 	free(r->f6);
 	free(r->p4);
 	free(r->p6);
@@ -384,6 +398,48 @@ sort(void *arr, size_t n, size_t sz, int (*cmp)(const void *, const void *))
 		qsort(arr, n, sz, cmp);
 }
 
+/*
+ * sort64 - sort words in place, most significant byte first (American
+ * flag sort): qsort() would take a copy of them, as much memory again
+ */
+static void
+sort64(uint64_t *a, size_t n, unsigned shift)
+{
+	size_t cnt[256], next[256], end[256], i, j, s = 0;
+	uint64_t v, t;
+	unsigned b, d;
+
+	if (n < 32) {
+		for (i = 1; i < n; i++) {
+			for (v = a[i], j = i; j > 0 && a[j - 1] > v; j--)
+				a[j] = a[j - 1];
+			a[j] = v;
+		}
+		return;
+	}
+	memset(cnt, 0, sizeof(cnt));
+	for (i = 0; i < n; i++)
+		cnt[a[i] >> shift & 255]++;
+	for (b = 0; b < 256; b++) {
+		next[b] = s;
+		end[b] = s += cnt[b];
+	}
+	for (b = 0; b < 256; b++)
+		while (next[b] < end[b]) {
+			v = a[next[b]];
+			/* carry v to its bucket, taking what was there */
+			while ((d = (unsigned)(v >> shift & 255)) != b) {
+				t = a[next[d]];
+				a[next[d]++] = v;
+				v = t;
+			}
+			a[next[b]++] = v;
+		}
+	for (b = 0, s = 0; shift > 0 && b < 256; s += cnt[b++])
+		if (cnt[b] > 1)
+			sort64(a + s, cnt[b], shift - 8);
+}
+
 /* shrink - give back the room a built array does not use */
 static void
 shrink(void **arr, size_t n, size_t sz)
@@ -397,6 +453,40 @@ shrink(void **arr, size_t n, size_t sz)
 		*arr = p;
 }
 
+/*
+ * split4 - move the /32 entries of the sorted f4 into h4, in place (a
+ * 4-byte word is written no further than the 8-byte words already read),
+ * and the blocks into a new f4
+ */
+static int
+split4(struct escal_rule *r)
+{
+	size_t i, nb = 0, a = 0, b = 0;
+	uint64_t *blocks = NULL, w;
+	uint32_t h;
+
+	for (i = 0; i < r->nf4; i++)
+		if ((r->f4[i] & 0xff) != 32)
+			nb++;
+	if (nb > 0 && (blocks = malloc(nb * sizeof(*blocks))) == NULL)
+		return RBLMUX_ENOMEM;
+	for (i = 0; i < r->nf4; i++) {
+		memcpy(&w, (char *)r->f4 + i * sizeof(w), sizeof(w));
+		if ((w & 0xff) != 32) {
+			blocks[b++] = w;
+			continue;
+		}
+		h = (uint32_t)(w >> 32);
+		memcpy((char *)r->f4 + a++ * sizeof(h), &h, sizeof(h));
+	}
+	r->h4 = (uint32_t *)(void *)r->f4;
+	r->nh4 = a;
+	shrink((void **)&r->h4, a, sizeof(*r->h4));
+	r->f4 = blocks;
+	r->nf4 = b;
+	return 0;
+}
+
 /* count4 - dedupe the IPv4 entries and count them per network */
 static int
 count4(struct escal_rule *r)
@@ -404,7 +494,7 @@ count4(struct escal_rule *r)
 	uint64_t m = ~UINT64_C(0) << (64 - r->p.prefix), net;
 	size_t i, n = 0, np = 0;
 
-	sort(r->f4, r->nf4, sizeof(*r->f4), cmp_u64);
+	sort64(r->f4, r->nf4, 56);
 	for (i = 0; i < r->nf4; i++)
 		if (n == 0 || r->f4[i] != r->f4[n - 1])
 			r->f4[n++] = r->f4[i];
@@ -423,7 +513,7 @@ count4(struct escal_rule *r)
 			r->p4[np++] = net | 1;
 	}
 	r->np4 = np;
-	return 0;
+	return split4(r);
 }
 
 /* count6 - the same for IPv6 */
@@ -478,6 +568,9 @@ escal_file_done(struct escal_rule *r)
 	r->cf6 = r->nf6;
 	if (rc != 0) {
 		free(r->f4);
+		free(r->h4);
+		r->h4 = NULL;
+		r->nh4 = 0;
 		free(r->f6);
 		free(r->p4);
 		free(r->p6);
@@ -491,7 +584,7 @@ escal_file_done(struct escal_rule *r)
 size_t
 escal_file_entries(const struct escal_rule *r)
 {
-	return r->nf4 + r->nf6;
+	return r->nh4 + r->nf4 + r->nf6;
 }
 
 size_t
@@ -512,7 +605,8 @@ escal_memory(const struct escal_rule *r)
 	size_t slots = (r->ent.s != NULL ? r->ent.mask + 1 : 0) +
 	    (r->net.s != NULL ? r->net.mask + 1 : 0);
 
-	return sizeof(*r) + r->nf4 * sizeof(*r->f4) + r->nf6 *
+	return sizeof(*r) + r->nh4 * sizeof(*r->h4) + r->nf4 *
+	    sizeof(*r->f4) + r->nf6 *
 	    sizeof(*r->f6) + r->np4 * sizeof(*r->p4) + r->np6 *
 	    sizeof(*r->p6) + r->nx * sizeof(*r->x) + slots *
 	    sizeof(struct slot) + r->qcap * sizeof(*r->q);
@@ -525,7 +619,13 @@ in_file(const struct escal_rule *r, struct k128 k, unsigned fam,
 {
 	struct e128 key;
 	uint64_t w;
+	uint32_t h;
 
+	if (fam == 4 && plen == 32) {
+		h = (uint32_t)(k.hi >> 32);
+		return r->nh4 > 0 && bsearch(&h, r->h4, r->nh4, sizeof(h),
+		    cmp_u32) != NULL;
+	}
 	if (fam == 4) {
 		w = k.hi | plen;
 		return r->nf4 > 0 && bsearch(&w, r->f4, r->nf4, sizeof(w),

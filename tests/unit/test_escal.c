@@ -141,6 +141,11 @@ blocks_and_wide_entries(void **state)
 	assert_int_equal(escal_file_done(r), 0);
 	assert_int_equal(count_of(r, "203.0.113.1", T0), 1);
 	assert_false(look(r, "203.0.113.1", T0, NULL));
+	/* the same block added at run time is the file's: still one */
+	dyn(r, 0, "203.0.113.16", 28, true);
+	assert_int_equal(count_of(r, "203.0.113.1", T0), 1);
+	dyn(r, 0, "203.0.113.32", 28, true);
+	assert_true(look(r, "203.0.113.1", T0, NULL));
 	escal_rule_free(r);
 
 	/* a /16 rule counts the /24 blocks inside */
@@ -285,6 +290,47 @@ many_dynamic(void **state)
 }
 
 static void
+many_file_entries(void **state)
+{
+	struct escal_rule *r = rule(24, 64, 50, 0);
+	uint32_t x = 12345, net, host;
+	char a[32];
+	unsigned i;
+
+	(void)state;
+	/* 60 hosts in each of 100 /24s, every one twice, in random order */
+	for (i = 0; i < 12000; i++) {
+		x = x * 1103515245u + 12345u;
+		net = (x >> 8) % 100;
+		host = (x >> 20) % 60;
+		snprintf(a, sizeof(a), "10.%u.%u.%u", net / 10, net % 10, host);
+		file(r, a, 32, false);
+		file(r, a, 32, false);
+	}
+	for (i = 0; i < 6000; i++) {
+		snprintf(a, sizeof(a), "10.%u.%u.%u", i / 600, i / 60 % 10,
+		    i % 60);
+		file(r, a, 32, false);
+	}
+	file(r, "10.0.0.64", 26, false);
+	assert_int_equal(escal_file_done(r), 0);
+	assert_int_equal(escal_file_entries(r), 6001);
+	for (i = 0; i < 100; i++) {
+		snprintf(a, sizeof(a), "10.%u.%u.200", i / 10, i % 10);
+		assert_int_equal(count_of(r, a, T0), i == 0 ? 61 : 60);
+		assert_true(look(r, a, T0, NULL));
+	}
+	/* what the files hold counts once */
+	dyn(r, 0, "10.9.9.59", 32, true);
+	dyn(r, 0, "10.0.0.64", 26, true);
+	assert_int_equal(count_of(r, "10.9.9.1", T0), 60);
+	assert_int_equal(count_of(r, "10.0.0.1", T0), 61);
+	dyn(r, 0, "10.9.9.60", 32, true);
+	assert_int_equal(count_of(r, "10.9.9.1", T0), 61);
+	escal_rule_free(r);
+}
+
+static void
 sightings_expire(void **state)
 {
 	struct escal_rule *r = rule(24, 64, 2, 3600);
@@ -347,7 +393,10 @@ ipv6_networks(void **state)
 	file(r, "2001:db8:1:3::", 64, false);	/* a /64 inside: one */
 	file(r, "2001:db8::", 32, false);		/* wider: nothing */
 	file(r, "2001:db8:1:ffff::5", 128, true);
+	file(r, "2001:db8:1:eeee::100", 120, true);
 	assert_int_equal(escal_file_done(r), 0);
+	assert_false(look(r, "2001:db8:1:eeee::1ff", T0, NULL));
+	assert_true(look(r, "2001:db8:1:eeee::200", T0, NULL));
 	assert_true(look(r, "2001:db8:1:9999::1", T0, NULL));
 	assert_false(look(r, "2001:db8:1:ffff::5", T0, NULL));
 	assert_false(look(r, "2001:db8:2::1", T0, NULL));
@@ -506,6 +555,7 @@ main(void)
 		cmocka_unit_test(exclusions),
 		cmocka_unit_test(dynamic_entries),
 		cmocka_unit_test(many_dynamic),
+		cmocka_unit_test(many_file_entries),
 		cmocka_unit_test(sightings_expire),
 		cmocka_unit_test(ipv6_networks),
 		cmocka_unit_test(carry_to_next_view),
