@@ -20,7 +20,8 @@
  * so a transfer costs the loop about one message per client per
  * iteration and a client that stops reading costs nothing but its
  * connection. IXFR (RFC 1995): the client's serial current or newer:
- * that SOA alone; else the whole zone as an AXFR answers it.
+ * that SOA alone; else the whole zone as an AXFR answers it. A zone
+ * over data past its $TIMESTAMP expiry answers SERVFAIL, as to queries.
  *
  * NOTIFY (RFC 1996): on every new serial, to the zone's notify:
  * targets (default: the allow-transfer addresses that are single hosts,

@@ -957,7 +957,9 @@ xfr_query(struct xfr *x, struct view *v, const struct dns_query *q, int rc,
 			    who);
 		return refuse(q, msg, len, DNS_RCODE_REFUSED, out, cap, st);
 	}
-	if ((t = calloc(1, sizeof(*t))) == NULL)
+	/* data past its $TIMESTAMP expiry: the zone answers SERVFAIL */
+	if ((z->expires != 0 && z->expires < time(NULL)) ||
+	    (t = calloc(1, sizeof(*t))) == NULL)
 		return refuse(q, msg, len, DNS_RCODE_SERVFAIL, out, cap, st);
 	t->z = z;
 	t->id = q->id;

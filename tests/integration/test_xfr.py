@@ -110,12 +110,19 @@ def names():
 
 
 def answer(port, name, qtype):
-    """(rcode, A set, TXT set) of a UDP query, retried once on silence."""
-    for _ in range(3):
+    """(rcode, A set, TXT set) of a UDP query, asked again on silence,
+    and on SERVFAIL for up to 5 s: a secondary that has just loaded a
+    zone may still answer a moment from a server process without it."""
+    deadline = time.monotonic() + 5
+    got = None
+    while time.monotonic() < deadline:
         m = h.query(name, qtype, port, timeout=1.0)
         if m is not None:
-            return (m.rcode_name, m.a_set(), m.txt_set())
-    return None
+            got = (m.rcode_name, m.a_set(), m.txt_set())
+            if m.rcode_name != "SERVFAIL":
+                break
+        time.sleep(0.1)
+    return got
 
 
 def soa_serial(port):
