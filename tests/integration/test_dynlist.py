@@ -9,6 +9,7 @@ Measures the time from "list add" to the first listed answer.
 import os
 import re
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -317,6 +318,10 @@ def concurrent(t):
     t.eq(fails, [], "400 adds from 8 processes at once: all OK")
     r, rows, count = show(srv, "local")
     t.eq(count, "400 entries", "list show counts all 400")
+    shown = [socket.inet_aton(l.split("\t")[1])
+             for l in r.stdout.splitlines() if l.count("\t") == 4]
+    t.ok(len(shown) == 400 and shown == sorted(shown),
+         "list show: in address order")
     res = h.dig_batch(["%s.agg.test A" % h.rev4(ip) for ip in addrs],
                       srv.port)
     bad = [ip for ip in addrs
