@@ -34,7 +34,9 @@
  * reloads, and a list that leaves the config keeps its entries (they
  * answer again when it comes back). dyn_bind() stores in each vlist of
  * a view the dyn_list of its name (vl->dyn); the loop calls it for every
- * view it swaps in, before the view answers. Lookups read the index
+ * view it swaps in, before the view answers. Other modules reach a
+ * list's entries through vl->dyn or dyn_list_find(dyn_main, name), and
+ * visit them with dyn_walk(). Lookups read the index
  * with no allocation, no lock, no I/O; a list without entries costs the
  * query path one check (dyn_any()).
  *
@@ -67,6 +69,7 @@ struct ev_loop;
 struct view;
 struct dyn;
 struct dyn_ent;
+struct dyn_anc;
 
 #define DYN_TTL_DEFAULT		(7u * 86400)	/* expiry when not given */
 #define DYN_NEVER		UINT32_MAX	/* a ttl: never expires */
@@ -88,6 +91,7 @@ struct dyn_list {
 					   expired and wait for removal) */
 	char		 *name;
 	uint32_t	  ttl;		/* answer TTL: the list's ttl: */
+	unsigned	  fams;		/* DYN_FAM_* its type answers */
 	struct dyn_ent	**tab;		/* open addressing, NULL = free */
 	size_t		  mask;		/* slots - 1; 0 when no table */
 	uint32_t	  len4[33];	/* IPv4 entries per prefix length */
@@ -95,8 +99,14 @@ struct dyn_list {
 	uint64_t	  lens4;	/* bit l: some IPv4 entry of length l */
 	uint64_t	  lens6[3];
 	size_t		  nnames, nwild;
+	struct dyn_anc	 *anc;		/* names with entries below them */
+	size_t		  amask, nanc;
 	struct dyn_list	 *next;
 };
+
+#define DYN_FAM_IP4	0x1
+#define DYN_FAM_IP6	0x2
+#define DYN_FAM_NAME	0x4
 
 /* Does dl (a vlist's dyn, may be NULL) hold any entry? */
 static inline bool
@@ -136,7 +146,9 @@ struct dyn_list *dyn_list_find(const struct dyn *d, const char *name);
 
 /*
  * Bind every vlist of v to the dyn_list of its name (vl->dyn) and give
- * each list the TTL of its config (its values' lv_ttl). A list whose
+ * each list the TTL of its config (its values' lv_ttl) and the family
+ * its type answers (entries of another family, added before the type
+ * changed, stay in the store but answer nothing). A list whose
  * dyn_list cannot be made (out of memory) keeps vl->dyn NULL: it answers
  * from its files. Accepts d NULL (binds nothing).
  */
@@ -161,6 +173,15 @@ int	 dyn_lookup_ip6(const struct dyn_list *dl, const uint8_t addr[16],
 int	 dyn_lookup_name(const struct dyn_list *dl, const char *name,
 	    size_t len, time_t now, const struct list_value **vals, int max,
 	    size_t *subj_off);
+
+/*
+ * 1 when some name entry of dl lies strictly below name, or a wildcard
+ * entry covers name's children ("*.name" or above), so that name, not
+ * listed itself, is an empty non-terminal (as list_has_below()); else
+ * 0. Counts entries still indexed, expired or not.
+ */
+int	 dyn_has_below(const struct dyn_list *dl, const char *name,
+	    size_t len);
 
 /* What the store knows of an entry beyond its key and value. */
 struct dyn_info {

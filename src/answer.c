@@ -760,7 +760,10 @@ answer_merge(const struct view *v, struct answer_state *st,
 	return st->listed;
 }
 
-/* name_has_below - is the name an empty non-terminal of a name list? */
+/*
+ * name_has_below - is the name an empty non-terminal of a name list
+ * (its files or its dynamic entries)?
+ */
 static int
 name_has_below(const struct vzone *z, const struct subject *s)
 {
@@ -772,6 +775,9 @@ name_has_below(const struct vzone *z, const struct subject *s)
 		if (src->kind == VSRC_LIST && src->vl->data != NULL &&
 		    list_type(src->vl->data) == LIST_DNSET &&
 		    list_has_below(src->vl->data, s->name, s->name_len))
+			return 1;
+		if (src->kind == VSRC_LIST && dyn_any(src->vl->dyn) &&
+		    dyn_has_below(src->vl->dyn, s->name, s->name_len))
 			return 1;
 		if (s->only)
 			break;

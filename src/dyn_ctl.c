@@ -5,7 +5,9 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "conf.h"
@@ -108,6 +110,8 @@ struct show {
 	struct ctl_out	*o;
 	time_t		 now;
 	size_t		 n;
+	const struct list_entry **all;	/* gathered to be sorted, or NULL:
+					   shown as walked */
 };
 
 static int
@@ -115,9 +119,32 @@ show_cb(void *arg, const struct list_entry *e)
 {
 	struct show *sh = arg;
 
-	show_one(sh->o, dyn_entry_info(e), sh->now);
+	if (sh->all != NULL)
+		sh->all[sh->n] = e;
+	else
+		show_one(sh->o, dyn_entry_info(e), sh->now);
 	sh->n++;
 	return 0;
+}
+
+/* entry_cmp - list name, then IPv4, IPv6, names; address, length */
+static int
+entry_cmp(const void *pa, const void *pb)
+{
+	const struct list_entry *a = *(const struct list_entry *const *)pa;
+	const struct list_entry *b = *(const struct list_entry *const *)pb;
+	int fa = a->family == AF_UNSPEC ? 99 : a->family;
+	int fb = b->family == AF_UNSPEC ? 99 : b->family;
+	int c = strcmp(dyn_entry_info(a)->list, dyn_entry_info(b)->list);
+
+	if (c != 0 || fa != fb)
+		return c != 0 ? c : fa - fb;
+	if (a->family == AF_UNSPEC)
+		return strcmp(dyn_entry_info(a)->text,
+		    dyn_entry_info(b)->text);
+	if ((c = memcmp(a->key, b->key, 16)) != 0)
+		return c;
+	return (int)a->plen - (int)b->plen;
 }
 
 /* local_list - the local list of this name in v, or NULL */
@@ -309,8 +336,9 @@ static bool
 list_show(struct dyn *d, const struct view *v, int argc, char **argv,
     time_t now, struct ctl_out *o)
 {
-	struct show sh = { o, now, 0 };
+	struct show sh = { o, now, 0, NULL };
 	const struct conf_list *cl = NULL;
+	size_t total = 0, i;
 	const struct dyn_list *dl;
 	const struct dyn_info *di;
 	struct dyn_key k;
@@ -345,10 +373,21 @@ list_show(struct dyn *d, const struct view *v, int argc, char **argv,
 		ctl_printf(o, "1 entry\n");
 		return true;
 	}
+	/* sorted when there is memory for it, else as stored */
+	for (dl = dyn_lists(d); dl != NULL; dl = dl->next)
+		if (argc != 3 || strcmp(dl->name, argv[2]) == 0)
+			total += dl->n;
+	sh.all = total > 0 ? calloc(total, sizeof(*sh.all)) : NULL;
 	for (dl = dyn_lists(d); dl != NULL; dl = dl->next) {
 		if (argc == 3 && strcmp(dl->name, argv[2]) != 0)
 			continue;
 		dyn_walk(dl, 0, show_cb, &sh);
+	}
+	if (sh.all != NULL) {
+		qsort(sh.all, sh.n, sizeof(*sh.all), entry_cmp);
+		for (i = 0; i < sh.n; i++)
+			show_one(o, dyn_entry_info(sh.all[i]), now);
+		free(sh.all);
 	}
 	ctl_printf(o, "%zu entr%s\n", sh.n, sh.n == 1 ? "y" : "ies");
 	if (dyn_error(d) != NULL)

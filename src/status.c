@@ -8,6 +8,7 @@
 
 #include "cache.h"
 #include "ctl.h"
+#include "dyn.h"
 #include "err.h"
 #include "escal.h"
 #include "status.h"
@@ -73,6 +74,25 @@ status_upstreams(struct ctl_out *o, const struct status_info *si,
 	    "");
 }
 
+/* status_dyn - the dynamic entries: how many, or why none can be stored */
+static void
+status_dyn(struct ctl_out *o)
+{
+	const struct dyn_list *dl;
+	size_t n = 0, nl = 0;
+
+	for (dl = dyn_lists(dyn_main); dl != NULL; dl = dl->next) {
+		n += dl->n;
+		nl += dl->n > 0;
+	}
+	if (dyn_error(dyn_main) != NULL)
+		ctl_printf(o, "dynamic: %zu entries; cannot store: %s\n", n,
+		    dyn_error(dyn_main));
+	else
+		ctl_printf(o, "dynamic: %zu entr%s in %zu list%s\n", n,
+		    n == 1 ? "y" : "ies", nl, nl == 1 ? "" : "s");
+}
+
 /* status_write - the "status" text */
 void
 status_write(struct ctl_out *o, const struct status_info *si, time_t now)
@@ -135,6 +155,7 @@ status_write(struct ctl_out *o, const struct status_info *si, time_t now)
 		    escal_live_entries(ve->rule), escal_memory(ve->rule),
 		    ve->build_secs);
 	}
+	status_dyn(o);
 	status_upstreams(o, si, now);
 #undef OUT
 }

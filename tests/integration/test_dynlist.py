@@ -9,6 +9,7 @@ Measures the time from "list add" to the first listed answer.
 import os
 import re
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -144,8 +145,11 @@ def add_answers(t):
     t.eq(r.txt_set() if r else None, ["name spam.example"],
          "served name list: $ is the entry's name")
     r = srv.kdig("spam.example.agg.test", "A")
-    t.eq(r.status if r else None, "NXDOMAIN",
-         "the wildcard's own name is not listed")
+    t.eq((r.status, r.a_set(), r.soa_in_authority()) if r else None,
+         ("NOERROR", [], True), "the wildcard's own name is not listed: "
+         "no data (names are below it), as for list files")
+    r = srv.kdig("other.example.agg.test", "A")
+    t.eq(r.status if r else None, "NXDOMAIN", "a name beside it: NXDOMAIN")
     # IPv6
     r = srv.ctl("list", "add", "six", "2001:db8:1::/48")
     t.ok(r.returncode == 0, "list add of an IPv6 prefix", r.stderr)
@@ -167,6 +171,9 @@ def add_answers(t):
     t.eq(count, "3 entries", "list show: the count")
     r, rows, count = show(srv, "local", "203.0.113.7")
     t.eq((len(rows), count), (1, "1 entry"), "list show LIST ENTRY")
+    r = srv.ctl("status")
+    t.ok(re.search(r"^dynamic: 3 entries in 3 lists$", r.stdout, re.M),
+         "status counts the dynamic entries", r.stdout)
     # the LMDB file reads well in mdb_dump
     d = h.run(["mdb_dump", "-p", "-n", os.path.join(srv.tmp, "state",
                                                      "dyn.mdb")])
@@ -311,6 +318,10 @@ def concurrent(t):
     t.eq(fails, [], "400 adds from 8 processes at once: all OK")
     r, rows, count = show(srv, "local")
     t.eq(count, "400 entries", "list show counts all 400")
+    shown = [socket.inet_aton(l.split("\t")[1])
+             for l in r.stdout.splitlines() if l.count("\t") == 4]
+    t.ok(len(shown) == 400 and shown == sorted(shown),
+         "list show: in address order")
     res = h.dig_batch(["%s.agg.test A" % h.rev4(ip) for ip in addrs],
                       srv.port)
     bad = [ip for ip in addrs
@@ -376,6 +387,9 @@ def unusable_store(t):
          srv.log(), "the log says why", srv.log_tail(5))
     t.eq(q4(srv, "198.51.100.1"), ("NOERROR", ["127.0.0.2"]),
          "the lists' files answer")
+    r = srv.ctl("status")
+    t.ok(re.search(r"^dynamic: 0 entries; cannot store: state-dir ",
+                   r.stdout, re.M), "status says why", r.stdout)
     r = srv.ctl("list", "add", "local", "192.0.2.1")
     t.ok(r.returncode == 1 and "cannot be stored" in r.stderr and
          "state-dir" in r.stderr, "list add: exit 1, says why", r.stderr)

@@ -306,6 +306,7 @@ names(void **state)
 {
 	struct dyn *d = open_store();
 	const struct list_value *v;
+	char err[128];
 	size_t off;
 
 	(void)state;
@@ -331,6 +332,27 @@ names(void **state)
 	assert_null(getn(d, "dom", "example.com", T0, &off));
 	assert_int_equal(dyn_value_info(getn(d, "dom", "q.example.org", T0,
 	    &off))->text[0], '*');
+	/* the names with entries below them: empty non-terminals */
+	assert_true(dyn_has_below(dyn_list_find(d, "dom"), "example.org", 11));
+	assert_true(dyn_has_below(dyn_list_find(d, "dom"), "org", 3));
+	assert_true(dyn_has_below(dyn_list_find(d, "dom"), "b.example.org",
+	    13));
+	assert_false(dyn_has_below(dyn_list_find(d, "dom"),
+	    "mail.example.org", 16));
+	assert_false(dyn_has_below(dyn_list_find(d, "dom"), "example.com",
+	    11));
+	assert_int_equal(dyn_del(d, "dom", LIST_DNSET, "*.b.example.org", err,
+	    sizeof(err)), 0);
+	assert_false(dyn_has_below(dyn_list_find(d, "dom"), "b.example.org",
+	    13));
+	assert_int_equal(dyn_del(d, "dom", LIST_DNSET, "*.example.org", err,
+	    sizeof(err)), 0);
+	assert_true(dyn_has_below(dyn_list_find(d, "dom"), "example.org", 11));
+	assert_int_equal(dyn_del(d, "dom", LIST_DNSET, "mail.example.org",
+	    err, sizeof(err)), 0);
+	assert_false(dyn_has_below(dyn_list_find(d, "dom"), "example.org",
+	    11));
+	assert_false(dyn_has_below(dyn_list_find(d, "dom"), "org", 3));
 	assert_int_equal(add(d, "dom", LIST_DNSET, "bad name", 10, NULL, 0,
 	    T0), RBLMUX_EPARSE);
 	assert_int_equal(add(d, "dom", LIST_DNSET, "*.", 10, NULL, 0, T0),
@@ -744,6 +766,14 @@ answers(void **state)
 	assert_string_equal(b, "127.0.0.4");
 	assert_int_equal(ask(v, "file.example.dbl.test", DNS_TYPE_A, T0, b,
 	    sizeof(b)), 0);
+	/* above a dynamic name: no data, not NXDOMAIN (RFC 8020) */
+	assert_int_equal(ask(v, "evil.example.dbl.test", DNS_TYPE_A, T0, b,
+	    sizeof(b)), 0);
+	assert_string_equal(b, "");
+	assert_int_equal(ask(v, "example.all.test", DNS_TYPE_A, T0, b,
+	    sizeof(b)), 0);
+	assert_int_equal(ask(v, "other.example.dbl.test", DNS_TYPE_A, T0, b,
+	    sizeof(b)), 3);
 	dyn_close(d);
 	view_unref(v);
 }
@@ -816,6 +846,15 @@ rebind(void **state)
 	assert_int_equal(ask(v2, "9.113.0.203.bl.test", DNS_TYPE_A, T0, b,
 	    sizeof(b)), 0);
 	assert_int_equal(dyn_list_find(d, "gone")->n, 1);
+	/* an entry of a family the list's type does not take (the type
+	   changed since) answers nothing, and stays */
+	assert_int_equal(add(d, "names", LIST_IP4SET, "203.0.113.9", 100,
+	    NULL, 0, T0), 1);
+	assert_null(get4(d, "names", "203.0.113.9", T0));
+	assert_int_equal(ask(v2, "9.113.0.203.all.test", DNS_TYPE_A, T0, b,
+	    sizeof(b)), 0);
+	assert_string_equal(b, "127.0.0.2");	/* local alone */
+	assert_int_equal(dyn_list_find(d, "names")->n, 1);
 	dyn_close(d);
 	view_unref(v);
 	view_unref(v2);
