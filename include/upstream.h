@@ -95,7 +95,10 @@ bool	 upstream_only_missing(const struct view *v,
  * Told each time uc stores an upstream's listing of an address (a lookup
  * answered) or uses one fresh from the cache: the upstream (its clause,
  * in the config it was asked under), the codes, the address (family
- * AF_INET: 4 bytes, AF_INET6: 16). Names are not told. Escalation rules
+ * AF_INET: 4 bytes, AF_INET6: 16). Names are not told. What a query
+ * used from the cache is told once the loop's iteration ends (at most
+ * UPC_SEEN_MAX a time, more are not told), so that answering allocates
+ * nothing. Escalation rules
  * count these sightings. One function per client; NULL turns it off.
  */
 struct conf_upstream;

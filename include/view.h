@@ -34,7 +34,10 @@
  * the defaults of a zone without soa: and ns: lines.
  *
  * Reference counts are atomic; a view and everything it points to is
- * read-only once view_build() returns.
+ * read-only once view_build() returns, but for the SOA serial of each
+ * served zone (vzone.serial and its bytes in soa_rdata), which the
+ * publisher (xfr.c) sets in the loop thread before the view answers and
+ * when dynamic data changes.
  */
 #ifndef RBLMUX_VIEW_H
 #define RBLMUX_VIEW_H

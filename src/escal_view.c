@@ -207,7 +207,7 @@ escal_view_feed(struct view *v, const struct dyn *d, time_t now)
 	size_t i, j;
 	int rc = 0;
 
-	for (i = 0; d != NULL && i < v->nescal; i++) {
+	for (i = 0; i < v->nescal; i++) {
 		struct vescal *ve = &v->escal[i];
 
 		if (ve->live || ve->rule == NULL)
@@ -216,7 +216,7 @@ escal_view_feed(struct view *v, const struct dyn *d, time_t now)
 		for (j = 0; j < ve->nsrc && j < ESCAL_MAX_SRC; j++) {
 			struct feed f = { ve->rule, (unsigned)j, 0 };
 
-			if (ve->src[j].kind != VSRC_LIST)
+			if (d == NULL || ve->src[j].kind != VSRC_LIST)
 				continue;
 			dyn_walk(dyn_list_find(d, ve->src[j].name), now,
 			    feed_cb, &f);

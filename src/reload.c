@@ -95,12 +95,34 @@ reload_report_counts(const struct reload_report *r, char *buf, size_t bufsz)
 	return buf;
 }
 
+/* named_escalation - is name an escalation rule of c? */
+static bool
+named_escalation(const struct conf *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->nescalations; i++)
+		if (strcmp(c->escalations[i].name, name) == 0)
+			return true;
+	return false;
+}
+
 /* reload_not_yet - say which configured features this version does not run */
 void
 reload_not_yet(const struct conf *c)
 {
 	const struct conf_server *s = &c->server;
+	size_t i, j;
 
+	for (i = 0; i < c->nescalations; i++)
+		for (j = 0; j < c->escalations[i].nsources; j++)
+			if (c->escalations[i].sources[j] != NULL &&
+			    named_escalation(c,
+			    c->escalations[i].sources[j]))
+				log_warnx("escalation %s: source %s is an "
+				    "escalation, whose networks count nothing "
+				    "in this version", c->escalations[i].name,
+				    c->escalations[i].sources[j]);
 	if (s->metrics != NULL)
 		log_warnx("metrics: %s: the metrics listener is not available "
 		    "in this version", s->metrics->text);

@@ -182,16 +182,43 @@ upclient_on_listed(struct upclient *uc, upclient_listed_fn *fn, void *arg)
 /* upc_listed - an upstream listed an address: tell on_listed */
 void
 upc_listed(struct upclient *uc, const struct conf_upstream *cu,
-    const uint32_t *a, size_t na, const struct cache_key *k, time_t now)
+    const uint32_t *a, size_t na, const struct cache_key *k, time_t now,
+    bool later)
 {
+	struct upc_seen *s;
+
 	if (uc->on_listed == NULL || na == 0)
 		return;
+	if (later) {
+		if (uc->nseen == UPC_SEEN_MAX || k->len > 17)
+			return;
+		s = &uc->seen[uc->nseen++];
+		s->cu = cu;
+		s->na = na < UPRESP_MAX_A ? na : UPRESP_MAX_A;
+		memcpy(s->a, a, s->na * sizeof(*a));
+		s->key.len = k->len;
+		memcpy(s->key.b, k->b, k->len);
+		s->now = now;
+		return;
+	}
 	if (k->len == 5 && k->b[0] == CACHE_KEY_IP4)
 		uc->on_listed(uc->on_listed_arg, cu, a, na, AF_INET, k->b + 1,
 		    now);
 	else if (k->len == 17 && k->b[0] == CACHE_KEY_IP6)
 		uc->on_listed(uc->on_listed_arg, cu, a, na, AF_INET6,
 		    k->b + 1, now);
+}
+
+/* upc_listed_flush - tell the listings fill() used */
+void
+upc_listed_flush(struct upclient *uc)
+{
+	size_t i, n = uc->nseen;
+
+	uc->nseen = 0;
+	for (i = 0; i < n; i++)
+		upc_listed(uc, uc->seen[i].cu, uc->seen[i].a, uc->seen[i].na,
+		    &uc->seen[i].key, uc->seen[i].now, false);
 }
 
 /* complete - source i (result code of cu) from outcome o */
@@ -289,7 +316,7 @@ upc_fill(struct upclient *uc, const struct view *v, struct answer_state *st,
 				if (e.status == CACHE_LISTED)
 					upc_listed(uc, cu, e.a, e.na >
 					    UPRESP_MAX_A ? UPRESP_MAX_A : e.na,
-					    &key, now);
+					    &key, now, true);
 				up->n.hits++;
 				uc->st->cache_hits++;
 				if (usable && e.ttl >= PREFETCH_DIV &&
@@ -457,6 +484,7 @@ release_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 {
 	struct upclient *uc = w->data;
 
+	upc_listed_flush(uc);
 	cache_reader_release(uc->reader);
 	(void)loop;
 	(void)revents;
@@ -570,6 +598,7 @@ upclient_apply(struct upclient *uc, const struct view *v)
 	time_t now = time(NULL);
 	size_t i;
 
+	upc_listed_flush(uc);	/* while their clauses live */
 	if (uc->vc == v->vc)
 		return;
 	atomic_fetch_add(&v->vc->refs, 1);

@@ -149,6 +149,16 @@ struct probe {
 						   upstream */
 };
 
+/* A listing fill() used, for on_listed. */
+#define UPC_SEEN_MAX	256
+struct upc_seen {
+	const struct conf_upstream *cu;
+	uint32_t		 a[UPRESP_MAX_A];
+	size_t			 na;
+	struct cache_key	 key;
+	time_t			 now;
+};
+
 struct upclient {
 	struct ev_loop		*loop;
 	struct cache		*cache;
@@ -173,6 +183,11 @@ struct upclient {
 	struct cache_rec	 rec;		/* fill()'s one record */
 	upclient_listed_fn	*on_listed;	/* upclient_on_listed() */
 	void			*on_listed_arg;
+	struct upc_seen		 seen[UPC_SEEN_MAX];	/* listings fill()
+						   used, told before the loop
+						   waits (no allocation while
+						   answering) */
+	size_t			 nseen;
 };
 
 
@@ -192,11 +207,14 @@ size_t	 upc_server(const struct upstate *up, size_t k,
 
 /*
  * An upstream (clause cu) listed the subject of cache key k with codes
- * a[0..na-1] at now: tell upclient_on_listed()'s function, if any.
+ * a[0..na-1] at now: tell upclient_on_listed()'s function, if any; with
+ * later, after the loop's iteration (upc_listed_flush(): while a query
+ * is answered nothing may allocate), or never when UPC_SEEN_MAX wait.
  */
 void	 upc_listed(struct upclient *uc, const struct conf_upstream *cu,
 	    const uint32_t *a, size_t na, const struct cache_key *k,
-	    time_t now);
+	    time_t now, bool later);
+void	 upc_listed_flush(struct upclient *uc);
 
 /* upstream_lookup.c */
 

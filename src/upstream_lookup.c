@@ -491,7 +491,8 @@ put(struct lookup *lk, const struct outcome *o, time_t now)
 	if (!lk->has_key || !health_trusted(&lk->up->h))
 		return;
 	if (o->status == ANSWER_RES_LISTED)
-		upc_listed(lk->uc, lk->up->cu, o->a, o->na, &lk->key, now);
+		upc_listed(lk->uc, lk->up->cu, o->a, o->na, &lk->key, now,
+		    false);
 	if (lk->uc->cache == NULL)
 		return;
 	memset(&e, 0, sizeof(e));

@@ -47,6 +47,11 @@ escalation:
     txt: "Entire /24 listed: $count hosts listed in $prefix"
 
 escalation:
+    name: nested
+    source: local24
+    prefix: 16
+
+escalation:
     name: local48
     source: local6
     prefix6: 48
@@ -200,6 +205,8 @@ def lookup_and_log(t):
          r.stdout, "lookup: below the threshold", r.stdout)
     t.ok("escalation rules are not available" not in srv.log(),
          "no start-up warning for escalation", srv.log_tail(5))
+    t.ok("escalation nested: source local24 is an escalation" in
+         srv.log(), "an escalation as a source: a warning", srv.log_tail(5))
     srv.stop()
 
 
