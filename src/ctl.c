@@ -29,6 +29,7 @@
 #include "pending.h"
 #include "upstream.h"
 #include "err.h"
+#include "gen.h"
 #include "log.h"
 #include "view.h"
 
@@ -876,13 +877,14 @@ run(struct ctl_client *cl)
 		ok = false;
 	} else if (strcmp(argv[0], "flush") == 0) {
 		ok = ctl_flush(argc, argv, o);
-	} else if (strcmp(argv[0], "list") == 0 || strcmp(argv[0], "export") == 0 ||
-	    strcmp(argv[0], "gen") == 0) {
+	} else if (strcmp(argv[0], "gen") == 0) {
+		ok = gen_command(c->hooks.view(c->hooks.arg), argc, argv, o);
+	} else if (strcmp(argv[0], "list") == 0 || strcmp(argv[0], "export") == 0) {
 		ctl_printf(o, "%s: not available in this version\n", argv[0]);
 		ok = false;
 	} else {
 		ctl_printf(o, "unknown command: %.64s (commands: status, stats, "
-		    "lookup, flush, reload)\n", argv[0]);
+		    "lookup, flush, reload, gen)\n", argv[0]);
 		ok = false;
 	}
 	reply(cl, ok, NULL);

@@ -34,7 +34,9 @@ usage(void)
 	    "  lookup IP|NAME [ZONE]  each source's answer and the reply\n"
 	    "  flush IP|NAME | --source NAME | --all\n"
 	    "                         remove cached upstream results\n"
-	    "  reload                 re-read config and lists\n");
+	    "  reload                 re-read config and lists\n"
+	    "  gen spamassassin|postfix|postscreen|exim|rspamd ZONE\n"
+	    "                         a client config for the zone\n");
 	exit(2);
 }
 
