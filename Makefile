@@ -24,7 +24,11 @@ LIBS		 = -lldns -lev -llmdb -lpthread -lm
 # Debian packages needed to build, and in addition to test.
 BUILD_DEPS	 = gcc make pkg-config libldns-dev libev-dev liblmdb-dev
 TEST_DEPS	 = libcmocka-dev rbldnsd knot-dnsutils bind9-dnsutils python3 \
-		   clang libclang-rt-14-dev mandoc lmdb-utils unbound spamassassin
+		   clang libclang-rt-14-dev mandoc lmdb-utils unbound spamassassin \
+		   postfix nsd knot dnsdist rspamd libidn12
+# Test-only packages unpacked under build/debs, not installed (exim4
+# conflicts with postfix); tests/integration/test_gen.py runs exim4 there.
+TEST_DEBS	 = exim4-base exim4-daemon-light
 
 B		 = build
 HDRS		:= $(wildcard include/*.h src/*.h)
@@ -155,6 +159,7 @@ deps:
 
 deps-test:
 	@tools/install-deps $(BUILD_DEPS) $(TEST_DEPS)
+	@tools/unpack-debs $(B)/debs $(TEST_DEBS)
 
 # --- the two README commands ----------------------------------------------
 

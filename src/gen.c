@@ -56,7 +56,8 @@ struct gen {
 	unsigned		 top;		/* octet 1..3 of the highest bit
 						   (bitmask), 3 otherwise */
 	unsigned		 maxscore;	/* score zones: the highest */
-	bool			 whole;		/* some rule asks the zone itself */
+	bool			 whole;		/* some rule tests the zone's
+						   answer (bit, value, score) */
 };
 
 static const char *const answer_word[] = { "bitmask", "each", "score" };
@@ -187,7 +188,7 @@ add_rule(struct gen *g, const struct vsource *src, enum gen_how how,
 		describe(g->v, src, r->what, sizeof(r->what));
 	rule_name(g, r, suffix);
 	g->nr++;
-	if (how != GH_SUBZONE)
+	if (how != GH_SUBZONE && how != GH_ANY)
 		g->whole = true;
 	return r;
 }
@@ -756,7 +757,7 @@ gen_rspamd(struct gen *g)
 	    "local.d/rbl.conf, the second in\n# local.d/rbl_group.conf. "
 	    "Scores are the members' weights.");
 	ctl_printf(g->o, "\n# local.d/rbl.conf\nrbls {");
-	if (g->whole)
+	if (g->whole || (g->nr == 1 && g->r[0].how == GH_ANY))
 		rspamd_rbl(g, NULL);
 	for (i = 0; i < g->nr; i++)
 		if (g->r[i].how == GH_SUBZONE)

@@ -1,0 +1,535 @@
+#!/usr/bin/env python3
+"""test_gen -- `rblmuxctl gen` snippets checked by the real clients.
+
+One rblmuxd serves four kinds of zone over three local lists and an
+allowlist: bitmask (agg.rbl.test), each, score and served. For each
+client the snippet is generated from the running server and then:
+
+- SpamAssassin: the rules of every zone pass `spamassassin --lint`, and a
+  message whose last external relay is listed in two lists of the
+  bitmask zone hits exactly the two matching rules, SpamAssassin asking
+  rblmuxd (`dns_server`);
+- Postfix and postscreen: `postconf -c DIR -n` reads the lines without a
+  word and gives every value back; the filters, read with Postfix's
+  d.d.d.d pattern rules, match exactly the answers rblmuxd gives for
+  listed addresses (and postscreen's weights add up to the score zone's
+  answer);
+- Exim: `exim -bV` reads a configuration holding the ACL statements
+  (exim4 from build/debs: it cannot be installed beside postfix);
+- rspamd: `rspamadm configtest` loads a copy of the packaged
+  configuration with the snippet in local.d.
+
+Errors (unknown client or zone), determinism and liveness (a reload that
+moves a bit moves it in the snippet) are checked through rblmuxctl.
+A client that is not installed is a SKIP line.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+
+h.SUITE_TIMEOUT = int(os.environ.get("RBLMUX_IT_TIMEOUT", "400"))
+SPAMASSASSIN = shutil.which(os.environ.get("SPAMASSASSIN", "spamassassin"))
+POSTCONF = shutil.which("postconf")
+RSPAMADM = shutil.which("rspamadm")
+DEBS = os.path.join(h.ROOT, "build", "debs", "root")
+EXIM = shutil.which("exim4") or (
+    os.path.join(DEBS, "usr", "sbin", "exim4")
+    if os.path.exists(os.path.join(DEBS, "usr", "sbin", "exim4")) else None)
+
+CONF = """
+server:
+    listen: 127.0.0.1@@PORT@
+    listen: ::1@@PORT@
+    control-socket: @TMP@/ctl.sock
+    check-interval: 0
+
+local-list:
+    name: lista
+    file: @TMP@/lista.ip4set
+
+local-list:
+    name: listb
+    file: @TMP@/listb.ip4set
+
+local-list:
+    name: listc
+    file: @TMP@/listc.ip4set
+
+local-list:
+    name: friends
+    file: @TMP@/friends.ip4set
+    allow: yes
+
+zone:
+    name: agg.rbl.test
+    answer: bitmask
+    bit: 2 lista
+    bit: 4 listb
+    bit: @BITC@ listc
+    exempt: friends
+
+zone:
+    name: each.rbl.test
+    answer: each
+    result: lista 127.0.0.10
+    result: listb
+    result: listc 127.0.0.12
+
+zone:
+    name: score.rbl.test
+    answer: score
+    result: lista
+    result: listb
+    result: listc
+    result: friends
+    weight: 2 lista
+    weight: 3 listc
+
+zone:
+    name: bl.rbl.test
+    serve: lista listb
+"""
+
+LISTS = {
+    "lista": "203.0.113.7\n198.51.100.0/24\n",
+    "listb": "203.0.113.7\n192.0.2.9\n",
+    "listc": "192.0.2.9\n198.51.100.44\n",
+    "friends": "198.51.100.45\n",
+}
+# subject -> the lists listing it (198.51.100.45: friends allowlists
+# it in agg.rbl.test, and outweighs lista in score.rbl.test)
+SUBJECTS = {
+    "203.0.113.7": {"lista", "listb"},
+    "192.0.2.9": {"listb", "listc"},
+    "198.51.100.44": {"lista", "listc"},
+    "198.51.100.45": {"lista", "friends"},
+    "203.0.113.99": set(),
+}
+
+
+def expected(zone, listed):
+    """What the rules of zone hit for a subject the lists list."""
+    if zone == "agg.rbl.test":
+        return set() if "friends" in listed else listed
+    if zone == "bl.rbl.test":
+        return {"listed in bl.rbl.test"} if listed & {"lista", "listb"} \
+            else set()
+    return listed - {"friends"}
+ZONES = ["agg.rbl.test", "each.rbl.test", "score.rbl.test", "bl.rbl.test"]
+CLIENTS = ["spamassassin", "postfix", "postscreen", "exim", "rspamd"]
+
+
+def start(tmp=None, bitc=8):
+    srv = h.Server(CONF.replace("@BITC@", str(bitc)), tmp=tmp)
+    for name, text in LISTS.items():
+        with open(srv.path(name + ".ip4set"), "w") as f:
+            f.write(text)
+    return srv.start()
+
+
+def gen(srv, client, zone):
+    r = srv.ctl("gen", client, zone)
+    return r.returncode, r.stdout, r.stderr
+
+
+def answers(srv, zone, ip):
+    """The A records rblmuxd answers for ip in zone, as dotted text."""
+    m = srv.q(h.rev4(ip) + "." + zone)
+    return sorted(m.a_set()) if m is not None and m.rcode == 0 else []
+
+
+# --- Postfix's d.d.d.d filters, as postconf(5) describes them --------------
+
+def octet_match(pat, n):
+    if not pat.startswith("["):
+        return int(pat) == n
+    for part in pat[1:-1].split(";"):
+        lo, _, hi = part.partition("..")
+        if int(lo) <= n <= int(hi or lo):
+            return True
+    return False
+
+
+def filter_match(flt, addr):
+    """Does answer addr match Postfix filter flt (None: any answer)?"""
+    if flt is None:
+        return True
+    pats = re.findall(r"\[[^\]]*\]|[^.\[]+", flt)
+    if len(pats) != 4 or ".".join(pats) != flt:
+        raise ValueError("not d.d.d.d: %r" % flt)
+    return all(octet_match(p, int(n)) for p, n in zip(pats, addr.split(".")))
+
+
+def main_cf(text):
+    """The logical lines of a main.cf: {name: value with single spaces}."""
+    out, cur = {}, None
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if line[0] in " \t":
+            out[cur] += " " + line.strip()
+            continue
+        cur, _, v = line.partition("=")
+        cur = cur.strip()
+        out[cur] = v.strip()
+    return {k: " ".join(v.split()) for k, v in out.items()}
+
+
+def items(text):
+    """(comment, item) pairs of a Postfix list in a snippet: each item
+    line with the comment line above it."""
+    out, comment = [], None
+    for line in text.splitlines():
+        s = line.strip()
+        if line.startswith("    #"):
+            comment = s[1:].strip()
+        elif line.startswith("    ") and s:
+            out.append((comment, s.rstrip(",")))
+    return out
+
+
+def site(item):
+    """'reject_rbl_client D=F' or 'D=F*W' -> (domain, filter, weight)."""
+    item = item.split()[-1]
+    w = 1
+    if "*" in item:
+        item, _, ws = item.rpartition("*")
+        w = int(ws)
+    dom, _, flt = item.partition("=")
+    return dom, flt or None, w
+
+
+def postconf(tmp, name, text):
+    """Run postconf -n on a scratch config dir holding text as main.cf."""
+    d = os.path.join(tmp, "postfix-" + name)
+    os.makedirs(d, exist_ok=True)
+    shutil.copy("/usr/share/postfix/master.cf.dist",
+                os.path.join(d, "master.cf"))
+    with open(os.path.join(d, "main.cf"), "w") as f:
+        f.write(text)
+    return h.run([POSTCONF, "-c", d, "-n"])
+
+
+# --- the tests -------------------------------------------------------------
+
+def test_gen_command(t):
+    srv = start()
+    for c in CLIENTS:
+        for z in ZONES:
+            rc, out, err = gen(srv, c, z)
+            first = out.splitlines()[:6]
+            t.ok(rc == 0 and z in first[0] and
+                 "generated from the live configuration" in out and
+                 "127.0.0.1 port %d" % srv.port in out,
+                 "gen %s %s: starts naming the zone, the live configuration "
+                 "and rblmuxd's address" % (c, z), out + err)
+            again = gen(srv, c, z)[1]
+            t.eq(again, out, "gen %s %s: the same text twice" % (c, z))
+    rc, out, err = gen(srv, "sendmail", "agg.rbl.test")
+    t.ok(rc == 1 and "unknown client: sendmail" in err and
+         all(c in err for c in CLIENTS),
+         "an unknown client is an error naming the clients", err)
+    rc, out, err = gen(srv, "postfix", "nope.rbl.test")
+    t.ok(rc == 1 and "no such zone: nope.rbl.test" in err and
+         all(z in err for z in ZONES),
+         "an unknown zone is an error naming the zones", err)
+    r = srv.ctl("gen", "postfix")
+    t.ok(r.returncode == 1 and "usage: gen" in r.stderr,
+         "gen without a zone prints its usage", r.stderr)
+
+    # the live assignment: move listc from bit 8 to bit 64 and reload
+    before = gen(srv, "spamassassin", "agg.rbl.test")[1]
+    srv.write_conf(CONF.replace("@BITC@", "64"))
+    r = srv.ctl("reload")
+    after = gen(srv, "spamassassin", "agg.rbl.test")[1]
+    t.ok(r.returncode == 0 and "'8')" in before and "'64')" in after and
+         "'8')" not in after,
+         "after a reload moving listc to bit 64 the rule tests bit 64",
+         after)
+
+
+SA_SETTINGS = """
+loadplugin Mail::SpamAssassin::Plugin::Check
+loadplugin Mail::SpamAssassin::Plugin::DNSEval
+dns_available yes
+dns_server 127.0.0.1:%(port)d
+trusted_networks 10.0.0.0/8
+internal_networks 10.0.0.0/8
+use_bayes 0
+required_score 5
+clear_headers
+add_header all Status "_YESNO_, tests=_TESTS_"
+rbl_timeout 5
+util_rb_tld com net org test
+"""
+
+SA_MESSAGE = """\
+Received: from mx.example.net (mx.example.net [10.1.1.1])
+\tby mail.example.net (Postfix) with ESMTP id 4F1A2B3C4D
+\tfor <user@example.net>; Tue, 01 Dec 2026 12:00:01 +0000 (UTC)
+Received: from sender.example (sender.example [%(ip)s])
+\tby mx.example.net (Postfix) with ESMTP id 0A1B2C3D4E
+\tfor <user@example.net>; Tue, 01 Dec 2026 12:00:00 +0000 (UTC)
+From: Sender <sender@sender.example>
+To: User <user@example.net>
+Subject: hello
+Date: Tue, 01 Dec 2026 11:59:59 +0000
+Message-ID: <%(id)s@sender.example>
+
+A short message.
+"""
+
+
+def sa_tests(out):
+    head = re.sub(r"\n[ \t]+", "", out.split("\n\n", 1)[0])
+    m = re.search(r"^X-Spam-Status: .*?tests=(\S*)", head, re.M)
+    if m is None:
+        return None
+    return sorted(x for x in m.group(1).split(",") if x and x != "none")
+
+
+def test_spamassassin(t):
+    if SPAMASSASSIN is None:
+        t.skip("SpamAssassin rules", "spamassassin not installed")
+        return
+    srv = start()
+    cfdir = srv.path("sa-rules")
+    home = srv.path("sa-home")
+    os.makedirs(cfdir)
+    os.makedirs(home)
+    with open(os.path.join(cfdir, "10_settings.cf"), "w") as f:
+        f.write(SA_SETTINGS % {"port": srv.port})
+    for i, z in enumerate(ZONES):
+        rc, out, err = gen(srv, "spamassassin", z)
+        with open(os.path.join(cfdir, "2%d_%s.cf" % (i, z)), "w") as f:
+            f.write(out)
+    prefs = os.path.join(home, "user_prefs")
+    open(prefs, "a").close()
+    env = dict(os.environ, HOME=home)
+    base = [SPAMASSASSIN, "-C", cfdir, "--siteconfigpath",
+            srv.path("sa-site"), "-p", prefs]
+    os.makedirs(srv.path("sa-site"))
+    r = h.run(base + ["--lint"], timeout=120, env=env)
+    t.ok(r.returncode == 0 and "warn" not in r.stderr.lower(),
+         "spamassassin --lint passes with the rules of all four zones",
+         r.stdout + r.stderr)
+
+    names = [n for n in re.findall(r"^header\s+(RCVD_IN_AGG_RBL_\w+)",
+                                   gen(srv, "spamassassin",
+                                       "agg.rbl.test")[1], re.M)]
+    t.eq(names, ["RCVD_IN_AGG_RBL_LISTA", "RCVD_IN_AGG_RBL_LISTB",
+                 "RCVD_IN_AGG_RBL_LISTC"], "one rule per bit, by list name")
+    want = {"203.0.113.7": ["RCVD_IN_AGG_RBL_LISTA", "RCVD_IN_AGG_RBL_LISTB",
+                            "RCVD_IN_BL_RBL", "RCVD_IN_EACH_RBL_LISTA",
+                            "RCVD_IN_EACH_RBL_LISTB",
+                            "RCVD_IN_SCORE_RBL_SCORE_3"],
+            "203.0.113.99": []}
+    for n, (ip, rules) in enumerate(sorted(want.items())):
+        r = h.run(base + ["-t", "-x", "-D", "dns"], timeout=120,
+                  input=SA_MESSAGE % {"ip": ip, "id": n}, env=env)
+        servers = set(re.findall(r"dbg: dns: attempt \d+/\d+, trying "
+                                 r"connect/sendto to (\S+)", r.stderr))
+        t.eq(sa_tests(r.stdout), rules,
+             "relay %s: SpamAssassin hits %s" % (ip, ", ".join(rules) or
+                                                 "nothing"),
+             r.stdout[-3000:] + r.stderr[-3000:])
+        t.ok(servers == {"[127.0.0.1]:%d" % srv.port},
+             "relay %s: SpamAssassin asked rblmuxd only" % ip, repr(servers))
+
+
+def check_filters(t, srv, client, zone, text):
+    """Every item's filter matches the answers of exactly the subjects
+    its result lists (or, score zones, postscreen's weights add up)."""
+    its = items(text)
+    t.ok(its, "%s %s: items found" % (client, zone), text)
+    for ip, listed in sorted(SUBJECTS.items()):
+        ans = answers(srv, zone, ip)
+        sub = {}
+        for comment, it in its:
+            dom, flt, w = site(it)
+            res = comment.split(":")[0] if comment else None
+            if dom != zone:
+                # a per-result subzone: ask it
+                got = answers(srv, dom, ip)
+                hit = bool(got)
+            else:
+                hit = any(filter_match(flt, a) for a in ans)
+            if hit:
+                sub[res] = sub.get(res, 0) + w
+        if zone == "score.rbl.test" and client == "postscreen":
+            score = int(ans[0].split(".")[3]) if ans else 0
+            t.eq(sum(sub.values()), score, "postscreen %s %s: the weights "
+                 "that match add up to the answer %s" % (zone, ip, ans))
+            continue
+        if zone == "score.rbl.test":
+            thr = int(re.search(r"score of (\d+) or more", text).group(1))
+            score = int(ans[0].split(".")[3]) if ans else 0
+            t.eq(bool(sub), score >= thr, "postfix %s %s: rejected "
+                 "exactly when the score %d reaches %d" % (zone, ip, score,
+                                                          thr))
+            continue
+        want = expected(zone, listed)
+        t.eq(set(sub), want, "%s %s %s (answers %s): the items of %s "
+             "match" % (client, zone, ip, ans, sorted(want) or "nothing"))
+
+
+def test_postfix(t):
+    if POSTCONF is None:
+        t.skip("Postfix main.cf lines", "postfix not installed")
+        return
+    srv = start()
+    for client in ("postfix", "postscreen"):
+        for z in ZONES:
+            if client == "postscreen" and z == "bl.rbl.test":
+                continue
+            rc, out, err = gen(srv, client, z)
+            r = postconf(srv.tmp, client + "-" + z, out)
+            got = main_cf(r.stdout)
+            want = main_cf(out)
+            t.ok(r.returncode == 0 and r.stderr == "",
+                 "postconf -n reads the %s lines of %s without a word" %
+                 (client, z), r.stderr)
+            t.eq({k: got.get(k) for k in want}, want,
+                 "postconf -n gives the %s values of %s back" % (client, z))
+            check_filters(t, srv, client, z, out)
+    out = gen(srv, "postscreen", "agg.rbl.test")[1]
+    t.ok("postscreen_dnsbl_threshold = 1" in out and
+         "postscreen_dnsbl_action = enforce" in out,
+         "postscreen: threshold 1 (the largest single weight), enforce")
+    out = gen(srv, "postscreen", "score.rbl.test")[1]
+    t.ok("postscreen_dnsbl_threshold = 3" in out,
+         "postscreen on the score zone: threshold 3 (listc's weight)", out)
+
+
+EXIM_CONF = """\
+exim_user = nobody
+exim_group = nogroup
+spool_directory = %(tmp)s/exim-spool
+log_file_path = %(tmp)s/exim-log/%%slog
+primary_hostname = mx.example.net
+keep_environment =
+acl_smtp_rcpt = acl_check_rcpt
+begin acl
+acl_check_rcpt:
+  accept  hosts = :
+%(acl)s
+  accept
+"""
+
+
+def exim_check(tmp, acl):
+    """exim -bV on a configuration holding acl (as root, with the
+    Debian-exim user the binary asks for shown in a private
+    /etc/passwd; nothing else of the system is touched)."""
+    for d in ("exim-spool", "exim-log"):
+        os.makedirs(os.path.join(tmp, d), exist_ok=True)
+    conf = os.path.join(tmp, "exim.conf")
+    with open(conf, "w") as f:
+        f.write(EXIM_CONF % {"tmp": tmp, "acl": acl})
+    pw, gr = os.path.join(tmp, "passwd"), os.path.join(tmp, "group")
+    with open("/etc/passwd") as f, open(pw, "w") as o:
+        o.write(f.read() + "Debian-exim:x:65534:65534::/nonexistent:"
+                "/usr/sbin/nologin\n")
+    with open("/etc/group") as f, open(gr, "w") as o:
+        o.write(f.read() + "Debian-exim:x:65534:\n")
+    script = ("mount --bind %s /etc/passwd && mount --bind %s /etc/group "
+              "&& exec %s -bV -C %s" % (pw, gr, EXIM, conf))
+    return h.run(["unshare", "-m", "sh", "-c", script], timeout=30,
+                 env=dict(os.environ, LD_LIBRARY_PATH=os.path.join(
+                     DEBS, "usr", "lib", "x86_64-linux-gnu")))
+
+
+def test_exim(t):
+    if EXIM is None or os.geteuid() != 0 or shutil.which("unshare") is None:
+        t.skip("Exim ACL statements", "exim4 not unpacked in build/debs "
+               "(make deps-test) or not root")
+        return
+    srv = start()
+    for z in ZONES:
+        out = gen(srv, "exim", z)[1]
+        acl = "\n".join(l for l in out.splitlines()
+                        if l.startswith("  ") or not l.strip())
+        r = exim_check(srv.tmp, acl)
+        t.ok(r.returncode == 0 and "Configuration file is" in r.stdout,
+             "exim -bV reads the ACL statements of %s" % z,
+             r.stdout[-2000:] + r.stderr[-2000:])
+    out = gen(srv, "exim", "agg.rbl.test")[1]
+    t.eq(re.findall(r"dnslists = (\S+)", out),
+         ["agg.rbl.test&0.0.0.2", "agg.rbl.test&0.0.0.4",
+          "agg.rbl.test&0.0.0.8"], "exim: one bitmask test per bit")
+    r = exim_check(srv.tmp, "  deny    dnslist = agg.rbl.test&0.0.0.2")
+    t.ok(r.returncode != 0, "exim -bV rejects a misspelt condition (the "
+         "check has teeth)", r.stdout + r.stderr)
+
+
+def rspamd_check(tmp, name, text):
+    """rspamadm configtest and configdump of the rbl module on a copy of
+    /etc/rspamd with the snippet's two parts in its local.d; returns the
+    configtest result and the rbl module's settings as rspamd read them."""
+    d = os.path.join(tmp, "rspamd-" + name)
+    shutil.copytree("/etc/rspamd", d)
+    rbl, _, group = text.partition("\n# local.d/rbl_group.conf\n")
+    with open(os.path.join(d, "local.d", "rbl.conf"), "w") as f:
+        f.write(rbl)
+    with open(os.path.join(d, "local.d", "rbl_group.conf"), "w") as f:
+        f.write(group)
+    base = [RSPAMADM, "--var=LOCAL_CONFDIR=" + d, "--var=CONFDIR=" + d]
+    r = h.run(base + ["configtest", "-c", os.path.join(d, "rspamd.conf")],
+              timeout=60)
+    dump = h.run(base + ["configdump", "-j", "-c",
+                         os.path.join(d, "rspamd.conf"), "rbl"], timeout=60)
+    try:
+        rbls = json.loads(dump.stdout).get("rbls", {})
+    except ValueError:
+        rbls = None
+    return r, rbls
+
+
+def test_rspamd(t):
+    if RSPAMADM is None or not os.path.isdir("/etc/rspamd"):
+        t.skip("rspamd rbl settings", "rspamd not installed")
+        return
+    srv = start()
+    for z in ZONES:
+        out = gen(srv, "rspamd", z)[1]
+        r, rbls = rspamd_check(srv.tmp, z, out)
+        t.ok(r.returncode == 0 and "syntax OK" in r.stdout,
+             "rspamadm configtest loads the rbl settings of %s" % z,
+             r.stdout[-2000:] + r.stderr[-2000:])
+        ours = {k: v for k, v in (rbls or {}).items()
+                if k.startswith("rblmux_")}
+        t.ok(ours and all("rbl" in v and v.get("checks") == ["from"]
+                          for v in ours.values()),
+             "rspamd reads the rbls of %s" % z, repr(ours))
+        if z == "agg.rbl.test":
+            t.eq(ours, {"rblmux_agg_rbl_test": {
+                "rbl": "agg.rbl.test", "checks": ["from"],
+                "symbol": "RBLMUX_AGG_RBL", "ipv6": False, "returnbits": {
+                    "RBLMUX_AGG_RBL_LISTA": 2, "RBLMUX_AGG_RBL_LISTB": 4,
+                    "RBLMUX_AGG_RBL_LISTC": 8}}},
+                 "rspamd: one returnbits symbol per bit")
+        if z == "each.rbl.test":
+            t.eq(sorted(ours), ["rblmux_each_rbl_test",
+                                "rblmux_each_rbl_test_listb"],
+                 "rspamd: listb, which answers its own value, asks its "
+                 "subzone")
+    r, rbls = rspamd_check(srv.tmp, "broken",
+                           "rbls { x { rbl = \"a.test\"; }\n")
+    t.ok(r.returncode != 0, "rspamadm configtest fails on a snippet with "
+         "a brace missing (the check has teeth)", r.stdout[-1000:])
+
+
+def main():
+    h.run_suite("test_gen", [test_gen_command, test_spamassassin,
+                             test_postfix, test_exim, test_rspamd])
+
+
+if __name__ == "__main__":
+    main()
