@@ -122,6 +122,7 @@ def expected(zone, listed):
         return {"listed in bl.rbl.test"} if listed & {"lista", "listb"} \
             else set()
     return listed - {"friends"}
+BITS = {"lista": 2, "listb": 4, "listc": 8}     # in agg.rbl.test
 ZONES = ["agg.rbl.test", "each.rbl.test", "score.rbl.test", "bl.rbl.test"]
 CLIENTS = ["spamassassin", "postfix", "postscreen", "exim", "rspamd"]
 
@@ -184,13 +185,14 @@ def main_cf(text):
 
 def items(text):
     """(comment, item) pairs of a Postfix list in a snippet: each item
-    line with the comment line above it."""
+    line with the comment line above it (the lines before the first
+    comment, permit_mynetworks and the like, are not ours)."""
     out, comment = [], None
     for line in text.splitlines():
         s = line.strip()
         if line.startswith("    #"):
             comment = s[1:].strip()
-        elif line.startswith("    ") and s:
+        elif line.startswith("    ") and s and comment is not None:
             out.append((comment, s.rstrip(",")))
     return out
 
@@ -349,6 +351,14 @@ def check_filters(t, srv, client, zone, text):
     its result lists (or, score zones, postscreen's weights add up)."""
     its = items(text)
     t.ok(its, "%s %s: items found" % (client, zone), text)
+    if zone == "agg.rbl.test":
+        for comment, it in its:
+            res = comment.split(":")[0]
+            dom, flt, w = site(it)
+            bad = [v for v in range(256) if filter_match(
+                flt, "127.0.0.%d" % v) != bool(v & BITS[res])]
+            t.eq(bad, [], "%s %s: %s's filter matches the answers with bit "
+                 "%d set, no others" % (client, zone, res, BITS[res]))
     for ip, listed in sorted(SUBJECTS.items()):
         ans = answers(srv, zone, ip)
         sub = {}
