@@ -4,7 +4,8 @@
  * A unix stream socket, mode 0600. A client sends one command line (at
  * most CTL_LINE_MAX bytes with its newline; CRLF is accepted); the server
  * answers "OK" or "ERROR" on the first line, then text, then closes.
- * Commands: status, stats, lookup SUBJECT [ZONE], reload. A reload
+ * Commands: status, stats, lookup SUBJECT [ZONE], flush, gen CLIENT ZONE
+ * (gen.h), reload. A reload
  * answers when a reload that started after the request has put its view
  * in place (or was rejected).
  *

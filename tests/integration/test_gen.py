@@ -33,9 +33,10 @@ import sys
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
+import test_spamassassin as ts  # noqa: E402
 
 h.SUITE_TIMEOUT = int(os.environ.get("RBLMUX_IT_TIMEOUT", "400"))
-SPAMASSASSIN = shutil.which(os.environ.get("SPAMASSASSIN", "spamassassin"))
+SPAMASSASSIN = ts.SPAMASSASSIN
 POSTCONF = shutil.which("postconf")
 RSPAMADM = shutil.which("rspamadm")
 DEBS = os.path.join(h.ROOT, "build", "debs", "root")
@@ -257,44 +258,9 @@ def test_gen_command(t):
          after)
 
 
-SA_SETTINGS = """
-loadplugin Mail::SpamAssassin::Plugin::Check
-loadplugin Mail::SpamAssassin::Plugin::DNSEval
-dns_available yes
-dns_server 127.0.0.1:%(port)d
-trusted_networks 10.0.0.0/8
-internal_networks 10.0.0.0/8
-use_bayes 0
-required_score 5
-clear_headers
-add_header all Status "_YESNO_, tests=_TESTS_"
-rbl_timeout 5
-util_rb_tld com net org test
-"""
-
-SA_MESSAGE = """\
-Received: from mx.example.net (mx.example.net [10.1.1.1])
-\tby mail.example.net (Postfix) with ESMTP id 4F1A2B3C4D
-\tfor <user@example.net>; Tue, 01 Dec 2026 12:00:01 +0000 (UTC)
-Received: from sender.example (sender.example [%(ip)s])
-\tby mx.example.net (Postfix) with ESMTP id 0A1B2C3D4E
-\tfor <user@example.net>; Tue, 01 Dec 2026 12:00:00 +0000 (UTC)
-From: Sender <sender@sender.example>
-To: User <user@example.net>
-Subject: hello
-Date: Tue, 01 Dec 2026 11:59:59 +0000
-Message-ID: <%(id)s@sender.example>
-
-A short message.
-"""
-
-
-def sa_tests(out):
-    head = re.sub(r"\n[ \t]+", "", out.split("\n\n", 1)[0])
-    m = re.search(r"^X-Spam-Status: .*?tests=(\S*)", head, re.M)
-    if m is None:
-        return None
-    return sorted(x for x in m.group(1).split(",") if x and x != "none")
+# test_spamassassin's settings (rblmuxd the only DNS server, 10/8 our
+# MX network) and message, with the TLDs --lint wants to know
+SA_SETTINGS = ts.SETTINGS + "util_rb_tld com net org test\n"
 
 
 def test_spamassassin(t):
@@ -335,10 +301,10 @@ def test_spamassassin(t):
             "203.0.113.99": []}
     for n, (ip, rules) in enumerate(sorted(want.items())):
         r = h.run(base + ["-t", "-x", "-D", "dns"], timeout=120,
-                  input=SA_MESSAGE % {"ip": ip, "id": n}, env=env)
+                  input=ts.MESSAGE % {"ip": ip, "id": n}, env=env)
         servers = set(re.findall(r"dbg: dns: attempt \d+/\d+, trying "
                                  r"connect/sendto to (\S+)", r.stderr))
-        t.eq(sa_tests(r.stdout), rules,
+        t.eq(ts.sa_tests(r.stdout), rules,
              "relay %s: SpamAssassin hits %s" % (ip, ", ".join(rules) or
                                                  "nothing"),
              r.stdout[-3000:] + r.stderr[-3000:])
