@@ -5,9 +5,8 @@
  * most CTL_LINE_MAX bytes with its newline; CRLF is accepted); the server
  * answers "OK" or "ERROR" on the first line, then text, then closes.
  * Commands: status, stats, lookup SUBJECT [ZONE], flush, gen CLIENT ZONE
- * (gen.h), reload. A reload
- * answers when a reload that started after the request has put its view
- * in place (or was rejected).
+ * (gen.h), reload. A reload answers when a reload that started after the
+ * request has put its view in place (or was rejected).
  *
  * Runs in the event loop and never blocks it: answers are written without
  * blocking from a per-client buffer. At most CTL_MAX_CLIENTS clients are
