@@ -97,10 +97,6 @@ class Dnsdist(h.Helper):
                     self.conf], os.path.join(tmp, "dnsdist.log"))
         self.wait_answering("2.0.0.127.all.rbl.local")
 
-    def log_tail(self, n=30):
-        with open(self.logpath, errors="replace") as f:
-            return "\n".join(f.read().splitlines()[-n:])
-
 
 def test_dnsdist(t):
     if DNSDIST is None:
