@@ -404,8 +404,10 @@ def exim_check(tmp, acl):
     """exim -bV on a configuration holding acl (as root, with the
     Debian-exim user the binary asks for shown in a private
     /etc/passwd; nothing else of the system is touched)."""
+    os.chmod(tmp, 0o755)        # exim looks at its spool as nobody
     for d in ("exim-spool", "exim-log"):
         os.makedirs(os.path.join(tmp, d), exist_ok=True)
+        os.chmod(os.path.join(tmp, d), 0o777)
     conf = os.path.join(tmp, "exim.conf")
     with open(conf, "w") as f:
         f.write(EXIM_CONF % {"tmp": tmp, "acl": acl})
@@ -500,6 +502,87 @@ def test_rspamd(t):
                            "rbls { x { rbl = \"a.test\"; }\n")
     t.ok(r.returncode != 0, "rspamadm configtest fails on a snippet with "
          "a brace missing (the check has teeth)", r.stdout[-1000:])
+
+
+EXIM_NS = """\
+set -e
+ip link set lo up
+mount --bind %(tmp)s/passwd /etc/passwd
+mount --bind %(tmp)s/group /etc/group
+mount --bind %(tmp)s/resolv.conf /etc/resolv.conf
+%(rblmuxd)s -f -c %(tmp)s/ns.conf > %(tmp)s/ns-rblmuxd.log 2>&1 &
+pid=$!
+i=0
+until dig +short +time=1 +tries=1 @127.0.0.1 2.0.0.127.agg.rbl.test \\
+    >/dev/null 2>&1; do
+	i=$((i + 1)); [ $i -lt 100 ] || { kill $pid; exit 3; }; sleep 0.1
+done
+for ip in "$@"; do
+	echo "==== $ip"
+	%(exim)s -C %(tmp)s/exim.conf -bh "$ip" < %(tmp)s/smtp.txt 2>&1 |
+	    grep -v '^>>>' || true
+done
+kill $pid
+"""
+
+
+def test_exim_live(t):
+    """exim -bh (a test SMTP session from an address) runs the generated
+    ACL with rblmuxd as its resolver: in a network and mount namespace
+    of its own, where rblmuxd listens on 127.0.0.1 port 53 and
+    /etc/resolv.conf names it, so nothing outside is touched. The deny
+    statements are turned into warn ones that log, to see every hit."""
+    if EXIM is None or os.geteuid() != 0 or shutil.which("unshare") is None \
+            or shutil.which("dig") is None:
+        t.skip("Exim ACL through rblmuxd", "exim4 not unpacked in "
+               "build/debs (make deps-test), or not root")
+        return
+    srv = start()
+    acl = []
+    for z in ZONES:
+        out = gen(srv, "exim", z)[1]
+        acl += [l.replace("  deny    ", "  warn    ")
+                .replace("message  =", "log_message = HIT")
+                for l in out.splitlines() if l.startswith("  ")]
+    exim_check(srv.tmp, "\n".join(acl))        # writes exim.conf, passwd
+    with open(srv.path("resolv.conf"), "w") as f:
+        f.write("nameserver 127.0.0.1\n")
+    with open(srv.path("smtp.txt"), "w") as f:
+        f.write("HELO client.example\r\nMAIL FROM:<a@example.org>\r\n"
+                "RCPT TO:<u@example.net>\r\nQUIT\r\n")
+    srv.write_conf(CONF.replace("@BITC@", "8").replace("@@PORT@", "@53")
+                   .replace("    listen: ::1@53\n", "")
+                   .replace("@TMP@/ctl.sock", "@TMP@/ns-ctl.sock"),
+                   srv.path("ns.conf"))
+    with open(srv.path("ns.sh"), "w") as f:
+        f.write(EXIM_NS % {"tmp": srv.tmp, "rblmuxd": h.RBLMUXD,
+                           "exim": EXIM})
+    want = {
+        "203.0.113.7": ["agg.rbl.test (lista", "agg.rbl.test (listb",
+                        "bl.rbl.test (listed", "each.rbl.test (lista",
+                        "listb.each.rbl.test (listb",
+                        "has a score of 3 or more in score.rbl.test"],
+        "192.0.2.9": ["agg.rbl.test (listb", "agg.rbl.test (listc",
+                      "bl.rbl.test (listed", "each.rbl.test (listc",
+                      "listb.each.rbl.test (listb",
+                      "has a score of 3 or more in score.rbl.test"],
+        "198.51.100.45": ["bl.rbl.test (listed", "each.rbl.test (lista"],
+        "203.0.113.99": [],
+    }
+    r = h.run(["unshare", "-m", "-n", "sh", srv.path("ns.sh")] +
+              sorted(want), timeout=120,
+              env=dict(os.environ, LD_LIBRARY_PATH=os.path.join(
+                  DEBS, "usr", "lib", "x86_64-linux-gnu")))
+    parts = dict(re.findall(r"^==== (\S+)\n(.*?)(?=^==== |\Z)",
+                            r.stdout, re.M | re.S))
+    for ip, hits in sorted(want.items()):
+        out = parts.get(ip, "")
+        got = sorted(re.sub(r"^is listed in (\S+ \(\w+).*", r"\1", m)
+                     for m in re.findall(r"Warning: HIT \S+ (.*)", out))
+        t.eq(got, sorted(hits), "exim -bh %s: the statements of %s hit" %
+             (ip, ", ".join(hits) or "nothing"), out[-3000:] + r.stderr)
+        t.ok("250 Accepted" in out, "exim -bh %s: warn only, the "
+             "recipient accepted" % ip, out[-2000:])
 
 
 class Rspamd(h.Helper):
@@ -609,8 +692,8 @@ def test_rspamd_live(t):
 
 def main():
     h.run_suite("test_gen", [test_gen_command, test_spamassassin,
-                             test_postfix, test_exim, test_rspamd,
-                             test_rspamd_live])
+                             test_postfix, test_exim, test_exim_live,
+                             test_rspamd, test_rspamd_live])
 
 
 if __name__ == "__main__":
