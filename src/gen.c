@@ -143,8 +143,8 @@ describe(const struct view *v, const struct vsource *src, char *buf,
 
 	switch (src->kind) {
 	case VSRC_LIST:
-		snprintf(buf, cap, "%s: %s %s", src->name, src->cl->allow ?
-		    "allowlist" : "local list", src->name);
+		snprintf(buf, cap, "%s: %s", src->name, src->cl->allow ?
+		    "allowlist" : "local list");
 		return;
 	case VSRC_UPSTREAM:
 		n = upstream_codes(v, src, vals);
