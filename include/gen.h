@@ -20,8 +20,13 @@
  * A rule's weight is the member's weight (postscreen weight, SpamAssassin
  * and rspamd score); the suggested threshold is the largest single
  * weight. The text depends on the view alone (no time, no order of
- * hashing), so the same config always gives the same snippet. Zones that
- * list domain names only are refused.
+ * hashing), so the same config always gives the same snippet.
+ *
+ * Address zones look up the client (SpamAssassin's last external relay,
+ * rspamd's "from"); zones that list domain names only look up the
+ * envelope sender's domain (check_rbl_envfrom, reject_rhsbl_sender,
+ * $sender_address_domain, an rspamd selector), and postscreen, which
+ * asks addresses only, refuses them.
  *
  * Runs in the event loop on a borrowed view; allocates only the answer
  * text (struct ctl_out counts what does not fit).

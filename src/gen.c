@@ -58,6 +58,12 @@ struct gen {
 	unsigned		 maxscore;	/* score zones: the highest */
 	bool			 whole;		/* some rule tests the zone's
 						   answer (bit, value, score) */
+	bool			 names;		/* the zone lists domain names
+						   only: the sender's domain is
+						   looked up */
+	const char		*sa;		/* SpamAssassin rule prefix */
+	const char		*sa_eval;	/* check_rbl, check_rbl_envfrom */
+	const char		*sa_sfx;	/* set suffix: -lastexternal */
 };
 
 static const char *const answer_word[] = { "bitmask", "each", "score" };
@@ -467,16 +473,20 @@ gen_spamassassin(struct gen *g)
 	char w[16], sub[GEN_MAX_VALS * 24 + 8], zone[320];
 	size_t i;
 
-	header(g, "SpamAssassin rules", "Put them in a .cf file of the site "
+	header(g, "SpamAssassin rules", g->names ? "Put them in a .cf file of "
+	    "the site configuration (local.cf's directory);\n# they need the "
+	    "DNSEval plugin, loaded by default. The domain looked up is\n"
+	    "# the envelope sender's. Scores are the members' weights: tune "
+	    "them there." : "Put them in a .cf file of the site "
 	    "configuration (local.cf's directory);\n# they need the "
 	    "DNSEval plugin, loaded by default. The relay looked up is the\n"
 	    "# last external one. Scores are the members' weights: "
 	    "tune them there.");
 	if (g->whole) {
-		ctl_printf(g->o, "\nheader   __RCVD_IN_%s eval:check_rbl("
-		    "'%s-lastexternal', '%s.')\n", g->prefix, g->set,
+		ctl_printf(g->o, "\nheader   __%s%s eval:%s('%s%s', '%s.')\n",
+		    g->sa, g->prefix, g->sa_eval, g->set, g->sa_sfx,
 		    g->z->name);
-		ctl_printf(g->o, "tflags   __RCVD_IN_%s net\n", g->prefix);
+		ctl_printf(g->o, "tflags   __%s%s net\n", g->sa, g->prefix);
 	}
 	for (i = 0; i < g->nr; i++) {
 		const struct gen_rule *r = &g->r[i];
@@ -484,18 +494,19 @@ gen_spamassassin(struct gen *g)
 		ctl_printf(g->o, "\n");
 		if (r->how == GH_SUBZONE || r->how == GH_ANY) {
 			rule_zone(g, r, zone, sizeof(zone));
-			ctl_printf(g->o, "header   RCVD_IN_%s eval:check_rbl("
-			    "'%s%s%s-lastexternal', '%s.')\n", r->name,
-			    g->set, r->how == GH_SUBZONE ? "_" : "",
-			    r->how == GH_SUBZONE ? r->src->name : "", zone);
+			ctl_printf(g->o, "header   %s%s eval:%s('%s%s%s%s', "
+			    "'%s.')\n", g->sa, r->name, g->sa_eval, g->set,
+			    r->how == GH_SUBZONE ? "_" : "",
+			    r->how == GH_SUBZONE ? r->src->name : "", g->sa_sfx,
+			    zone);
 		} else {
 			sa_subtest(r, sub, sizeof(sub));
-			ctl_printf(g->o, "header   RCVD_IN_%s eval:check_rbl_sub("
-			    "'%s-lastexternal', '%s')\n", r->name, g->set, sub);
+			ctl_printf(g->o, "header   %s%s eval:check_rbl_sub('%s%s', "
+			    "'%s')\n", g->sa, r->name, g->set, g->sa_sfx, sub);
 		}
-		ctl_printf(g->o, "describe RCVD_IN_%s %s\n", r->name, r->what);
-		ctl_printf(g->o, "tflags   RCVD_IN_%s net\n", r->name);
-		ctl_printf(g->o, "score    RCVD_IN_%s %s\n", r->name,
+		ctl_printf(g->o, "describe %s%s %s\n", g->sa, r->name, r->what);
+		ctl_printf(g->o, "tflags   %s%s net\n", g->sa, r->name);
+		ctl_printf(g->o, "score    %s%s %s\n", g->sa, r->name,
 		    weight_text(r->weight, w, sizeof(w)));
 	}
 }
@@ -574,6 +585,13 @@ pf_filter(const struct gen *g, const struct gen_rule *r, unsigned k,
 	}
 }
 
+/* pf_word - what Postfix looks up: the client, or the sender's domain */
+static const char *
+pf_word(const struct gen *g)
+{
+	return g->names ? "reject_rhsbl_sender" : "reject_rbl_client";
+}
+
 /* pf_lines - the rules as "WORD ZONE=FILTER" items of a Postfix list */
 static void
 pf_lines(struct gen *g, bool postscreen)
@@ -594,7 +612,7 @@ pf_lines(struct gen *g, bool postscreen)
 			ctl_printf(g->o, "    # a score of %u or more\n",
 			    g->threshold);
 			pf_filter(g, r, 0, g->threshold, f, sizeof(f));
-			ctl_printf(g->o, "    reject_rbl_client %s%s", g->z->name,
+			ctl_printf(g->o, "    %s %s%s", pf_word(g), g->z->name,
 			    f);
 			n++;
 			continue;
@@ -607,8 +625,8 @@ pf_lines(struct gen *g, bool postscreen)
 				ctl_printf(g->o, "%s    %s%s*%d", k ? ",\n" : "",
 				    zone, f, r->weight);
 			else
-				ctl_printf(g->o, "%s    reject_rbl_client %s%s",
-				    k ? ",\n" : "", zone, f);
+				ctl_printf(g->o, "%s    %s %s%s",
+				    k ? ",\n" : "", pf_word(g), zone, f);
 		}
 		n++;
 	}
@@ -647,6 +665,8 @@ gen_postscreen(struct gen *g)
 static void
 gen_exim(struct gen *g)
 {
+	const char *who = g->names ? "$sender_address_domain" :
+	    "$sender_host_address";
 	char zone[320], a[16];
 	size_t i;
 	unsigned k;
@@ -679,14 +699,15 @@ gen_exim(struct gen *g)
 		default:
 			break;
 		}
+		if (g->names)
+			ctl_printf(g->o, "/$sender_address_domain");
 		if (r->how == GH_SCORE)
 			ctl_printf(g->o, "\n          message  = "
-			    "$sender_host_address has a score of %u or more "
-			    "in %s\n", g->threshold, g->z->name);
+			    "%s has a score of %u or more in %s\n", who,
+			    g->threshold, g->z->name);
 		else
 			ctl_printf(g->o, "\n          message  = "
-			    "$sender_host_address is listed in %s (%s)\n",
-			    zone, r->what);
+			    "%s is listed in %s (%s)\n", who, zone, r->what);
 	}
 	subzones_note(g);
 }
@@ -706,12 +727,16 @@ rspamd_rbl(struct gen *g, const struct gen_rule *r)
 		snprintf(zone, sizeof(zone), "%s", z->name);
 	snprintf(sub, sizeof(sub), "%s", r != NULL ? r->src->name : "");
 	len = strlen(g->set);
-	ctl_printf(g->o, "\n  %.*s%s%s {\n    rbl = \"%s\";\n"
-	    "    checks = [\"from\"];\n", (int)len, g->set, *sub ? "_" : "",
-	    sub, zone);
-	if (!(z->families & VFAM_IP4))
+	ctl_printf(g->o, "\n  %.*s%s%s {\n    rbl = \"%s\";\n", (int)len,
+	    g->set, *sub ? "_" : "", sub, zone);
+	/* a selector alone: checks = ["selector"] would hide it */
+	if (g->names)
+		ctl_printf(g->o, "    selector = \"from('smtp'):domain\";\n");
+	else
+		ctl_printf(g->o, "    checks = [\"from\"];\n");
+	if (!g->names && !(z->families & VFAM_IP4))
 		ctl_printf(g->o, "    ipv4 = false;\n");
-	if (!(z->families & VFAM_IP6))
+	if (!g->names && !(z->families & VFAM_IP6))
 		ctl_printf(g->o, "    ipv6 = false;\n");
 	if (r != NULL) {
 		ctl_printf(g->o, "    symbol = \"RBLMUX_%s\";\n  }\n", r->name);
@@ -809,15 +834,20 @@ gen_command(const struct view *v, int argc, char **argv, struct ctl_out *o)
 		ctl_printf(o, ")\n");
 		return false;
 	}
-	if (!(z->families & (VFAM_IP4 | VFAM_IP6))) {
-		ctl_printf(o, "zone %s lists domain names only; gen writes "
-		    "rules for address lists\n", z->name);
+	if (!(z->families & (VFAM_IP4 | VFAM_IP6)) &&
+	    clients[c].fn == gen_postscreen) {
+		ctl_printf(o, "zone %s lists domain names only; postscreen "
+		    "looks up client addresses (use gen postfix)\n", z->name);
 		return false;
 	}
 	memset(&g, 0, sizeof(g));
 	g.v = v;
 	g.z = z;
 	g.o = o;
+	g.names = !(z->families & (VFAM_IP4 | VFAM_IP6));
+	g.sa = g.names ? "RHSBL_" : "RCVD_IN_";
+	g.sa_eval = g.names ? "check_rbl_envfrom" : "check_rbl";
+	g.sa_sfx = g.names ? "" : "-lastexternal";
 	build(&g);
 	clients[c].fn(&g);
 	return true;

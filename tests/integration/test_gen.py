@@ -96,6 +96,22 @@ zone:
 zone:
     name: bl.rbl.test
     serve: lista listb
+
+local-list:
+    name: badnames
+    type: dnset
+    file: @TMP@/badnames.dnset
+
+local-list:
+    name: spammy
+    type: dnset
+    file: @TMP@/spammy.dnset
+
+zone:
+    name: dom.rbl.test
+    answer: bitmask
+    bit: 2 badnames
+    bit: 4 spammy
 """
 
 LISTS = {
@@ -103,6 +119,10 @@ LISTS = {
     "listb": "203.0.113.7\n192.0.2.9\n",
     "listc": "192.0.2.9\n198.51.100.44\n",
     "friends": "198.51.100.45\n",
+}
+NAMES = {
+    "badnames": "spam.example\n",
+    "spammy": "spam.example\nother.example\n",
 }
 # subject -> the lists listing it (198.51.100.45: friends allowlists
 # it in agg.rbl.test, and outweighs lista in score.rbl.test)
@@ -112,6 +132,12 @@ SUBJECTS = {
     "198.51.100.44": {"lista", "listc"},
     "198.51.100.45": {"lista", "friends"},
     "203.0.113.99": set(),
+}
+# sender domains -> the name lists listing them (dom.rbl.test)
+DOMAINS = {
+    "spam.example": {"badnames", "spammy"},
+    "other.example": {"spammy"},
+    "clean.example": set(),
 }
 
 
@@ -123,8 +149,12 @@ def expected(zone, listed):
         return {"listed in bl.rbl.test"} if listed & {"lista", "listb"} \
             else set()
     return listed - {"friends"}
-BITS = {"lista": 2, "listb": 4, "listc": 8}     # in agg.rbl.test
-ZONES = ["agg.rbl.test", "each.rbl.test", "score.rbl.test", "bl.rbl.test"]
+
+
+BITS = {"lista": 2, "listb": 4, "listc": 8,      # in agg.rbl.test
+        "badnames": 2, "spammy": 4}             # in dom.rbl.test
+ZONES = ["agg.rbl.test", "each.rbl.test", "score.rbl.test", "bl.rbl.test",
+         "dom.rbl.test"]
 CLIENTS = ["spamassassin", "postfix", "postscreen", "exim", "rspamd"]
 
 
@@ -132,6 +162,9 @@ def start(tmp=None, bitc=8):
     srv = h.Server(CONF.replace("@BITC@", str(bitc)), tmp=tmp)
     for name, text in LISTS.items():
         with open(srv.path(name + ".ip4set"), "w") as f:
+            f.write(text)
+    for name, text in NAMES.items():
+        with open(srv.path(name + ".dnset"), "w") as f:
             f.write(text)
     return srv.start()
 
@@ -141,9 +174,11 @@ def gen(srv, client, zone):
     return r.returncode, r.stdout, r.stderr
 
 
-def answers(srv, zone, ip):
-    """The A records rblmuxd answers for ip in zone, as dotted text."""
-    m = srv.q(h.rev4(ip) + "." + zone)
+def answers(srv, zone, subject):
+    """The A records rblmuxd answers for subject (an IPv4 address or a
+    domain name) in zone, as dotted text."""
+    name = subject if re.search("[a-z]", subject) else h.rev4(subject)
+    m = srv.q(name + "." + zone)
     return sorted(m.a_set()) if m is not None and m.rcode == 0 else []
 
 
@@ -226,6 +261,8 @@ def test_gen_command(t):
     srv = start()
     for c in CLIENTS:
         for z in ZONES:
+            if (c, z) == ("postscreen", "dom.rbl.test"):
+                continue
             rc, out, err = gen(srv, c, z)
             first = out.splitlines()[:6]
             t.ok(rc == 0 and z in first[0] and
@@ -246,6 +283,9 @@ def test_gen_command(t):
     r = srv.ctl("gen", "postfix")
     t.ok(r.returncode == 1 and "usage: gen" in r.stderr,
          "gen without a zone prints its usage", r.stderr)
+    rc, out, err = gen(srv, "postscreen", "dom.rbl.test")
+    t.ok(rc == 1 and "domain names only" in err, "postscreen on a zone "
+         "of domain names is an error (postscreen asks addresses)", err)
 
     # the live assignment: move listc from bit 8 to bit 64 and reload
     before = gen(srv, "spamassassin", "agg.rbl.test")[1]
@@ -260,7 +300,7 @@ def test_gen_command(t):
 
 # test_spamassassin's settings (rblmuxd the only DNS server, 10/8 our
 # MX network) and message, with the TLDs --lint wants to know
-SA_SETTINGS = ts.SETTINGS + "util_rb_tld com net org test\n"
+SA_SETTINGS = ts.SETTINGS + "util_rb_tld com net org test example\n"
 
 
 def test_spamassassin(t):
@@ -294,22 +334,28 @@ def test_spamassassin(t):
                                        "agg.rbl.test")[1], re.M)]
     t.eq(names, ["RCVD_IN_AGG_RBL_LISTA", "RCVD_IN_AGG_RBL_LISTB",
                  "RCVD_IN_AGG_RBL_LISTC"], "one rule per bit, by list name")
-    want = {"203.0.113.7": ["RCVD_IN_AGG_RBL_LISTA", "RCVD_IN_AGG_RBL_LISTB",
-                            "RCVD_IN_BL_RBL", "RCVD_IN_EACH_RBL_LISTA",
-                            "RCVD_IN_EACH_RBL_LISTB",
-                            "RCVD_IN_SCORE_RBL_SCORE_3"],
-            "203.0.113.99": []}
-    for n, (ip, rules) in enumerate(sorted(want.items())):
+    want = {("203.0.113.7", "clean.example"): [
+        "RCVD_IN_AGG_RBL_LISTA", "RCVD_IN_AGG_RBL_LISTB", "RCVD_IN_BL_RBL",
+        "RCVD_IN_EACH_RBL_LISTA", "RCVD_IN_EACH_RBL_LISTB",
+        "RCVD_IN_SCORE_RBL_SCORE_3"],
+        ("203.0.113.99", "clean.example"): [],
+        ("203.0.113.99", "spam.example"): ["RHSBL_DOM_RBL_BADNAMES",
+                                           "RHSBL_DOM_RBL_SPAMMY"],
+        ("203.0.113.99", "other.example"): ["RHSBL_DOM_RBL_SPAMMY"]}
+    for n, ((ip, dom), rules) in enumerate(sorted(want.items())):
+        msg = "Return-Path: <sender@%s>\n" % dom + \
+            ts.MESSAGE % {"ip": ip, "id": n}
         r = h.run(base + ["-t", "-x", "-D", "dns"], timeout=120,
-                  input=ts.MESSAGE % {"ip": ip, "id": n}, env=env)
+                  input=msg, env=env)
         servers = set(re.findall(r"dbg: dns: attempt \d+/\d+, trying "
                                  r"connect/sendto to (\S+)", r.stderr))
         t.eq(ts.sa_tests(r.stdout), rules,
-             "relay %s: SpamAssassin hits %s" % (ip, ", ".join(rules) or
-                                                 "nothing"),
+             "relay %s, sender domain %s: SpamAssassin hits %s" %
+             (ip, dom, ", ".join(rules) or "nothing"),
              r.stdout[-3000:] + r.stderr[-3000:])
         t.ok(servers == {"[127.0.0.1]:%d" % srv.port},
-             "relay %s: SpamAssassin asked rblmuxd only" % ip, repr(servers))
+             "relay %s, sender %s: SpamAssassin asked rblmuxd only" %
+             (ip, dom), repr(servers))
 
 
 def check_filters(t, srv, client, zone, text):
@@ -317,7 +363,7 @@ def check_filters(t, srv, client, zone, text):
     its result lists (or, score zones, postscreen's weights add up)."""
     its = items(text)
     t.ok(its, "%s %s: items found" % (client, zone), text)
-    if zone == "agg.rbl.test":
+    if zone in ("agg.rbl.test", "dom.rbl.test"):
         for comment, it in its:
             res = comment.split(":")[0]
             dom, flt, w = site(it)
@@ -325,7 +371,8 @@ def check_filters(t, srv, client, zone, text):
                 flt, "127.0.0.%d" % v) != bool(v & BITS[res])]
             t.eq(bad, [], "%s %s: %s's filter matches the answers with bit "
                  "%d set, no others" % (client, zone, res, BITS[res]))
-    for ip, listed in sorted(SUBJECTS.items()):
+    subjects = DOMAINS if zone == "dom.rbl.test" else SUBJECTS
+    for ip, listed in sorted(subjects.items()):
         ans = answers(srv, zone, ip)
         sub = {}
         for comment, it in its:
@@ -363,7 +410,8 @@ def test_postfix(t):
     srv = start()
     for client in ("postfix", "postscreen"):
         for z in ZONES:
-            if client == "postscreen" and z == "bl.rbl.test":
+            if client == "postscreen" and z in ("bl.rbl.test",
+                                                "dom.rbl.test"):
                 continue
             rc, out, err = gen(srv, client, z)
             r = postconf(srv.tmp, client + "-" + z, out)
@@ -375,6 +423,10 @@ def test_postfix(t):
             t.eq({k: got.get(k) for k in want}, want,
                  "postconf -n gives the %s values of %s back" % (client, z))
             check_filters(t, srv, client, z, out)
+    out = gen(srv, "postfix", "dom.rbl.test")[1]
+    t.eq(sorted(set(it.split()[0] for c, it in items(out))),
+         ["reject_rhsbl_sender"], "postfix on a zone of domain names: "
+         "reject_rhsbl_sender")
     out = gen(srv, "postscreen", "agg.rbl.test")[1]
     t.ok("postscreen_dnsbl_threshold = 1" in out and
          "postscreen_dnsbl_action = enforce" in out,
@@ -483,7 +535,8 @@ def test_rspamd(t):
              r.stdout[-2000:] + r.stderr[-2000:])
         ours = {k: v for k, v in (rbls or {}).items()
                 if k.startswith("rblmux_")}
-        t.ok(ours and all("rbl" in v and v.get("checks") == ["from"]
+        t.ok(ours and all("rbl" in v and (v.get("checks") == ["from"] or
+                                          "selector" in v)
                           for v in ours.values()),
              "rspamd reads the rbls of %s" % z, repr(ours))
         if z == "agg.rbl.test":
@@ -517,9 +570,13 @@ until dig +short +time=1 +tries=1 @127.0.0.1 2.0.0.127.agg.rbl.test \\
     >/dev/null 2>&1; do
 	i=$((i + 1)); [ $i -lt 100 ] || { kill $pid; exit 3; }; sleep 0.1
 done
-for ip in "$@"; do
-	echo "==== $ip"
-	%(exim)s -C %(tmp)s/exim.conf -bh "$ip" < %(tmp)s/smtp.txt 2>&1 |
+for arg in "$@"; do
+	ip=${arg%%%%,*}
+	echo "==== $arg"
+	{
+	printf 'HELO client.example\\r\\nMAIL FROM:<a@%%s>\\r\\n' "${arg#*,}"
+	printf 'RCPT TO:<u@example.net>\\r\\nQUIT\\r\\n'
+	} | %(exim)s -C %(tmp)s/exim.conf -bh "$ip" 2>&1 |
 	    grep -v '^>>>' || true
 done
 kill $pid
@@ -547,9 +604,6 @@ def test_exim_live(t):
     exim_check(srv.tmp, "\n".join(acl))        # writes exim.conf, passwd
     with open(srv.path("resolv.conf"), "w") as f:
         f.write("nameserver 127.0.0.1\n")
-    with open(srv.path("smtp.txt"), "w") as f:
-        f.write("HELO client.example\r\nMAIL FROM:<a@example.org>\r\n"
-                "RCPT TO:<u@example.net>\r\nQUIT\r\n")
     srv.write_conf(CONF.replace("@BITC@", "8").replace("@@PORT@", "@53")
                    .replace("    listen: ::1@53\n", "")
                    .replace("@TMP@/ctl.sock", "@TMP@/ns-ctl.sock"),
@@ -558,16 +612,22 @@ def test_exim_live(t):
         f.write(EXIM_NS % {"tmp": srv.tmp, "rblmuxd": h.RBLMUXD,
                            "exim": EXIM})
     want = {
-        "203.0.113.7": ["agg.rbl.test (lista", "agg.rbl.test (listb",
+        "203.0.113.7,clean.example": [
+                        "agg.rbl.test (lista", "agg.rbl.test (listb",
                         "bl.rbl.test (listed", "each.rbl.test (lista",
                         "listb.each.rbl.test (listb",
                         "has a score of 3 or more in score.rbl.test"],
-        "192.0.2.9": ["agg.rbl.test (listb", "agg.rbl.test (listc",
+        "192.0.2.9,clean.example": [
+                      "agg.rbl.test (listb", "agg.rbl.test (listc",
                       "bl.rbl.test (listed", "each.rbl.test (listc",
                       "listb.each.rbl.test (listb",
                       "has a score of 3 or more in score.rbl.test"],
-        "198.51.100.45": ["bl.rbl.test (listed", "each.rbl.test (lista"],
-        "203.0.113.99": [],
+        "198.51.100.45,clean.example": ["bl.rbl.test (listed",
+                                        "each.rbl.test (lista"],
+        "203.0.113.99,clean.example": [],
+        "203.0.113.99,spam.example": ["dom.rbl.test (badnames",
+                                      "dom.rbl.test (spammy"],
+        "203.0.113.99,other.example": ["dom.rbl.test (spammy"],
     }
     r = h.run(["unshare", "-m", "-n", "sh", srv.path("ns.sh")] +
               sorted(want), timeout=120,
@@ -617,11 +677,12 @@ class Rspamd(h.Helper):
                     "--var=LOGDIR=" + os.path.join(d, "log")],
                    os.path.join(d, "rspamd.log"), cwd=d)
 
-    def symbols(self, ip):
-        """The RBLMUX_ symbols rspamd gives a message from ip, or None
-        when rspamc got no answer."""
+    def symbols(self, ip, domain="clean.example"):
+        """The RBLMUX_ symbols rspamd gives a message from ip with
+        envelope sender domain, or None when rspamc got no answer."""
         r = subprocess.run(["rspamc", "-h", "127.0.0.1:%d" % self.port,
-                            "-t", "20", "-i", ip, "symbols"],
+                            "-t", "20", "-i", ip, "-F", "sender@" + domain,
+                            "symbols"],
                            input=RSPAMD_MESSAGE, capture_output=True,
                            text=True, timeout=60)
         if "Score:" not in r.stdout:
@@ -673,20 +734,26 @@ def test_rspamd_live(t):
     # which rspamd asks listb's subzone about; the zone's base symbol
     # (no weight) notes the value no returncode names
     want = {
-        "203.0.113.7": ["RBLMUX_AGG_RBL_LISTA", "RBLMUX_AGG_RBL_LISTB",
+        ("203.0.113.7", "clean.example"): [
+                        "RBLMUX_AGG_RBL_LISTA", "RBLMUX_AGG_RBL_LISTB",
                         "RBLMUX_BL_RBL", "RBLMUX_EACH_RBL",
                         "RBLMUX_EACH_RBL_LISTA",
                         "RBLMUX_EACH_RBL_LISTB",
                         "RBLMUX_SCORE_RBL_SCORE_3"],
-        "192.0.2.9": ["RBLMUX_AGG_RBL_LISTB", "RBLMUX_AGG_RBL_LISTC",
+        ("192.0.2.9", "clean.example"): [
+                      "RBLMUX_AGG_RBL_LISTB", "RBLMUX_AGG_RBL_LISTC",
                       "RBLMUX_BL_RBL", "RBLMUX_EACH_RBL",
                       "RBLMUX_EACH_RBL_LISTB",
                       "RBLMUX_EACH_RBL_LISTC", "RBLMUX_SCORE_RBL_SCORE_4"],
-        "203.0.113.99": [],
+        ("203.0.113.99", "clean.example"): [],
+        ("203.0.113.99", "spam.example"): ["RBLMUX_DOM_RBL_BADNAMES",
+                                           "RBLMUX_DOM_RBL_SPAMMY"],
+        ("203.0.113.99", "other.example"): ["RBLMUX_DOM_RBL_SPAMMY"],
     }
-    for ip, syms in sorted(want.items()):
-        t.eq(rs.symbols(ip), syms, "rspamd: a message from %s gets %s" %
-             (ip, ", ".join(syms) or "no RBLMUX_ symbol"))
+    for (ip, dom), syms in sorted(want.items()):
+        t.eq(rs.symbols(ip, dom), syms, "rspamd: a message from %s, "
+             "sender domain %s, gets %s" % (ip, dom, ", ".join(syms) or
+                                            "no RBLMUX_ symbol"))
     rs.stop()
 
 
