@@ -115,8 +115,8 @@ zone:
 """
 
 LISTS = {
-    "lista": "203.0.113.7\n198.51.100.0/24\n",
-    "listb": "203.0.113.7\n192.0.2.9\n",
+    "lista": "203.0.113.7\n198.51.100.0/24\n127.0.0.7\n",
+    "listb": "203.0.113.7\n192.0.2.9\n127.0.0.7\n127.0.0.8\n",
     "listc": "192.0.2.9\n198.51.100.44\n",
     "friends": "198.51.100.45\n",
 }
@@ -557,19 +557,46 @@ def test_rspamd(t):
          "a brace missing (the check has teeth)", r.stdout[-1000:])
 
 
-EXIM_NS = """\
+# A network, mount and PID namespace of its own: rblmuxd on 127.0.0.1
+# port 53 and /etc/resolv.conf naming it, so that a client using the
+# system resolver asks rblmuxd; everything started in it ends with it.
+NS_START = """\
 set -e
 ip link set lo up
-mount --bind %(tmp)s/passwd /etc/passwd
-mount --bind %(tmp)s/group /etc/group
 mount --bind %(tmp)s/resolv.conf /etc/resolv.conf
+%(mounts)s
 %(rblmuxd)s -f -c %(tmp)s/ns.conf > %(tmp)s/ns-rblmuxd.log 2>&1 &
-pid=$!
 i=0
 until dig +short +time=1 +tries=1 @127.0.0.1 2.0.0.127.agg.rbl.test \\
     >/dev/null 2>&1; do
-	i=$((i + 1)); [ $i -lt 100 ] || { kill $pid; exit 3; }; sleep 0.1
+	i=$((i + 1)); [ $i -lt 100 ] || exit 3; sleep 0.1
 done
+"""
+
+
+def ns_run(srv, body, args, mounts="", env=None):
+    """Run the sh script body after NS_START in a namespace of its own
+    with args; returns the h.run result."""
+    with open(srv.path("resolv.conf"), "w") as f:
+        f.write("nameserver 127.0.0.1\n")
+    srv.write_conf(CONF.replace("@BITC@", "8").replace("@@PORT@", "@53")
+                   .replace("    listen: ::1@53\n", "")
+                   .replace("@TMP@/ctl.sock", "@TMP@/ns-ctl.sock"),
+                   srv.path("ns.conf"))
+    script = srv.path("ns-%d.sh" % len(os.listdir(srv.tmp)))
+    with open(script, "w") as f:
+        f.write(NS_START % {"tmp": srv.tmp, "rblmuxd": h.RBLMUXD,
+                            "mounts": mounts} + body)
+    return h.run(["unshare", "-m", "-n", "-p", "-f", "--mount-proc", "sh",
+                  script] + list(args), timeout=120, env=env)
+
+
+def have_ns():
+    return os.geteuid() == 0 and shutil.which("unshare") is not None \
+        and shutil.which("dig") is not None
+
+
+EXIM_NS = """\
 for arg in "$@"; do
 	ip=${arg%%%%,*}
 	echo "==== $arg"
@@ -579,7 +606,6 @@ for arg in "$@"; do
 	} | %(exim)s -C %(tmp)s/exim.conf -bh "$ip" 2>&1 |
 	    grep -v '^>>>' || true
 done
-kill $pid
 """
 
 
@@ -589,8 +615,7 @@ def test_exim_live(t):
     of its own, where rblmuxd listens on 127.0.0.1 port 53 and
     /etc/resolv.conf names it, so nothing outside is touched. The deny
     statements are turned into warn ones that log, to see every hit."""
-    if EXIM is None or os.geteuid() != 0 or shutil.which("unshare") is None \
-            or shutil.which("dig") is None:
+    if EXIM is None or not have_ns():
         t.skip("Exim ACL through rblmuxd", "exim4 not unpacked in "
                "build/debs (make deps-test), or not root")
         return
@@ -602,15 +627,6 @@ def test_exim_live(t):
                 .replace("message  =", "log_message = HIT")
                 for l in out.splitlines() if l.startswith("  ")]
     exim_check(srv.tmp, "\n".join(acl))        # writes exim.conf, passwd
-    with open(srv.path("resolv.conf"), "w") as f:
-        f.write("nameserver 127.0.0.1\n")
-    srv.write_conf(CONF.replace("@BITC@", "8").replace("@@PORT@", "@53")
-                   .replace("    listen: ::1@53\n", "")
-                   .replace("@TMP@/ctl.sock", "@TMP@/ns-ctl.sock"),
-                   srv.path("ns.conf"))
-    with open(srv.path("ns.sh"), "w") as f:
-        f.write(EXIM_NS % {"tmp": srv.tmp, "rblmuxd": h.RBLMUXD,
-                           "exim": EXIM})
     want = {
         "203.0.113.7,clean.example": [
                         "agg.rbl.test (lista", "agg.rbl.test (listb",
@@ -629,10 +645,11 @@ def test_exim_live(t):
                                       "dom.rbl.test (spammy"],
         "203.0.113.99,other.example": ["dom.rbl.test (spammy"],
     }
-    r = h.run(["unshare", "-m", "-n", "sh", srv.path("ns.sh")] +
-              sorted(want), timeout=120,
-              env=dict(os.environ, LD_LIBRARY_PATH=os.path.join(
-                  DEBS, "usr", "lib", "x86_64-linux-gnu")))
+    r = ns_run(srv, EXIM_NS % {"tmp": srv.tmp, "exim": EXIM}, sorted(want),
+               mounts="mount --bind %s/passwd /etc/passwd\n"
+               "mount --bind %s/group /etc/group" % (srv.tmp, srv.tmp),
+               env=dict(os.environ, LD_LIBRARY_PATH=os.path.join(
+                   DEBS, "usr", "lib", "x86_64-linux-gnu")))
     parts = dict(re.findall(r"^==== (\S+)\n(.*?)(?=^==== |\Z)",
                             r.stdout, re.M | re.S))
     for ip, hits in sorted(want.items()):
@@ -643,6 +660,124 @@ def test_exim_live(t):
              (ip, ", ".join(hits) or "nothing"), out[-3000:] + r.stderr)
         t.ok("250 Accepted" in out, "exim -bh %s: warn only, the "
              "recipient accepted" % ip, out[-2000:])
+
+
+POSTFIX_MAIN = """\
+compatibility_level = 3.6
+myhostname = mx.example.net
+mydestination = example.net
+mynetworks = 10.0.0.0/8
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+queue_directory = %(tmp)s/pf-spool
+data_directory = %(tmp)s/pf-data
+maillog_file = /dev/stdout
+local_recipient_maps =
+smtpd_authorized_xclient_hosts = 127.0.0.0/8
+postscreen_access_list =
+postscreen_greet_wait = 2s
+"""
+
+POSTFIX_MASTER = """
+127.0.0.1:2525 inet n - n - - smtpd
+127.0.0.1:2526 inet n - n - 1 postscreen
+smtpd     pass  -       -       n       -       -       smtpd
+dnsblog   unix  -       -       n       -       0       dnsblog
+tlsproxy  unix  -       -       n       -       0       tlsproxy
+"""
+
+# a client: XCLIENT (port 2525, smtpd) or a loopback source address
+# (port 2526, postscreen), then MAIL and RCPT; prints the RCPT reply
+POSTFIX_CLIENT = """
+import smtplib, sys, time
+port, who = int(sys.argv[1]), sys.argv[2]
+for i in range(100):
+    try:
+        s = smtplib.SMTP(timeout=20, source_address=None if port == 2525
+                         else (who, 0))
+        s.connect("127.0.0.1", port)
+        break
+    except OSError:
+        time.sleep(0.1)
+s.ehlo("client.example")
+if port == 2525:
+    s.docmd("XCLIENT", "ADDR=%s NAME=[UNAVAILABLE]" % who)
+    s.ehlo("client.example")
+s.mail("a@example.org")
+print("RCPT %s %s %r" % (port, who, s.rcpt("u@example.net")))
+s.quit()
+"""
+
+POSTFIX_NS = """\
+postfix check
+postfix start-fg &
+for arg in "$@"; do
+	python3 %(tmp)s/pf-client.py ${arg%%%%,*} ${arg#*,}
+done
+sleep 1
+"""
+
+
+def test_postfix_live(t):
+    """Postfix itself, with the generated lines and its resolver pointing
+    at rblmuxd (a namespace of its own, see NS_START): smtpd with the
+    reject_rbl_client lines, each made warn_if_reject so that every
+    matching one logs, for clients set with XCLIENT; postscreen with the
+    postscreen_dnsbl_sites of the score zone for clients connecting from
+    loopback addresses the lists list (its DNSBL rank is the score)."""
+    if POSTCONF is None or not have_ns() or \
+            not os.path.isdir("/etc/postfix"):
+        t.skip("Postfix through rblmuxd", "postfix not installed or not "
+               "root")
+        return
+    srv = start()
+    d = srv.path("pf-etc")
+    shutil.copytree("/etc/postfix", d)
+    pf = gen(srv, "postfix", "agg.rbl.test")[1].replace(
+        "reject_rbl_client", "warn_if_reject reject_rbl_client")
+    ps = gen(srv, "postscreen", "score.rbl.test")[1]
+    with open(os.path.join(d, "main.cf"), "w") as f:
+        f.write(POSTFIX_MAIN % {"tmp": srv.tmp} + pf + ps)
+    with open("/usr/share/postfix/master.cf.dist") as f:
+        master = re.sub(r"^smtp +inet .*\n", "", f.read(), flags=re.M)
+    with open(os.path.join(d, "master.cf"), "w") as f:
+        f.write(master + POSTFIX_MASTER)
+    with open(srv.path("pf-client.py"), "w") as f:
+        f.write(POSTFIX_CLIENT)
+    for sub in ("pf-spool", "pf-data"):
+        os.makedirs(srv.path(sub))
+    shutil.chown(srv.path("pf-data"), "postfix")
+    os.chmod(srv.tmp, 0o755)
+    cases = ["2525,203.0.113.7", "2525,192.0.2.9", "2525,203.0.113.99",
+             "2526,127.0.0.7", "2526,127.0.0.8", "2526,127.0.0.1"]
+    r = ns_run(srv, POSTFIX_NS % {"tmp": srv.tmp}, cases,
+               mounts="mount --bind %s /etc/postfix" % d)
+    log = r.stdout + r.stderr
+    for ip, n in (("203.0.113.7", 2), ("192.0.2.9", 2),
+                  ("203.0.113.99", 0)):
+        warned = re.findall(r"reject_warning: RCPT from unknown\[%s\]: 554 "
+                            r".*blocked using agg\.rbl\.test" %
+                            re.escape(ip), log)
+        t.eq(len(warned), n, "Postfix smtpd, client %s: %d of the "
+             "reject_rbl_client lines match" % (ip, n), log[-3000:])
+        t.ok(re.search(r"RCPT 2525 %s \(250," % re.escape(ip), log),
+             "Postfix smtpd, client %s: warned only, recipient accepted" %
+             ip)
+    t.ok(re.search(r"listed by domain score\.rbl\.test as 127\.0\.0\.3",
+                   log) and re.search(r"DNSBL rank 3 for \[127\.0\.0\.7\]",
+                                      log),
+         "postscreen, client 127.0.0.7: score 3, DNSBL rank 3", log[-3000:])
+    t.ok(re.search(r"RCPT 2526 127\.0\.0\.7 \(550,.*blocked using "
+                   r"score\.rbl\.test", log),
+         "postscreen blocks it: rank 3 reaches the threshold 3")
+    t.ok(re.search(r"listed by domain score\.rbl\.test as 127\.0\.0\.1",
+                   log) and re.search(r"PASS NEW \[127\.0\.0\.8\]", log)
+         and re.search(r"RCPT 2526 127\.0\.0\.8 \(250,", log),
+         "postscreen, client 127.0.0.8: score 1, below the threshold, "
+         "passes", log[-3000:])
+    t.ok(not re.search(r"DNSBL rank \d+ for \[127\.0\.0\.1\]", log) and
+         re.search(r"RCPT 2526 127\.0\.0\.1 \(250,", log),
+         "postscreen passes an unlisted client")
 
 
 class Rspamd(h.Helper):
@@ -759,7 +894,8 @@ def test_rspamd_live(t):
 
 def main():
     h.run_suite("test_gen", [test_gen_command, test_spamassassin,
-                             test_postfix, test_exim, test_exim_live,
+                             test_postfix, test_postfix_live, test_exim,
+                             test_exim_live,
                              test_rspamd, test_rspamd_live])
 
 
