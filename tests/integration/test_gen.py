@@ -1,27 +1,33 @@
 #!/usr/bin/env python3
 """test_gen -- `rblmuxctl gen` snippets checked by the real clients.
 
-One rblmuxd serves four kinds of zone over three local lists and an
-allowlist: bitmask (agg.rbl.test), each, score and served. For each
-client the snippet is generated from the running server and then:
+One rblmuxd serves five zones over local lists and an allowlist:
+bitmask (agg.rbl.test), each, score, served, and a bitmask zone of
+domain names (dom.rbl.test). For each client the snippet is generated
+from the running server, then used by the client itself, which asks
+rblmuxd:
 
-- SpamAssassin: the rules of every zone pass `spamassassin --lint`, and a
-  message whose last external relay is listed in two lists of the
-  bitmask zone hits exactly the two matching rules, SpamAssassin asking
-  rblmuxd (`dns_server`);
-- Postfix and postscreen: `postconf -c DIR -n` reads the lines without a
-  word and gives every value back; the filters, read with Postfix's
-  d.d.d.d pattern rules, match exactly the answers rblmuxd gives for
-  listed addresses (and postscreen's weights add up to the score zone's
-  answer);
-- Exim: `exim -bV` reads a configuration holding the ACL statements
-  (exim4 from build/debs: it cannot be installed beside postfix);
-- rspamd: `rspamadm configtest` loads a copy of the packaged
-  configuration with the snippet in local.d.
+- SpamAssassin: the rules of every zone pass `spamassassin --lint`, and
+  messages hit exactly the rules of the lists that list their last
+  external relay or their envelope sender's domain (`dns_server`);
+- Postfix: `postconf -n` reads the lines without a word and gives every
+  value back, the filters (read with Postfix's d.d.d.d rules) match
+  exactly the answers of listed subjects, and a running Postfix (smtpd
+  with the reject_rbl_client lines, postscreen with a score zone's
+  weights) rejects as many times, and ranks as high, as the lists say;
+- Exim: `exim -bV` reads the ACL statements, and `exim -bh` sessions hit
+  exactly the statements of the listing members (exim4 from build/debs:
+  it cannot be installed beside postfix);
+- rspamd: `rspamadm configtest` loads the settings in a copy of the
+  packaged configuration, and rspamd itself gives messages exactly the
+  symbols of the listing members.
 
-Errors (unknown client or zone), determinism and liveness (a reload that
-moves a bit moves it in the snippet) are checked through rblmuxctl.
-A client that is not installed is a SKIP line.
+Clients that need port 53 (Exim, Postfix use the system resolver) run in
+a network, mount and PID namespace of their own with rblmuxd, so nothing
+outside is touched and nothing outlives the test. Errors (unknown client
+or zone), determinism and liveness (a reload that moves a bit moves it
+in the snippet) are checked through rblmuxctl. A client that is not
+installed, or a run without root, is a SKIP line.
 """
 import json
 import os
