@@ -25,7 +25,10 @@ LIBS		 = -lldns -lev -llmdb -lpthread -lm
 BUILD_DEPS	 = gcc make pkg-config libldns-dev libev-dev liblmdb-dev
 TEST_DEPS	 = libcmocka-dev rbldnsd knot-dnsutils bind9-dnsutils python3 \
 		   clang libclang-rt-14-dev mandoc lmdb-utils unbound spamassassin \
-		   nsd knot
+		   postfix nsd knot dnsdist rspamd libidn12
+# Test-only packages unpacked under build/debs, not installed (exim4
+# conflicts with postfix); tests/integration/test_gen.py runs exim4 there.
+TEST_DEBS	 = exim4-base exim4-daemon-light
 
 B		 = build
 HDRS		:= $(wildcard include/*.h src/*.h)
@@ -156,6 +159,7 @@ deps:
 
 deps-test:
 	@tools/install-deps $(BUILD_DEPS) $(TEST_DEPS)
+	@tools/unpack-debs $(B)/debs $(TEST_DEBS)
 
 # --- the two README commands ----------------------------------------------
 

@@ -6,7 +6,7 @@
  * answers "OK" or "ERROR" on the first line, then text, then closes.
  * Words are separated by blanks; a word may be quoted ("a b", with \"
  * and \\ inside). Commands: status, stats, lookup SUBJECT [ZONE], flush,
- * reload, list add|del|show (dyn.h). A reload
+ * reload, list add|del|show (dyn.h), export, gen CLIENT ZONE (gen.h). A reload
  * answers when a reload that started after the request has put its view
  * in place (or was rejected).
  *

@@ -32,6 +32,7 @@
 #include "upstream.h"
 #include "err.h"
 #include "escal.h"
+#include "gen.h"
 #include "log.h"
 #include "view.h"
 
@@ -982,11 +983,10 @@ run(struct ctl_client *cl)
 			return;		/* answered when the file is written */
 		ok = false;
 	} else if (strcmp(argv[0], "gen") == 0) {
-		ctl_printf(o, "%s: not available in this version\n", argv[0]);
-		ok = false;
+		ok = gen_command(c->hooks.view(c->hooks.arg), argc, argv, o);
 	} else {
 		ctl_printf(o, "unknown command: %.64s (commands: status, stats, "
-		    "lookup, flush, reload, list, export)\n", argv[0]);
+		    "lookup, flush, reload, list, export, gen)\n", argv[0]);
 		ok = false;
 	}
 	reply(cl, ok, NULL);

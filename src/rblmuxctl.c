@@ -45,7 +45,9 @@ usage(void)
 	    "                         dynamic entries, their expiry and "
 	    "reason\n"
 	    "  export LIST|ZONE --format rbldnsd|zone [--output FILE]\n"
-	    "                         a list's or a served zone's data\n");
+	    "                         a list's or a served zone's data\n"
+	    "  gen spamassassin|postfix|postscreen|exim|rspamd ZONE\n"
+	    "                         a client config for the zone\n");
 	exit(2);
 }
 

@@ -106,7 +106,7 @@ A short message.
 def sa_tests(out):
     """The rules SpamAssassin hit, from its X-Spam-Status header."""
     head = out.split("\n\n", 1)[0]
-    head = re.sub(r"\n[ \t]+", " ", head)
+    head = re.sub(r"\n[ \t]+", "", head)  # "A,\n\tB": "A,B"
     m = re.search(r"^X-Spam-Status: .*?tests=(\S*)", head, re.M)
     if m is None:
         return None
