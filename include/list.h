@@ -284,6 +284,27 @@ struct list_pos {
  */
 int	 list_next_pos(const struct list *l, bool first, struct list_pos *pos);
 
+/*
+ * The names of a dnset list in tree order, for publishing them: each name
+ * that has entries (exact, wildcard, "!"), once, as its labels from the
+ * root separated by NUL bytes ("com\0example\0mail"): byte order of
+ * these keys is the list's own order, a name before the names below it.
+ * What a name answers is the lookup's business. A position holds no
+ * pointer, as list_next_pos()'s.
+ */
+struct list_npos {
+	uint8_t		 key[256];
+	size_t		 klen;
+};
+
+/*
+ * Store the name after *pos in *pos and return 1, or return 0 at the end
+ * (*pos untouched). first: the first name. 0 for address lists.
+ * O(log n) per call; no allocation.
+ */
+int	 list_next_name(const struct list *l, bool first,
+	    struct list_npos *pos);
+
 /* $SOA of a list (the first valid one), serial 0 already replaced */
 struct list_soa {
 	uint32_t	 ls_ttl;		/* 0 = list TTL */

@@ -1271,6 +1271,13 @@ list_expires(const struct list *l)
 	return l != NULL ? l->l_expires : 0;
 }
 
+/* list_next_name - the next name of a dnset list, in tree order */
+int
+list_next_name(const struct list *l, bool first, struct list_npos *pos)
+{
+	return l->l_type == LIST_DNSET ? list_dnset_next(l, first, pos) : 0;
+}
+
 /* list_next_pos - the next block of an address list, in tree order */
 int
 list_next_pos(const struct list *l, bool first, struct list_pos *pos)

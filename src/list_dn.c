@@ -484,6 +484,49 @@ dnset_walk(const struct list *l, struct list_walker *w)
 	return 0;
 }
 
+/* after - first entry of a whose key is above key (all: first) */
+static size_t
+after(const struct dnset *d, const struct dnarr *a, bool all,
+    const uint8_t *key, size_t klen)
+{
+	size_t i;
+	const uint8_t *p;
+
+	if (all)
+		return 0;
+	for (i = lower(d, a, key, klen); i < a->a_n; i++) {
+		p = d->d_pool + a->a_e[i].e_key;
+		if (kcmp(p + 1, p[0], key, klen) != 0)
+			break;
+	}
+	return i;
+}
+
+/* list_dnset_next - the next name of either array, in key order */
+int
+list_dnset_next(const struct list *l, bool first, struct list_npos *pos)
+{
+	const struct dnset *d = l->l_data;
+	const uint8_t *best = NULL, *p;
+	size_t i, k;
+
+	for (k = 0; k < 2; k++) {
+		const struct dnarr *a = k == 0 ? &d->d_exact : &d->d_wild;
+
+		i = after(d, a, first, pos->key, pos->klen);
+		if (i >= a->a_n)
+			continue;
+		p = d->d_pool + a->a_e[i].e_key;
+		if (best == NULL || kcmp(p + 1, p[0], best + 1, best[0]) < 0)
+			best = p;
+	}
+	if (best == NULL)
+		return 0;
+	memcpy(pos->key, best + 1, best[0]);
+	pos->klen = best[0];
+	return 1;
+}
+
 const struct list_ops list_dnset_ops = {
 	.lo_type = LIST_DNSET,
 	.lo_name = "dnset",

@@ -232,4 +232,8 @@ int	list_ip4trie_next(const struct list *l, bool first, uint32_t *key,
 int	list_ip6trie_next(const struct list *l, bool first, uint8_t key[16],
 	    unsigned *plen);
 
+/* The format's list_next_name() (list_dn.c) */
+int	list_dnset_next(const struct list *l, bool first,
+	    struct list_npos *pos);
+
 #endif /* RBLMUX_LIST_INT_H */

@@ -16,6 +16,7 @@
 
 #include "answer.h"
 #include "dnsmsg.h"
+#include "dyn.h"
 #include "err.h"
 #include "list.h"
 #include "merge.h"
@@ -26,12 +27,14 @@ __extension__ typedef unsigned __int128 u128;
 
 #define MAX_STREAMS	(2 * ANSWER_MAX_SRC + 1)
 #define MAX_LEVELS	33
+#define MAX_LABELS	128		/* labels of a name */
 
 enum phase {
 	PH_SOA = 0,
 	PH_NS,
 	PH_IP4,
 	PH_IP6,
+	PH_NAME,
 	PH_END,
 	PH_DONE,
 };
@@ -44,6 +47,22 @@ struct stream {
 	unsigned		 tp;		/* test points: next index */
 	struct list_pos		*more;		/* zdump_more's, sorted */
 	size_t			 nmore, next;
+};
+
+/* Names of one dnset list, of the test point, or of dynamic entries */
+struct nstream {
+	const struct list	*l;		/* a list, or NULL */
+	struct list_npos	 pos;
+	bool			 live;
+	bool			 tp;		/* the test point, given */
+	size_t			 next;		/* dynamic entries: next one */
+	bool			 dyn;
+};
+
+/* An open name on the current path */
+struct nnode {
+	size_t		 klen;		/* its key: cur[0, klen) */
+	uint64_t	 count0;	/* records written before it opened */
 };
 
 /* An open block on the current path */
@@ -78,6 +97,16 @@ struct zdump {
 	/* zdump_more's blocks for the family being walked */
 	struct list_pos		*more;
 	size_t			 more_n, more_cap;
+	/* the name walk: streams, the open path, dynamic names */
+	struct nstream		 nms[MAX_STREAMS + 1];
+	size_t			 nnms;
+	struct list_npos	 cur;		/* the deepest open name */
+	struct nnode		 nnode[MAX_LABELS + 1];
+	unsigned		 ndepth;
+	uint8_t			*dpool;		/* [len][key] of dynamic names */
+	size_t			 dplen, dpcap;
+	uint32_t		*doff;		/* sorted offsets in dpool */
+	size_t			 dn, dcap;
 	/* the last subject asked about */
 	struct answer_state	 ast;
 	struct answer_work	 wk;
@@ -139,8 +168,11 @@ zdump_new(const struct view *v, const struct vzone *z, uint32_t serial,
 void
 zdump_free(struct zdump *zd)
 {
-	if (zd != NULL)
+	if (zd != NULL) {
 		free(zd->more);
+		free(zd->dpool);
+		free(zd->doff);
+	}
 	free(zd);
 }
 
@@ -788,6 +820,347 @@ walk_step(struct zdump *zd, zdump_fn *fn, void *arg)
 	return 1;
 }
 
+/* --- names --------------------------------------------------------- */
+
+/* test point of names (RFC 5782 5) */
+static const uint8_t tp_name[] = "test";
+
+/* dyn_name - list_walk_fn of dyn_walk: keep a name entry's key */
+static int
+dyn_name(void *arg, const struct list_entry *e)
+{
+	struct zdump *zd = arg;
+	size_t i, k = 0, end, start;
+	uint8_t *key;
+
+	if (e->family != AF_UNSPEC || e->name_len == 0 || e->name_len > 253)
+		return 0;
+	if (zd->dplen + e->name_len + 1 > zd->dpcap) {
+		size_t cap = zd->dpcap ? zd->dpcap * 2 : 4096;
+		uint8_t *np = realloc(zd->dpool, cap);
+
+		if (np == NULL || cap > UINT32_MAX)
+			return RBLMUX_ENOMEM;
+		zd->dpool = np;
+		zd->dpcap = cap;
+	}
+	if (zd->dn == zd->dcap) {
+		size_t cap = zd->dcap ? zd->dcap * 2 : 256;
+		uint32_t *no = realloc(zd->doff, cap * sizeof(*no));
+
+		if (no == NULL)
+			return RBLMUX_ENOMEM;
+		zd->doff = no;
+		zd->dcap = cap;
+	}
+	zd->doff[zd->dn++] = (uint32_t)zd->dplen;
+	key = zd->dpool + zd->dplen;
+	/* "mail.example.com" to "com\0example\0mail" */
+	for (end = e->name_len; end > 0; end = start > 0 ? start - 1 : 0) {
+		for (start = end; start > 0 && e->name[start - 1] != '.';
+		    start--)
+			;
+		if (k > 0)
+			key[1 + k++] = '\0';
+		for (i = start; i < end; i++)
+			key[1 + k++] = (uint8_t)e->name[i];
+	}
+	key[0] = (uint8_t)k;
+	zd->dplen += 1 + k;
+	return 0;
+}
+
+/* nkcmp - order of two name keys */
+static int
+nkcmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+	int c = memcmp(a, b, alen < blen ? alen : blen);
+
+	if (c != 0)
+		return c;
+	return alen < blen ? -1 : alen > blen;
+}
+
+/* doff_cmp - order of dynamic names, for qsort_r */
+static int
+doff_cmp(const void *x, const void *y, void *arg)
+{
+	const uint8_t *pool = arg, *a = pool + *(const uint32_t *)x,
+	    *b = pool + *(const uint32_t *)y;
+
+	return nkcmp(a + 1, a[0], b + 1, b[0]);
+}
+
+/* nstream_next - advance a name stream; false at its end */
+static bool
+nstream_next(struct zdump *zd, struct nstream *s, bool first)
+{
+	const uint8_t *p;
+
+	if (s->l != NULL)
+		return s->live = list_next_name(s->l, first, &s->pos) == 1;
+	if (s->dyn) {
+		if (s->next >= zd->dn)
+			return s->live = false;
+		p = zd->dpool + zd->doff[s->next++];
+		memcpy(s->pos.key, p + 1, p[0]);
+		s->pos.klen = p[0];
+		return s->live = true;
+	}
+	if (s->tp)
+		return s->live = false;
+	s->tp = true;
+	memcpy(s->pos.key, tp_name, sizeof(tp_name) - 1);
+	s->pos.klen = sizeof(tp_name) - 1;
+	return s->live = true;
+}
+
+/* add_nstream - walk the names of l too, if it is a dnset list */
+static int
+add_nstream(struct zdump *zd, const struct vlist *vl)
+{
+	struct nstream *s;
+
+	if (vl == NULL)
+		return 0;
+	if (dyn_any(vl->dyn)) {
+		int rc = dyn_walk(vl->dyn, zd->now, dyn_name, zd);
+
+		if (rc != 0)
+			return rc < 0 ? rc : RBLMUX_EINVAL;
+	}
+	if (vl->data == NULL || list_type(vl->data) != LIST_DNSET ||
+	    zd->nnms >= MAX_STREAMS)
+		return 0;
+	s = &zd->nms[zd->nnms++];
+	memset(s, 0, sizeof(*s));
+	s->l = vl->data;
+	nstream_next(zd, s, true);
+	return 0;
+}
+
+/* names_start - the walk of the names: lists, test point, dynamic */
+static int
+names_start(struct zdump *zd)
+{
+	const struct vzone *z = zd->z;
+	struct nstream *s;
+	size_t i, k, n;
+	int rc = 0;
+
+	zd->nnms = 1;			/* the test point */
+	memset(&zd->nms[0], 0, sizeof(zd->nms[0]));
+	nstream_next(zd, &zd->nms[0], true);
+	zd->ndepth = 0;
+	zd->cur.klen = 0;
+	zd->nnode[0].klen = 0;
+	zd->dn = zd->dplen = 0;
+	for (i = 0; i < z->nsrc && rc == 0; i++)
+		if (z->src[i].kind == VSRC_LIST)
+			rc = add_nstream(zd, z->src[i].vl);
+	for (i = 0; i < z->nexempt && rc == 0; i++)
+		rc = add_nstream(zd, z->exempt[i]);
+	zd->started = true;
+	if (rc != 0 || zd->dn == 0)
+		return rc;
+	qsort_r(zd->doff, zd->dn, sizeof(*zd->doff), doff_cmp, zd->dpool);
+	for (k = 1, n = 1; k < zd->dn; k++)	/* each name once */
+		if (doff_cmp(&zd->doff[k], &zd->doff[n - 1], zd->dpool) != 0)
+			zd->doff[n++] = zd->doff[k];
+	zd->dn = n;
+	s = &zd->nms[zd->nnms++];
+	memset(s, 0, sizeof(*s));
+	s->dyn = true;
+	nstream_next(zd, s, true);
+	return 0;
+}
+
+/*
+ * name_of - key[0, klen) as a dotted name (after "  ." when probe: a
+ * label no entry can have, a child of the name without data of its
+ * own) and as owner labels (after "*" when probe); false when it does
+ * not fit a name of the zone
+ */
+static bool
+name_of(const struct zdump *zd, size_t klen, bool probe, char *name,
+    size_t *nlen, uint8_t *o, size_t *olen)
+{
+	const uint8_t *key = zd->cur.key;
+	size_t n = 0, w = 0, end, start;
+
+	if (probe) {
+		name[n++] = ' ';
+		name[n++] = '.';
+		o[w++] = 1;
+		o[w++] = '*';
+	}
+	for (end = klen; ; end = start - 1) {
+		for (start = end; start > 0 && key[start - 1] != '\0';
+		    start--)
+			;
+		if (end - start > 63 || end == start)
+			return false;
+		o[w++] = (uint8_t)(end - start);
+		memcpy(o + w, key + start, end - start);
+		w += end - start;
+		memcpy(name + n, key + start, end - start);
+		n += end - start;
+		if (start == 0)
+			break;
+		name[n++] = '.';
+	}
+	name[n] = '\0';
+	*nlen = n;
+	*olen = w;
+	return w + zd->z->apex_len <= DNS_MAXNAME;
+}
+
+/*
+ * an_address - does the zone read the name as an address, or a name
+ * above one (answer_classify())? Then the address walk writes it.
+ */
+static bool
+an_address(const struct zdump *zd, const uint8_t *o, size_t olen)
+{
+	unsigned m = 0, dec = 1, nib = 1;
+	size_t i = 0;
+
+	for (; i < olen; i += 1u + o[i], m++) {
+		unsigned l = o[i], k, v = 0;
+		const uint8_t *p = o + i + 1;
+
+		for (k = 0; k < l; k++)
+			v = p[k] >= '0' && p[k] <= '9' ? v * 10 +
+			    (unsigned)(p[k] - '0') : 1000;
+		if (l == 0 || l > 3 || v > 255 || (l > 1 && p[0] == '0'))
+			dec = 0;
+		if (l != 1 || !((p[0] >= '0' && p[0] <= '9') ||
+		    (p[0] >= 'a' && p[0] <= 'f')))
+			nib = 0;
+	}
+	return (dec && m <= 4 && (zd->z->families & VFAM_IP4)) ||
+	    (nib && m <= 32 && (zd->z->families & VFAM_IP6));
+}
+
+/* name_subject - ask the zone about a name: listed? */
+static bool
+name_subject(struct zdump *zd, const char *name, size_t len)
+{
+	struct subject *s = &zd->wk.s;
+	size_t i;
+
+	memset(s, 0, offsetof(struct subject, name));
+	s->only = NULL;
+	s->kind = SUBJ_NAME;
+	memcpy(s->name, name, len + 1);
+	memcpy(s->text, name, len + 1);
+	s->name_len = len;
+	zd->wk.nvals = 0;
+	answer_decide_subject(zd->v, zd->z, zd->now, 0, &zd->ast, &zd->wk);
+	if (zd->ast.kind != ANSWER_SUBJECT || zd->ast.exempted_by != 0 ||
+	    zd->ast.testpoint < 0)
+		return false;
+	if (zd->ast.testpoint > 0)
+		return true;
+	for (i = 0; i < zd->ast.nsrc; i++)
+		if (zd->ast.src[i].status == ASRC_LISTED)
+			return true;
+	return false;
+}
+
+/* probe_listed - is a child without data of name klen listed? */
+static bool
+probe_listed(struct zdump *zd, size_t klen)
+{
+	char name[DNS_MAXNAME + 3];
+	uint8_t o[DNS_MAXNAME + 3];
+	size_t nlen, olen;
+
+	if (klen == 0)
+		return false;	/* the apex: no wildcard entry there */
+	name_of(zd, klen, true, name, &nlen, o, &olen);
+	return name_subject(zd, name, nlen);
+}
+
+/*
+ * close_name - the walk leaves name j: its records if listed, its
+ * wildcard if a child without data is, or a record of the private type
+ * when neither and a wildcard above would answer for it
+ */
+static int
+close_name(struct zdump *zd, zdump_fn *fn, void *arg, unsigned j)
+{
+	const struct nnode *nd = &zd->nnode[j];
+	char name[DNS_MAXNAME + 3];
+	uint8_t o[DNS_MAXNAME + 3];
+	size_t nlen, olen;
+	bool listed, wild;
+	int rc;
+
+	if (!name_of(zd, nd->klen, true, name, &nlen, o, &olen) ||
+	    an_address(zd, o + 2, olen - 2))
+		return 0;
+	if ((wild = name_subject(zd, name, nlen)) &&
+	    (rc = records(zd, fn, arg, o, olen)) < 0)
+		return rc;
+	if ((listed = name_subject(zd, name + 2, nlen - 2)) &&
+	    (rc = records(zd, fn, arg, o + 2, olen - 2)) < 0)
+		return rc;
+	if (!listed && !wild && zd->count == nd->count0 &&
+	    probe_listed(zd, zd->nnode[j - 1].klen))
+		return emit(zd, fn, arg, o + 2, olen - 2, ZDUMP_TYPE_EMPTY,
+		    zd->z->cz->soa_ttl, NULL, 0);
+	return 0;
+}
+
+/* names_step - the next name of the walk, or its end */
+static int
+names_step(struct zdump *zd, zdump_fn *fn, void *arg)
+{
+	struct list_npos p;
+	size_t i, best = zd->nnms, k;
+	int rc;
+
+	for (i = 0; i < zd->nnms; i++)
+		if (zd->nms[i].live && (best == zd->nnms ||
+		    nkcmp(zd->nms[i].pos.key, zd->nms[i].pos.klen,
+		    zd->nms[best].pos.key, zd->nms[best].pos.klen) < 0))
+			best = i;
+	if (best == zd->nnms) {
+		for (; zd->ndepth >= 1; zd->ndepth--)
+			if ((rc = close_name(zd, fn, arg, zd->ndepth)) < 0)
+				return rc;
+		return 0;
+	}
+	p = zd->nms[best].pos;
+	for (i = 0; i < zd->nnms; i++)
+		while (zd->nms[i].live && nkcmp(zd->nms[i].pos.key,
+		    zd->nms[i].pos.klen, p.key, p.klen) <= 0)
+			nstream_next(zd, &zd->nms[i], false);
+	/* leave the names that do not hold it */
+	while (zd->ndepth >= 1) {
+		k = zd->nnode[zd->ndepth].klen;
+		if (k <= p.klen && memcmp(zd->cur.key, p.key, k) == 0 &&
+		    (k == p.klen || p.key[k] == '\0'))
+			break;
+		if ((rc = close_name(zd, fn, arg, zd->ndepth)) < 0)
+			return rc;
+		zd->ndepth--;
+	}
+	/* enter the names down to it: a label ends at a NUL or the end */
+	memcpy(zd->cur.key, p.key, p.klen);
+	zd->cur.klen = p.klen;
+	k = zd->nnode[zd->ndepth].klen;
+	while (k < p.klen && zd->ndepth < MAX_LABELS) {
+		for (k += k > 0; k < p.klen && p.key[k] != '\0'; k++)
+			;
+		zd->ndepth++;
+		zd->nnode[zd->ndepth].klen = k;
+		zd->nnode[zd->ndepth].count0 = zd->count;
+	}
+	return 1;
+}
+
 /* zdump_step - one step of the dump */
 int
 zdump_step(struct zdump *zd, zdump_fn *fn, void *arg)
@@ -835,8 +1208,22 @@ zdump_step(struct zdump *zd, zdump_fn *fn, void *arg)
 			return rc;
 		if (rc == 0) {
 			zd->started = false;
-			zd->phase = zd->phase == PH_IP4 ? PH_IP6 :
-			    zd->axfr ? PH_END : PH_DONE;
+			zd->phase = zd->phase == PH_IP4 ? PH_IP6 : PH_NAME;
+		}
+		return 1;
+	case PH_NAME:
+		rc = 0;
+		if (z->families & VFAM_NAME) {
+			if (!zd->started)
+				rc = names_start(zd);
+			if (rc == 0)
+				rc = names_step(zd, fn, arg);
+		}
+		if (rc < 0)
+			return rc;
+		if (rc == 0) {
+			zd->started = false;
+			zd->phase = zd->axfr ? PH_END : PH_DONE;
 		}
 		return zd->phase != PH_DONE;
 	default:

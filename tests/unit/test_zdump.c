@@ -6,6 +6,9 @@
  * resolved from the records with DNS wildcard rules (RFC 4592: the
  * closest encloser's wildcard, none below an existing name) and must
  * give what the zone's own answer gives: rcode, A values, TXT texts.
+ * The same for dnset zones (names of labels a..e, exact, "*.x", ".x",
+ * exclusions, an allowlist, a dynamic entry) over every name of depth
+ * up to 4 and the test points.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +25,7 @@
 #include "answer.h"
 #include "conf.h"
 #include "dnsmsg.h"
+#include "dyn.h"
 #include "err.h"
 #include "view.h"
 #include "zdump.h"
@@ -602,6 +606,213 @@ test_hole_under_block(void **state)
 	view_unref(v);
 }
 
+/* a random name of labels a..e, 1 to 3 deep */
+static void
+rnd_name(char *buf, size_t cap)
+{
+	unsigned n = 1 + rnd(3), i;
+	size_t o = 0;
+
+	for (i = 0; i < n; i++)
+		o += (size_t)snprintf(buf + o, cap - o, "%s%c", i ? "." : "",
+		    'a' + rnd(5));
+}
+
+/* dn_entry - a random dnset line */
+static void
+dn_entry(char *line, size_t cap, bool allow)
+{
+	static const char *const form[] = { "", "*.", ".", "", "*." };
+	char name[16], v[64];
+	bool ex = !allow && rnd(5) == 0;
+
+	rnd_name(name, sizeof(name));
+	value(v, sizeof(v), true);
+	snprintf(line, cap, "%s%s%s%s\n", ex ? "!" : "", form[rnd(5)], name,
+	    ex || allow ? "" : v);
+}
+
+/* names_compare - every name of depth 1..4 and the test points */
+static void
+names_compare(const struct view *v, unsigned seed, const char *files)
+{
+	char name[16];
+	struct res a, b;
+	unsigned i, d, n, k;
+
+	for (d = 1; d <= 5; d++) {
+		for (n = 1, k = 0; k < d && d <= 4; k++)
+			n *= 5;
+		for (i = 0; i < n; i++) {
+			unsigned x = i;
+			size_t o = 0;
+
+			if (d == 5) {
+				snprintf(name, sizeof(name), "%s",
+				    i == 0 ? "test" : "invalid");
+				if (i > 1)
+					break;
+			} else
+				for (k = 0; k < d; k++, x /= 5)
+					o += (size_t)snprintf(name + o,
+					    sizeof(name) - o, "%s%c",
+					    k ? "." : "", 'a' + x % 5);
+			if (d == 5 && i == 0)
+				n = 2;
+			from_server(v, name, &a);
+			from_records(name, &b);
+			/*
+			 * Not listed either way: rblmuxd says NODATA for a
+			 * name with listings below it where the records may
+			 * have none (an allowlist, an exclusion), a name kept
+			 * from a wildcard above by a record of the private
+			 * type is NOERROR where rblmuxd says NXDOMAIN
+			 */
+			if (a.text[0] == '\0' && b.text[0] == '\0')
+				b.rcode = a.rcode;
+			if (a.rcode != b.rcode || strcmp(a.text, b.text) != 0)
+				fail_msg("seed %u %s: server %d %s, records "
+				    "%d %s\n%s", seed, name, a.rcode, a.text,
+				    b.rcode, b.text, files);
+		}
+	}
+}
+
+/* one random dnset zone, dumped and compared over every name */
+static void
+one_names_round(unsigned seed, bool dynamic)
+{
+	char conf[2048], path[256], line[128], f[3][4096], all[12600];
+	size_t len[3] = { 0 }, i;
+	struct conf *c = NULL;
+	struct vconf *vc;
+	struct view *v = NULL;
+	struct dyn *dy = NULL;
+	struct zdump *zd;
+	unsigned n;
+	int rc;
+
+	srandom(seed);
+	for (i = 0; i < 3; i++)
+		for (n = i == 2 ? rnd(3) : 4 + rnd(12); n > 0; n--) {
+			dn_entry(line, sizeof(line), i == 2);
+			len[i] += (size_t)snprintf(f[i] + len[i],
+			    sizeof(f[i]) - len[i], "%s", line);
+		}
+	put("n1.dnset", f[0]);
+	put("n2.dnset", f[1]);
+	put("nok.dnset", f[2]);
+	snprintf(all, sizeof(all), "n1:\n%sn2:\n%sallow:\n%s", f[0], f[1],
+	    f[2]);
+	snprintf(conf, sizeof(conf),
+	    "server:\n  directory: %s\n"
+	    "local-list:\n  name: n1\n  type: dnset\n  file: n1.dnset\n"
+	    "local-list:\n  name: n2\n  type: dnset\n  file: n2.dnset\n"
+	    "local-list:\n  name: nok\n  type: dnset\n  file: nok.dnset\n"
+	    "  allow: yes\n"
+	    "zone:\n  name: zd.test\n  serve: n1 n2\n  exempt: nok\n"
+	    "  soa: ns1.zd.test. hostmaster.zd.test. 3600 600 86400 300\n"
+	    "  ns: ns1.zd.test.\n", dir);
+	put("rblmux.conf", conf);
+	snprintf(path, sizeof(path), "%s/rblmux.conf", dir);
+	assert_int_equal(conf_load(path, report, NULL, &c), 0);
+	vc = vconf_new(c);
+	assert_int_equal(view_build(vc, NULL, vreport, NULL, &v), 0);
+	vconf_unref(vc);
+	if (dynamic) {
+		struct dyn_req r = { "n2", LIST_DNSET, line, DYN_NEVER,
+		    "dyn $", 0x7f000009U };
+		char err[256], name[16];
+		size_t bad;
+
+		assert_int_equal(dyn_open(dir, &dy, &bad), 0);
+		rnd_name(name, sizeof(name));
+		snprintf(line, sizeof(line), "%s%s", rnd(2) ? "*." : "", name);
+		assert_true(dyn_add(dy, &r, NOW, err, sizeof(err)) > 0);
+		dyn_bind(dy, v);
+		snprintf(all + strlen(all), sizeof(all) - strlen(all),
+		    "dyn: %s\n", line);
+	}
+	nrr = 0;
+	assert_int_equal(zdump_new(v, view_zone(v, "zd.test"), 7, NOW, true,
+	    &zd), 0);
+	while ((rc = zdump_step(zd, collect, NULL)) == 1)
+		;
+	assert_int_equal(rc, 0);
+	zdump_free(zd);
+	index_names();
+	names_compare(v, seed, all);
+	free_names();
+	view_unref(v);
+	if (dynamic) {
+		char cmd[128];
+
+		dyn_close(dy);
+		snprintf(cmd, sizeof(cmd), "rm -f %s/dyn.mdb*", dir);
+		assert_int_equal(system(cmd), 0);
+	}
+}
+
+static void
+test_random_name_zones(void **state)
+{
+	unsigned seed;
+
+	(void)state;
+	for (seed = 1; seed <= 200; seed++)
+		one_names_round(seed, seed % 4 == 0);
+}
+
+/* a wildcard with an exact entry and an exclusion below it */
+static void
+test_names_under_wildcard(void **state)
+{
+	char conf[1024], path[256];
+	struct conf *c = NULL;
+	struct vconf *vc;
+	struct view *v = NULL;
+	struct zdump *zd;
+	size_t i;
+	int rc, wild = 0, wild_b = 0, empty = 0, tp = 0;
+
+	(void)state;
+	put("w.dnset", "*.x :127.0.0.2:wild $\na.b.x :127.0.0.3:exact\n"
+	    "!.c.x\n");
+	snprintf(conf, sizeof(conf),
+	    "server:\n  directory: %s\n"
+	    "local-list:\n  name: w\n  type: dnset\n  file: w.dnset\n"
+	    "zone:\n  name: zd.test\n  serve: w\n", dir);
+	put("rblmux.conf", conf);
+	snprintf(path, sizeof(path), "%s/rblmux.conf", dir);
+	assert_int_equal(conf_load(path, report, NULL, &c), 0);
+	vc = vconf_new(c);
+	assert_int_equal(view_build(vc, NULL, vreport, NULL, &v), 0);
+	vconf_unref(vc);
+	nrr = 0;
+	assert_int_equal(zdump_new(v, view_zone(v, "zd.test"), 7, NOW, false,
+	    &zd), 0);
+	while ((rc = zdump_step(zd, collect, NULL)) == 1)
+		;
+	assert_int_equal(rc, 0);
+	zdump_free(zd);
+	for (i = 0; i < nrr; i++) {
+		wild += strcmp(rrs[i].owner, "*.x") == 0;
+		wild_b += strcmp(rrs[i].owner, "*.b.x") == 0 &&
+		    strcmp(rrs[i].data, "wild x") == 0;
+		empty += strcmp(rrs[i].owner, "c.x") == 0 &&
+		    rrs[i].type == ZDUMP_TYPE_EMPTY;
+		tp += strcmp(rrs[i].owner, "test") == 0;
+	}
+	assert_int_equal(wild, 2);
+	assert_int_equal(wild_b, 1);
+	assert_int_equal(empty, 1);
+	assert_int_equal(tp, 2);
+	index_names();
+	names_compare(v, 0, "*.x a.b.x !.c.x");
+	free_names();
+	view_unref(v);
+}
+
 static int
 setup(void **state)
 {
@@ -631,6 +842,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hole_under_block),
 		cmocka_unit_test(test_random_zones),
+		cmocka_unit_test(test_names_under_wildcard),
+		cmocka_unit_test(test_random_name_zones),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
