@@ -64,6 +64,37 @@ owner_text(const struct zdump_rr *rr, char *buf, size_t cap)
 	buf[o] = '\0';
 }
 
+/*
+ * owner_master - relative wire labels as master file text: bytes other
+ * than letters, digits, "-", "_" and "*" as \DDD (RFC 1035 5.1), which a
+ * name list's entries may hold
+ */
+static void
+owner_master(const struct zdump_rr *rr, char *buf, size_t cap)
+{
+	size_t i = 0, o = 0;
+
+	buf[0] = '\0';
+	while (i < rr->owner_len && o + 4 * 64 + 2 < cap) {
+		unsigned l = rr->owner[i++], k;
+
+		if (o > 0)
+			buf[o++] = '.';
+		for (k = 0; k < l; k++, i++) {
+			uint8_t c = rr->owner[i];
+
+			if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			    (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+			    c == '*')
+				buf[o++] = (char)c;
+			else
+				o += (size_t)snprintf(buf + o, cap - o,
+				    "\\%03u", c);
+		}
+	}
+	buf[o] = '\0';
+}
+
 /* name_text - a wire name (uncompressed) as dotted text with a final dot */
 static void
 name_text(const uint8_t *p, size_t n, char *buf, size_t cap, size_t *used)
@@ -89,11 +120,12 @@ static int
 zone_rr(void *arg, const struct zdump_rr *rr)
 {
 	FILE *f = arg;
-	char owner[DNS_MAXNAME * 2], a[DNS_MAXNAME * 2], b[DNS_MAXNAME * 2];
+	char owner[DNS_MAXNAME * 4 + 8], a[DNS_MAXNAME * 2];
+	char b[DNS_MAXNAME * 2];
 	size_t u1, u2;
 	const uint8_t *d = rr->rdata;
 
-	owner_text(rr, owner, sizeof(owner));
+	owner_master(rr, owner, sizeof(owner));
 	fprintf(f, "%s\t%u\tIN\t", owner[0] ? owner : "@", rr->ttl);
 	switch (rr->type) {
 	case DNS_TYPE_A:
@@ -138,6 +170,7 @@ zone_rr(void *arg, const struct zdump_rr *rr)
 struct rbl_out {
 	FILE		*f;
 	bool		 ip6;
+	bool		 names;			/* a dnset zone: keys are names */
 	char		 owner[DNS_MAXNAME * 2];
 	bool		 have;
 	bool		 empty;			/* ZDUMP_TYPE_EMPTY */
@@ -157,6 +190,11 @@ rbl_key(const struct rbl_out *o, char *buf, size_t cap)
 	unsigned lab[32], n = 0, i;
 	uint8_t addr[16] = { 0 };
 
+	if (o->names) {
+		/* dnset: the owner is the key ("*.x", "x", "!x") */
+		snprintf(buf, cap, "%s", o->owner);
+		return;
+	}
 	if (wild)
 		p += 2;
 	while (*p != '\0' && n < 32) {
@@ -188,7 +226,7 @@ rbl_key(const struct rbl_out *o, char *buf, size_t cap)
 static int
 rbl_flush(struct rbl_out *o)
 {
-	char key[80];
+	char key[DNS_MAXNAME * 2];
 	size_t i, n;
 
 	if (!o->have)
@@ -348,6 +386,12 @@ check(const struct view *v, const char *name, const char *format, char *err,
 	    (z->families & (VFAM_IP4 | VFAM_IP6)) == (VFAM_IP4 | VFAM_IP6)) {
 		snprintf(err, errcap, "zone %.256s holds IPv4 and IPv6 lists: "
 		    "export each list, or the zone format", name);
+		return RBLMUX_EINVAL;
+	}
+	if (z != NULL && vl == NULL && strcmp(format, "rbldnsd") == 0 &&
+	    (z->families & VFAM_NAME) && z->families != VFAM_NAME) {
+		snprintf(err, errcap, "zone %.256s holds name and address "
+		    "lists: export each list, or the zone format", name);
 		return RBLMUX_EINVAL;
 	}
 	return 0;
@@ -600,6 +644,7 @@ export_start(struct ev_loop *loop, struct view *v, const char *name,
 	}
 	j->ro.f = j->f;
 	j->ro.ip6 = !(z->families & VFAM_IP4);
+	j->ro.names = z->families == VFAM_NAME;
 	if (strcmp(format, "zone") == 0)
 		fprintf(j->f, "$ORIGIN %s.\n$TTL %u\n", z->name,
 		    z->cz->soa_ttl);

@@ -2,7 +2,7 @@
 """test_export -- `rblmuxctl export` files loaded by the real loaders.
 
 The served zone of test_xfr (ip4set with blocks and exclusions, ip4trie,
-ip6trie): exported as a master file, nsd-checkzone and `knotc
+ip6trie, dnset with a name that needs escapes): exported as a master file, nsd-checkzone and `knotc
 zone-check` accept it and a Knot primary loaded from it answers the
 sample like rblmuxd; each list exported in rbldnsd's syntax, and the
 IPv4 part of the zone, are loaded by rbldnsd, which answers the sample
@@ -105,6 +105,16 @@ def zone_file(t):
     t.ok(x.wait_serial(port, x.soa_serial(srv.port), 20),
          "a Knot primary loads it", k.log_tail())
     same(t, srv, x.ZONE, port, x.ZONE, "Knot from the exported zone")
+    bad = []
+    for name in [n + "." + x.ZONE for n in x.NAME_SAMPLE]:
+        for qtype in ("A", "TXT"):
+            want = x.answer(srv.port, name, qtype)
+            got = x.answer(port, name, qtype)
+            if not x.same(want, got):
+                bad.append("%s %s: rblmuxd %r, Knot %r" % (name, qtype,
+                                                          want, got))
+    t.ok(not bad, "Knot from the exported zone answers %d names like "
+         "rblmuxd" % (2 * len(x.NAME_SAMPLE)), bad)
 
     # --output, relative to the caller's directory
     r = subprocess.run([h.RBLMUXCTL, "-s", srv.sock, "export", x.ZONE,

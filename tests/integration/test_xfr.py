@@ -67,6 +67,7 @@ mail.bad.example :127.0.0.5:Mail
 !.good.bad.example
 .both.example :127.0.0.6:Both $
 deep.host.sub.bad.example :127.0.0.7:Deep
+odd(x);y.example :127.0.0.8:Odd
 """
 
 NAME_SAMPLE = ["spam.example.com", "example.com", "other.example.com",
@@ -76,7 +77,7 @@ NAME_SAMPLE = ["spam.example.com", "example.com", "other.example.com",
                "sub.bad.example", "host.sub.bad.example",
                "q.host.sub.bad.example", "deep.host.sub.bad.example",
                "both.example", "a.both.example", "nothing.example",
-               "test", "invalid"]
+               "odd(x);y.example", "test", "invalid"]
 
 CONF = """\
 server:
