@@ -2,9 +2,10 @@
  * zdump.h -- a served zone as the records of a complete zone.
  *
  * For AXFR and `export --format zone`: SOA, NS, the RFC 5782 test points
- * and every listing of the zone's address lists, such that a standard
- * secondary loaded with the records answers every address as rblmuxd
- * does: the same values, TXT with "$" expanded, listed or NXDOMAIN.
+ * and every listing of the zone's address and name lists, such that a
+ * standard secondary loaded with the records answers every address and
+ * name as rblmuxd does: the same values, TXT with "$" expanded, listed
+ * or not.
  *
  * Form (rbldnsd's dump, with exact wildcard semantics): a block that a
  * list covers as a whole at an octet (IPv4: /8, /16, /24) or nibble
@@ -36,9 +37,28 @@
  * space, whatever the zone's size; zdump_step() does one position and
  * may be called again later, as long as the view lives.
  *
- * Not expressed: dnset (name) lists; names shorter than an address
- * (rblmuxd answers them NOERROR without data, a secondary NXDOMAIN
- * unless something lies below).
+ * Names (dnset lists, their dynamic entries, the allowlists' names and
+ * the test point "test"): walked in the lists' own order
+ * (list_next_name(), merged; dynamic names held sorted). Every name of
+ * an entry and every name above one is a node: its records when the
+ * lookup lists it, and "*.name" with what a child without an entry of
+ * its own answers (asked of the lookup with a label no entry can have)
+ * when that is listed. So an exact "a.b.x" under "*.x" gives "b.x" and
+ * "*.b.x" the wildcard's values, as DNS wildcards do not reach below an
+ * existing name. A name not listed, with nothing below, whose parent's
+ * wildcard is listed gets a ZDUMP_TYPE_EMPTY record (NOERROR where
+ * rblmuxd says NXDOMAIN). TXT "$" of a name list is the matched entry,
+ * a suffix: exact in wildcards too. The open path holds a key and a
+ * count per label.
+ *
+ * Not expressed: names shorter than an address (rblmuxd answers them
+ * NOERROR without data, a secondary NXDOMAIN unless something lies
+ * below); a name not listed with listed names below it where the
+ * records hold none (an allowlist, an exclusion) is NXDOMAIN in the
+ * records, NODATA from rblmuxd; in a zone that answers names and
+ * addresses, names that read as an address (all labels decimal, or
+ * single hex digits) belong to the address walk, and a name below an
+ * address-like one may be answered by an address wildcard.
  */
 #ifndef RBLMUX_ZDUMP_H
 #define RBLMUX_ZDUMP_H
@@ -85,7 +105,8 @@ int	 zdump_new(const struct view *v, const struct vzone *z,
 
 /*
  * One step: a few records (SOA, an NS, or the records a position of the
- * lists closes, at most a block's 256 names). Returns 1 while more are
+ * lists closes, at most a block's 256 names, or those of the names the
+ * walk leaves for the next name, one name and its wildcard each). Returns 1 while more are
  * to come, 0 once the zone is complete, or fn's negative return.
  */
 int	 zdump_step(struct zdump *zd, zdump_fn *fn, void *arg);
