@@ -1106,11 +1106,22 @@ close_name(struct zdump *zd, zdump_fn *fn, void *arg, unsigned j)
 	if ((listed = name_subject(zd, name + 2, nlen - 2)) &&
 	    (rc = records(zd, fn, arg, o + 2, olen - 2)) < 0)
 		return rc;
-	if (!listed && !wild && zd->count == nd->count0 &&
-	    probe_listed(zd, zd->nnode[j - 1].klen))
-		return emit(zd, fn, arg, o + 2, olen - 2, ZDUMP_TYPE_EMPTY,
-		    zd->z->cz->soa_ttl, NULL, 0);
-	return 0;
+	if ((listed && wild) || (!zd->mark && (listed || wild ||
+	    zd->count != nd->count0)) ||
+	    !probe_listed(zd, zd->nnode[j - 1].klen))
+		return 0;
+	/*
+	 * Not listed here, but by a wildcard above: the name must exist; as
+	 * longest-match data (zdump_mark_blocks()) the name and its children
+	 * each say so
+	 */
+	if (zd->mark && !wild && (rc = emit(zd, fn, arg, o, olen,
+	    ZDUMP_TYPE_EMPTY, zd->z->cz->soa_ttl, NULL, 0)) < 0)
+		return rc;
+	if (listed)
+		return 0;
+	return emit(zd, fn, arg, o + 2, olen - 2, ZDUMP_TYPE_EMPTY,
+	    zd->z->cz->soa_ttl, NULL, 0);
 }
 
 /* names_step - the next name of the walk, or its end */

@@ -38,6 +38,12 @@ zone:
 zone:
     name: l6.test
     serve: six
+zone:
+    name: ln.test
+    serve: names
+zone:
+    name: n4.test
+    serve: four names
 """
 
 
@@ -136,7 +142,8 @@ def rbldnsd_files(t):
     t.ok(r.returncode == 0, "list add four 192.0.2.200", r.stderr)
     files = []
     for name, kind in (("four", "ip4set"), ("trie", "ip4trie"),
-                       ("six", "ip6trie"), ("four.test", "ip4set")):
+                       ("six", "ip6trie"), ("four.test", "ip4set"),
+                       ("ln.test", "dnset")):
         r = export(srv, name, "--format", "rbldnsd")
         t.ok(r.returncode == 0 and r.stdout, "export %s --format rbldnsd" %
              name, r.stderr)
@@ -149,7 +156,8 @@ def rbldnsd_files(t):
     rb = h.Rbldnsd(d, [("x4.test", "ip4set", files[0][2]),
                        ("xt.test", "ip4trie", files[1][2]),
                        ("x6.test", "ip6trie", files[2][2]),
-                       ("xz.test", "ip4set", files[3][2])])
+                       ("xz.test", "ip4set", files[3][2]),
+                       ("xn.test", "dnset", files[4][2])])
     same(t, srv, "l4.test", rb.port, "x4.test", "rbldnsd from list four",
          six=False, skip_tp=True)
     name = h.rev4("192.0.2.200") + ".x4.test"
@@ -161,6 +169,21 @@ def rbldnsd_files(t):
          skip_tp=True)
     same(t, srv, "four.test", rb.port, "xz.test",
          "rbldnsd from zone four.test", six=False)
+
+    bad = []
+    for n in x.NAME_SAMPLE:
+        for qtype in ("A", "TXT"):
+            want = x.answer(srv.port, n + ".ln.test", qtype)
+            got = x.answer(rb.port, n + ".xn.test", qtype)
+            if not x.same(want, got):
+                bad.append("%s %s: rblmuxd %r, rbldnsd %r" % (n, qtype, want,
+                                                             got))
+    t.ok(not bad, "rbldnsd from zone ln.test answers %d names like rblmuxd"
+         % (2 * len(x.NAME_SAMPLE)), bad)
+    r = export(srv, "n4.test", "--format", "rbldnsd")
+    t.ok(r.returncode == 1 and "name and address" in r.stderr,
+         "rbldnsd's format of a zone of names and addresses is an error",
+         r.stderr)
 
     r = export(srv, "nosuch", "--format", "rbldnsd")
     t.ok(r.returncode == 1 and "no such list or served zone" in r.stderr,
