@@ -837,9 +837,10 @@ dyn_name(void *arg, const struct list_entry *e)
 		return 0;
 	if (zd->dplen + e->name_len + 1 > zd->dpcap) {
 		size_t cap = zd->dpcap ? zd->dpcap * 2 : 4096;
-		uint8_t *np = realloc(zd->dpool, cap);
+		uint8_t *np;
 
-		if (np == NULL || cap > UINT32_MAX)
+		if (cap > UINT32_MAX ||
+		    (np = realloc(zd->dpool, cap)) == NULL)
 			return RBLMUX_ENOMEM;
 		zd->dpool = np;
 		zd->dpcap = cap;
@@ -1076,10 +1077,9 @@ probe_listed(struct zdump *zd, size_t klen)
 	uint8_t o[DNS_MAXNAME + 3];
 	size_t nlen, olen;
 
-	if (klen == 0)
-		return false;	/* the apex: no wildcard entry there */
-	name_of(zd, klen, true, name, &nlen, o, &olen);
-	return name_subject(zd, name, nlen);
+	/* the apex has no wildcard entry */
+	return klen > 0 && name_of(zd, klen, true, name, &nlen, o, &olen) &&
+	    name_subject(zd, name, nlen);
 }
 
 /*
