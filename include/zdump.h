@@ -114,8 +114,10 @@ int	 zdump_step(struct zdump *zd, zdump_fn *fn, void *arg);
 /*
  * Give every block that holds data but no wildcard its ZDUMP_TYPE_EMPTY
  * record (not only those with nothing below): then the records read as
- * longest-prefix data too (export in rbldnsd's format). Before the
- * first step.
+ * longest-prefix data too (export in rbldnsd's format). Names: a name
+ * not listed under a listed wildcard gets one for itself and one for
+ * "*.name" unless that is listed (rbldnsd's "!name", "!*.name"). Before
+ * the first step.
  */
 void	 zdump_mark_blocks(struct zdump *zd);
 
