@@ -170,5 +170,34 @@ def rbldnsd_files(t):
          r.stderr)
 
 
+def not_regular(t):
+    """An output that is not a regular file is refused at once: a FIFO
+    without a reader would hold the server in open(), a device or a
+    directory is not a file to write an export to. Queries go on."""
+    srv = x.start(x.setup(), [])
+    fifo = srv.path("export.fifo")
+    os.mkfifo(fifo)
+    for path, why in ((fifo, "not a regular file"),
+                      ("/dev/null", "not a regular file"),
+                      (srv.tmp, "Is a directory")):
+        r = srv.ctl("export", "four", "--format", "rbldnsd", "--output",
+                    path, timeout=10)
+        t.ok(r.returncode == 1 and why in r.stderr,
+             "export to %s: %s" % (path, why), r.stderr)
+    q = x.answer(srv.port, h.rev4("127.0.0.2") + "." + x.ZONE, "A")
+    t.ok(q is not None and q[0] == "NOERROR", "the server still answers",
+         q)
+    out = srv.path("four.rbldnsd")
+    with open(out, "w") as f:
+        f.write("old content that is longer than the export will be\n" *
+                1000)
+    r = srv.ctl("export", "four", "--format", "rbldnsd", "--output", out)
+    with open(out) as f:
+        text = f.read()
+    t.ok(r.returncode == 0 and text.startswith("# list four") and
+         "old content" not in text, "an existing file is replaced whole",
+         r.stderr)
+
+
 if __name__ == "__main__":
-    h.run_suite("test_export", [zone_file, rbldnsd_files])
+    h.run_suite("test_export", [zone_file, rbldnsd_files, not_regular])
