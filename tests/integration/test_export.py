@@ -199,5 +199,44 @@ def not_regular(t):
          r.stderr)
 
 
+def private_tmp(t):
+    """Export to standard output: the temporary file the server writes
+    and rblmuxctl copies out is not writable by other users (they could
+    change the export on its way), and is removed after."""
+    import stat
+    import threading
+    import time
+    srv = x.start(x.setup(big=60000), [])
+    tmpdir = srv.path("tmp")
+    os.mkdir(tmpdir)
+    modes = set()
+    done = threading.Event()
+
+    def watch():
+        while not done.is_set():
+            for n in os.listdir(tmpdir):
+                try:
+                    modes.add(stat.S_IMODE(os.stat(os.path.join(
+                        tmpdir, n)).st_mode))
+                except OSError:
+                    pass
+            time.sleep(0.002)
+
+    w = threading.Thread(target=watch)
+    w.start()
+    r = subprocess.run([h.RBLMUXCTL, "-s", srv.sock, "export", x.ZONE,
+                        "--format", "zone"], capture_output=True, text=True,
+                       timeout=60, env=dict(os.environ, TMPDIR=tmpdir))
+    done.set()
+    w.join()
+    t.ok(r.returncode == 0 and r.stdout.startswith("$ORIGIN"),
+         "export --format zone to stdout", r.stderr)
+    t.ok(modes and all(m & 0o022 == 0 for m in modes),
+         "the temporary file was writable by its owner alone",
+         sorted(oct(m) for m in modes))
+    t.eq(os.listdir(tmpdir), [], "and is removed")
+
+
 if __name__ == "__main__":
-    h.run_suite("test_export", [zone_file, rbldnsd_files, not_regular])
+    h.run_suite("test_export", [zone_file, rbldnsd_files, not_regular,
+                                 private_tmp])
