@@ -24,10 +24,13 @@
  * *.example.com"), so mdb_dump -p reads well and one address may be in
  * several lists; the value a little-endian record (version, value,
  * added, refreshed, expires, reason). dyn_open() reads every record into
- * the index. A store that cannot be opened (unwritable directory, a file
- * LMDB refuses) is never moved aside or replaced: dyn_open() still
- * returns a store, which answers nothing and whose dyn_add()/dyn_del()
- * fail saying why (dyn_error()), so the server answers from its files.
+ * the index, after a child process has read it whole (LMDB trusts its
+ * pages: a damaged file can crash the reader). A store that cannot be
+ * opened (unwritable directory, a file LMDB refuses, a file whose
+ * reading crashed the child) is never moved aside or replaced:
+ * dyn_open() still returns a store, which answers nothing and whose
+ * dyn_add()/dyn_del() fail saying why (dyn_error()), so the server
+ * answers from its files.
  *
  * Index. One struct dyn_list per list name, created on first use and
  * kept until dyn_close(), so its address is stable: entries outlive

@@ -41,7 +41,8 @@ typedef void export_done_fn(void *arg, bool ok, const char *text);
  * ("rbldnsd" or "zone") to path (created or truncated, mode 0644),
  * serial being the zone's current serial. Returns 0 and *out, or
  * RBLMUX_EINVAL with the reason in err (no such list or zone, a format
- * that does not fit it), or another negative code (no thread, memory).
+ * that does not fit it, a path that is not a regular file), or another
+ * negative code (no thread, memory).
  */
 int	 export_start(struct ev_loop *loop, struct view *v, const char *name,
 	    const char *format, const char *path, uint32_t serial,

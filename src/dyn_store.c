@@ -11,11 +11,15 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "dyn.h"
@@ -328,6 +332,71 @@ env_open(struct dyn *d)
 	return rc;
 }
 
+/* read_db - every record of database dbi, read and dropped */
+static int
+read_db(MDB_txn *txn, MDB_dbi dbi)
+{
+	MDB_cursor *cur;
+	MDB_val key, val;
+	int rc;
+
+	if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0)
+		return rc;
+	while ((rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) == 0)
+		;
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+#define PROBE_READ	0	/* the child read every page */
+#define PROBE_REFUSED	3	/* LMDB said no: the parent will say why */
+
+/*
+ * damaged - is d->path a file that reading crashes? LMDB trusts its
+ * pages: flipped bits in one can crash the reader (a NULL write deep in
+ * mdb_cursor_get()), and the server would crash at every start. A
+ * child process reads every page of the records and of the free list
+ * first; one that does not come back with PROBE_READ or PROBE_REFUSED
+ * (a signal, or a sanitizer's exit status) found the file damaged.
+ * A child that cannot be started tells nothing: false.
+ */
+static bool
+damaged(struct dyn *d)
+{
+	struct stat st;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	pid_t pid;
+	int status, fd, rc;
+
+	if (stat(d->path, &st) != 0 || !S_ISREG(st.st_mode))
+		return false;			/* nothing to read yet */
+	if ((pid = fork()) < 0)
+		return false;
+	if (pid == 0) {
+		/* a crash report here is about the file, not the server */
+		if ((fd = open("/dev/null", O_WRONLY)) >= 0)
+			dup2(fd, STDERR_FILENO);
+		signal(SIGSEGV, SIG_DFL);
+		signal(SIGBUS, SIG_DFL);
+		rc = env_open(d);
+		if (rc == 0)
+			rc = mdb_txn_begin(d->env, NULL, MDB_RDONLY, &txn);
+		if (rc == 0) {
+			if ((rc = mdb_dbi_open(txn, NULL, 0, &dbi)) == 0 &&
+			    (rc = read_db(txn, dbi)) == 0)
+				rc = read_db(txn, 0);	/* the free list */
+			mdb_txn_abort(txn);
+		}
+		_exit(rc == 0 ? PROBE_READ : PROBE_REFUSED);
+	}
+	while ((rc = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
+		;
+	return rc == pid && !(WIFEXITED(status) &&
+	    (WEXITSTATUS(status) == PROBE_READ ||
+	    WEXITSTATUS(status) == PROBE_REFUSED));
+}
+
 int
 dyn_open(const char *dir, struct dyn **out, size_t *bad)
 {
@@ -345,6 +414,10 @@ dyn_open(const char *dir, struct dyn **out, size_t *bad)
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
 		snprintf(d->err, sizeof(d->err), "state-dir %s: %s", dir,
 		    strerror(errno));
+	} else if (damaged(d)) {
+		snprintf(d->err, sizeof(d->err), "%s: damaged (reading it "
+		    "crashed a reader process); left as it is: restore it "
+		    "or move it away", d->path);
 	} else if ((rc = env_open(d)) != 0) {
 		snprintf(d->err, sizeof(d->err), "%s: %s", d->path,
 		    mdb_strerror(rc));

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <ev.h>
@@ -549,6 +550,37 @@ job_step_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 }
 
+/*
+ * open_output - the export's file, emptied; NULL with the reason in err.
+ * Regular files only: opening a FIFO waits for a reader, and writing to
+ * a pipe or a device may block, the loop with it (a zone is written in
+ * the loop). O_NONBLOCK makes the open itself return at once (a FIFO
+ * without a reader: ENXIO); the file is emptied once it is known to be
+ * a regular one.
+ */
+static FILE *
+open_output(const char *path, char *err, size_t errcap)
+{
+	struct stat st;
+	FILE *f = NULL;
+	int fd;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_NONBLOCK | O_CLOEXEC |
+	    O_NOCTTY, 0644);
+	if (fd < 0 && errno != ENXIO) {
+		snprintf(err, errcap, "%.256s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		snprintf(err, errcap, "%.256s: not a regular file", path);
+	else if (fcntl(fd, F_SETFL, 0) != 0 || ftruncate(fd, 0) != 0 ||
+	    (f = fdopen(fd, "w")) == NULL)
+		snprintf(err, errcap, "%.256s: %s", path, strerror(errno));
+	if (f == NULL && fd >= 0)
+		close(fd);
+	return f;
+}
+
 int
 export_start(struct ev_loop *loop, struct view *v, const char *name,
     const char *format, const char *path, uint32_t serial,
@@ -560,7 +592,7 @@ export_start(struct ev_loop *loop, struct view *v, const char *name,
 	struct export_job *j;
 	sigset_t all, old;
 	uint32_t ttl = 0;
-	int rc, fd;
+	int rc;
 
 	if ((rc = check(v, name, format, err, errcap)) != 0)
 		return rc;
@@ -587,12 +619,7 @@ export_start(struct ev_loop *loop, struct view *v, const char *name,
 		job_free(j);
 		return RBLMUX_ENOMEM;
 	}
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY,
-	    0644);
-	if (fd < 0 || (j->f = fdopen(fd, "w")) == NULL) {
-		snprintf(err, errcap, "%.256s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	if ((j->f = open_output(path, err, errcap)) == NULL) {
 		job_free(j);
 		return RBLMUX_EINVAL;
 	}

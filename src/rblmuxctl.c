@@ -191,8 +191,8 @@ export_words(int argc, char **argv, char **w, char **tmp, char *abs,
 
 		snprintf(abs, abscap, "%s/rblmuxctl-export.XXXXXX",
 		    td != NULL && td[0] == '/' ? td : "/tmp");
-		/* the server, maybe another user, writes it: let it */
-		if ((fd = mkstemp(abs)) < 0 || fchmod(fd, 0666) != 0) {
+		/* ours alone: give_tmp() lets a server of another user in */
+		if ((fd = mkstemp(abs)) < 0) {
 			fprintf(stderr, "rblmuxctl: %s: %s\n", abs,
 			    strerror(errno));
 			return 2;
@@ -213,6 +213,25 @@ export_words(int argc, char **argv, char **w, char **tmp, char *abs,
 	w[2] = (char *)(uintptr_t)format;
 	w[3] = abs;
 	return 0;
+}
+
+/*
+ * give_tmp - the temporary file of an export is the server's to write:
+ * a server of another user (we are root) gets it as its own; only when
+ * that fails is it writable by all. Left as mkstemp() made it (0600), no
+ * other user can change the export between the server and us.
+ */
+static void
+give_tmp(int sock, const char *path)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+
+	if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0 ||
+	    cr.uid == geteuid() || cr.uid == 0)
+		return;
+	if (chown(path, cr.uid, (gid_t)-1) != 0)
+		(void)chmod(path, 0666);
 }
 
 /* copy_out - the exported temporary file to stdout; 0 or 2 */
@@ -325,6 +344,8 @@ main(int argc, char *argv[])
 		    sock, strerror(errno));
 		return 2;
 	}
+	if (tmp != NULL)
+		give_tmp(fd, tmp);
 	/* a server that turns us away may close before reading: read on */
 	if (send(fd, line, len, MSG_NOSIGNAL) != (ssize_t)len)
 		serr = errno;

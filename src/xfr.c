@@ -70,6 +70,8 @@ struct xfr {
 	int			 fd[2];		/* NOTIFY sockets: IPv4, IPv6 */
 	ev_io			 io[2];
 	ev_timer		 tick;
+	ev_timer		 save;		/* state_write() at the next
+					   iteration (state_soon) */
 };
 
 /* --- serials ----------------------------------------------------------- */
@@ -224,6 +226,33 @@ state_write(struct xfr *x)
 	if (fclose(f) != 0 || rename(tmp, x->state) != 0) {
 		log_debug("%s: %s", x->state, strerror(errno));
 		unlink(tmp);
+	}
+}
+
+/* save_cb - the serials changed since the last iteration: keep them */
+static void
+save_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	state_write(w->data);
+	(void)loop;
+	(void)revents;
+}
+
+/*
+ * state_soon - state_write() once the loop's iteration ends: an expiry
+ * of thousands of entries, each a change, writes the file once, not
+ * once per entry (a rename each: a quarter of a second of the loop)
+ */
+static void
+state_soon(struct xfr *x)
+{
+	if (x->loop == NULL) {
+		state_write(x);
+		return;
+	}
+	if (!ev_is_active(&x->save)) {
+		ev_timer_set(&x->save, 0., 0.);
+		ev_timer_start(x->loop, &x->save);
 	}
 }
 
@@ -485,6 +514,8 @@ xfr_new(struct ev_loop *loop)
 	zdump_more = xfr_more;
 	ev_init(&x->tick, tick_cb);
 	x->tick.data = x;
+	ev_init(&x->save, save_cb);
+	x->save.data = x;
 	return x;
 }
 
@@ -496,6 +527,10 @@ xfr_free(struct xfr *x)
 	if (x == NULL)
 		return;
 	ev_timer_stop(x->loop, &x->tick);
+	if (ev_is_active(&x->save)) {
+		ev_timer_stop(x->loop, &x->save);
+		state_write(x);
+	}
 	for (i = 0; i < 2; i++)
 		if (x->fd[i] >= 0) {
 			ev_io_stop(x->loop, &x->io[i]);
@@ -594,6 +629,7 @@ void
 xfr_list_changed(struct xfr *x, struct view *v, const char *list)
 {
 	time_t now = time(NULL);
+	bool changed = false;
 	size_t i, k;
 
 	for (i = 0; i < v->nzones; i++) {
@@ -613,8 +649,10 @@ xfr_list_changed(struct xfr *x, struct view *v, const char *list)
 		xz->serial = xfr_serial_next(xz->serial, now);
 		set_serial(vz, xz->serial);
 		schedule(x, xz);
+		changed = true;
 	}
-	state_write(x);
+	if (changed)
+		state_soon(x);
 }
 
 void

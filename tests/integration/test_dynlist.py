@@ -11,6 +11,7 @@ import re
 import signal
 import socket
 import statistics
+import struct
 import subprocess
 import sys
 import threading
@@ -422,8 +423,81 @@ def add_to_answer(t):
     srv.stop()
 
 
+def ctl_line(srv, line):
+    """One command over the control socket itself (no process per
+    command): the answer's text."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(srv.sock)
+    s.sendall(line.encode() + b"\n")
+    out = b""
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        out += b
+    s.close()
+    return out.decode()
+
+
+def mass_expiry(t):
+    """Thousands of entries expiring together give the served zone its
+    new serials, but the serial file (state-dir/xfr-serial, replaced by
+    a rename each time it is written) is written a few times, not once
+    per entry: 4000 renames held the loop a quarter of a second."""
+    import ctypes
+    IN_MOVED_FROM, IN_MOVED_TO = 0x40, 0x80
+    srv = server().start()
+    libc = ctypes.CDLL(None, use_errno=True)
+    fd = libc.inotify_init1(os.O_NONBLOCK)
+    # both halves of a rename: equal events in a row would be merged
+    wd = libc.inotify_add_watch(fd, srv.path("state").encode(),
+                                IN_MOVED_FROM | IN_MOVED_TO)
+    t.ok(fd >= 0 and wd >= 0, "inotify on the state-dir")
+
+    def renames():
+        n = 0
+        while True:
+            try:
+                buf = os.read(fd, 65536)
+            except BlockingIOError:
+                return n
+            off = 0
+            while off + 16 <= len(buf):
+                _, mask, _, ln = struct.unpack_from("iIII", buf, off)
+                n += mask & IN_MOVED_TO and buf[off + 16:off + 16 + ln] \
+                    .rstrip(b"\0") == b"xfr-serial"
+                off += 16 + ln
+
+    n = 1000
+    t0 = time.monotonic()
+    for i in range(n):
+        # all added before the first expires (a synced commit each)
+        r = ctl_line(srv, "list add local 198.18.%d.%d --ttl 10s" %
+                     (i // 256, i % 256))
+        if not r.startswith("OK"):
+            t.ok(False, "list add %d" % i, r)
+            break
+    added = renames()
+    serial0 = srv.q("bl.test", "SOA").soa("answer").value[2]
+    t.ok(time.monotonic() - t0 < 9, "watching before the first expiry")
+    gone = h.poll_until(lambda: show(srv)[2] == "0 entries", 30.0, 0.3)
+    t.ok(gone, "%d entries expired and removed by the timer" % n)
+    expired = renames()
+    os.close(fd)
+    serial1 = srv.q("bl.test", "SOA").soa("answer").value[2]
+    t.ok(serial1 != serial0, "the served zone has a new serial",
+         (serial0, serial1))
+    t.ok(0 < expired < 50, "xfr-serial written %d times for %d expiries "
+         "(%d times for the adds, one a command)" % (expired, n, added))
+    with open(srv.path("state/xfr-serial")) as f:
+        saved = [l.split() for l in f]
+    t.ok(["bl.test", str(serial1)] in [l[:2] for l in saved],
+         "the file holds the serial served", saved)
+    srv.stop()
+
 if __name__ == "__main__":
     h.run_suite("dynlist", [add_answers, allow_and_del, reloads, expires,
                             restarts,
                             concurrent, bad_input, unusable_store,
-                            add_to_answer])
+                            add_to_answer, mass_expiry])

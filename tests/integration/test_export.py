@@ -203,5 +203,73 @@ def rbldnsd_files(t):
          r.stderr)
 
 
+def not_regular(t):
+    """An output that is not a regular file is refused at once: a FIFO
+    without a reader would hold the server in open(), a device or a
+    directory is not a file to write an export to. Queries go on."""
+    srv = x.start(x.setup(), [])
+    fifo = srv.path("export.fifo")
+    os.mkfifo(fifo)
+    for path, why in ((fifo, "not a regular file"),
+                      ("/dev/null", "not a regular file"),
+                      (srv.tmp, "Is a directory")):
+        r = srv.ctl("export", "four", "--format", "rbldnsd", "--output",
+                    path, timeout=10)
+        t.ok(r.returncode == 1 and why in r.stderr,
+             "export to %s: %s" % (path, why), r.stderr)
+    q = x.answer(srv.port, h.rev4("127.0.0.2") + "." + x.ZONE, "A")
+    t.ok(q is not None and q[0] == "NOERROR", "the server still answers",
+         q)
+    out = srv.path("four.rbldnsd")
+    with open(out, "w") as f:
+        f.write("old content that is longer than the export will be\n" *
+                1000)
+    r = srv.ctl("export", "four", "--format", "rbldnsd", "--output", out)
+    with open(out) as f:
+        text = f.read()
+    t.ok(r.returncode == 0 and text.startswith("# list four") and
+         "old content" not in text, "an existing file is replaced whole",
+         r.stderr)
+
+
+def private_tmp(t):
+    """Export to standard output: the temporary file the server writes
+    and rblmuxctl copies out is not writable by other users (they could
+    change the export on its way), and is removed after."""
+    import stat
+    import threading
+    import time
+    srv = x.start(x.setup(big=60000), [])
+    tmpdir = srv.path("tmp")
+    os.mkdir(tmpdir)
+    modes = set()
+    done = threading.Event()
+
+    def watch():
+        while not done.is_set():
+            for n in os.listdir(tmpdir):
+                try:
+                    modes.add(stat.S_IMODE(os.stat(os.path.join(
+                        tmpdir, n)).st_mode))
+                except OSError:
+                    pass
+            time.sleep(0.002)
+
+    w = threading.Thread(target=watch)
+    w.start()
+    r = subprocess.run([h.RBLMUXCTL, "-s", srv.sock, "export", x.ZONE,
+                        "--format", "zone"], capture_output=True, text=True,
+                       timeout=60, env=dict(os.environ, TMPDIR=tmpdir))
+    done.set()
+    w.join()
+    t.ok(r.returncode == 0 and r.stdout.startswith("$ORIGIN"),
+         "export --format zone to stdout", r.stderr)
+    t.ok(modes and all(m & 0o022 == 0 for m in modes),
+         "the temporary file was writable by its owner alone",
+         sorted(oct(m) for m in modes))
+    t.eq(os.listdir(tmpdir), [], "and is removed")
+
+
 if __name__ == "__main__":
-    h.run_suite("test_export", [zone_file, rbldnsd_files])
+    h.run_suite("test_export", [zone_file, rbldnsd_files, not_regular,
+                                 private_tmp])

@@ -438,6 +438,80 @@ unusable(void **state)
 	dyn_close(d);
 }
 
+/*
+ * a damaged store: every leaf node of the file marked as holding
+ * duplicates (F_DUPDATA), which the store's database never has, so
+ * reading crashes inside LMDB. The server opens it all the same, says
+ * why and answers from its files; the file is left as it was.
+ */
+static void
+damaged(void **state)
+{
+	struct dyn *d = open_store();
+	struct dyn_req r = { "local", LIST_IP4SET, "192.0.2.1", 10, NULL, 0 };
+	char path[128], ip[32], err[256];
+	long psize = sysconf(_SC_PAGESIZE), size, pg, marked = 0;
+	unsigned char *b;
+	unsigned i, n;
+	FILE *f;
+
+	(void)state;
+	for (i = 0; i < 2000; i++) {
+		snprintf(ip, sizeof(ip), "198.51.%u.%u", 100 + i / 256,
+		    i % 256);
+		assert_int_equal(add(d, "local", LIST_IP4SET, ip, 100, NULL,
+		    0, T0), 1);
+	}
+	dyn_close(d);
+	snprintf(path, sizeof(path), "%s/" DYN_FILE, dir);
+	f = fopen(path, "r+b");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	size = ftell(f);
+	b = malloc((size_t)size);
+	assert_non_null(b);
+	rewind(f);
+	assert_int_equal(fread(b, 1, (size_t)size, f), (size_t)size);
+	/* page header: pgno u64, pad u16, flags u16, lower u16, upper u16,
+	   then the u16 offsets of the nodes; a node: 2 u16 of data size,
+	   flags u16, key size u16 */
+	for (pg = 2; (pg + 1) * psize <= size; pg++) {
+		unsigned char *p = b + pg * psize;
+		unsigned flags = p[10] | p[11] << 8, lower = p[12] | p[13] << 8;
+
+		if (!(flags & 0x02) || (flags & 0x04) || lower < 16)
+			continue;		/* not a leaf page */
+		for (n = 0; n < (lower - 16) / 2; n++) {
+			unsigned off = p[16 + 2 * n] | p[17 + 2 * n] << 8;
+
+			if (off >= 16 && off + 8 <= psize) {
+				p[off + 4] = 0x04;
+				p[off + 5] = 0;
+				marked++;
+			}
+		}
+	}
+	assert_true(marked >= 2000);
+	rewind(f);
+	assert_int_equal(fwrite(b, 1, (size_t)size, f), (size_t)size);
+	fclose(f);
+	assert_int_equal(dyn_open(dir, &d, NULL), 0);
+	assert_non_null(dyn_error(d));
+	assert_non_null(strstr(dyn_error(d), "damaged"));
+	assert_null(get4(d, "local", "198.51.100.1", T0));
+	assert_true(dyn_add(d, &r, T0, err, sizeof(err)) < 0);
+	dyn_close(d);
+	/* left as it was */
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	for (pg = 0; pg < size; pg++)
+		if (fgetc(f) != b[pg])
+			break;
+	fclose(f);
+	assert_int_equal(pg, size);
+	free(b);
+}
+
 /* records that do not parse are skipped and counted */
 static void
 garbage_records(void **state)
@@ -873,6 +947,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(names, setup, teardown),
 		cmocka_unit_test_setup_teardown(durable, setup, teardown),
 		cmocka_unit_test_setup_teardown(unusable, setup, teardown),
+		cmocka_unit_test_setup_teardown(damaged, setup, teardown),
 		cmocka_unit_test_setup_teardown(garbage_records, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(bad_input, setup, teardown),
