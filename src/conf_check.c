@@ -10,6 +10,8 @@
  * takes time in proportion to the config and stack of a fixed size.
  */
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -398,6 +400,25 @@ check_codes(struct parser *p)
 	free(sp);
 }
 
+/* unicast - can a NOTIFY be sent to this address and answered? */
+static bool
+unicast(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)ss;
+		uint32_t a = ntohl(in->sin_addr.s_addr);
+
+		return a != 0 && a != 0xffffffffU && (a >> 28) != 0xe;
+	}
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)ss;
+
+		return !IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr) &&
+		    !IN6_IS_ADDR_MULTICAST(&in6->sin6_addr);
+	}
+	return false;
+}
+
 /*
  * check_zones - zone names are unique, also against mirrored upstreams
  * (the upstreams of one zone name chained through next[])
@@ -427,6 +448,11 @@ check_zones(struct parser *p)
 
 		if (z->name == NULL)
 			continue;
+		for (j = 0; j < z->nnotify; j++)
+			if (!unicast(&z->notify[j].sa))
+				conf_perr_at(p, z->file, z->line, "zone %s: "
+				    "notify: %s is not a unicast address",
+				    z->name, z->notify[j].text);
 		k = conf_key_name(KEY_ZONE, 0, z->name);
 		if ((v = conf_key(p, &k, true)) == NULL)
 			break;

@@ -1079,6 +1079,12 @@ static const struct bad_case bad_cases[] = {
 	    "allow-transfer: bad value '127.0.0.1/33'" },
 	{ "notify bad", LL ZN " notify: 127.0.0.1@99999\n", 7,
 	    "notify: bad value '127.0.0.1@99999'" },
+	{ "notify broadcast", LL ZN " notify: 255.255.255.255\n", 4,
+	    "notify: 255.255.255.255 is not a unicast address" },
+	{ "notify multicast", LL ZN " notify: ff02::1@5300\n", 4,
+	    "notify: ff02::1@5300 is not a unicast address" },
+	{ "notify unspecified", LL ZN " notify: 0.0.0.0\n", 4,
+	    "notify: 0.0.0.0 is not a unicast address" },
 	{ "zone twice", LL ZN ZN, 7, "zone z.example is already defined at " },
 	{ "zone twice, case and dot", LL ZN "zone:\n name: Z.EXAMPLE.\n"
 	    " bit: 2 l\n", 7, "is already defined" },
