@@ -400,13 +400,33 @@ ip4_text(char *p, uint32_t a)
 	}
 }
 
+/*
+ * decide_listed - decide the subject in zd->wk.s as a query would: does
+ * the zone list it (a test point, or a source, and no allowlist)?
+ */
+static bool
+decide_listed(struct zdump *zd)
+{
+	size_t i;
+
+	zd->wk.nvals = 0;
+	answer_decide_subject(zd->v, zd->z, zd->now, 0, &zd->ast, &zd->wk);
+	if (zd->ast.exempted_by != 0 || zd->ast.testpoint < 0)
+		return false;
+	if (zd->ast.testpoint > 0)
+		return true;
+	for (i = 0; i < zd->ast.nsrc; i++)
+		if (zd->ast.src[i].status == ASRC_LISTED)
+			return true;
+	return false;
+}
+
 /* subject - ask the zone about address k; text: what "$" says */
 static bool
 subject(struct zdump *zd, u128 k, u128 textkey)
 {
 	struct subject *s = &zd->wk.s;
 	uint8_t b[16];
-	size_t i;
 
 	memset(s, 0, offsetof(struct subject, name));
 	s->only = NULL;
@@ -422,16 +442,7 @@ subject(struct zdump *zd, u128 k, u128 textkey)
 		inet_ntop(AF_INET6, b, s->text, sizeof(s->text));
 		key_bytes(zd, k, s->ip6);
 	}
-	zd->wk.nvals = 0;
-	answer_decide_subject(zd->v, zd->z, zd->now, 0, &zd->ast, &zd->wk);
-	if (zd->ast.exempted_by != 0 || zd->ast.testpoint < 0)
-		return false;
-	if (zd->ast.testpoint > 0)
-		return true;
-	for (i = 0; i < zd->ast.nsrc; i++)
-		if (zd->ast.src[i].status == ASRC_LISTED)
-			return true;
-	return false;
+	return decide_listed(zd);
 }
 
 /* has_subject - does a TXT template say the address ("$", not "$$")? */
@@ -1048,7 +1059,6 @@ static bool
 name_subject(struct zdump *zd, const char *name, size_t len)
 {
 	struct subject *s = &zd->wk.s;
-	size_t i;
 
 	memset(s, 0, offsetof(struct subject, name));
 	s->only = NULL;
@@ -1056,17 +1066,7 @@ name_subject(struct zdump *zd, const char *name, size_t len)
 	memcpy(s->name, name, len + 1);
 	memcpy(s->text, name, len + 1);
 	s->name_len = len;
-	zd->wk.nvals = 0;
-	answer_decide_subject(zd->v, zd->z, zd->now, 0, &zd->ast, &zd->wk);
-	if (zd->ast.kind != ANSWER_SUBJECT || zd->ast.exempted_by != 0 ||
-	    zd->ast.testpoint < 0)
-		return false;
-	if (zd->ast.testpoint > 0)
-		return true;
-	for (i = 0; i < zd->ast.nsrc; i++)
-		if (zd->ast.src[i].status == ASRC_LISTED)
-			return true;
-	return false;
+	return decide_listed(zd) && zd->ast.kind == ANSWER_SUBJECT;
 }
 
 /* probe_listed - is a child without data of name klen listed? */

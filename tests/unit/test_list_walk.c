@@ -93,12 +93,12 @@ test_ip4set(void **state)
 		"1.2.5.0/24 2:-",
 		"1.2.3.4/32 2:- 4:four",
 		"1.2.3.5/32!",
-		"9.9.9.9/32 2:-",
+		"198.51.100.9/32 2:-",
 	};
 
 	(void)state;
 	expect_walk(LIST_IP4SET,
-	    "9.9.9.9\n"
+	    "198.51.100.9\n"
 	    "1.2.3.4\n"
 	    "1.2.3.4 :4:four\n"
 	    "1.2.3.0/24 :3:\n"
@@ -171,7 +171,8 @@ test_dnset(void **state)
 static void
 test_stop(void **state)
 {
-	struct list *l = load_text(LIST_IP4SET, "1.1.1.1\n2.2.2.2\n3.3.3.3\n");
+	struct list *l = load_text(LIST_IP4SET,
+	    "192.0.2.1\n192.0.2.2\n192.0.2.3\n");
 	struct seen s = { .stop_at = 1 };
 
 	(void)state;

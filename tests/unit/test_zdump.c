@@ -29,6 +29,7 @@
 #include "err.h"
 #include "view.h"
 #include "zdump.h"
+#include "query_testlib.h"
 
 #define NOW	((time_t)1700000000)
 #define MAXRR	200000
@@ -43,20 +44,6 @@ static struct rr *rrs;
 static size_t nrr;
 static char **names;		/* every name that exists, sorted */
 static size_t nnames;
-static char dir[64];
-
-static void
-put(const char *name, const char *text)
-{
-	char path[256];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
 
 static void
 report(void *arg, const char *file, unsigned line, const char *msg)
@@ -218,27 +205,38 @@ from_records(const char *name, struct res *r)
 	res_finish(r, items, n);
 }
 
-static size_t
-mkquery(uint8_t *q, const char *name, uint16_t type)
+/* build_view - the view of config text conf (written to the temp dir) */
+static struct view *
+build_view(const char *conf)
 {
-	size_t len = 12;
-	const char *p = name;
+	char path[300];
+	struct conf *c;
+	struct vconf *vc;
+	struct view *v;
 
-	memset(q, 0, 12);
-	q[0] = 0xab; q[1] = 0xcd; q[2] = 0x01; q[5] = 1;
-	while (*p != '\0') {
-		const char *dot = strchr(p, '.');
-		size_t l = dot ? (size_t)(dot - p) : strlen(p);
+	put("rblmux.conf", conf);
+	snprintf(path, sizeof(path), "%s/rblmux.conf", dir);
+	assert_int_equal(conf_load(path, report, NULL, &c), 0);
+	vc = vconf_new(c);
+	assert_int_equal(view_build(vc, NULL, vreport, NULL, &v), 0);
+	vconf_unref(vc);
+	return v;
+}
 
-		q[len++] = (uint8_t)l;
-		memcpy(q + len, p, l);
-		len += l;
-		p += l + (dot ? 1 : 0);
-	}
-	q[len++] = 0;
-	q[len++] = (uint8_t)(type >> 8); q[len++] = (uint8_t)type;
-	q[len++] = 0; q[len++] = 1;
-	return len;
+/* dump_zone - every record of zd.test into rrs[] */
+static void
+dump_zone(struct view *v, bool with_names)
+{
+	struct zdump *zd;
+	int rc;
+
+	nrr = 0;
+	assert_int_equal(zdump_new(v, view_zone(v, "zd.test"), 7, NOW, with_names,
+	    &zd), 0);
+	while ((rc = zdump_step(zd, collect, NULL)) == 1)
+		;
+	assert_int_equal(rc, 0);
+	zdump_free(zd);
 }
 
 /* from_server - what rblmuxd answers for the relative name */
@@ -258,7 +256,7 @@ from_server(const struct view *v, const char *rel, struct res *r)
 		ldns_rr_list *an;
 		uint16_t type = t == 0 ? DNS_TYPE_A : DNS_TYPE_TXT;
 
-		len = mkquery(q, full, type);
+		len = mkquery(q, full, type, 0);
 		assert_int_equal(dnsmsg_parse_query(q, len, &dq), DNSMSG_OK);
 		len = answer_query(v, &dq, q, len, NOW, out, sizeof(out),
 		    sizeof(out), &rcode);
@@ -424,16 +422,12 @@ random_more(const struct view *v, const struct vzone *z, int family,
 static void
 one_round(unsigned seed)
 {
-	char conf[2048], path[256], line[128], *f[4];
+	char conf[2048], line[128], *f[4];
 	size_t len[4] = { 0 }, cap = 65536, i;
-	struct conf *c = NULL;
-	struct vconf *vc;
 	struct view *v = NULL;
 	const struct vzone *z;
-	struct zdump *zd;
 	struct res a, b;
 	unsigned n, x, y, w, d;
-	int rc;
 
 	srandom(seed);
 	for (i = 0; i < 4; i++) {
@@ -474,21 +468,11 @@ one_round(unsigned seed)
 	    "zone:\n  name: zd.test\n  serve: a b c\n  exempt: ok\n"
 	    "  soa: ns1.zd.test. hostmaster.zd.test. 3600 600 86400 300\n"
 	    "  ns: ns1.zd.test.\n", dir);
-	put("rblmux.conf", conf);
-	snprintf(path, sizeof(path), "%s/rblmux.conf", dir);
-	assert_int_equal(conf_load(path, report, NULL, &c), 0);
-	vc = vconf_new(c);
-	assert_int_equal(view_build(vc, NULL, vreport, NULL, &v), 0);
-	vconf_unref(vc);
+	v = build_view(conf);
 	z = view_zone(v, "zd.test");
 	assert_non_null(z);
 
-	nrr = 0;
-	assert_int_equal(zdump_new(v, z, 7, NOW, true, &zd), 0);
-	while ((rc = zdump_step(zd, collect, NULL)) == 1)
-		;
-	assert_int_equal(rc, 0);
-	zdump_free(zd);
+	dump_zone(v, true);
 	/* SOA first and last */
 	assert_true(nrr >= 3);
 	assert_int_equal(rrs[0].type, DNS_TYPE_SOA);
@@ -559,14 +543,11 @@ test_random_zones(void **state)
 static void
 test_hole_under_block(void **state)
 {
-	char conf[1024], path[256];
-	struct conf *c = NULL;
-	struct vconf *vc;
+	char conf[1024];
 	struct view *v = NULL;
-	struct zdump *zd;
 	struct res a, b;
 	size_t i;
-	int rc, wild24 = 0, wild16 = 0, rec = 0;
+	int wild24 = 0, wild16 = 0, rec = 0;
 
 	(void)state;
 	put("h.ip4set", "10.1 :127.0.0.2:block\n!10.1.2.3\n10.1.5.7 :127.0.0.4:one\n");
@@ -574,19 +555,8 @@ test_hole_under_block(void **state)
 	    "server:\n  directory: %s\n"
 	    "local-list:\n  name: h\n  file: h.ip4set\n"
 	    "zone:\n  name: zd.test\n  serve: h\n", dir);
-	put("rblmux.conf", conf);
-	snprintf(path, sizeof(path), "%s/rblmux.conf", dir);
-	assert_int_equal(conf_load(path, report, NULL, &c), 0);
-	vc = vconf_new(c);
-	assert_int_equal(view_build(vc, NULL, vreport, NULL, &v), 0);
-	vconf_unref(vc);
-	nrr = 0;
-	assert_int_equal(zdump_new(v, view_zone(v, "zd.test"), 7, NOW, false,
-	    &zd), 0);
-	while ((rc = zdump_step(zd, collect, NULL)) == 1)
-		;
-	assert_int_equal(rc, 0);
-	zdump_free(zd);
+	v = build_view(conf);
+	dump_zone(v, false);
 	for (i = 0; i < nrr; i++) {
 		wild16 += strcmp(rrs[i].owner, "*.1.10") == 0;
 		wild24 += strcmp(rrs[i].owner, "*.5.1.10") == 0;
@@ -682,10 +652,8 @@ names_compare(const struct view *v, unsigned seed, const char *files)
 static void
 one_names_round(unsigned seed, bool dynamic)
 {
-	char conf[2048], path[256], line[128], f[3][4096], all[12600];
+	char conf[2048], line[128], f[3][4096], all[12600];
 	size_t len[3] = { 0 }, i;
-	struct conf *c = NULL;
-	struct vconf *vc;
 	struct view *v = NULL;
 	struct dyn *dy = NULL;
 	struct zdump *zd;
@@ -713,12 +681,7 @@ one_names_round(unsigned seed, bool dynamic)
 	    "zone:\n  name: zd.test\n  serve: n1 n2\n  exempt: nok\n"
 	    "  soa: ns1.zd.test. hostmaster.zd.test. 3600 600 86400 300\n"
 	    "  ns: ns1.zd.test.\n", dir);
-	put("rblmux.conf", conf);
-	snprintf(path, sizeof(path), "%s/rblmux.conf", dir);
-	assert_int_equal(conf_load(path, report, NULL, &c), 0);
-	vc = vconf_new(c);
-	assert_int_equal(view_build(vc, NULL, vreport, NULL, &v), 0);
-	vconf_unref(vc);
+	v = build_view(conf);
 	if (dynamic) {
 		struct dyn_req r = { "n2", LIST_DNSET, line, DYN_NEVER,
 		    "dyn $", 0x7f000009U };
@@ -767,13 +730,10 @@ test_random_name_zones(void **state)
 static void
 test_names_under_wildcard(void **state)
 {
-	char conf[1024], path[256];
-	struct conf *c = NULL;
-	struct vconf *vc;
+	char conf[1024];
 	struct view *v = NULL;
-	struct zdump *zd;
 	size_t i;
-	int rc, wild = 0, wild_b = 0, empty = 0, tp = 0;
+	int wild = 0, wild_b = 0, empty = 0, tp = 0;
 
 	(void)state;
 	put("w.dnset", "*.x :127.0.0.2:wild $\na.b.x :127.0.0.3:exact\n"
@@ -782,19 +742,8 @@ test_names_under_wildcard(void **state)
 	    "server:\n  directory: %s\n"
 	    "local-list:\n  name: w\n  type: dnset\n  file: w.dnset\n"
 	    "zone:\n  name: zd.test\n  serve: w\n", dir);
-	put("rblmux.conf", conf);
-	snprintf(path, sizeof(path), "%s/rblmux.conf", dir);
-	assert_int_equal(conf_load(path, report, NULL, &c), 0);
-	vc = vconf_new(c);
-	assert_int_equal(view_build(vc, NULL, vreport, NULL, &v), 0);
-	vconf_unref(vc);
-	nrr = 0;
-	assert_int_equal(zdump_new(v, view_zone(v, "zd.test"), 7, NOW, false,
-	    &zd), 0);
-	while ((rc = zdump_step(zd, collect, NULL)) == 1)
-		;
-	assert_int_equal(rc, 0);
-	zdump_free(zd);
+	v = build_view(conf);
+	dump_zone(v, false);
 	for (i = 0; i < nrr; i++) {
 		wild += strcmp(rrs[i].owner, "*.x") == 0;
 		wild_b += strcmp(rrs[i].owner, "*.b.x") == 0 &&
