@@ -1296,6 +1296,18 @@ def poll_until(fn, timeout=10.0, interval=0.2):
         time.sleep(interval)
 
 
+def open_fds(pid, samples=10, interval=0.05):
+    """The fewest descriptors process pid holds over a few samples: a
+    control connection that has just been answered may still be open on
+    the server's side for a moment."""
+    fewest = None
+    for _ in range(samples):
+        n = len(os.listdir("/proc/%d/fd" % pid))
+        fewest = n if fewest is None else min(fewest, n)
+        time.sleep(interval)
+    return fewest
+
+
 def read_data(name):
     with open(os.path.join(DATA, name)) as f:
         return f.read()

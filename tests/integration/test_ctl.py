@@ -385,7 +385,7 @@ def client_cap(t, srv):
 def out_of_descriptors(t):
     """Accept pauses when descriptors run out and picks up again."""
     srv = h.Server(CONF, FILES).start()
-    nfd = len(os.listdir("/proc/%d/fd" % srv.pid))
+    nfd = h.open_fds(srv.pid)
     resource.prlimit(srv.pid, resource.RLIMIT_NOFILE, (nfd + 3, nfd + 3))
     held = []
     try:

@@ -164,7 +164,7 @@ def test_txt_without_socket(t):
     t.ok(h.poll_until(lambda: cache_records_any(srv), 5, 0.05),
          "the listing is stored")
     # the soft limit alone: lowering the hard one could not be undone
-    used = len(os.listdir("/proc/%d/fd" % srv.pid))
+    used = h.open_fds(srv.pid)
     h.run(["prlimit", "--pid", str(srv.pid), "--nofile=%d:" % used])
     m = tu.ask(srv, X, qtype="TXT", timeout=6)
     h.run(["prlimit", "--pid", str(srv.pid), "--nofile=1024:"])
@@ -252,7 +252,7 @@ def test_probe_without_socket(t):
                         ["bit: %d pf" % tu.B_FAKE], tmp=h.make_tmpdir())
     srv = setup().start()
     t.ok(tu.wait_state(srv, "pf", "up")[0], "with descriptors: up")
-    used = len(os.listdir("/proc/%d/fd" % srv.pid))
+    used = h.open_fds(srv.pid)
     srv.stop()
     # one descriptor to spare: the first probe goes, the other two
     # cannot; a control client fits once it is done

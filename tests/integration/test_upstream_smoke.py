@@ -283,7 +283,7 @@ def coalesced(t):
 def no_descriptors(t):
     """Out of descriptors, lookups fail one by one; the server answers."""
     with with_silent(1000) as (srv, sil, up):
-        used = len(os.listdir("/proc/%d/fd" % srv.pid))
+        used = h.open_fds(srv.pid)
         h.run(["prlimit", "--pid", str(srv.pid),
                "--nofile=%d:%d" % (used + 8, used + 8)])
         n = 60
