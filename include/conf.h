@@ -143,6 +143,8 @@ struct conf_escalation {
 						   addresses in $prefix" */
 	uint32_t		 window;	/* upstream results seen
 						   within, s; default 1d */
+	uint32_t		 value;		/* A of its answers, host
+						   order; default 127.0.0.2 */
 	const char		*file;
 	unsigned		 line;
 };

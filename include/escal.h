@@ -46,8 +46,6 @@
 #define ESCAL_MAX_SRC	64
 /* What escal_txt() writes at most (one TXT string) */
 #define ESCAL_TXT_LEN	254
-/* The A record of an escalated network */
-#define ESCAL_VALUE	0x7f000002U
 
 struct escal_params {
 	unsigned	 prefix;	/* IPv4 network length, 1..32 */
@@ -244,7 +242,7 @@ size_t	 escal_view_txt(const struct view *v, int rule,
 /*
  * Visit the escalated networks of a rule as list entries, for export and
  * zone transfers: e->key and e->plen the network (the rule's prefix or
- * prefix6), one value (e->vals[0]): A ESCAL_VALUE, the rule's TTL, and
+ * prefix6), one value (e->vals[0]): A the rule's value:, its TTL, and
  * its TXT expanded for that network, written as a template that
  * list_txt_expand() gives back verbatim ("$" doubled). h has the count.
  * A non-zero return of fn stops the walk and is returned.

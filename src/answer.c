@@ -451,7 +451,7 @@ exempt(const struct vzone *z, const struct subject *s, time_t now)
 
 /*
  * escalation - escalation source i decided at once from the rule's
- * counts: 127.0.0.2 with the rule's TXT when the subject's network is
+ * counts: the rule's value: with its TXT when the subject's network is
  * escalated and no source file excludes the subject
  */
 static void
@@ -468,7 +468,7 @@ escalation(const struct view *v, const struct vzone *z,
 	r.ttl = z->neg_ttl;
 	if (escal_view_subject(v, src->escal, &wk->s, now, &h)) {
 		r.status = ANSWER_RES_LISTED;
-		r.a[0] = ESCAL_VALUE;
+		r.a[0] = v->escal[src->escal].ce->value;
 		r.na = 1;
 		r.ttl = v->escal[src->escal].ttl;
 		r.txt = txt;

@@ -316,6 +316,7 @@ open_clause(struct parser *p, enum clause cl)
 		e->prefix6 = 64;
 		e->threshold = 2;
 		e->window = 86400;
+		e->value = 0x7f000002U;	/* 127.0.0.2 */
 		e->file = p->file;
 		e->line = p->line;
 		break;

@@ -55,7 +55,7 @@ const char *const conf_clause_names[CL_COUNT] = {
 
 static kw_fn kw_sockaddrs, kw_sockaddr, kw_acl, kw_string,
     kw_size, kw_dur, kw_dur_ms, kw_uint, kw_u16, kw_int, kw_bool,
-    kw_objname, kw_dname, kw_code, kw_errcode, kw_family, kw_maxq,
+    kw_objname, kw_dname, kw_code, kw_value, kw_errcode, kw_family, kw_maxq,
     kw_ltype, kw_strings, kw_refs, kw_answer, kw_bit, kw_result,
     kw_zweight, kw_soa, kw_dnames, kw_prefixes;
 
@@ -177,6 +177,8 @@ static const struct kw kwtab[] = {
 	    1, 1, 0, 0, "a text, quoted if it has spaces" },
 	{ CL_ESCALATION, "window", kw_dur, OFF(conf_escalation, window), 0,
 	    0, 1, 1, 0, TTL_MAX, DUR },
+	{ CL_ESCALATION, "value", kw_value, OFF(conf_escalation, value), 0,
+	    0, 1, 1, 0, 0, "an address in 127.0.0.0/8 above 127.0.0.1" },
 
 	{ CL_ZONE, "name", kw_dname, OFF(conf_zone, name), 0, 0, 1, 1, 0, 0,
 	    "a domain name" },
@@ -873,6 +875,19 @@ kw_result(struct parser *p, const struct kw *k, void *obj, struct tok *v,
 	}
 	if ((m = add_member(p, k, z, v[0].s)) != NULL)
 		m->value = a;
+}
+
+/* kw_value - one answer value: an address in 127/8 above 127.0.0.1 */
+static void
+kw_value(struct parser *p, const struct kw *k, void *obj, struct tok *v,
+    size_t nv)
+{
+	uint32_t a;
+
+	if (parse_code(v[0].s, &a) != 0 || a <= 0x7f000001U)
+		bad(p, k, v[0].s);
+	else
+		*AT(obj, k->off, uint32_t) = a;
 }
 
 /* kw_zweight - weight: WEIGHT RESULT, this zone's score for a member */

@@ -388,7 +388,7 @@ walk_cb(void *arg, const struct escal_hit *h)
 		tmpl[o++] = txt[i];
 	}
 	tmpl[o] = '\0';
-	lv.lv_a = ESCAL_VALUE;
+	lv.lv_a = w->v->escal[w->rule].ce->value;
 	lv.lv_ttl = w->v->escal[w->rule].ttl;
 	lv.lv_txt = tmpl;
 	memset(&e, 0, sizeof(e));

@@ -57,6 +57,7 @@ escalation:
     prefix6: 48
     threshold: 2
     txt: "$count in $prefix, $$5"
+    value: 127.0.0.3
 
 zone:
     name: all.rbl.local
@@ -164,8 +165,8 @@ def served_and_subzone(t):
          "the list's own subzone does not list it"),
         ("198.51.100.21", sub, NX, "subzone: one host escalates nothing"),
         # IPv6, /48
-        ("2001:db8:1:ffff::1", SERVED, ("NOERROR", ["127.0.0.2"]),
-         "IPv6: two hosts in one /48 escalate it"),
+        ("2001:db8:1:ffff::1", SERVED, ("NOERROR", ["127.0.0.3"]),
+         "IPv6: two hosts in one /48 escalate it, with the rule's value:"),
         ("2001:db8:1:ffff::1", SERVED, ["2 in 2001:db8:1::/48, $5"],
          "IPv6 TXT: $count, $prefix and a literal $$"),
         ("2001:db8:2::2", SERVED, NX,

@@ -640,6 +640,8 @@ static const struct good_case good_cases[] = {
 	    "Entire /24 listed: $count hosts listed in $prefix" },
 	{ "window", O_ESC, "window: 2h\n", E(window), T_U32, 7200, NULL },
 	{ "window 0", O_ESC, "window: 0\n", E(window), T_U32, 0, NULL },
+	{ "escalation value", O_ESC, "value: 127.0.0.24\n", E(value), T_U32,
+	    0x7f000018, NULL },
 
 	{ "answer bitmask", O_ZONE, "answer: bitmask\n", Z(answer), T_ENUM,
 	    ANSWER_BITMASK, NULL },
@@ -987,6 +989,13 @@ static const struct bad_case bad_cases[] = {
 	    " threshold: 0\n", 7, "threshold: 0 is out of range" },
 	{ "window", LL "escalation:\n name: e\n source: l\n window: 1y\n", 7,
 	    "window: bad value" },
+	{ "value 127.0.0.1", LL "escalation:\n name: e\n source: l\n"
+	    " value: 127.0.0.1\n", 7, "value: bad value '127.0.0.1' (expected "
+	    "an address in 127.0.0.0/8 above 127.0.0.1)" },
+	{ "value outside 127/8", LL "escalation:\n name: e\n source: l\n"
+	    " value: 192.0.2.1\n", 7, "value: bad value" },
+	{ "value a prefix", LL "escalation:\n name: e\n source: l\n"
+	    " value: 127.0.0.2/32\n", 7, "value: bad value" },
 	{ "source twice on a line", LL "escalation:\n name: e\n"
 	    " source: l l\n", 6, "source: 'l' is already given" },
 	{ "source unknown", LL "escalation:\n name: e\n source: l nothere\n",
@@ -1350,6 +1359,7 @@ test_defaults(void **state)
 		assert_int_equal(e->prefix6, 64);
 		assert_int_equal(e->threshold, 2);
 		assert_int_equal(e->window, 86400);
+		assert_int_equal(e->value, 0x7f000002);
 		assert_string_equal(e->txt,
 		    "$count listed addresses in $prefix");
 		assert_int_equal(e->line, 11);
