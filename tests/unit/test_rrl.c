@@ -99,9 +99,13 @@ rate(void **state)
 	/* a long pause buys one second's worth, no more */
 	spend(r, "192.0.2.1", 5, T0 + 60000);
 	assert_int_equal(check(r, "192.0.2.1", T0 + 60000), RRL_DROP);
+	/* credit left over does not add up past a second's worth */
+	spend(r, "192.0.2.1", 1, T0 + 60800);		/* 4 earned, 3 left */
+	spend(r, "192.0.2.1", 5, T0 + 61600);	/* 3 + 4, capped at 5 */
+	assert_int_equal(check(r, "192.0.2.1", T0 + 61600), RRL_DROP);
 	/* steady at the rate: never limited */
 	for (unsigned i = 1; i <= 50; i++)
-		assert_int_equal(check(r, "192.0.2.1", T0 + 60000 + i * 200),
+		assert_int_equal(check(r, "192.0.2.1", T0 + 61600 + i * 200),
 		    RRL_SEND);
 	/* time going back charges without refilling */
 	assert_int_equal(check(r, "192.0.2.1", T0), RRL_DROP);
