@@ -5,7 +5,9 @@
  * (deny = silence, refuse = REFUSED), then the wire parser (drop
  * responses and garbage silently, FORMERR/NOTIMP/BADVERS as RCODEs), then
  * the answer -- now, or later when a source must be waited for (the
- * query is parked, pending.h). Malformed input never logs above debug
+ * query is parked, pending.h). A UDP reply, now or later, is charged to
+ * the loop's rate limiter before it is sent (rrl.h: dropped or
+ * truncated over rate-limit). Malformed input never logs above debug
  * level.
  */
 #include <stdio.h>
