@@ -76,6 +76,15 @@ struct conf_server {
 	uint32_t		 tcp_message_timeout_ms; /* default 2000 */
 	uint32_t		 check_interval; /* list mtime check, s; default 5; 0 = off */
 	bool			 log_queries;	/* per-query debug log; default no */
+	unsigned		 rate_limit;	/* UDP replies a second per
+						   bucket (rrl.h); 0 = off,
+						   the default */
+	unsigned		 rate_limit_slip; /* default 2 */
+	unsigned		 rate_limit_ipv4_prefix; /* default 24 */
+	unsigned		 rate_limit_ipv6_prefix; /* default 56 */
+	unsigned		 rate_limit_size; /* buckets; default 65536 */
+	struct conf_prefix	*rate_limit_exempt; /* never limited */
+	size_t			 nrate_limit_exempt;
 };
 
 struct conf_resolver {

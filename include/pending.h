@@ -44,6 +44,7 @@ struct answer_result;
 struct subject;
 struct pending;
 struct pending_query;
+struct rrl;
 
 /*
  * What the query path asks of a source of remote results (an upstream
@@ -96,6 +97,12 @@ void	 pending_set_source(const struct pending_source *src);
  */
 struct pending	*pending_new(struct ev_loop *loop, struct srv *s,
 		    struct stats *st, unsigned max);
+
+/*
+ * Limit the answers to parked UDP queries with r (rrl.h; NULL = none):
+ * a limited answer is dropped or sent truncated, as an immediate one.
+ */
+void	 pending_set_rrl(struct pending *p, struct rrl *r);
 
 /* Change the cap (reload); queries parked over a lower one stay. */
 void	 pending_set_max(struct pending *p, unsigned max);

@@ -16,9 +16,11 @@
 #include <sys/socket.h>
 #include <time.h>
 
+struct answer_state;
 struct view;
 struct stats;
 struct pending;
+struct rrl;
 struct srv_origin;
 
 /* Per-query log lines allowed in one second. */
@@ -37,6 +39,8 @@ struct query_ctx {
 					   control decides who is answered */
 	struct stats	*st;		/* the loop's counters */
 	struct pending	*pend;		/* the loop's parked queries */
+	struct rrl	*rrl;		/* the loop's UDP rate limiter, or
+					   NULL */
 	struct query_loglimit loglimit;
 };
 
@@ -61,6 +65,19 @@ size_t	 query_handle(void *ctx, const uint8_t *msg, size_t len,
 /* Count the reply out (len bytes, RCODE rcode) in st. */
 void	 query_count(struct stats *st, const uint8_t *out, size_t len,
 	    int rcode);
+
+/*
+ * Response rate limiting of the UDP reply out (n bytes) to peer, for a
+ * query that fell in zone (NULL = none): returns n to send it as it is,
+ * 0 to drop it, or the length of its truncated form (rrl.h), counted in
+ * st. r may be NULL or off: then n.
+ */
+size_t	 query_limit(struct rrl *r, struct stats *st,
+	    const struct sockaddr *peer, const char *zone, uint8_t *out,
+	    size_t n);
+
+/* The zone a query decided as st under v fell in, or NULL. */
+const char *query_zone(const struct view *v, const struct answer_state *st);
 
 /*
  * srv_accept_fn: may peer hold a TCP connection? False for clients that

@@ -55,6 +55,10 @@ struct stats {
 	uint64_t	 cache_misses;		/* no usable entry: asked */
 	uint64_t	 cache_stale;		/* expired entries served */
 	uint64_t	 cache_prefetches;	/* refreshed before expiry */
+	uint64_t	 rrl_dropped;		/* UDP replies not sent: over
+						   rate-limit */
+	uint64_t	 rrl_slipped;		/* ... sent truncated instead
+						   (also in truncated) */
 };
 
 /*

@@ -13,6 +13,7 @@
 #define RBLMUX_VERSION "0.1"
 
 struct ctl_out;
+struct rrl;
 struct upclient;
 struct view;
 struct vlist;
@@ -25,6 +26,7 @@ struct status_info {
 	unsigned	 tcp_clients;	/* summed over the loops */
 	unsigned	 tcp_stalled;
 	struct upclient	*uc;		/* upstreams and cache, or NULL */
+	const struct rrl *rrl;		/* the rate limiter, or NULL */
 };
 
 /* Write the status text for si at now to o. */

@@ -625,6 +625,10 @@ conf_load(const char *path, conf_report_fn *report, void *arg,
 	c->server.max_pending = 4096;
 	c->server.tcp_message_timeout_ms = 2000;
 	c->server.check_interval = 5;
+	c->server.rate_limit_slip = 2;
+	c->server.rate_limit_ipv4_prefix = 24;
+	c->server.rate_limit_ipv6_prefix = 56;
+	c->server.rate_limit_size = 65536;
 	c->resolver.timeout_ms = 1200;
 	c->resolver.attempts = 2;
 
@@ -692,6 +696,7 @@ conf_free(struct conf *c)
 	free(c->path);
 	free_sockaddrs(c->server.listen, c->server.nlisten);
 	free(c->server.acl);
+	free(c->server.rate_limit_exempt);
 	free(c->server.directory);
 	free(c->server.cache_dir);
 	free(c->server.state_dir);

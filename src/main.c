@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,6 +27,7 @@
 #include "pending.h"
 #include "query.h"
 #include "reload.h"
+#include "rrl.h"
 #include "srv.h"
 #include "stats.h"
 #include "status.h"
@@ -213,6 +215,29 @@ handover_signals(struct daemon *d)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
+/*
+ * start_rrl - the UDP rate limiter of the loop, for immediate and
+ * parked answers; its hash seed is secret so that no client can aim at
+ * another's bucket
+ */
+static void
+start_rrl(struct daemon *d)
+{
+	uint64_t seed;
+	struct timespec ts;
+
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) !=
+	    (ssize_t)sizeof(seed)) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		seed = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ULL ^
+		    (uint64_t)getpid();
+	}
+	if ((d->qctx.rrl = rrl_new(seed)) == NULL ||
+	    rrl_configure(d->qctx.rrl, &d->rl.view->conf->server) != 0)
+		fatalx("rate-limit: out of memory");
+	pending_set_rrl(d->pend, d->qctx.rrl);
+}
+
 /* ctl hooks */
 static struct view *
 hook_view(void *arg)
@@ -248,6 +273,7 @@ hook_status(void *arg, struct ctl_out *o)
 	si.tcp_clients = srv_tcp_clients(d->srv);
 	si.tcp_stalled = srv_tcp_stalled(d->srv);
 	si.uc = d->uc;
+	si.rrl = d->qctx.rrl;
 	status_write(o, &si, time(NULL));
 }
 
@@ -481,6 +507,7 @@ main(int argc, char *argv[])
 		    cs->max_pending)) == NULL)
 			fatal("pending_new");
 		d.qctx.pend = d.pend;
+		start_rrl(&d);
 		for (i = 0; i < cs->nlisten; i++) {
 			int rc = srv_listen(d.srv,
 			    (struct sockaddr *)&cs->listen[i].sa,
@@ -528,6 +555,7 @@ main(int argc, char *argv[])
 	 * own as the process exits.
 	 */
 	pending_free(d.pend);
+	rrl_free(d.qctx.rrl);
 	ctl_set_upclient(NULL);		/* its cache reader goes first */
 	upclient_free(d.uc);
 	upclient_main = NULL;

@@ -35,6 +35,7 @@ struct pending {
 	struct ev_loop		*loop;
 	struct srv		*srv;
 	struct stats		*st;
+	struct rrl		*rrl;		/* UDP answers, or NULL */
 	unsigned		 max;
 	unsigned		 n;
 	bool			 stopping;
@@ -67,6 +68,13 @@ pending_new(struct ev_loop *loop, struct srv *s, struct stats *st,
 	p->st = st;
 	p->max = max;
 	return p;
+}
+
+/* pending_set_rrl - the rate limiter of UDP answers */
+void
+pending_set_rrl(struct pending *p, struct rrl *r)
+{
+	p->rrl = r;
 }
 
 /* pending_set_max - a new cap */
@@ -111,6 +119,9 @@ answer(struct pending_query *pq)
 		src->cancel(src->arg, pq);
 	n = answer_write(pq->view, &pq->q, pq->pkt, pq->q.question_end,
 	    &pq->st, NULL, p->out, sizeof(p->out), pq->limit, &rcode);
+	if (!pq->to.tcp)
+		n = query_limit(p->rrl, p->st, (struct sockaddr *)&pq->to.peer,
+		    query_zone(pq->view, &pq->st), p->out, n);
 	query_count(p->st, p->out, n, rcode);
 	p->st->pending_answered++;
 	if (srv_reply(p->srv, &pq->to, p->out, n) == RBLMUX_ENOENT)

@@ -5,7 +5,9 @@
  * (deny = silence, refuse = REFUSED), then the wire parser (drop
  * responses and garbage silently, FORMERR/NOTIMP/BADVERS as RCODEs), then
  * the answer -- now, or later when a source must be waited for (the
- * query is parked, pending.h). Malformed input never logs above debug
+ * query is parked, pending.h). A UDP reply, now or later, is charged to
+ * the loop's rate limiter before it is sent (rrl.h: dropped or
+ * truncated over rate-limit). Malformed input never logs above debug
  * level.
  */
 #include <stdio.h>
@@ -19,6 +21,7 @@
 #include "log.h"
 #include "pending.h"
 #include "query.h"
+#include "rrl.h"
 #include "stats.h"
 #include "view.h"
 #include "xfr.h"
@@ -37,6 +40,38 @@ query_count(struct stats *st, const uint8_t *out, size_t len, int rcode)
 		st->truncated++;
 	else if (rcode == DNS_RCODE_NOERROR && (out[6] | out[7]) != 0)
 		st->answers_listed++;
+}
+
+/* query_limit - response rate limiting of one UDP reply */
+size_t
+query_limit(struct rrl *r, struct stats *st, const struct sockaddr *peer,
+    const char *zone, uint8_t *out, size_t n)
+{
+	struct timespec ts;
+	uint64_t now_ms;
+
+	if (r == NULL || !rrl_enabled(r) || n < DNS_HDRLEN)
+		return n;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	switch (rrl_check(r, peer, rrl_classify(out, n), zone, now_ms)) {
+	case RRL_DROP:
+		st->rrl_dropped++;
+		return 0;
+	case RRL_SLIP:
+		st->rrl_slipped++;
+		return rrl_slip_reply(out, n);
+	default:
+		return n;
+	}
+}
+
+/* query_zone - the name of the zone st was decided in, or NULL */
+const char *
+query_zone(const struct view *v, const struct answer_state *st)
+{
+	return st->kind == ANSWER_REFUSED || st->zone >= v->nzones ? NULL :
+	    v->zones[st->zone].name;
 }
 
 /* query_log_allow - the per-query log rate limiter */
@@ -125,11 +160,17 @@ query_handle(void *arg, const uint8_t *msg, size_t len,
 	/* zone transfers (an IXFR's SOA reads as FORMERR to the parser) */
 	if (xfr_main != NULL && (rc == DNSMSG_OK ||
 	    rc == DNS_RCODE_FORMERR) && q.question_end > 0 &&
-	    (q.qtype == DNS_TYPE_AXFR || q.qtype == DNS_TYPE_IXFR))
-		return xfr_query(xfr_main, ctx->view, &q, rc, msg, len, peer,
+	    (q.qtype == DNS_TYPE_AXFR || q.qtype == DNS_TYPE_IXFR)) {
+		n = xfr_query(xfr_main, ctx->view, &q, rc, msg, len, peer,
 		    tcp, from, out, cap, st);
+		/* over UDP an IXFR is answered at once (its SOA) */
+		return tcp || n > cap ? n :
+		    query_limit(ctx->rrl, st, peer, NULL, out, n);
+	}
 	if (rc != DNSMSG_OK) {
 		n = dnsmsg_error_reply(msg, len, &q, rc, out, cap);
+		if (!tcp)
+			n = query_limit(ctx->rrl, st, peer, NULL, out, n);
 		query_count(st, out, n, rc);
 		return n;
 	}
@@ -160,6 +201,9 @@ query_handle(void *arg, const uint8_t *msg, size_t len,
 	}
 	n = answer_write(ctx->view, &q, msg, len, &ast, &wk, out, cap, limit,
 	    &rcode);
+	if (!tcp)
+		n = query_limit(ctx->rrl, st, peer, query_zone(ctx->view, &ast),
+		    out, n);
 	query_count(st, out, n, rcode);
 	if (cs->log_queries && log_getverbose() > 0)
 		log_query(&ctx->loglimit, now, &q, rcode, n, tcp);

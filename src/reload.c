@@ -21,6 +21,7 @@
 #include "pending.h"
 #include "query.h"
 #include "reload.h"
+#include "rrl.h"
 #include "srv.h"
 #include "stats.h"
 #include "status.h"
@@ -287,8 +288,8 @@ arm_check(struct reload *r, const struct conf *c)
 
 /*
  * apply_view - settings that follow the config on reload: the TCP
- * limits compiled into v, the check interval (the access control is
- * part of v itself)
+ * limits compiled into v, the cap on parked queries, the rate limiter,
+ * the check interval (the access control is part of v itself)
  */
 static void
 apply_view(struct reload *r, const struct view *v)
@@ -297,6 +298,10 @@ apply_view(struct reload *r, const struct view *v)
 	    v->tcp.idle_timeout, v->tcp.message_timeout);
 	if (r->qctx->pend != NULL)
 		pending_set_max(r->qctx->pend, v->conf->server.max_pending);
+	if (r->qctx->rrl != NULL &&
+	    rrl_configure(r->qctx->rrl, &v->conf->server) != 0)
+		log_warnx("rate-limit: out of memory: the previous settings "
+		    "stay");
 	arm_check(r, v->conf);
 	if (upclient_main != NULL)
 		upclient_apply(upclient_main, v);

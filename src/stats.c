@@ -98,6 +98,8 @@ stats_format(const struct stats *st, char *buf, size_t cap)
 	OUT("cache.misses: %" PRIu64 "\n", st->cache_misses);
 	OUT("cache.stale: %" PRIu64 "\n", st->cache_stale);
 	OUT("cache.prefetches: %" PRIu64 "\n", st->cache_prefetches);
+	OUT("rrl.dropped: %" PRIu64 "\n", st->rrl_dropped);
+	OUT("rrl.slipped: %" PRIu64 "\n", st->rrl_slipped);
 #undef OUT
 out:
 	buf[len] = '\0';

@@ -11,6 +11,7 @@
 #include "dyn.h"
 #include "err.h"
 #include "escal.h"
+#include "rrl.h"
 #include "status.h"
 #include "upstream.h"
 #include "view.h"
@@ -113,6 +114,15 @@ status_write(struct ctl_out *o, const struct status_info *si, time_t now)
 	OUT("reload: %s\n", si->reloading ? "running" : "idle");
 	OUT("tcp-clients: %u\n", si->tcp_clients);
 	OUT("tcp-stalled: %u\n", si->tcp_stalled);
+	if (si->rrl != NULL && rrl_enabled(si->rrl)) {
+		struct rrl_info ri;
+
+		rrl_get_info(si->rrl, &ri);
+		OUT("rate-limit: %u/s, slip %u, /%u and /%u buckets, %zu of "
+		    "%zu used, %zu exempt prefix%s\n", ri.rate, ri.slip,
+		    ri.prefix4, ri.prefix6, ri.used, ri.size, ri.nexempt,
+		    ri.nexempt == 1 ? "" : "es");
+	}
 	for (i = 0; i < v->nzones; i++) {
 		const struct vzone *z = &v->zones[i];
 

@@ -516,8 +516,43 @@ def parked_padded(t):
     srv.stop()
 
 
+def rate_limited(t):
+    """rate-limit: 5, slip 1: of 40 parked UDP queries from one address
+    answered together, the answers over the rate go out truncated; 10
+    parked over TCP at the same time are all answered in full."""
+    conf = CONF.replace("max-pending: @MAXP@", "max-pending: @MAXP@\n"
+                        "    rate-limit: 5\n    rate-limit-slip: 1")
+    srv = server(rules(300), conf=conf)
+    u = udp_socket()
+    s = h.tcp_connect(srv.port, timeout=20)
+    try:
+        for i in range(40):
+            u.sendto(h.make_query(FAR, "A", qid=i), ("127.0.0.1", srv.port))
+        s.sendall(b"".join(h.tcp_frame(h.make_query(FAR, "A", qid=100 + i))
+                           for i in range(10)))
+        got = recv_udp(u, 40)
+        replies = [h.tcp_read_msg(s, 20) for _ in range(10)]
+    finally:
+        u.close()
+        s.close()
+    full = [i for i in got if a_of(got[i]) == ("NOERROR", ["127.0.0.4"])]
+    tc = [i for i in got if h.parse_msg(got[i]).tc and
+          not h.parse_msg(got[i]).a_set()]
+    t.ok(len(got) == 40 and len(full) >= 5 and len(tc) >= 20 and
+         len(full) + len(tc) == 40, "parked UDP answers over the rate are "
+         "sent truncated", (len(got), len(full), len(tc)))
+    t.ok(all(r is not None and a_of(r) == ("NOERROR", ["127.0.0.4"])
+             for r in replies), "parked TCP answers are never limited")
+    st = stats(srv)
+    t.eq((st.get("pending.parked"), st.get("rrl.slipped"),
+          st.get("rrl.dropped")), (50, len(tc), 0),
+         "50 parked; rrl.slipped counts the truncated answers")
+    srv.stop()
+
+
 TESTS = [many_parked, tcp_out_of_order, deadline, not_parked, tcp_closed,
-         tcp_parked_evicted, parked_padded, reload_parked, sigterm_parked, cap, wildcard]
+         tcp_parked_evicted, parked_padded, reload_parked, sigterm_parked, cap,
+         wildcard, rate_limited]
 
 if __name__ == "__main__":
     # names on the command line run those tests alone

@@ -568,6 +568,21 @@ static const struct good_case good_cases[] = {
 	    T_BOOL, 1, NULL },
 	{ "log-queries no", O_SERVER, "log-queries: no\n", S(log_queries),
 	    T_BOOL, 0, NULL },
+	{ "rate-limit", O_SERVER, "rate-limit: 20\n", S(rate_limit), T_UINT,
+	    20, NULL },
+	{ "rate-limit 0", O_SERVER, "rate-limit: 0\n", S(rate_limit), T_UINT,
+	    0, NULL },
+	{ "rate-limit-slip 0", O_SERVER, "rate-limit-slip: 0\n",
+	    S(rate_limit_slip), T_UINT, 0, NULL },
+	{ "rate-limit-ipv4-prefix", O_SERVER, "rate-limit-ipv4-prefix: 32\n",
+	    S(rate_limit_ipv4_prefix), T_UINT, 32, NULL },
+	{ "rate-limit-ipv6-prefix", O_SERVER, "rate-limit-ipv6-prefix: 48\n",
+	    S(rate_limit_ipv6_prefix), T_UINT, 48, NULL },
+	{ "rate-limit-size", O_SERVER, "rate-limit-size: 1000000\n",
+	    S(rate_limit_size), T_UINT, 1000000, NULL },
+	{ "rate-limit-exempt", O_SERVER, "rate-limit-exempt: 192.0.2.0/24 "
+	    "2001:db8::/32\nrate-limit-exempt: 198.51.100.7\n",
+	    S(nrate_limit_exempt), T_U64, 3, NULL },
 
 	{ "timeout ms", O_RESOLVER, "timeout: 1200ms\n", R(timeout_ms), T_U32,
 	    1200, NULL },
@@ -891,6 +906,18 @@ static const struct bad_case bad_cases[] = {
 	    "out of range" },
 	{ "check-interval too long", "server:\n check-interval: 2d\n", 2,
 	    "check-interval: 2d is out of range" },
+	{ "rate-limit too high", "server:\n rate-limit: 1000001\n", 2,
+	    "rate-limit: 1000001 is out of range" },
+	{ "rate-limit-slip 101", "server:\n rate-limit-slip: 101\n", 2,
+	    "out of range" },
+	{ "rate-limit-ipv4-prefix 33", "server:\n rate-limit-ipv4-prefix: "
+	    "33\n", 2, "out of range" },
+	{ "rate-limit-ipv6-prefix 0", "server:\n rate-limit-ipv6-prefix: "
+	    "0\n", 2, "out of range" },
+	{ "rate-limit-size 0", "server:\n rate-limit-size: 0\n", 2,
+	    "out of range" },
+	{ "rate-limit-exempt host bits", "server:\n rate-limit-exempt: "
+	    "192.0.2.1/24\n", 2, "rate-limit-exempt: bad value" },
 	{ "log-queries true", "server:\n log-queries: true\n", 2,
 	    "log-queries: bad value 'true' (expected yes or no)" },
 	{ "directory empty", "server:\n directory: \"\"\n", 2,
@@ -1309,6 +1336,12 @@ test_defaults(void **state)
 	assert_int_equal(s->tcp_max_clients, 100);
 	assert_int_equal(s->check_interval, 5);
 	assert_false(s->log_queries);
+	assert_int_equal(s->rate_limit, 0);
+	assert_int_equal(s->rate_limit_slip, 2);
+	assert_int_equal(s->rate_limit_ipv4_prefix, 24);
+	assert_int_equal(s->rate_limit_ipv6_prefix, 56);
+	assert_int_equal(s->rate_limit_size, 65536);
+	assert_int_equal(s->nrate_limit_exempt, 0);
 	assert_int_equal(c->resolver.nforward, 0);
 	assert_null(c->resolver.forward);
 	assert_int_equal(c->resolver.timeout_ms, 1200);
