@@ -13,8 +13,9 @@
  * rate a second; a reply spends one. A reply its bucket cannot pay for
  * is limited: dropped, except every slip-th limited reply of the bucket
  * (slip 0: none, 1: all), which is sent instead truncated (TC=1, the
- * question only) so that a real resolver asks again over TCP, which is
- * never limited. Sources in the exempt prefixes are never limited.
+ * question and the OPT only) so that a real resolver asks again over
+ * TCP, which is never limited. Sources in the exempt prefixes are never
+ * limited.
  *
  * The table has rate-limit-size slots, allocated when limiting is
  * turned on and kept as long as the size stays; a key lands in the slot
@@ -88,9 +89,10 @@ enum rrl_verdict rrl_check(struct rrl *r, const struct sockaddr *peer,
 
 /*
  * Turn the reply msg (len bytes) into its slip form in place: the
- * header with TC=1 and the question only (no question when it cannot
- * be read). Returns the new length (at most len; 0 when len is shorter
- * than a header).
+ * header with TC=1, the question (none when it cannot be read) and the
+ * OPT, kept when it is the last record (where dnsmsg puts it) and has
+ * no options. Returns the new length (at most len; 0 when len is
+ * shorter than a header).
  */
 size_t		 rrl_slip_reply(uint8_t *msg, size_t len);
 

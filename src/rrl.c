@@ -204,12 +204,18 @@ rrl_check(struct rrl *r, const struct sockaddr *peer, enum rrl_class cls,
 	return RRL_DROP;
 }
 
-/* rrl_slip_reply - header with TC=1 and the question, nothing more */
+/*
+ * rrl_slip_reply - header with TC=1, the question and the OPT: a reply
+ * to a query with EDNS carries an OPT (RFC 6891 6.1.1), and the writers
+ * append ours last (dnsmsg_finish, dnsmsg_error_reply)
+ */
 size_t
 rrl_slip_reply(uint8_t *msg, size_t len)
 {
+	static const uint8_t opt_head[] = { 0, 0, 41 };
+	const uint8_t *opt;
 	size_t off = DNS_HDRLEN;
-	bool q = false;
+	bool q = false, edns;
 
 	if (len < DNS_HDRLEN)
 		return 0;
@@ -220,11 +226,18 @@ rrl_slip_reply(uint8_t *msg, size_t len)
 		q = off < len && msg[off] == 0 && off + 5 <= len;
 	}
 	off = q ? off + 5 : DNS_HDRLEN;
+	opt = msg + len - DNS_OPT_LEN;
+	edns = (msg[10] | msg[11]) != 0 && len >= off + DNS_OPT_LEN &&
+	    memcmp(opt, opt_head, sizeof(opt_head)) == 0 &&
+	    (opt[9] | opt[10]) == 0;
+	if (edns)
+		memmove(msg + off, opt, DNS_OPT_LEN);
 	msg[2] |= DNS_FLAG_TC >> 8;
 	msg[4] = 0;
 	msg[5] = q ? 1 : 0;
 	memset(msg + 6, 0, 6);
-	return off;
+	msg[11] = edns ? 1 : 0;
+	return off + (edns ? DNS_OPT_LEN : 0);
 }
 
 /* rrl_get_info - the settings and how full the table is */

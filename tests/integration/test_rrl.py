@@ -217,6 +217,42 @@ def unset(t):
     srv.stop()
 
 
+def slip_keeps_opt(t):
+    """A truncated reply to an EDNS query carries an OPT (RFC 6891
+    6.1.1): its UDP size, and BADVERS in its extended RCODE."""
+    srv = h.Server(conf().replace("rate-limit-slip: 2",
+                                  "rate-limit-slip: 1"), FILES,
+                   hosts=["127.0.0.1"]).start()
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    s.bind(("127.0.0.1", 0))
+    for qid in range(120):
+        # 0-59: EDNS; 60-119: EDNS version 1, answered BADVERS
+        s.sendto(h.make_query(LISTED, "A", qid=qid, edns=1232,
+                              edns_version=qid // 60), ("127.0.0.1",
+                                                        srv.port))
+    got = {}
+    while True:
+        r, _, _ = select.select([s], [], [], 0.5)
+        if not r:
+            break
+        m = h.parse_msg(s.recvfrom(65535)[0])
+        got[m.id] = m
+    s.close()
+    tc = [m for m in got.values() if m.tc]
+    shape = sorted({(m.id >= 60, m.qdcount, m.ancount, m.nscount,
+                     m.arcount, m.opt is not None and m.opt["udp"],
+                     m.rcode, m.trailing) for m in tc})
+    t.ok(len([m for m in tc if m.id < 60]) >= 20 and
+         len([m for m in tc if m.id >= 60]) >= 20,
+         "both kinds of reply are limited and slipped", len(tc))
+    t.eq(shape, [(False, 1, 0, 0, 1, 1232, 0, 0),
+                 (True, 1, 0, 0, 1, 1232, 16, 0)],
+         "each truncated reply is the question and the OPT: its UDP size,"
+         " NOERROR or BADVERS")
+    srv.stop()
+
+
 def bad_values(t):
     tmp = h.make_tmpdir()
     for line, what in (("rate-limit: -1", "rate-limit"),
@@ -235,7 +271,7 @@ def bad_values(t):
              r.stderr[-500:])
 
 
-TESTS = [flood, reload_off_on, unset, bad_values]
+TESTS = [flood, reload_off_on, unset, slip_keeps_opt, bad_values]
 
 if __name__ == "__main__":
     h.run_suite("rrl", [f for f in TESTS if not sys.argv[1:] or

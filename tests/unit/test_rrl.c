@@ -352,7 +352,7 @@ classify(void **state)
 	(void)state;
 }
 
-/* slip_reply: TC=1, the question and nothing after it */
+/* slip_reply: TC=1, the question and the OPT (RFC 6891 6.1.1), no more */
 static void
 slip_reply(void **state)
 {
@@ -368,21 +368,43 @@ slip_reply(void **state)
 
 	memcpy(m, reply, sizeof(m));
 	n = rrl_slip_reply(m, sizeof(m));
-	assert_int_equal(n, 12 + 9 + 4);
-	assert_memory_equal(m, "\x12\x34\x87\x00\0\1\0\0\0\0\0\0", 12);
+	assert_int_equal(n, 12 + 9 + 4 + 11);
+	assert_memory_equal(m, "\x12\x34\x87\x00\0\1\0\0\0\0\0\1", 12);
 	assert_memory_equal(m + 12, reply + 12, 13);
+	assert_memory_equal(m + 25, reply + sizeof(reply) - 11, 11);
 
-	/* a question that does not read: the header alone */
+	/* no OPT: the question alone */
+	memcpy(m, reply, sizeof(m));
+	n = rrl_slip_reply(m, sizeof(m) - 11);
+	assert_int_equal(n, 12 + 9 + 4);
+	assert_int_equal(m[11], 0);
+	/* a last record that is no OPT of ours (options, other owner) */
+	memcpy(m, reply, sizeof(m));
+	m[sizeof(m) - 1] = 4;
+	assert_int_equal(rrl_slip_reply(m, sizeof(m)), 12 + 9 + 4);
+	memcpy(m, reply, sizeof(m));
+	m[sizeof(m) - 11] = 0xc0;
+	assert_int_equal(rrl_slip_reply(m, sizeof(m)), 12 + 9 + 4);
+	/* an additional count of 0 says there is none */
+	memcpy(m, reply, sizeof(m));
+	m[11] = 0;
+	assert_int_equal(rrl_slip_reply(m, sizeof(m)), 12 + 9 + 4);
+
+	/* a question that does not read: the header (and the OPT) alone */
 	memcpy(m, reply, sizeof(m));
 	m[12] = 0xc0;
-	assert_int_equal(rrl_slip_reply(m, sizeof(m)), 12);
+	assert_int_equal(rrl_slip_reply(m, sizeof(m)), 12 + 11);
 	assert_int_equal(m[5], 0);
 	assert_int_equal(m[2] & 0x02, 0x02);
+	assert_memory_equal(m + 12, reply + sizeof(reply) - 11, 11);
 	memcpy(m, reply, sizeof(m));
 	assert_int_equal(rrl_slip_reply(m, 20), 12);	/* cut short */
 	memcpy(m, reply, sizeof(m));
 	m[5] = 0;					/* no question */
-	assert_int_equal(rrl_slip_reply(m, sizeof(m)), 12);
+	assert_int_equal(rrl_slip_reply(m, sizeof(m)), 12 + 11);
+	/* an OPT that would overlap the question is none */
+	memcpy(m, reply, sizeof(m));
+	assert_int_equal(rrl_slip_reply(m, 12 + 9 + 4 + 10), 12 + 9 + 4);
 	assert_int_equal(rrl_slip_reply(m, 11), 0);
 	(void)state;
 }
