@@ -60,6 +60,8 @@ static kw_fn kw_sockaddrs, kw_sockaddr, kw_acl, kw_string,
     kw_zweight, kw_soa, kw_dnames, kw_prefixes;
 
 #define DUR		"a duration such as 90, 15m, 1h or 1d"
+#define PREFIXES	"PREFIX ..., each an address or ADDRESS/LEN with no " \
+			"bits set past LEN"
 
 static const struct kw kwtab[] = {
 	{ CL_SERVER, "listen", kw_sockaddrs, OFF(conf_server, listen),
@@ -131,7 +133,7 @@ static const struct kw kwtab[] = {
 	{ CL_SERVER, "rate-limit-exempt", kw_prefixes,
 	    OFF(conf_server, rate_limit_exempt),
 	    OFF(conf_server, nrate_limit_exempt), KW_MULTI, 1, MAXTOK, 0, 0,
-	    "PREFIX ..." },
+	    PREFIXES },
 
 	{ CL_RESOLVER, "forward", kw_sockaddrs, OFF(conf_resolver, forward),
 	    OFF(conf_resolver, nforward), KW_MULTI, 1, 1, 53, 0,
@@ -224,7 +226,7 @@ static const struct kw kwtab[] = {
 	    KW_MULTI, 1, MAXTOK, 0, 0, "NAME ..." },
 	{ CL_ZONE, "allow-transfer", kw_prefixes,
 	    OFF(conf_zone, allow_transfer), OFF(conf_zone, nallow_transfer),
-	    KW_MULTI, 1, MAXTOK, 0, 0, "PREFIX ..." },
+	    KW_MULTI, 1, MAXTOK, 0, 0, PREFIXES },
 	{ CL_ZONE, "notify", kw_sockaddrs, OFF(conf_zone, notify),
 	    OFF(conf_zone, nnotify), KW_MULTI, 1, 1, 53, 0,
 	    "ADDRESS[@PORT]" },

@@ -917,7 +917,9 @@ static const struct bad_case bad_cases[] = {
 	{ "rate-limit-size 0", "server:\n rate-limit-size: 0\n", 2,
 	    "out of range" },
 	{ "rate-limit-exempt host bits", "server:\n rate-limit-exempt: "
-	    "192.0.2.1/24\n", 2, "rate-limit-exempt: bad value" },
+	    "192.0.2.1/24\n", 2, "rate-limit-exempt: bad value '192.0.2.1/24' "
+	    "(expected PREFIX ..., each an address or ADDRESS/LEN with no bits "
+	    "set past LEN)" },
 	{ "log-queries true", "server:\n log-queries: true\n", 2,
 	    "log-queries: bad value 'true' (expected yes or no)" },
 	{ "directory empty", "server:\n directory: \"\"\n", 2,
