@@ -39,13 +39,18 @@ enum phase {
 	PH_DONE,
 };
 
+/* A block of zdump_more: its key, then its length (sorted as bytes) */
+struct mpos {
+	uint8_t		 k[17];
+};
+
 /* Positions of one list, of the test points, or of zdump_more */
 struct stream {
 	const struct list	*l;		/* a list, or NULL */
 	struct list_pos		 pos;
 	bool			 live;
 	unsigned		 tp;		/* test points: next index */
-	struct list_pos		*more;		/* zdump_more's, sorted */
+	const struct mpos	*more;		/* zdump_more's, sorted */
 	size_t			 nmore, next;
 };
 
@@ -89,7 +94,7 @@ struct zsnap {
 	const struct vzone	*z;
 	uint32_t		 serial;
 	bool			 have[2];	/* IPv4, IPv6 blocks made */
-	struct list_pos		*more[2];
+	struct mpos		*more[2];
 	size_t			 nmore[2];
 	bool			 have_names;
 	uint8_t			*dpool;		/* [len][key] of dynamic names */
@@ -171,7 +176,7 @@ struct zdump {
 	unsigned		 depth;		/* deepest open level, 0 = apex */
 	uint64_t		 count;
 	/* zdump_more's blocks while the snapshot's are made */
-	struct list_pos		*more;
+	struct mpos		*more;
 	size_t			 more_n, more_cap;
 	/* the name walk: streams, the open path, dynamic names */
 	struct nstream		 nms[MAX_STREAMS + 1];
@@ -333,7 +338,8 @@ stream_next(struct zdump *zd, struct stream *s, bool first)
 	if (s->more != NULL) {
 		if (s->next >= s->nmore)
 			return s->live = false;
-		s->pos = s->more[s->next++];
+		memcpy(s->pos.key, s->more[s->next].k, 16);
+		s->pos.plen = s->more[s->next++].k[16];
 		return s->live = true;
 	}
 	if (s->tp >= 2)
@@ -370,7 +376,8 @@ more_add(void *ctx, const uint8_t key[16], unsigned plen)
 	u128 all = zd->width == 128 ? ~(u128)0 : ((u128)1 << zd->width) - 1;
 	u128 k = 0, i, n;
 	unsigned al, b;
-	struct list_pos *p;
+	struct mpos *p;
+	uint8_t kb[16];
 
 	if (plen > zd->width)
 		return 0;
@@ -393,74 +400,10 @@ more_add(void *ctx, const uint8_t key[16], unsigned plen)
 		}
 		p = &zd->more[zd->more_n++];
 		key_bytes(zd, k + (al < zd->width ? i << (zd->width - al) : i),
-		    p->key);
-		p->plen = al;
+		    kb);
+		memcpy(p->k, kb, 16);
+		p->k[16] = (uint8_t)al;
 	}
-	return 0;
-}
-
-/* more_cmp - tree order of positions, for qsort */
-static int
-more_cmp(const void *x, const void *y)
-{
-	const struct list_pos *a = x, *b = y;
-	int c = memcmp(a->key, b->key, 16);
-
-	if (c != 0)
-		return c;
-	return a->plen < b->plen ? -1 : a->plen > b->plen;
-}
-
-/* pos_byte - byte d of a position's sort key: key[0..15], then plen */
-static inline unsigned
-pos_byte(const struct list_pos *p, unsigned d)
-{
-	return d < 16 ? p->key[d] : p->plen & 0xff;
-}
-
-/*
- * more_sort - positions in tree order (more_cmp's): a byte-wise radix
- * sort from the last byte of the key, skipping bytes that all share, in
- * linear time: 54,000 dynamic entries sort in about a millisecond where
- * qsort() took tens of them in the loop. RBLMUX_ENOMEM.
- */
-static int
-more_sort(struct list_pos *a, size_t n)
-{
-	size_t cnt[17][256];
-	struct list_pos *tmp, *from = a, *to;
-	size_t i, sum;
-	unsigned d;
-	int k;
-
-	if (n < 2)
-		return 0;
-	if ((tmp = malloc(n * sizeof(*tmp))) == NULL)
-		return RBLMUX_ENOMEM;
-	memset(cnt, 0, sizeof(cnt));
-	for (i = 0; i < n; i++)			/* every byte's counts at once */
-		for (d = 0; d < 17; d++)
-			cnt[d][pos_byte(&a[i], d)]++;
-	to = tmp;
-	for (k = 16; k >= 0; k--) {
-		size_t *c = cnt[k];
-
-		if (c[pos_byte(&a[0], (unsigned)k)] == n)
-			continue;		/* all alike: in order */
-		for (i = 0, sum = 0; i < 256; i++) {
-			size_t x = c[i];
-
-			c[i] = sum;
-			sum += x;
-		}
-		for (i = 0; i < n; i++)
-			to[c[pos_byte(&from[i], (unsigned)k)]++] = from[i];
-		to = from;
-		from = from == a ? tmp : a;
-	}
-	if (from != a)
-		memcpy(a, from, n * sizeof(*a));
-	free(tmp);
 	return 0;
 }
 
@@ -503,11 +446,12 @@ family_start(struct zdump *zd, bool ip6)
 		if (zd->more_n > 0) {
 			size_t k, n = 1;
 
-			if ((rc = more_sort(zd->more, zd->more_n)) != 0)
+			if ((rc = list_sort_records(zd->more, zd->more_n,
+			    sizeof(*zd->more), sizeof(zd->more->k))) != 0)
 				return rc;
 			for (k = 1; k < zd->more_n; k++)  /* each block once */
-				if (more_cmp(&zd->more[k],
-				    &zd->more[n - 1]) != 0)
+				if (memcmp(&zd->more[k], &zd->more[n - 1],
+				    sizeof(*zd->more)) != 0)
 					zd->more[n++] = zd->more[k];
 			zd->more_n = n;
 		}
