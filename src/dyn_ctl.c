@@ -147,20 +147,16 @@ show_free(void *arg)
 	free(sh);
 }
 
-/* grow - room for one more element of size in *p (cap *cap); false */
-static bool
-grow(void *pp, size_t *cap, size_t n, size_t size)
+/* grow - buffer b of *cap elements of size, twice as large (*cap
+   updated): the new one, or NULL (b kept) */
+static void *
+grow(void *b, size_t *cap, size_t size)
 {
-	void **p = pp, *np;
 	size_t nc = *cap ? *cap * 2 : 1024;
 
-	if (n < *cap)
-		return true;
-	if ((np = realloc(*p, nc * size)) == NULL)
-		return false;
-	*p = np;
-	*cap = nc;
-	return true;
+	if ((b = realloc(b, nc * size)) != NULL)
+		*cap = nc;
+	return b;
 }
 
 /* gather_cb - list_walk_fn of dyn_walk: an entry's row */
@@ -170,8 +166,11 @@ gather_cb(void *arg, const struct list_entry *e)
 	struct show *sh = arg;
 	struct srow *r;
 
-	if (!grow(&sh->rows, &sh->cap, sh->n, sizeof(*sh->rows)))
-		return RBLMUX_ENOMEM;
+	if (sh->n == sh->cap) {
+		if ((r = grow(sh->rows, &sh->cap, sizeof(*r))) == NULL)
+			return RBLMUX_ENOMEM;
+		sh->rows = r;
+	}
 	r = &sh->rows[sh->n];
 	memset(r, 0, sizeof(*r));
 	r->sk[0] = (uint8_t)(sh->cur >> 8);
@@ -180,9 +179,13 @@ gather_cb(void *arg, const struct list_entry *e)
 		const char *t = dyn_entry_info(e)->text;
 		size_t len = strlen(t) + 1;
 
-		while (sh->plen + len > sh->pcap)
-			if (!grow(&sh->pool, &sh->pcap, sh->pcap, 1))
+		while (sh->plen + len > sh->pcap) {
+			char *np = grow(sh->pool, &sh->pcap, 1);
+
+			if (np == NULL)
 				return RBLMUX_ENOMEM;
+			sh->pool = np;
+		}
 		if (sh->plen + len > UINT32_MAX)
 			return RBLMUX_ENOMEM;
 		memcpy(sh->pool + sh->plen, t, len);
