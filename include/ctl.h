@@ -16,7 +16,11 @@
  * full command within CTL_READ_SECS, or reads nothing of its answer for
  * CTL_WRITE_SECS, is disconnected. An answer holds at most CTL_OUT_MAX
  * bytes; a longer one is an ERROR whose last line says how much was left
- * out. After the answer the server shuts down its side and reads and
+ * out. A streamed answer (struct ctl_stream: "list show") has no such
+ * cap: after its first line it is made a chunk at a time, one chunk a
+ * loop iteration and only once the client has taken the last one; a
+ * stream that fails halfway resets the connection, so the client sees
+ * an answer cut short. After the answer the server shuts down its side and reads and
  * drops what the client still sends (at most CTL_DRAIN_MAX bytes, for at
  * most CTL_DRAIN_SECS) until the client closes: closing with that input
  * unread would reset the connection, and a client still writing the
@@ -52,6 +56,18 @@ struct ctl_out {
 	size_t		 cap;
 	size_t		 lost;		/* bytes left out */
 	bool		 nomem;		/* left out for want of memory */
+};
+
+/*
+ * An answer made a chunk at a time (see above): next() appends the next
+ * chunk to o (emptied before) and returns 1 while more are to come, 0
+ * with the last one, or a negative code (the connection is reset);
+ * done() releases arg, at the end or when the client goes first.
+ */
+struct ctl_stream {
+	int		 (*next)(void *arg, struct ctl_out *o);
+	void		 (*done)(void *arg);
+	void		*arg;
 };
 
 /* Append printf-style text to o (see struct ctl_out). */

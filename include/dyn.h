@@ -306,13 +306,18 @@ typedef void dyn_change_fn(void *arg, const char *list,
 int	 dyn_on_change(struct dyn *d, dyn_change_fn *fn, void *arg);
 
 struct ctl_out;
+struct ctl_stream;
 
 /*
  * The control socket's "list add|del|show" (argv[0] is "list") on the
  * local lists of v at time now: the answer in o; false for an error.
+ * "list show" of many entries answers true with st set: the entries'
+ * keys are taken and sorted now, each chunk of lines made from the
+ * entries as they are then (one deleted meanwhile is left out, one
+ * added meanwhile not shown), the count last.
  */
 bool	 dyn_ctl(struct dyn *d, const struct view *v, int argc, char **argv,
-	    time_t now, struct ctl_out *o);
+	    time_t now, struct ctl_out *o, struct ctl_stream *st);
 
 /* "expires in 6d23h at 2026-12-08 18:20:00 UTC", "never expires" */
 const char *dyn_ctl_expiry(const struct dyn_info *di, time_t now, char *buf,

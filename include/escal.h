@@ -94,6 +94,13 @@ int	 escal_seen(struct escal_rule *r, int family, const uint8_t *key,
 void	 escal_expire(struct escal_rule *r, time_t now);
 
 /*
+ * How many times so far a sighting coming (escal_seen()) or expiring
+ * made a network escalated or no longer: a change the served zones
+ * publishing the rule must tell their secondaries.
+ */
+uint64_t escal_sight_flips(const struct escal_rule *r);
+
+/*
  * Move the dynamic entries and sightings of from (a rule of the view
  * being replaced, same prefixes and sources) into to, which has its
  * files done and nothing live yet; from keeps none. Counts are made
@@ -220,6 +227,33 @@ int	 escal_view_seen(const struct view *v, const struct conf_upstream *cu,
 void	 escal_view_listed_hook(void *arg, const struct conf_upstream *cu,
 	    const uint32_t *a, size_t na, int family, const uint8_t *addr,
 	    time_t now);
+
+/*
+ * Does a rule of v count results of upstream cu (found as by
+ * escal_view_seen())? When none does, a listing need not be told at all.
+ * escal_view_listed_wants() is the same as an upclient_listed_wants_fn
+ * (upstream.h), arg the address of the loop's current view pointer.
+ */
+bool	 escal_view_counts(const struct view *v,
+	    const struct conf_upstream *cu);
+bool	 escal_view_listed_wants(void *arg, const struct conf_upstream *cu);
+
+/*
+ * Told (loop thread) that sightings made a network of rule number rule
+ * of v escalated or no longer: the serve: zones publishing it change.
+ * One function; escal_view_listed_hook() and escal_view_sightings()
+ * call it.
+ */
+typedef void escal_view_change_fn(void *arg, struct view *v, int rule);
+void	 escal_view_on_change(escal_view_change_fn *fn, void *arg);
+
+/*
+ * Drop the sightings of v's rules that have expired at now, and tell the
+ * escal_view_on_change() function of each rule whose networks sightings
+ * escalated or ended since it was last told (also those a lookup's lazy
+ * expiry ended). Called once a second and after each sighting.
+ */
+void	 escal_view_sightings(struct view *v, time_t now);
 
 /*
  * One address (family AF_INET: 4 bytes, AF_INET6: 16): does rule number

@@ -38,7 +38,9 @@ typedef void export_done_fn(void *arg, bool ok, const char *text);
 
 /*
  * Start writing name (a list or a served zone of v) in format
- * ("rbldnsd" or "zone") to path (created or truncated, mode 0644),
+ * ("rbldnsd" or "zone") to path: a new file beside it (the old file's
+ * mode, else 0644 less the umask), synced and renamed over it when
+ * complete, removed on any error (the old file stays as it was),
  * serial being the zone's current serial. Returns 0 and *out, or
  * RBLMUX_EINVAL with the reason in err (no such list or zone, a format
  * that does not fit it, a path that is not a regular file), or another

@@ -285,6 +285,15 @@ struct list_pos {
 int	 list_next_pos(const struct list *l, bool first, struct list_pos *pos);
 
 /*
+ * Sort n records of size bytes by their first klen bytes (byte order,
+ * the first byte most significant): a byte-wise radix sort, linear in
+ * n, skipping the bytes all records share; for the positions and
+ * entries that a transfer or a listing sorts in the loop. Stable. 0 or
+ * RBLMUX_ENOMEM (a buffer of n records).
+ */
+int	 list_sort_records(void *base, size_t n, size_t size, size_t klen);
+
+/*
  * The names of a dnset list in tree order, for publishing them: each name
  * that has entries (exact, wildcard, "!"), once, as its labels from the
  * root separated by NUL bytes ("com\0example\0mail"): byte order of

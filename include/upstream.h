@@ -105,8 +105,11 @@ struct conf_upstream;
 typedef void upclient_listed_fn(void *arg, const struct conf_upstream *cu,
     const uint32_t *a, size_t na, int family, const uint8_t *addr,
     time_t now);
+/* Is a listing of cu to be told at all (NULL: always)? Asked first. */
+typedef bool upclient_listed_wants_fn(void *arg,
+    const struct conf_upstream *cu);
 void	 upclient_on_listed(struct upclient *uc, upclient_listed_fn *fn,
-	    void *arg);
+	    upclient_listed_wants_fn *wants, void *arg);
 
 /* The pending_source of uc. */
 const struct pending_source *upclient_source(struct upclient *uc);

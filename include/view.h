@@ -187,6 +187,8 @@ struct vescal {
 	double			 build_secs;	/* counting the files took */
 	bool			 live;		/* loop: given its dynamic
 						   entries (carried or fed) */
+	uint64_t		 flips_told;	/* loop: escal_sight_flips() told
+						   to escal_view_on_change() */
 };
 
 /* The TCP limits of a config, as srv_set_limits() takes them. */

@@ -77,6 +77,15 @@ void		 xfr_list_changed(struct xfr *x, struct view *v,
 		    const char *list);
 
 /*
+ * Escalations that upstream sightings make or end (escal.h) change the
+ * zones that publish them as dynamic entries do: tell them (a new serial
+ * and a NOTIFY, coalesced the same way) after each sighting and, for
+ * sightings that expire, once a second. cur: where the loop's current
+ * view pointer is.
+ */
+void		 xfr_watch_sightings(struct xfr *x, struct view **cur);
+
+/*
  * dyn_change_fn (arg: where the current view pointer is): a dynamic
  * entry came or went, xfr_list_changed() for its list.
  */

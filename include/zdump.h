@@ -139,6 +139,13 @@ typedef int zdump_more_fn(const struct view *v, const struct vzone *z,
     int family, time_t now, zdump_add_fn *add, void *ctx);
 extern zdump_more_fn *zdump_more;
 
+/*
+ * Snapshots of a zone's dynamic blocks and names made so far: dumps of
+ * one zone, view and serial that run at the same time share one (the
+ * first to need it sorts it; the last to end frees it).
+ */
+uint64_t zdump_snapshots_made(void);
+
 /* Records written so far. */
 uint64_t zdump_count(const struct zdump *zd);
 

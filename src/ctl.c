@@ -67,6 +67,8 @@ struct ctl_client {
 	size_t		 textlen;
 	size_t		 sent;		/* bytes of head and text written */
 	struct ctl_out	 out;
+	struct ctl_stream stream;	/* the rest of the answer, when
+					   stream.next is set */
 	struct ctl_client *prev, *next;
 };
 
@@ -286,6 +288,8 @@ client_free(struct ctl_client *cl)
 		cl->next->prev = cl->prev;
 	c->nclients--;
 	export_cancel(cl->job);
+	if (cl->stream.next != NULL)
+		cl->stream.done(cl->stream.arg);
 	ctl_out_free(&cl->out);
 	free(cl);
 }
@@ -353,6 +357,39 @@ client_drop(struct ctl_client *cl)
 	}
 }
 
+/*
+ * stream_chunk - the next chunk of a streamed answer as the text to
+ * write; false when the client is gone (a failed stream resets it)
+ */
+static bool
+stream_chunk(struct ctl_client *cl)
+{
+	struct ctl_out *o = &cl->out;
+	struct linger lg = { 1, 0 };
+	int rc;
+
+	o->len = o->lost = 0;
+	o->nomem = false;
+	if (o->buf != NULL)
+		o->buf[0] = '\0';
+	rc = cl->stream.next(cl->stream.arg, o);
+	if (rc <= 0) {
+		cl->stream.done(cl->stream.arg);
+		cl->stream.next = NULL;
+	}
+	if (rc < 0 || o->lost > 0) {
+		/* cut short: a reset tells the client so */
+		(void)setsockopt(cl->fd, SOL_SOCKET, SO_LINGER, &lg,
+		    sizeof(lg));
+		client_free(cl);
+		return false;
+	}
+	cl->text = o->buf != NULL ? o->buf : "";
+	cl->textlen = o->len;
+	cl->sent = strlen(cl->head);
+	return true;
+}
+
 /* client_send - write what the client will take; finish when done */
 static void
 client_send(struct ctl_client *cl)
@@ -361,6 +398,7 @@ client_send(struct ctl_client *cl)
 	size_t hl = strlen(cl->head);
 	struct iovec iov[2];
 	struct msghdr mh;
+	bool chunked = false;
 	ssize_t n;
 
 	for (;;) {
@@ -377,6 +415,13 @@ client_send(struct ctl_client *cl)
 			    (cl->sent - hl));
 			iov[0].iov_len = hl + cl->textlen - cl->sent;
 			mh.msg_iovlen = 1;
+		} else if (cl->stream.next != NULL) {
+			if (chunked)
+				break;		/* the next one next iteration */
+			if (!stream_chunk(cl))
+				return;
+			chunked = true;
+			continue;
 		} else {
 			client_done(cl);
 			return;
@@ -977,7 +1022,7 @@ run(struct ctl_client *cl)
 		ok = ctl_flush(argc, argv, o);
 	} else if (strcmp(argv[0], "list") == 0) {
 		ok = dyn_ctl(dyn_main, c->hooks.view(c->hooks.arg), argc, argv,
-		    time(NULL), o);
+		    time(NULL), o, &cl->stream);
 	} else if (strcmp(argv[0], "export") == 0) {
 		if (ctl_export(cl, argc, argv))
 			return;		/* answered when the file is written */

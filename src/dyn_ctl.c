@@ -106,45 +106,197 @@ show_one(struct ctl_out *o, const struct dyn_info *di, time_t now)
 	ctl_printf(o, "\n");
 }
 
-struct show {
-	struct ctl_out	*o;
-	time_t		 now;
-	size_t		 n;
-	const struct list_entry **all;	/* gathered to be sorted, or NULL:
-					   shown as walked */
+/*
+ * A "list show" streamed: the keys of the entries, sorted once (a row
+ * holds no pointer: entries may go while the listing is read), then
+ * SHOW_CHUNK lines a loop iteration, each entry looked up as it is then.
+ */
+#define SHOW_CHUNK	1000
+
+/* One entry's key; sk sorts: list, family, address, length */
+struct srow {
+	uint8_t		 sk[20];	/* list index (2), family rank, key
+					   (16), prefix length */
+	uint32_t	 name;		/* names: offset of the text in pool */
 };
 
-static int
-show_cb(void *arg, const struct list_entry *e)
+struct show {
+	struct dyn	*d;
+	char		**lists;	/* names of the lists shown, sorted */
+	size_t		 nlists;
+	struct srow	*rows;
+	size_t		 n, cap, next;
+	char		*pool;		/* names' texts, NUL-terminated */
+	size_t		 plen, pcap;
+	size_t		 shown;
+	uint16_t	 cur;		/* list of the rows being gathered */
+};
+
+/* show_free - ctl_stream done */
+static void
+show_free(void *arg)
 {
 	struct show *sh = arg;
+	size_t i;
 
-	if (sh->all != NULL)
-		sh->all[sh->n] = e;
-	else
-		show_one(sh->o, dyn_entry_info(e), sh->now);
+	for (i = 0; i < sh->nlists; i++)
+		free(sh->lists[i]);
+	free(sh->lists);
+	free(sh->rows);
+	free(sh->pool);
+	free(sh);
+}
+
+/* grow - buffer b of *cap elements of size, twice as large (*cap
+   updated): the new one, or NULL (b kept) */
+static void *
+grow(void *b, size_t *cap, size_t size)
+{
+	size_t nc = *cap ? *cap * 2 : 1024;
+
+	if ((b = realloc(b, nc * size)) != NULL)
+		*cap = nc;
+	return b;
+}
+
+/* gather_cb - list_walk_fn of dyn_walk: an entry's row */
+static int
+gather_cb(void *arg, const struct list_entry *e)
+{
+	struct show *sh = arg;
+	struct srow *r;
+
+	if (sh->n == sh->cap) {
+		if ((r = grow(sh->rows, &sh->cap, sizeof(*r))) == NULL)
+			return RBLMUX_ENOMEM;
+		sh->rows = r;
+	}
+	r = &sh->rows[sh->n];
+	memset(r, 0, sizeof(*r));
+	r->sk[0] = (uint8_t)(sh->cur >> 8);
+	r->sk[1] = (uint8_t)sh->cur;
+	if (e->family == AF_UNSPEC) {
+		const char *t = dyn_entry_info(e)->text;
+		size_t len = strlen(t) + 1;
+
+		while (sh->plen + len > sh->pcap) {
+			char *np = grow(sh->pool, &sh->pcap, 1);
+
+			if (np == NULL)
+				return RBLMUX_ENOMEM;
+			sh->pool = np;
+		}
+		if (sh->plen + len > UINT32_MAX)
+			return RBLMUX_ENOMEM;
+		memcpy(sh->pool + sh->plen, t, len);
+		r->name = (uint32_t)sh->plen;
+		sh->plen += len;
+		r->sk[2] = 3;
+	} else {
+		r->sk[2] = e->family == AF_INET ? 1 : 2;
+		memcpy(r->sk + 3, e->key, 16);
+		r->sk[19] = (uint8_t)e->plen;
+	}
 	sh->n++;
 	return 0;
 }
 
-/* entry_cmp - list name, then IPv4, IPv6, names; address, length */
+/* name_cmp - qsort_r: two names' texts */
 static int
-entry_cmp(const void *pa, const void *pb)
+name_cmp(const void *a, const void *b, void *pool)
 {
-	const struct list_entry *a = *(const struct list_entry *const *)pa;
-	const struct list_entry *b = *(const struct list_entry *const *)pb;
-	int fa = a->family == AF_UNSPEC ? 99 : a->family;
-	int fb = b->family == AF_UNSPEC ? 99 : b->family;
-	int c = strcmp(dyn_entry_info(a)->list, dyn_entry_info(b)->list);
+	return strcmp((const char *)pool + ((const struct srow *)a)->name,
+	    (const char *)pool + ((const struct srow *)b)->name);
+}
 
-	if (c != 0 || fa != fb)
-		return c != 0 ? c : fa - fb;
-	if (a->family == AF_UNSPEC)
-		return strcmp(dyn_entry_info(a)->text,
-		    dyn_entry_info(b)->text);
-	if ((c = memcmp(a->key, b->key, 16)) != 0)
-		return c;
-	return (int)a->plen - (int)b->plen;
+/* str_cmp - qsort: two list names */
+static int
+str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * show_gather - the rows of the lists named (NULL: all), sorted: the
+ * addresses by their bytes, the names of each list by their text
+ */
+static int
+show_gather(struct show *sh, const char *only)
+{
+	const struct dyn_list *dl;
+	size_t i, k, n = 0;
+	int rc = 0;
+
+	for (dl = dyn_lists(sh->d); dl != NULL; dl = dl->next)
+		n++;
+	if (n > 65535 || (n > 0 && (sh->lists = calloc(n,
+	    sizeof(*sh->lists))) == NULL))
+		return RBLMUX_ENOMEM;
+	for (dl = dyn_lists(sh->d); dl != NULL; dl = dl->next)
+		if (only == NULL || strcmp(dl->name, only) == 0) {
+			if ((sh->lists[sh->nlists] = strdup(dl->name)) == NULL)
+				return RBLMUX_ENOMEM;
+			sh->nlists++;
+		}
+	qsort(sh->lists, sh->nlists, sizeof(*sh->lists), str_cmp);
+	for (i = 0; i < sh->nlists && rc == 0; i++) {
+		sh->cur = (uint16_t)i;
+		rc = dyn_walk(dyn_list_find(sh->d, sh->lists[i]), 0, gather_cb,
+		    sh);
+	}
+	if (rc == 0)
+		rc = list_sort_records(sh->rows, sh->n, sizeof(*sh->rows),
+		    sizeof(sh->rows->sk));
+	/* each list's names: a run of rows alike but for the text */
+	for (i = 0; rc == 0 && i < sh->n; i = k) {
+		for (k = i + 1; k < sh->n && memcmp(sh->rows[k].sk,
+		    sh->rows[i].sk, sizeof(sh->rows->sk)) == 0; k++)
+			;
+		if (sh->rows[i].sk[2] == 3 && k - i > 1)
+			qsort_r(sh->rows + i, k - i, sizeof(*sh->rows),
+			    name_cmp, sh->pool);
+	}
+	return rc;
+}
+
+/* show_next - ctl_stream next: the next lines, the count last */
+static int
+show_next(void *arg, struct ctl_out *o)
+{
+	struct show *sh = arg;
+	time_t now = time(NULL);
+	size_t end = sh->next + SHOW_CHUNK;
+	struct dyn_key k;
+	const struct dyn_info *di;
+	char err[128];
+
+	for (; sh->next < sh->n && sh->next < end; sh->next++) {
+		const struct srow *r = &sh->rows[sh->next];
+		const char *list = sh->lists[r->sk[0] << 8 | r->sk[1]];
+
+		memset(&k, 0, sizeof(k));
+		if (r->sk[2] == 3) {
+			if (dyn_parse(LIST_DNSET, sh->pool + r->name, &k, err,
+			    sizeof(err)) != 0)
+				continue;
+		} else {
+			k.family = r->sk[2] == 1 ? AF_INET : AF_INET6;
+			memcpy(k.key, r->sk + 3, 16);
+			k.plen = r->sk[19];
+		}
+		/* as it is now; gone since the listing started: left out */
+		if ((di = dyn_find(sh->d, list, &k)) != NULL) {
+			show_one(o, di, now);
+			sh->shown++;
+		}
+	}
+	if (sh->next < sh->n)
+		return 1;
+	ctl_printf(o, "%zu entr%s\n", sh->shown, sh->shown == 1 ? "y" : "ies");
+	if (dyn_error(sh->d) != NULL)
+		ctl_printf(o, "(dynamic entries cannot be stored: %s)\n",
+		    dyn_error(sh->d));
+	return 0;
 }
 
 /* local_list - the local list of this name in v, or NULL */
@@ -334,12 +486,11 @@ list_del(struct dyn *d, const struct view *v, int argc, char **argv,
 /* list_show - "list show [LIST [ENTRY]]" */
 static bool
 list_show(struct dyn *d, const struct view *v, int argc, char **argv,
-    time_t now, struct ctl_out *o)
+    time_t now, struct ctl_out *o, struct ctl_stream *st)
 {
-	struct show sh = { o, now, 0, NULL };
 	const struct conf_list *cl = NULL;
-	size_t total = 0, i;
 	const struct dyn_list *dl;
+	struct show *sh;
 	const struct dyn_info *di;
 	struct dyn_key k;
 	char err[512];
@@ -373,40 +524,31 @@ list_show(struct dyn *d, const struct view *v, int argc, char **argv,
 		ctl_printf(o, "1 entry\n");
 		return true;
 	}
-	/* sorted when there is memory for it, else as stored */
-	for (dl = dyn_lists(d); dl != NULL; dl = dl->next)
-		if (argc != 3 || strcmp(dl->name, argv[2]) == 0)
-			total += dl->n;
-	sh.all = total > 0 ? calloc(total, sizeof(*sh.all)) : NULL;
-	for (dl = dyn_lists(d); dl != NULL; dl = dl->next) {
-		if (argc == 3 && strcmp(dl->name, argv[2]) != 0)
-			continue;
-		dyn_walk(dl, 0, show_cb, &sh);
+	/* every entry: streamed, a chunk at a time */
+	if ((sh = calloc(1, sizeof(*sh))) == NULL ||
+	    (sh->d = d, show_gather(sh, argc == 3 ? argv[2] : NULL)) != 0) {
+		if (sh != NULL)
+			show_free(sh);
+		ctl_printf(o, "list show: out of memory\n");
+		return false;
 	}
-	if (sh.all != NULL) {
-		qsort(sh.all, sh.n, sizeof(*sh.all), entry_cmp);
-		for (i = 0; i < sh.n; i++)
-			show_one(o, dyn_entry_info(sh.all[i]), now);
-		free(sh.all);
-	}
-	ctl_printf(o, "%zu entr%s\n", sh.n, sh.n == 1 ? "y" : "ies");
-	if (dyn_error(d) != NULL)
-		ctl_printf(o, "(dynamic entries cannot be stored: %s)\n",
-		    dyn_error(d));
+	st->next = show_next;
+	st->done = show_free;
+	st->arg = sh;
 	return true;
 }
 
 /* dyn_ctl - the "list" commands */
 bool
 dyn_ctl(struct dyn *d, const struct view *v, int argc, char **argv,
-    time_t now, struct ctl_out *o)
+    time_t now, struct ctl_out *o, struct ctl_stream *st)
 {
 	if (argc >= 2 && strcmp(argv[1], "add") == 0)
 		return list_add(d, v, argc, argv, now, o);
 	if (argc >= 2 && strcmp(argv[1], "del") == 0)
 		return list_del(d, v, argc, argv, o);
 	if (argc >= 2 && strcmp(argv[1], "show") == 0)
-		return list_show(d, v, argc, argv, now, o);
+		return list_show(d, v, argc, argv, now, o, st);
 	ctl_printf(o, USAGE);
 	return false;
 }

@@ -80,6 +80,7 @@ struct escal_rule {
 	struct table	 net;		/* their networks' extra counts */
 	struct sight	*q;		/* ring of sightings */
 	size_t		 qcap, qhead, qlen;
+	uint64_t	 sight_flips;	/* escal_sight_flips() */
 };
 
 static int
@@ -791,6 +792,22 @@ gran(const struct escal_rule *r)
 	return r->p.window >= 64 ? r->p.window / 64 : 1;
 }
 
+static void	hit_of(const struct escal_rule *, struct k128, unsigned,
+		    uint32_t, struct escal_hit *);
+
+/* net_up - is the network of key (an entry's) escalated? */
+static bool
+net_up(const struct escal_rule *r, unsigned fam, struct k128 key)
+{
+	struct k128 n = k_mask(key, rule_len(r, (int)fam));
+	const struct slot *s = t_find(&r->net, n, fam, 0);
+	uint32_t count = file_count(r, n, fam) + (s != NULL ? s->n : 0);
+	struct escal_hit h;
+
+	hit_of(r, n, fam, count, &h);
+	return h.escalated;
+}
+
 /* q_push - a sighting at the end of the ring (grown when full) */
 static int
 q_push(struct escal_rule *r, const struct slot *e, int64_t at)
@@ -823,7 +840,8 @@ escal_seen(struct escal_rule *r, int family, const uint8_t *key,
 {
 	unsigned fam = (unsigned)fam_ix(family), plen = fam == 4 ? 32 : 128;
 	struct slot *e;
-	bool was;
+	struct k128 k;
+	bool was, up;
 	int rc;
 
 	if (fam == 0 || plen <= rule_len(r, (int)fam) || r->p.window == 0)
@@ -840,7 +858,12 @@ escal_seen(struct escal_rule *r, int family, const uint8_t *key,
 		return rc;
 	}
 	e->seen = (int64_t)now;
-	return update(r, e, was);
+	k = (struct k128){ e->hi, e->lo };
+	up = net_up(r, fam, k);
+	rc = update(r, e, was);
+	if (net_up(r, fam, k) != up)
+		r->sight_flips++;	/* a sighting escalated it */
+	return rc;
 }
 
 void
@@ -849,7 +872,7 @@ escal_expire(struct escal_rule *r, time_t now)
 	while (r->qlen > 0) {
 		struct sight *s = &r->q[r->qhead];
 		struct slot *e;
-		bool was;
+		bool was, up;
 
 		if (s->at + (int64_t)r->p.window > (int64_t)now)
 			break;
@@ -862,8 +885,17 @@ escal_expire(struct escal_rule *r, time_t now)
 			continue;
 		was = !e->in_file;
 		e->seen = 0;
+		up = net_up(r, s->fam, (struct k128){ s->hi, s->lo });
 		update(r, e, was);
+		if (net_up(r, s->fam, (struct k128){ s->hi, s->lo }) != up)
+			r->sight_flips++;	/* its escalation ended */
 	}
+}
+
+uint64_t
+escal_sight_flips(const struct escal_rule *r)
+{
+	return r->sight_flips;
 }
 
 int

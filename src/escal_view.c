@@ -310,16 +310,74 @@ escal_view_seen(const struct view *v, const struct conf_upstream *cu,
 	return rc;
 }
 
+static escal_view_change_fn *change_fn;	/* escal_view_on_change() */
+static void *change_arg;
+
+void
+escal_view_on_change(escal_view_change_fn *fn, void *arg)
+{
+	change_fn = fn;
+	change_arg = arg;
+}
+
+/* escal_view_sightings - expire sightings; tell the rules they changed */
+void
+escal_view_sightings(struct view *v, time_t now)
+{
+	size_t i;
+
+	for (i = 0; i < v->nescal; i++) {
+		struct vescal *ve = &v->escal[i];
+		uint64_t f;
+
+		if (ve->rule == NULL || ve->ce->window == 0)
+			continue;
+		escal_expire(ve->rule, now);
+		if ((f = escal_sight_flips(ve->rule)) == ve->flips_told)
+			continue;
+		ve->flips_told = f;
+		if (change_fn != NULL)
+			change_fn(change_arg, v, (int)i);
+	}
+}
+
 /* escal_view_listed_hook - upclient_listed_fn: arg points to the view */
 void
 escal_view_listed_hook(void *arg, const struct conf_upstream *cu,
     const uint32_t *a, size_t na, int family, const uint8_t *addr,
     time_t now)
 {
+	struct view *v = *(struct view **)arg;
+
+	if (v != NULL && escal_view_seen(v, cu, a, na, family, addr,
+	    now) == 0)
+		escal_view_sightings(v, now);
+}
+
+/* escal_view_counts - does a rule of v count results of cu? */
+bool
+escal_view_counts(const struct view *v, const struct conf_upstream *cu)
+{
+	size_t i, j;
+	int up;
+
+	if (v->nescal == 0 || (up = upstream_index(v, cu)) < 0)
+		return false;
+	for (i = 0; i < v->nescal; i++)
+		for (j = 0; j < v->escal[i].nsrc; j++)
+			if (v->escal[i].src[j].kind == VSRC_UPSTREAM &&
+			    v->escal[i].src[j].upstream == up)
+				return true;
+	return false;
+}
+
+/* escal_view_listed_wants - upclient_listed_wants_fn */
+bool
+escal_view_listed_wants(void *arg, const struct conf_upstream *cu)
+{
 	const struct view *v = *(struct view *const *)arg;
 
-	if (v != NULL)
-		escal_view_seen(v, cu, a, na, family, addr, now);
+	return v != NULL && escal_view_counts(v, cu);
 }
 
 /* escal_view_lookup - rule's decision for an address */

@@ -410,11 +410,15 @@ struct export_job {
 	const struct vlist	*vl;		/* a list */
 	struct zdump		*zd;		/* a zone */
 	struct rbl_out		 ro;		/* a zone in rbldnsd's syntax */
-	FILE			*f;
+	FILE			*f;		/* the temporary file */
+	char			*tmp;		/* its name, until renamed */
 	long			 lines;		/* dynamic entries written */
 	char			*name;
 	char			*format;
-	char			*path;
+	char			*path;		/* the target (links resolved) */
+	long			 n;		/* lines or records written */
+	int			 rc;		/* the writing's outcome */
+	const char		*why;
 	export_done_fn		*done;
 	void			*arg;
 	atomic_bool		 cancelled;
@@ -446,24 +450,53 @@ count_line(void *arg, const struct list_entry *e)
  */
 #define STEP_RECORDS	512	/* records of a zone per loop iteration */
 
-/* job_finish - the file is written (n lines or records) or not (rc) */
-static void
-job_finish(struct export_job *j, long n, int rc, const char *why)
+/*
+ * job_commit - the temporary file made the target: flushed, synced and
+ * renamed over it, so a reader of the old file reads it whole and one
+ * opening the target after reads the new one whole. On any error the
+ * temporary file is removed and the old file left as it was.
+ */
+static int
+job_commit(struct export_job *j, const char **why)
 {
-	if (j->f != NULL && fclose(j->f) != 0 && rc == 0) {
+	int rc = 0;
+
+	if (fflush(j->f) != 0 || fsync(fileno(j->f)) != 0)
 		rc = -errno;
-		why = strerror(errno);
-	}
+	if (fclose(j->f) != 0 && rc == 0)
+		rc = -errno;
 	j->f = NULL;
+	if (rc == 0 && rename(j->tmp, j->path) != 0)
+		rc = -errno;
+	if (rc != 0) {
+		*why = strerror(-rc);
+		(void)unlink(j->tmp);
+	}
+	free(j->tmp);
+	j->tmp = NULL;
+	return rc;
+}
+
+/* job_finish - the file is written (j->n lines or records) or not
+   (j->rc): committed or removed, and the answer's text */
+static void
+job_finish(struct export_job *j)
+{
+	int rc = j->rc;
+	const char *why = j->why;
+
+	if (rc == 0)
+		rc = job_commit(j, &why);
 	if (rc == 0) {
 		j->ok = true;
 		snprintf(j->text, sizeof(j->text), "%s: %ld %s written to "
-		    "%.256s\n", j->name, n, j->zd != NULL &&
+		    "%.256s\n", j->name, j->n, j->zd != NULL &&
 		    strcmp(j->format, "zone") == 0 ? "records" : "lines",
 		    j->path);
 	} else
-		snprintf(j->text, sizeof(j->text), "%.256s: %s\n", j->path,
-		    why != NULL ? why : rblmux_strerror(rc));
+		snprintf(j->text, sizeof(j->text), "%.256s: %s%s\n", j->path,
+		    why != NULL ? why : rblmux_strerror(rc),
+		    "; nothing was replaced");
 }
 
 /* job_run - the thread: a list's file data, after its dynamic entries */
@@ -474,11 +507,45 @@ job_run(void *arg)
 	int rc;
 
 	rc = list_walk(j->vl->data, list_line, j->f);
-	if (rc == 0 && fflush(j->f) != 0)
-		rc = -errno;
-	job_finish(j, j->lines + (long)list_entries(j->vl->data), rc, NULL);
+	if (rc == 0 && ferror(j->f))
+		rc = RBLMUX_EIO;
+	j->rc = rc;
+	j->n = j->lines + (long)list_entries(j->vl->data);
+	job_finish(j);
 	ev_async_send(j->loop, &j->async);
 	return NULL;
+}
+
+/* job_commit_run - the thread of a zone written in the loop: sync and
+   rename, which may wait for the disk */
+static void *
+job_commit_run(void *arg)
+{
+	struct export_job *j = arg;
+
+	job_finish(j);
+	ev_async_send(j->loop, &j->async);
+	return NULL;
+}
+
+/*
+ * job_thread - run fn(j) in a thread that ends with ev_async on the job
+ * (started here); signals stay with the loop thread. 0 or -errno.
+ */
+static int
+job_thread(struct export_job *j, void *(*fn)(void *))
+{
+	sigset_t all, old;
+	int rc;
+
+	ev_async_start(j->loop, &j->async);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&j->thread, NULL, fn, j);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0)
+		ev_async_stop(j->loop, &j->async);
+	return -rc;
 }
 
 /* job_free - all a job holds */
@@ -487,6 +554,10 @@ job_free(struct export_job *j)
 {
 	if (j->f != NULL)
 		fclose(j->f);
+	if (j->tmp != NULL) {
+		(void)unlink(j->tmp);	/* never renamed: the old file stays */
+		free(j->tmp);
+	}
 	zdump_free(j->zd);
 	view_unref(j->v);
 	free(j->name);
@@ -542,42 +613,78 @@ job_step_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 	if (rc == 0 && !zone)
 		rc = rbl_flush(&j->ro);
-	if (rc == 0 && fflush(j->f) != 0)
-		rc = -errno;
-	job_finish(j, zone ? (long)zdump_count(j->zd) : j->ro.lines, rc,
-	    NULL);
-	job_end(j);
+	if (rc == 0 && ferror(j->f))
+		rc = RBLMUX_EIO;
+	j->rc = rc;
+	j->n = zone ? (long)zdump_count(j->zd) : j->ro.lines;
+	if (rc != 0 || job_thread(j, job_commit_run) != 0) {
+		job_finish(j);		/* in the loop after all */
+		job_end(j);
+	}
 	(void)revents;
 }
 
 /*
- * open_output - the export's file, emptied; NULL with the reason in err.
- * Regular files only: opening a FIFO waits for a reader, and writing to
- * a pipe or a device may block, the loop with it (a zone is written in
- * the loop). O_NONBLOCK makes the open itself return at once (a FIFO
- * without a reader: ENXIO); the file is emptied once it is known to be
- * a regular one.
+ * open_output - the export's temporary file, beside the target so that a
+ * rename makes it the target (links to the target are followed first);
+ * NULL with the reason in err. An existing target must be a regular
+ * file: a FIFO, a device or a directory is not a file to write an
+ * export to (stat() waits for no reader). The new file gets the old
+ * one's mode, else 0644 less the umask (O_CREAT applies it).
  */
 static FILE *
-open_output(const char *path, char *err, size_t errcap)
+open_output(struct export_job *j, char *err, size_t errcap)
 {
 	struct stat st;
-	FILE *f = NULL;
-	int fd;
+	char *real = NULL;
+	uint32_t rnd;
+	FILE *f;
+	size_t n;
+	int fd = -1, i;
+	bool old;
 
-	fd = open(path, O_WRONLY | O_CREAT | O_NONBLOCK | O_CLOEXEC |
-	    O_NOCTTY, 0644);
-	if (fd < 0 && errno != ENXIO) {
-		snprintf(err, errcap, "%.256s: %s", path, strerror(errno));
+	if ((old = stat(j->path, &st) == 0)) {
+		if (S_ISDIR(st.st_mode) || !S_ISREG(st.st_mode)) {
+			snprintf(err, errcap, "%.256s: %s", j->path,
+			    S_ISDIR(st.st_mode) ? strerror(EISDIR) :
+			    "not a regular file");
+			return NULL;
+		}
+		if ((real = realpath(j->path, NULL)) != NULL) {
+			free(j->path);
+			j->path = real;
+		}
+	} else if (errno != ENOENT) {
+		snprintf(err, errcap, "%.256s: %s", j->path, strerror(errno));
 		return NULL;
 	}
-	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-		snprintf(err, errcap, "%.256s: not a regular file", path);
-	else if (fcntl(fd, F_SETFL, 0) != 0 || ftruncate(fd, 0) != 0 ||
-	    (f = fdopen(fd, "w")) == NULL)
-		snprintf(err, errcap, "%.256s: %s", path, strerror(errno));
-	if (f == NULL && fd >= 0)
+	n = strlen(j->path) + 16;
+	if ((j->tmp = malloc(n)) == NULL) {
+		snprintf(err, errcap, "%s", strerror(ENOMEM));
+		return NULL;
+	}
+	for (i = 0; i < 16 && fd < 0; i++) {
+		if (getentropy(&rnd, sizeof(rnd)) != 0)
+			rnd = (uint32_t)rand();
+		snprintf(j->tmp, n, "%s.tmp%08x", j->path, rnd);
+		fd = open(j->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+		    O_NOCTTY | O_NOFOLLOW, 0644);
+		if (fd < 0 && errno != EEXIST)
+			break;
+	}
+	if (fd < 0) {
+		snprintf(err, errcap, "%.256s: cannot create a file beside "
+		    "it: %s; nothing was replaced", j->path, strerror(errno));
+		free(j->tmp);
+		j->tmp = NULL;
+		return NULL;
+	}
+	if ((old && fchmod(fd, st.st_mode & 07777) != 0) ||
+	    (f = fdopen(fd, "w")) == NULL) {
+		snprintf(err, errcap, "%.256s: %s", j->tmp, strerror(errno));
 		close(fd);
+		return NULL;		/* job_free() removes it */
+	}
 	return f;
 }
 
@@ -590,7 +697,6 @@ export_start(struct ev_loop *loop, struct view *v, const char *name,
 	const struct vlist *vl = list_of(v, name);
 	const struct vzone *z = zone_of(v, name);
 	struct export_job *j;
-	sigset_t all, old;
 	uint32_t ttl = 0;
 	int rc;
 
@@ -619,7 +725,7 @@ export_start(struct ev_loop *loop, struct view *v, const char *name,
 		job_free(j);
 		return RBLMUX_ENOMEM;
 	}
-	if ((j->f = open_output(path, err, errcap)) == NULL) {
+	if ((j->f = open_output(j, err, errcap)) == NULL) {
 		job_free(j);
 		return RBLMUX_EINVAL;
 	}
@@ -640,27 +746,22 @@ export_start(struct ev_loop *loop, struct view *v, const char *name,
 			(void)dyn_walk(vl->dyn, time(NULL), count_line, &ln);
 			j->lines = ln.n;
 		}
+		if (ferror(j->f))
+			j->rc = RBLMUX_EIO;
 		if (vl->data == NULL) {
-			job_finish(j, j->lines, 0, NULL);
-			j->ok = true;
+			j->n = j->lines;
+			job_finish(j);
 			ev_async_start(loop, &j->async);
 			ev_async_send(loop, &j->async);	/* answer from the loop */
 			j->thread_none = true;
 			*out = j;
 			return 0;
 		}
-		ev_async_start(loop, &j->async);
-		/* signals stay with the loop thread */
-		sigfillset(&all);
-		pthread_sigmask(SIG_SETMASK, &all, &old);
-		rc = pthread_create(&j->thread, NULL, job_run, j);
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		if (rc != 0) {
-			ev_async_stop(loop, &j->async);
+		if ((rc = job_thread(j, job_run)) != 0) {
 			job_free(j);
 			snprintf(err, errcap, "cannot start a thread: %s",
-			    strerror(rc));
-			return -rc;
+			    strerror(-rc));
+			return rc;
 		}
 		*out = j;
 		return 0;

@@ -1309,3 +1309,49 @@ list_next_pos(const struct list *l, bool first, struct list_pos *pos)
 	}
 	return rc;
 }
+
+/*
+ * list_sort_records - LSD radix sort by the first klen bytes: counts of
+ * every byte position in one pass, then one stable pass per position
+ * that not all records share, from the last.
+ */
+int
+list_sort_records(void *base, size_t n, size_t size, size_t klen)
+{
+	size_t (*cnt)[256], i, sum, d;
+	uint8_t *from = base, *to, *tmp;
+
+	if (n < 2 || klen == 0)
+		return 0;
+	if ((tmp = malloc(n * size)) == NULL ||
+	    (cnt = calloc(klen, sizeof(*cnt))) == NULL) {
+		free(tmp);
+		return RBLMUX_ENOMEM;
+	}
+	for (i = 0; i < n; i++)
+		for (d = 0; d < klen; d++)
+			cnt[d][from[i * size + d]]++;
+	to = tmp;
+	for (d = klen; d-- > 0;) {
+		size_t *c = cnt[d];
+
+		if (c[((uint8_t *)base)[d]] == n)
+			continue;		/* all alike: in order */
+		for (i = 0, sum = 0; i < 256; i++) {
+			size_t x = c[i];
+
+			c[i] = sum;
+			sum += x;
+		}
+		for (i = 0; i < n; i++)
+			memcpy(to + size * c[from[i * size + d]]++,
+			    from + i * size, size);
+		to = from;
+		from = from == base ? tmp : base;
+	}
+	if (from != base)
+		memcpy(base, from, n * size);
+	free(cnt);
+	free(tmp);
+	return 0;
+}

@@ -315,7 +315,8 @@ start_upstreams(struct daemon *d)
 		fatal("upclient_new");
 	upclient_main = d->uc;
 	/* escalation rules count the listings it sees */
-	upclient_on_listed(d->uc, escal_view_listed_hook, &d->rl.view);
+	upclient_on_listed(d->uc, escal_view_listed_hook,
+	    escal_view_listed_wants, &d->rl.view);
 	upclient_apply(d->uc, d->rl.view);
 	pending_set_source(upclient_source(d->uc));
 }
@@ -485,6 +486,7 @@ main(int argc, char *argv[])
 	if ((xfr_main = xfr_new(d.loop)) == NULL)
 		fatal("xfr_new");
 	xfr_apply(xfr_main, d.rl.view);
+	xfr_watch_sightings(xfr_main, &d.rl.view);
 	d.qctx.view = d.rl.view;
 	d.qctx.st = &d.st[0];
 	{

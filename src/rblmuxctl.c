@@ -145,7 +145,9 @@ read_answer(int fd, size_t *lenp, int *reset)
 	return buf;
 }
 
-/* the temporary file of an export to stdout, removed at exit */
+/* the temporary directory of an export to stdout and the file the
+   server writes in it, removed at exit */
+static char export_dir[PATH_MAX];
 static char *export_tmp;
 
 static void
@@ -153,6 +155,8 @@ rm_tmp(void)
 {
 	if (export_tmp != NULL)
 		unlink(export_tmp);
+	if (export_dir[0] != '\0')
+		rmdir(export_dir);
 }
 
 /*
@@ -167,7 +171,7 @@ export_words(int argc, char **argv, char **w, char **tmp, char *abs,
 {
 	const char *name = NULL, *format = NULL, *output = NULL;
 	char cwd[PATH_MAX];
-	int i, fd;
+	int i;
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--format") == 0 && i + 1 < argc)
@@ -189,17 +193,25 @@ export_words(int argc, char **argv, char **w, char **tmp, char *abs,
 	if (output == NULL) {
 		const char *td = getenv("TMPDIR");
 
-		snprintf(abs, abscap, "%s/rblmuxctl-export.XXXXXX",
+		/* ours alone (0700): give_tmp() lets a server of another
+		   user in; the server writes a file in it and renames it */
+		snprintf(export_dir, sizeof(export_dir),
+		    "%s/rblmuxctl-export.XXXXXX",
 		    td != NULL && td[0] == '/' ? td : "/tmp");
-		/* ours alone: give_tmp() lets a server of another user in */
-		if ((fd = mkstemp(abs)) < 0) {
-			fprintf(stderr, "rblmuxctl: %s: %s\n", abs,
+		if (mkdtemp(export_dir) == NULL) {
+			fprintf(stderr, "rblmuxctl: %s: %s\n", export_dir,
 			    strerror(errno));
+			export_dir[0] = '\0';
 			return 2;
 		}
-		close(fd);
-		*tmp = export_tmp = abs;
 		atexit(rm_tmp);
+		if (snprintf(abs, abscap, "%s/export", export_dir) >=
+		    (int)abscap) {
+			fprintf(stderr, "rblmuxctl: %s: path too long\n",
+			    export_dir);
+			return 2;
+		}
+		*tmp = export_tmp = abs;
 	} else if (output[0] == '/')
 		snprintf(abs, abscap, "%s", output);
 	else if (getcwd(cwd, sizeof(cwd)) == NULL ||
@@ -216,14 +228,17 @@ export_words(int argc, char **argv, char **w, char **tmp, char *abs,
 }
 
 /*
- * give_tmp - the temporary file of an export is the server's to write:
- * a server of another user (we are root) gets it as its own; only when
- * that fails is it writable by all. Left as mkstemp() made it (0600), no
- * other user can change the export between the server and us.
+ * give_tmp - the temporary directory of an export is the server's to
+ * write in: a server of another user (we are root) gets it as its own;
+ * only when that fails is it writable by all. Left as mkdtemp() made it
+ * (0700), no other user can change the export between the server and
+ * us.
  */
 static void
-give_tmp(int sock, const char *path)
+give_tmp(int sock)
 {
+	const char *path = export_dir;
+
 	struct ucred cr;
 	socklen_t len = sizeof(cr);
 
@@ -231,7 +246,7 @@ give_tmp(int sock, const char *path)
 	    cr.uid == geteuid() || cr.uid == 0)
 		return;
 	if (chown(path, cr.uid, (gid_t)-1) != 0)
-		(void)chmod(path, 0666);
+		(void)chmod(path, 0777);
 }
 
 /* copy_out - the exported temporary file to stdout; 0 or 2 */
@@ -345,7 +360,7 @@ main(int argc, char *argv[])
 		return 2;
 	}
 	if (tmp != NULL)
-		give_tmp(fd, tmp);
+		give_tmp(fd);
 	/* a server that turns us away may close before reading: read on */
 	if (send(fd, line, len, MSG_NOSIGNAL) != (ssize_t)len)
 		serr = errno;

@@ -173,9 +173,11 @@ prefetch(struct upclient *uc, struct upstate *up, const struct subject *s)
 
 /* upclient_on_listed - who is told of listings */
 void
-upclient_on_listed(struct upclient *uc, upclient_listed_fn *fn, void *arg)
+upclient_on_listed(struct upclient *uc, upclient_listed_fn *fn,
+    upclient_listed_wants_fn *wants, void *arg)
 {
 	uc->on_listed = fn;
+	uc->on_listed_wants = wants;
 	uc->on_listed_arg = arg;
 }
 
@@ -188,6 +190,10 @@ upc_listed(struct upclient *uc, const struct conf_upstream *cu,
 	struct upc_seen *s;
 
 	if (uc->on_listed == NULL || na == 0)
+		return;
+	/* no rule counts this upstream's results: nothing to queue */
+	if (uc->on_listed_wants != NULL &&
+	    !uc->on_listed_wants(uc->on_listed_arg, cu))
 		return;
 	if (later) {
 		if (uc->nseen == UPC_SEEN_MAX || k->len > 17)

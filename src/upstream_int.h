@@ -182,6 +182,7 @@ struct upclient {
 						   before the loop waits */
 	struct cache_rec	 rec;		/* fill()'s one record */
 	upclient_listed_fn	*on_listed;	/* upclient_on_listed() */
+	upclient_listed_wants_fn *on_listed_wants;
 	void			*on_listed_arg;
 	struct upc_seen		 seen[UPC_SEEN_MAX];	/* listings fill()
 						   used, told before the loop

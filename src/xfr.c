@@ -70,6 +70,8 @@ struct xfr {
 	int			 fd[2];		/* NOTIFY sockets: IPv4, IPv6 */
 	ev_io			 io[2];
 	ev_timer		 tick;
+	ev_timer		 sights;	/* escal_view_sightings() */
+	struct view		**cur;		/* the loop's current view */
 	ev_timer		 save;		/* state_write() at the next
 					   iteration (state_soon) */
 };
@@ -274,6 +276,7 @@ set_serial(struct vzone *vz, uint32_t serial)
 static void	notify_read_cb(struct ev_loop *, ev_io *, int);
 static zdump_more_fn xfr_more;
 static void	tick_cb(struct ev_loop *, ev_timer *, int);
+static void	sights_cb(struct ev_loop *, ev_timer *, int);
 
 /* targets - the NOTIFY targets of a zone from its config */
 static void
@@ -516,6 +519,8 @@ xfr_new(struct ev_loop *loop)
 	x->tick.data = x;
 	ev_init(&x->save, save_cb);
 	x->save.data = x;
+	ev_init(&x->sights, sights_cb);
+	x->sights.data = x;
 	return x;
 }
 
@@ -527,6 +532,8 @@ xfr_free(struct xfr *x)
 	if (x == NULL)
 		return;
 	ev_timer_stop(x->loop, &x->tick);
+	ev_timer_stop(x->loop, &x->sights);
+	escal_view_on_change(NULL, NULL);
 	if (ev_is_active(&x->save)) {
 		ev_timer_stop(x->loop, &x->save);
 		state_write(x);
@@ -625,11 +632,15 @@ escal_counts(const struct view *v, const struct vsource *src,
 	return false;
 }
 
-void
-xfr_list_changed(struct xfr *x, struct view *v, const char *list)
+/*
+ * changed - a new serial and a NOTIFY for each published zone of v that
+ * list (a list name; NULL: escalation rule number rule) changes
+ */
+static void
+changed(struct xfr *x, struct view *v, const char *list, int rule)
 {
 	time_t now = time(NULL);
-	bool changed = false;
+	bool any = false;
 	size_t i, k;
 
 	for (i = 0; i < v->nzones; i++) {
@@ -640,19 +651,56 @@ xfr_list_changed(struct xfr *x, struct view *v, const char *list)
 		if (!published(vz) || (xz = find(x, vz->name)) == NULL)
 			continue;
 		for (k = 0; k < vz->nsrc && !serves; k++)
-			serves = strcmp(vz->src[k].name, list) == 0 ||
+			serves = list == NULL ?
+			    vz->src[k].kind == VSRC_ESCALATION &&
+			    vz->src[k].escal == rule :
+			    strcmp(vz->src[k].name, list) == 0 ||
 			    escal_counts(v, &vz->src[k], list);
-		for (k = 0; k < vz->nexempt && !serves; k++)
+		for (k = 0; k < vz->nexempt && !serves && list != NULL; k++)
 			serves = strcmp(vz->exempt[k]->name, list) == 0;
 		if (!serves)
 			continue;
 		xz->serial = xfr_serial_next(xz->serial, now);
 		set_serial(vz, xz->serial);
 		schedule(x, xz);
-		changed = true;
+		any = true;
 	}
-	if (changed)
+	if (any)
 		state_soon(x);
+}
+
+void
+xfr_list_changed(struct xfr *x, struct view *v, const char *list)
+{
+	changed(x, v, list, -1);
+}
+
+/* escal_changed - escal_view_change_fn: sightings changed rule's nets */
+static void
+escal_changed(void *arg, struct view *v, int rule)
+{
+	changed(arg, v, NULL, rule);
+}
+
+/* sights_cb - once a second: sightings that expired end escalations */
+static void
+sights_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct xfr *x = w->data;
+
+	if (*x->cur != NULL)
+		escal_view_sightings(*x->cur, time(NULL));
+	(void)loop;
+	(void)revents;
+}
+
+void
+xfr_watch_sightings(struct xfr *x, struct view **cur)
+{
+	x->cur = cur;
+	escal_view_on_change(escal_changed, x);
+	ev_timer_set(&x->sights, 1., 1.);
+	ev_timer_start(x->loop, &x->sights);
 }
 
 void

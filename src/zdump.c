@@ -39,13 +39,18 @@ enum phase {
 	PH_DONE,
 };
 
+/* A block of zdump_more: its key, then its length (sorted as bytes) */
+struct mpos {
+	uint8_t		 k[17];
+};
+
 /* Positions of one list, of the test points, or of zdump_more */
 struct stream {
 	const struct list	*l;		/* a list, or NULL */
 	struct list_pos		 pos;
 	bool			 live;
 	unsigned		 tp;		/* test points: next index */
-	struct list_pos		*more;		/* zdump_more's, sorted */
+	const struct mpos	*more;		/* zdump_more's, sorted */
 	size_t			 nmore, next;
 };
 
@@ -74,6 +79,81 @@ struct node {
 
 zdump_more_fn *zdump_more;
 
+/*
+ * The sorted blocks of dynamic entries and escalations (zdump_more) and
+ * the sorted dynamic names of one zone at one serial, made by the first
+ * dump that needs them and shared by the dumps of that zone, view and
+ * serial that run meanwhile: ten transfers started together sort once.
+ * Freed with the last dump holding it; a new serial is another snapshot.
+ * Loop thread only, as the dynamic entries.
+ */
+struct zsnap {
+	struct zsnap		*next;
+	unsigned		 refs;
+	const struct view	*v;
+	const struct vzone	*z;
+	uint32_t		 serial;
+	bool			 have[2];	/* IPv4, IPv6 blocks made */
+	struct mpos		*more[2];
+	size_t			 nmore[2];
+	bool			 have_names;
+	uint8_t			*dpool;		/* [len][key] of dynamic names */
+	uint32_t		*doff;		/* sorted offsets in dpool */
+	size_t			 dn;
+};
+
+static struct zsnap *snaps;		/* live snapshots */
+static uint64_t snap_made;		/* made, for the tests */
+
+/* snap_get - the snapshot of (v, z, serial), shared or new; NULL */
+static struct zsnap *
+snap_get(const struct view *v, const struct vzone *z, uint32_t serial)
+{
+	struct zsnap *sn;
+
+	for (sn = snaps; sn != NULL; sn = sn->next)
+		if (sn->v == v && sn->z == z && sn->serial == serial) {
+			sn->refs++;
+			return sn;
+		}
+	if ((sn = calloc(1, sizeof(*sn))) == NULL)
+		return NULL;
+	sn->refs = 1;
+	sn->v = v;
+	sn->z = z;
+	sn->serial = serial;
+	sn->next = snaps;
+	snaps = sn;
+	snap_made++;
+	return sn;
+}
+
+/* snap_put - drop a reference; the last frees it */
+static void
+snap_put(struct zsnap *sn)
+{
+	struct zsnap **pp;
+
+	if (sn == NULL || --sn->refs > 0)
+		return;
+	for (pp = &snaps; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == sn) {
+			*pp = sn->next;
+			break;
+		}
+	free(sn->more[0]);
+	free(sn->more[1]);
+	free(sn->dpool);
+	free(sn->doff);
+	free(sn);
+}
+
+uint64_t
+zdump_snapshots_made(void)
+{
+	return snap_made;
+}
+
 struct zdump {
 	const struct view	*v;
 	const struct vzone	*z;
@@ -81,6 +161,7 @@ struct zdump {
 	time_t			 now;
 	bool			 axfr;
 	bool			 mark;		/* zdump_mark_blocks() */
+	struct zsnap		*snap;		/* sorted dynamic blocks, names */
 	enum phase		 phase;
 	size_t			 ns;		/* next NS */
 	bool			 started;	/* the family's streams are set */
@@ -94,8 +175,8 @@ struct zdump {
 	struct node		 node[MAX_LEVELS];
 	unsigned		 depth;		/* deepest open level, 0 = apex */
 	uint64_t		 count;
-	/* zdump_more's blocks for the family being walked */
-	struct list_pos		*more;
+	/* zdump_more's blocks while the snapshot's are made */
+	struct mpos		*more;
 	size_t			 more_n, more_cap;
 	/* the name walk: streams, the open path, dynamic names */
 	struct nstream		 nms[MAX_STREAMS + 1];
@@ -103,9 +184,9 @@ struct zdump {
 	struct list_npos	 cur;		/* the deepest open name */
 	struct nnode		 nnode[MAX_LABELS + 1];
 	unsigned		 ndepth;
-	uint8_t			*dpool;		/* [len][key] of dynamic names */
-	size_t			 dplen, dpcap;
-	uint32_t		*doff;		/* sorted offsets in dpool */
+	uint8_t			*dpool;		/* dynamic names while the */
+	size_t			 dplen, dpcap;	/* snapshot's are made */
+	uint32_t		*doff;
 	size_t			 dn, dcap;
 	/* the last subject asked about */
 	struct answer_state	 ast;
@@ -155,6 +236,10 @@ zdump_new(const struct view *v, const struct vzone *z, uint32_t serial,
 		return RBLMUX_EINVAL;
 	if ((zd = calloc(1, sizeof(*zd))) == NULL)
 		return RBLMUX_ENOMEM;
+	if ((zd->snap = snap_get(v, z, serial)) == NULL) {
+		free(zd);
+		return RBLMUX_ENOMEM;
+	}
 	zd->v = v;
 	zd->z = z;
 	zd->serial = serial;
@@ -169,6 +254,7 @@ void
 zdump_free(struct zdump *zd)
 {
 	if (zd != NULL) {
+		snap_put(zd->snap);
 		free(zd->more);
 		free(zd->dpool);
 		free(zd->doff);
@@ -252,7 +338,8 @@ stream_next(struct zdump *zd, struct stream *s, bool first)
 	if (s->more != NULL) {
 		if (s->next >= s->nmore)
 			return s->live = false;
-		s->pos = s->more[s->next++];
+		memcpy(s->pos.key, s->more[s->next].k, 16);
+		s->pos.plen = s->more[s->next++].k[16];
 		return s->live = true;
 	}
 	if (s->tp >= 2)
@@ -289,7 +376,8 @@ more_add(void *ctx, const uint8_t key[16], unsigned plen)
 	u128 all = zd->width == 128 ? ~(u128)0 : ((u128)1 << zd->width) - 1;
 	u128 k = 0, i, n;
 	unsigned al, b;
-	struct list_pos *p;
+	struct mpos *p;
+	uint8_t kb[16];
 
 	if (plen > zd->width)
 		return 0;
@@ -312,22 +400,11 @@ more_add(void *ctx, const uint8_t key[16], unsigned plen)
 		}
 		p = &zd->more[zd->more_n++];
 		key_bytes(zd, k + (al < zd->width ? i << (zd->width - al) : i),
-		    p->key);
-		p->plen = al;
+		    kb);
+		memcpy(p->k, kb, 16);
+		p->k[16] = (uint8_t)al;
 	}
 	return 0;
-}
-
-/* more_cmp - tree order of positions, for qsort */
-static int
-more_cmp(const void *x, const void *y)
-{
-	const struct list_pos *a = x, *b = y;
-	int c = memcmp(a->key, b->key, 16);
-
-	if (c != 0)
-		return c;
-	return a->plen < b->plen ? -1 : a->plen > b->plen;
 }
 
 /* family_start - the walk of one family: its lists and test points */
@@ -335,6 +412,7 @@ static int
 family_start(struct zdump *zd, bool ip6)
 {
 	const struct vzone *z = zd->z;
+	struct zsnap *sn = zd->snap;
 	struct stream *s;
 	size_t i;
 	int rc;
@@ -357,30 +435,41 @@ family_start(struct zdump *zd, bool ip6)
 		if (z->exempt[i] != NULL)
 			add_stream(zd, z->exempt[i]->data);
 	zd->started = true;
-	/* dynamic entries, escalated prefixes */
+	/* dynamic entries, escalated prefixes: sorted once a snapshot */
 	if (zdump_more == NULL || zd->nst >= MAX_STREAMS)
 		return 0;
-	s = &zd->st[zd->nst];
-	memset(s, 0, sizeof(*s));
-	rc = zdump_more(zd->v, z, ip6 ? AF_INET6 : AF_INET, zd->now,
-	    more_add, zd);
-	if (rc == 0 && zd->more_n > 0) {
-		size_t k, n = 1;
+	if (!sn->have[ip6]) {
+		rc = zdump_more(zd->v, z, ip6 ? AF_INET6 : AF_INET, zd->now,
+		    more_add, zd);
+		if (rc != 0)
+			return rc;
+		if (zd->more_n > 0) {
+			size_t k, n = 1;
 
-		qsort(zd->more, zd->more_n, sizeof(*zd->more), more_cmp);
-		for (k = 1; k < zd->more_n; k++)	/* each block once */
-			if (more_cmp(&zd->more[k], &zd->more[n - 1]) != 0)
-				zd->more[n++] = zd->more[k];
-		zd->more_n = n;
-		s->more = zd->more;
-		s->nmore = zd->more_n;
-		zd->nst++;
+			if ((rc = list_sort_records(zd->more, zd->more_n,
+			    sizeof(*zd->more), sizeof(zd->more->k))) != 0)
+				return rc;
+			for (k = 1; k < zd->more_n; k++)  /* each block once */
+				if (memcmp(&zd->more[k], &zd->more[n - 1],
+				    sizeof(*zd->more)) != 0)
+					zd->more[n++] = zd->more[k];
+			zd->more_n = n;
+		}
+		sn->more[ip6] = zd->more;
+		sn->nmore[ip6] = zd->more_n;
+		sn->have[ip6] = true;
+		zd->more = NULL;
+		zd->more_n = zd->more_cap = 0;
+	}
+	if (sn->nmore[ip6] > 0) {
+		s = &zd->st[zd->nst++];
+		memset(s, 0, sizeof(*s));
+		s->more = sn->more[ip6];
+		s->nmore = sn->nmore[ip6];
 		stream_next(zd, s, true);
 	}
-	return rc;
+	return 0;
 }
-
-/* --- what an address answers ---------------------------------------- */
 
 /* ip4_text - "a.b.c.d" without printf, which costs more than a lookup */
 static void
@@ -912,9 +1001,9 @@ nstream_next(struct zdump *zd, struct nstream *s, bool first)
 	if (s->l != NULL)
 		return s->live = list_next_name(s->l, first, &s->pos) == 1;
 	if (s->dyn) {
-		if (s->next >= zd->dn)
+		if (s->next >= zd->snap->dn)
 			return s->live = false;
-		p = zd->dpool + zd->doff[s->next++];
+		p = zd->snap->dpool + zd->snap->doff[s->next++];
 		memcpy(s->pos.key, p + 1, p[0]);
 		s->pos.klen = p[0];
 		return s->live = true;
@@ -935,7 +1024,7 @@ add_nstream(struct zdump *zd, const struct vlist *vl)
 
 	if (vl == NULL)
 		return 0;
-	if (dyn_any(vl->dyn)) {
+	if (!zd->snap->have_names && dyn_any(vl->dyn)) {
 		int rc = dyn_walk(vl->dyn, zd->now, dyn_name, zd);
 
 		if (rc != 0)
@@ -956,6 +1045,7 @@ static int
 names_start(struct zdump *zd)
 {
 	const struct vzone *z = zd->z;
+	struct zsnap *sn = zd->snap;
 	struct nstream *s;
 	size_t i, k, n;
 	int rc = 0;
@@ -973,13 +1063,29 @@ names_start(struct zdump *zd)
 	for (i = 0; i < z->nexempt && rc == 0; i++)
 		rc = add_nstream(zd, z->exempt[i]);
 	zd->started = true;
-	if (rc != 0 || zd->dn == 0)
+	if (rc != 0)
 		return rc;
-	qsort_r(zd->doff, zd->dn, sizeof(*zd->doff), doff_cmp, zd->dpool);
-	for (k = 1, n = 1; k < zd->dn; k++)	/* each name once */
-		if (doff_cmp(&zd->doff[k], &zd->doff[n - 1], zd->dpool) != 0)
-			zd->doff[n++] = zd->doff[k];
-	zd->dn = n;
+	if (!sn->have_names) {
+		/* sorted once a snapshot */
+		if (zd->dn > 0) {
+			qsort_r(zd->doff, zd->dn, sizeof(*zd->doff), doff_cmp,
+			    zd->dpool);
+			for (k = 1, n = 1; k < zd->dn; k++) /* each name once */
+				if (doff_cmp(&zd->doff[k], &zd->doff[n - 1],
+				    zd->dpool) != 0)
+					zd->doff[n++] = zd->doff[k];
+			zd->dn = n;
+		}
+		sn->dpool = zd->dpool;
+		sn->doff = zd->doff;
+		sn->dn = zd->dn;
+		sn->have_names = true;
+		zd->dpool = NULL;
+		zd->doff = NULL;
+		zd->dn = zd->dplen = zd->dpcap = zd->dcap = 0;
+	}
+	if (sn->dn == 0)
+		return 0;
 	s = &zd->nms[zd->nnms++];
 	memset(s, 0, sizeof(*s));
 	s->dyn = true;

@@ -1311,3 +1311,27 @@ def open_fds(pid, samples=10, interval=0.05):
 def read_data(name):
     with open(os.path.join(DATA, name)) as f:
         return f.read()
+
+
+def dyn_preload(path, entries, expires_in=28 * 86400):
+    """Write a dyn.mdb (state-dir) holding many dynamic entries at once,
+    as `list add` would store them, before the server starts: entries
+    are (list, entry text as rblmuxd writes it, A value such as
+    "127.0.0.2"[, reason]). Faster than one synced `list add` each."""
+    now = int(time.time())
+    lines = ["VERSION=3", "format=bytevalue", "type=btree",
+             "mapsize=1073741824", "HEADER=END"]
+    for e in entries:
+        lst, text, value = e[:3]
+        reason = e[3].encode() if len(e) > 3 else b""
+        a = struct.unpack("!I", socket.inet_aton(value))[0]
+        rec = struct.pack("<BBHIQQQ", 1, 0, len(reason), a, now, now,
+                          now + expires_in) + reason
+        lines.append(" " + ("%s %s" % (lst, text)).encode().hex())
+        lines.append(" " + rec.hex())
+    lines.append("DATA=END")
+    r = subprocess.run(["mdb_load", "-n", path],
+                       input="\n".join(lines) + "\n", text=True,
+                       capture_output=True, timeout=300)
+    if r.returncode != 0:
+        raise RuntimeError("mdb_load: %s" % r.stderr)

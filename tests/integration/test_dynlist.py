@@ -496,8 +496,94 @@ def mass_expiry(t):
          "the file holds the serial served", saved)
     srv.stop()
 
+def show_streamed(t):
+    """`list show` of more entries than an answer held (16 MB) is shown
+    whole and in order, made a chunk at a time as the client reads:
+    UDP queries are answered while a slow client reads it, and clients
+    that stop reading or go halfway disturb nothing."""
+    import random
+    srv = server()
+    n4 = 230000
+    rnd = random.Random(7)
+    v4 = ["10.%d.%d.%d" % (i >> 16, i >> 8 & 255, i & 255)
+          for i in range(n4)]
+    rnd.shuffle(v4)
+    v6 = ["2001:db8::%x" % i for i in range(1, 301)]
+    names = ["h%d.example" % i for i in range(300)] + ["*.w.example"]
+    entries = [("local", a, "127.0.0.2", "bulk entry") for a in v4] + \
+        [("six", a, "127.0.0.3") for a in v6] + \
+        [("names", a, "127.0.0.4") for a in names] + \
+        [("local", "10.0.0.0/24", "127.0.0.2")]
+    os.mkdir(srv.path("state"))
+    h.dyn_preload(srv.path("state/dyn.mdb"), entries)
+    srv.start()
+    total = len(entries)
+
+    def key(e):
+        lst, text = e[0], e[1]
+        if ":" in text or "." in text and text.split("/")[0].replace(
+                ".", "").isdigit():
+            fam = 10 if ":" in text else 2
+            a, _, plen = text.partition("/")
+            raw = socket.inet_pton(socket.AF_INET6 if fam == 10 else
+                                   socket.AF_INET, a)
+            return (lst, fam, raw.ljust(16, b"\0"),
+                    int(plen or (128 if fam == 10 else 32)), "")
+        return (lst, 99, b"", 0, text)
+    want = [e[1] for e in sorted(entries, key=key)]
+    r = srv.ctl("list", "show", timeout=120)
+    lines = r.stdout.splitlines()
+    got = [ln.split("\t")[1] for ln in lines[:-1]]
+    t.ok(r.returncode == 0 and len(r.stdout) > 16 * 1024 * 1024,
+         "list show of %d entries: %d bytes, more than 16 MB" %
+         (total, len(r.stdout)), r.stderr[-300:])
+    t.ok(got == want and lines[-1] == "%d entries" % total,
+         "every entry once, in order (list, IPv4, IPv6, names), the count "
+         "last", (len(got), lines[-1:], [
+             (i, a, b) for i, (a, b) in enumerate(zip(got, want))
+             if a != b][:3]))
+
+    # a slow reader: the listing is made as it reads; UDP is answered
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
+    s.connect(srv.sock)
+    s.sendall(b"list show local\n")
+    head = s.recv(3)
+    answered = asked = 0
+    size = len(head)
+    for i in range(60):
+        size += len(s.recv(65536))
+        m = q4(srv, "198.51.100.1", "bl.test")
+        asked += 1
+        answered += m is not None and m[0] == "NOERROR"
+        time.sleep(0.01)
+    t.ok(head == b"OK\n" and answered == asked and
+         1024 * 1024 < size < 16 * 1024 * 1024,
+         "UDP answered while a slow client reads the listing (%d of %d, "
+         "%d bytes read so far)" % (answered, asked, size))
+    # it stops reading; another one goes away halfway
+    gone = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    gone.settimeout(10)
+    gone.connect(srv.sock)
+    gone.sendall(b"list show\n")
+    gone.recv(65536)
+    gone.close()
+    ok = 0
+    for i in range(50):
+        m = q4(srv, "198.51.100.1", "bl.test")
+        ok += m is not None and m[0] == "NOERROR"
+    r2 = srv.ctl("list", "show", "six", timeout=30)
+    t.ok(ok == 50 and r2.returncode == 0 and
+         r2.stdout.endswith("300 entries\n"),
+         "a client that stopped reading and one that went halfway: UDP "
+         "answered, another list show whole", (ok, r2.stdout[-40:]))
+    s.close()
+    t.ok(srv.alive(), "rblmuxd still running")
+
+
 if __name__ == "__main__":
     h.run_suite("dynlist", [add_answers, allow_and_del, reloads, expires,
                             restarts,
                             concurrent, bad_input, unusable_store,
-                            add_to_answer, mass_expiry])
+                            add_to_answer, mass_expiry, show_streamed])

@@ -10,7 +10,10 @@ escalation; an IPv6 rule escalates a /48; `rblmuxctl lookup` shows the
 count and the network.
 """
 import os
+import socket
+import struct
 import sys
+import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -328,7 +331,81 @@ def upstream_window(t):
     up.stop()
 
 
+def served_sightings(t):
+    """A serve: zone publishing an escalation of upstream sightings: the
+    sighting that escalates the /24 gives the zone a new serial and a
+    NOTIFY, as a dynamic entry does; so does the end of its window; a
+    sighting that changes nothing does not."""
+    up = h.rbldnsd_upstream("one.test", UPDATA)
+    target = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    target.bind(("127.0.0.1", 0))
+    conf = UPCONF.replace("@UPPORT@", str(up.port)) \
+        .replace("@NOWHERE@", str(h.free_port(["127.0.0.1"]))) \
+        .replace("@WINDOW@", "4s") + """
+zone:
+    name: esc.rbl.local
+    serve: one24
+    soa: ns1.esc.rbl.local. hostmaster.esc.rbl.local. 3600 600 86400 300
+    ns: ns1.esc.rbl.local.
+    allow-transfer: 127.0.0.1
+    notify: 127.0.0.1@%d
+""" % target.getsockname()[1]
+    srv = h.Server(conf, hosts=["127.0.0.1"])
+    srv.start()
+
+    def serial():
+        m = h.query("esc.rbl.local", "SOA", srv.port, timeout=1.0)
+        if m is None or m.rcode != 0 or not m.answer:
+            return None
+        return struct.unpack("!I", m.answer[0].rdata[-20:-16])[0]
+
+    def notified(timeout):
+        """the serial of the next NOTIFY, or None"""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            target.settimeout(max(0.1, deadline - time.monotonic()))
+            try:
+                data, peer = target.recvfrom(4096)
+            except socket.timeout:
+                return None
+            m = h.parse_msg(data)
+            # answered, so that it is not sent again
+            target.sendto(data[:2] + bytes([data[2] | 0x80]) + data[3:],
+                          peer)
+            if m.opcode == 4 and m.answer:
+                return struct.unpack("!I", m.answer[0].rdata[-20:-16])[0]
+        return None
+
+    def ask(ip):
+        return a_of(srv, h.rev4(ip) + ".all.rbl.local")
+    s0 = serial()
+    t.eq(ask("198.51.100.10"), ("NOERROR", ["127.0.0.2"]),
+         "one host seen: the /24 not escalated")
+    time.sleep(1.5)     # a change would be told within a second
+    t.eq(serial(), s0, "a sighting that escalates nothing: the serial "
+         "stays %s" % s0)
+    t.eq(ask("198.51.100.11"), ("NOERROR", ["127.0.0.2"]),
+         "the second host seen")
+    prev = s0
+    for what, rcode in (("the sighting that escalates the /24", "NOERROR"),
+                        ("the window that ends it", "NXDOMAIN")):
+        s1 = h.poll_until(lambda: serial() not in (prev, None) and serial(),
+                          15.0, 0.1)
+        t.ok(s1 and (s1 - prev) % 2**32 < 2**31,
+             "%s: a new serial (%s -> %s)" % (what, prev, s1))
+        m = h.query(h.rev4("198.51.100.99") + ".esc.rbl.local", "A",
+                    srv.port)
+        t.ok(m is not None and m.rcode_name == rcode,
+             "the served zone answers %s" % rcode, repr(m))
+        got = notified(5)
+        t.ok(got is not None and got == s1,
+             "and a NOTIFY with it (serial %s)" % got)
+        prev = s1
+    srv.stop()
+    up.stop()
+
+
 if __name__ == "__main__":
     h.run_suite("escalation", [aggregate, served_and_subzone,
                                reload_drops, lookup_and_log, dynamic,
-                               upstream_window])
+                               upstream_window, served_sightings])

@@ -270,6 +270,83 @@ def private_tmp(t):
     t.eq(os.listdir(tmpdir), [], "and is removed")
 
 
+def replaced_whole(t):
+    """An export over an existing file writes a new file beside it and
+    renames it over the old one: a reader that opened the old file
+    before reads all of the old content, one opening it after reads the
+    whole new content, with the old file's mode."""
+    srv = x.start(x.setup(big=60000), [])
+    out = srv.path("big.rbldnsd")
+    old = "".join("203.0.113.%d :127.0.0.2:old line %d\n" % (i % 256, i)
+                  for i in range(100000))
+    with open(out, "w") as f:
+        f.write(old)
+    os.chmod(out, 0o640)
+    reader = open(out)
+    r = srv.ctl("export", "big", "--format", "rbldnsd", "--output", out,
+                timeout=60)
+    t.ok(r.returncode == 0 and "written to" in r.stdout,
+         "export over an existing file", r.stdout + r.stderr)
+    seen = reader.read()
+    reader.close()
+    t.ok(seen == old, "a reader of the old file reads it whole",
+         (len(seen), len(old), seen[:60]))
+    with open(out) as f:
+        text = f.read()
+    lines = [ln for ln in text.splitlines() if ln.startswith("198.19.")]
+    t.ok(text.startswith("# list big") and len(lines) == 60000 and
+         text.endswith("\n") and "old line" not in text,
+         "the new file is whole", (text[:40], len(lines)))
+    t.eq(oct(os.stat(out).st_mode & 0o777), oct(0o640),
+         "the new file keeps the old one's mode")
+    t.eq(sorted(n for n in os.listdir(srv.tmp) if n.startswith("big.")),
+         ["big.ip4set", "big.rbldnsd"], "no temporary file is left")
+
+
+def failed_keeps_old(t):
+    """An export that cannot write its new file (the directory is not
+    writable: the server runs without root's right to override file
+    permissions) fails with a clear error and leaves the old file as it
+    was; so does a target that is a directory."""
+    srv = x.setup()
+    wrap = srv.path("rblmuxd-nodac")
+    with open(wrap, "w") as f:
+        f.write("#!/bin/sh\nexec setpriv --bounding-set=-dac_override,"
+                "-dac_read_search -- %s \"$@\"\n" % h.RBLMUXD)
+    os.chmod(wrap, 0o755)
+    real, h.RBLMUXD = h.RBLMUXD, wrap
+    try:
+        x.start(srv, [])
+    finally:
+        h.RBLMUXD = real
+    ro = srv.path("ro")
+    os.mkdir(ro)
+    out = os.path.join(ro, "four.rbldnsd")
+    old = "old content\n" * 1000
+    with open(out, "w") as f:
+        f.write(old)
+    os.chmod(ro, 0o555)
+    r = srv.ctl("export", "four", "--format", "rbldnsd", "--output", out)
+    os.chmod(ro, 0o755)
+    t.ok(r.returncode == 1 and out in r.stderr and
+         "Permission denied" in r.stderr and
+         "nothing was replaced" in r.stderr,
+         "an export into a directory not writable fails and says why",
+         r.stdout + r.stderr)
+    with open(out) as f:
+        t.ok(f.read() == old, "the old file is left as it was")
+    t.eq(os.listdir(ro), ["four.rbldnsd"], "no temporary file is left")
+    r = srv.ctl("export", "four", "--format", "rbldnsd", "--output", ro)
+    t.ok(r.returncode == 1 and "Is a directory" in r.stderr,
+         "a target that is a directory is refused", r.stderr)
+    with open(out) as f:
+        t.ok(f.read() == old, "the directory's file is left as it was")
+    q = x.answer(srv.port, h.rev4("127.0.0.2") + "." + x.ZONE, "A")
+    t.ok(q is not None and q[0] == "NOERROR", "the server still answers",
+         q)
+
+
 if __name__ == "__main__":
     h.run_suite("test_export", [zone_file, rbldnsd_files, not_regular,
-                                 private_tmp])
+                                 private_tmp, replaced_whole,
+                                 failed_keeps_old])

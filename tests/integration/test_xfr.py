@@ -569,6 +569,57 @@ def serial_restart(t):
          "a restart over new data grows it (%s -> %s)" % (s1, s3))
 
 
+def axfr_open(port):
+    """A transfer started and its first message read: (socket, msgs)."""
+    s = h.tcp_connect(port, timeout=5.0)
+    s.sendall(h.tcp_frame(h.make_query(ZONE, "AXFR", rd=False)))
+    return s, [h.parse_msg(h.tcp_read_msg(s, 5.0))]
+
+
+def axfr_rest(s, msgs):
+    """The rest of a transfer opened by axfr_open: its records."""
+    try:
+        while sum(1 for m in msgs for r in m.answer if r.type == 6) < 2:
+            data = h.tcp_read_msg(s, 5.0)
+            if data is None:
+                break
+            msgs.append(h.parse_msg(data))
+    finally:
+        s.close()
+    return [r for m in msgs for r in m.answer]
+
+
+def by_serial(t):
+    """Transfers running at once share the sorted dynamic entries of
+    their zone and serial: two started together and one started after a
+    `list add` (a new serial) each send the records of their own SOA
+    serial, the new entry in the third alone."""
+    srv = start(setup(big=30000), [])
+    old, new = "198.19.250.5", "198.19.251.6"
+    r = srv.ctl("list", "add", "big", old)
+    t.ok(r.returncode == 0, "list add big " + old, r.stderr)
+    s1 = soa_serial(srv.port)
+    a, b = axfr_open(srv.port), axfr_open(srv.port)
+    r = srv.ctl("list", "add", "big", new)
+    t.ok(r.returncode == 0, "list add big " + new, r.stderr)
+    s2 = soa_serial(srv.port)
+    t.ok(s1 is not None and s2 is not None and s2 != s1,
+         "the add gives a new serial (%s -> %s)" % (s1, s2))
+    c = axfr_open(srv.port)
+    owner = {x: h.rev4(x) + "." + ZONE for x in (old, new)}
+    for label, tx, serial, want in (("first", a, s1, (old,)),
+                                    ("second", b, s1, (old,)),
+                                    ("after the add", c, s2, (old, new))):
+        rrs = axfr_rest(*tx)
+        soa = [struct.unpack("!I", r.rdata[-20:-16])[0] for r in rrs
+               if r.type == 6]
+        owners = set(r.name.lower().rstrip(".") for r in rrs)
+        got = tuple(x for x in (old, new) if owner[x] in owners)
+        t.ok(soa == [serial, serial] and got == want and len(rrs) > 60000,
+             "the transfer started %s: serial %s, dynamic entries %s" %
+             (label, serial, ", ".join(want)), (soa, got, len(rrs)))
+
+
 if __name__ == "__main__":
-    h.run_suite("test_xfr", [transfers, serial_restart, notify,
+    h.run_suite("test_xfr", [transfers, by_serial, serial_restart, notify,
                              secondaries])

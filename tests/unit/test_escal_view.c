@@ -165,6 +165,40 @@ upstream_codes(void **state)
 	view_unref(v);
 }
 
+/*
+ * A listing of an upstream is told only when a rule counts its results:
+ * a cache hit queues no sighting otherwise.
+ */
+static void
+counts_upstream(void **state)
+{
+	const char *saved = conf_text;
+	struct view *v = build(), *v2, *cur;
+
+	(void)state;
+	assert_true(escal_view_counts(v, &v->conf->upstreams[0]));
+	cur = v;
+	assert_true(escal_view_listed_wants(&cur, &v->conf->upstreams[0]));
+	cur = NULL;
+	assert_false(escal_view_listed_wants(&cur, &v->conf->upstreams[0]));
+	/* the same upstream, the rule counting a local list alone */
+	conf_text = "local-list:\n name: a\n file: a.ip4set\n"
+	    "upstream:\n name: up\n zone: up.test\n"
+	    "escalation:\n name: r24\n source: a\n threshold: 2\n"
+	    "zone:\n name: all.test\n answer: bitmask\n bit: 2 r24\n"
+	    "    bit: 4 up\n";
+	v2 = build();
+	conf_text = saved;
+	assert_false(escal_view_counts(v2, &v2->conf->upstreams[0]));
+	cur = v2;
+	assert_false(escal_view_listed_wants(&cur, &v2->conf->upstreams[0]));
+	/* asked under another config: found by name */
+	assert_false(escal_view_counts(v2, &v->conf->upstreams[0]));
+	assert_true(escal_view_counts(v, &v2->conf->upstreams[0]));
+	view_unref(v);
+	view_unref(v2);
+}
+
 struct walked {
 	char	 net[8][80];
 	char	 txt[8][300];
@@ -219,6 +253,7 @@ main(void)
 		cmocka_unit_test(files_and_ttl),
 		cmocka_unit_test(dynamic_and_carry),
 		cmocka_unit_test(upstream_codes),
+		cmocka_unit_test(counts_upstream),
 		cmocka_unit_test(walk_for_publishing),
 	};
 

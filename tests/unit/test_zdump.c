@@ -539,23 +539,32 @@ test_random_zones(void **state)
 	zdump_more = NULL;
 }
 
+/* one_list_view - a view whose zone zd.test serves one ip4set of data */
+static struct view *
+one_list_view(const char *data)
+{
+	char conf[1024];
+
+	put("h.ip4set", data);
+	snprintf(conf, sizeof(conf),
+	    "server:\n  directory: %s\n"
+	    "local-list:\n  name: h\n  file: h.ip4set\n"
+	    "zone:\n  name: zd.test\n  serve: h\n", dir);
+	return build_view(conf);
+}
+
 /* a /24 with an excluded /32 under a listed /16: exact, NXDOMAIN kept */
 static void
 test_hole_under_block(void **state)
 {
-	char conf[1024];
 	struct view *v = NULL;
 	struct res a, b;
 	size_t i;
 	int wild24 = 0, wild16 = 0, rec = 0;
 
 	(void)state;
-	put("h.ip4set", "10.1 :127.0.0.2:block\n!10.1.2.3\n10.1.5.7 :127.0.0.4:one\n");
-	snprintf(conf, sizeof(conf),
-	    "server:\n  directory: %s\n"
-	    "local-list:\n  name: h\n  file: h.ip4set\n"
-	    "zone:\n  name: zd.test\n  serve: h\n", dir);
-	v = build_view(conf);
+	v = one_list_view("10.1 :127.0.0.2:block\n!10.1.2.3\n"
+	    "10.1.5.7 :127.0.0.4:one\n");
 	dump_zone(v, false);
 	for (i = 0; i < nrr; i++) {
 		wild16 += strcmp(rrs[i].owner, "*.1.10") == 0;
@@ -785,6 +794,82 @@ teardown(void **state)
 	return system(cmd);
 }
 
+/* counting_more - zdump_more: three blocks out of order, counted */
+static unsigned more_calls;
+
+static int
+counting_more(const struct view *v, const struct vzone *z, int family,
+    time_t now, zdump_add_fn *add, void *ctx)
+{
+	static const uint8_t k[3][16] = { { 10, 9, 9, 9 }, { 10, 1, 2, 3 },
+	    { 10, 5, 0, 0 } };
+	unsigned i;
+	int rc;
+
+	(void)v;
+	(void)z;
+	(void)now;
+	more_calls++;
+	for (i = 0; i < 3 && family == AF_INET; i++)
+		if ((rc = add(ctx, k[i], i == 2 ? 16 : 32)) != 0)
+			return rc;
+	return 0;
+}
+
+/* records of zd (stepped to its end), counted; the owners into rrs */
+static size_t
+run_dump(struct zdump *zd)
+{
+	int rc;
+
+	nrr = 0;
+	while ((rc = zdump_step(zd, collect, NULL)) == 1)
+		;
+	assert_int_equal(rc, 0);
+	return nrr;
+}
+
+/*
+ * Dumps of one zone and serial running at the same time share one
+ * sorted snapshot of the dynamic blocks; another serial, or a dump
+ * started after the last one ended, makes its own; the records alike.
+ */
+static void
+test_shared_snapshot(void **state)
+{
+	struct view *v;
+	const struct vzone *z;
+	struct zdump *a, *b, *c;
+	uint64_t made;
+	size_t n;
+
+	(void)state;
+	v = one_list_view("10.1.2.0/24 :127.0.0.2:block\n");
+	z = view_zone(v, "zd.test");
+	zdump_more = counting_more;
+	more_calls = 0;
+	made = zdump_snapshots_made();
+	assert_int_equal(zdump_new(v, z, 7, NOW, true, &a), 0);
+	assert_int_equal(zdump_new(v, z, 7, NOW, true, &b), 0);
+	assert_int_equal(zdump_new(v, z, 8, NOW, true, &c), 0);
+	n = run_dump(a);
+	assert_true(n > 4);
+	assert_int_equal(run_dump(b), n);
+	assert_int_equal(more_calls, 1);	/* a and b: sorted once */
+	assert_int_equal(run_dump(c), n);
+	assert_int_equal(more_calls, 2);	/* serial 8: its own */
+	assert_int_equal(zdump_snapshots_made() - made, 2);
+	zdump_free(a);
+	zdump_free(b);
+	zdump_free(c);
+	assert_int_equal(zdump_new(v, z, 7, NOW, true, &a), 0);
+	assert_int_equal(run_dump(a), n);
+	assert_int_equal(more_calls, 3);	/* the last one freed it */
+	zdump_free(a);
+	zdump_more = NULL;
+	view_unref(v);
+}
+
 int
 main(void)
 {
@@ -793,6 +878,7 @@ main(void)
 		cmocka_unit_test(test_random_zones),
 		cmocka_unit_test(test_names_under_wildcard),
 		cmocka_unit_test(test_random_name_zones),
+		cmocka_unit_test(test_shared_snapshot),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
