@@ -732,7 +732,7 @@ explain_escalation(const struct view *v, const struct vsource *src,
     struct ctl_out *o)
 {
 	struct escal_hit h;
-	char pfx[64], txt[ESCAL_TXT_LEN + 1];
+	char pfx[64], txt[ESCAL_TXT_LEN + 1], a[16];
 	size_t n;
 
 	escal_view_subject(v, src->escal, s, now, &h);
@@ -748,8 +748,8 @@ explain_escalation(const struct view *v, const struct vsource *src,
 	if (as->status == ASRC_LISTED) {
 		n = escal_view_txt(v, src->escal, &h, txt, sizeof(txt) - 1);
 		txt[n] = '\0';
-		ctl_printf(o, ": listed 127.0.0.2 ttl %u \"%s\"\n", as->ttl,
-		    txt);
+		ctl_printf(o, ": listed %s ttl %u \"%s\"\n",
+		    fmt_a(as->a, a, sizeof(a)), as->ttl, txt);
 	} else
 		ctl_printf(o, ": %s\n", !h.escalated ? "not listed" :
 		    h.excluded ? "not listed (excluded)" :

@@ -452,11 +452,19 @@ view_bind_source(const struct view *v, const char *name, struct vsource *src)
 	src->weight = c->upstreams[n->index].weight;
 }
 
-/* src_family - what kinds of subject a source can answer */
+/*
+ * src_family - what kinds of subject a source can answer; an escalation
+ * rule the address families its sources count (names never escalate,
+ * and a rule named as a source counts nothing)
+ */
 static unsigned
 src_family(const struct view *v, const struct vsource *src)
 {
 	const struct conf_upstream *u;
+	const struct conf_escalation *ce;
+	struct vsource s;
+	unsigned fam = 0;
+	size_t i;
 
 	switch (src->kind) {
 	case VSRC_LIST:
@@ -473,7 +481,15 @@ src_family(const struct view *v, const struct vsource *src)
 		return u->family == FAMILY_IP6 ? VFAM_IP6 :
 		    u->family == FAMILY_NAME ? VFAM_NAME : VFAM_IP4;
 	case VSRC_ESCALATION:
-		return VFAM_IP4 | VFAM_IP6;
+		if (src->escal < 0)
+			return 0;
+		ce = &v->conf->escalations[src->escal];
+		for (i = 0; i < ce->nsources; i++) {
+			view_bind_source(v, ce->sources[i], &s);
+			if (s.kind != VSRC_ESCALATION)
+				fam |= src_family(v, &s);
+		}
+		return fam & (VFAM_IP4 | VFAM_IP6);
 	}
 	return 0;
 }

@@ -127,9 +127,37 @@ list_fp(uint64_t h, const struct vlist *vl)
 	return h;
 }
 
+/*
+ * escal_fp - h and what an escalation rule publishes: its settings and
+ * the files of the lists it counts
+ */
+static uint64_t
+escal_fp(uint64_t h, const struct view *v, const struct vsource *src)
+{
+	const struct vescal *ve;
+	const struct conf_escalation *ce;
+	size_t k;
+
+	if (src->escal < 0 || (size_t)src->escal >= v->nescal)
+		return h;
+	ve = &v->escal[src->escal];
+	ce = ve->ce;
+	h = mix(h, &ce->prefix, sizeof(ce->prefix));
+	h = mix(h, &ce->prefix6, sizeof(ce->prefix6));
+	h = mix(h, &ce->threshold, sizeof(ce->threshold));
+	h = mix(h, &ce->value, sizeof(ce->value));
+	h = mix(h, &ve->ttl, sizeof(ve->ttl));
+	if (ce->txt != NULL)
+		h = mix(h, ce->txt, strlen(ce->txt) + 1);
+	for (k = 0; k < ve->nsrc; k++)
+		if (ve->src[k].kind == VSRC_LIST && ve->src[k].vl != NULL)
+			h = list_fp(h, ve->src[k].vl);
+	return h;
+}
+
 /* zone_fp - the fingerprint of what a served zone publishes */
 static uint64_t
-zone_fp(const struct vzone *z)
+zone_fp(const struct view *v, const struct vzone *z)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
 	size_t i;
@@ -148,6 +176,8 @@ zone_fp(const struct vzone *z)
 		h = mix(h, z->src[i].name, strlen(z->src[i].name) + 1);
 		if (z->src[i].kind == VSRC_LIST && z->src[i].vl != NULL)
 			h = list_fp(h, z->src[i].vl);
+		else if (z->src[i].kind == VSRC_ESCALATION)
+			h = escal_fp(h, v, &z->src[i]);
 	}
 	for (i = 0; i < z->nexempt; i++)
 		h = list_fp(h, z->exempt[i]);
@@ -589,7 +619,7 @@ xfr_apply(struct xfr *x, struct view *v)
 
 		if (!published(vz))
 			continue;
-		fp = zone_fp(vz);
+		fp = zone_fp(v, vz);
 		if ((xz = find(x, vz->name)) == NULL) {
 			if ((xz = add(x, vz->name)) == NULL)
 				continue;	/* the view's own serial */

@@ -198,6 +198,58 @@ def reload_drops(t):
     srv.stop()
 
 
+def serial_of(srv):
+    m = h.query(SERVED, "SOA", srv.port, timeout=1.0)
+    soa = m and [r for r in m.answer if r.type == 6]
+    return struct.unpack("!I", soa[0].rdata[-20:-16])[0] if soa else None
+
+
+def rule_changes(t):
+    """A reload that changes only a published rule (its value:, its
+    txt:) or a file only a rule counts gives the zone a new serial."""
+    srv = server()
+    v6 = h.rev6("2001:db8:1:ffff::1") + "." + SERVED
+    steps = [(CONF.replace("value: 127.0.0.3", "value: 127.0.0.4"),
+              None, "value:"),
+             (CONF.replace("value: 127.0.0.3", "value: 127.0.0.4")
+              .replace('"$count in $prefix, $$5"', '"$count in $prefix"'),
+              None, "txt:")]
+    for conf, _, what in steps:
+        before = serial_of(srv)
+        srv.write_conf(conf)
+        r = srv.ctl("reload")
+        t.ok(r.returncode == 0, "reload with a new %s" % what,
+             r.stdout + r.stderr)
+        after = serial_of(srv)
+        t.ok(before is not None and after is not None and after != before,
+             "a new %s: a new serial" % what, (before, after))
+    t.eq(a_of(srv, v6), ("NOERROR", ["127.0.0.4"]), "the new value answers")
+    r = srv.ctl("lookup", "2001:db8:1:ffff::1", SERVED)
+    t.ok("listed 127.0.0.4 ttl" in r.stdout, "lookup shows the rule's value",
+         r.stdout)
+    srv.stop()
+    # a zone that serves only the rule: a change of the file it counts
+    only = CONF.replace("serve: local local24 local48", "serve: local24")
+    srv = h.Server(only)
+    write(srv.path("local.ip4set"), LOCAL)
+    write(srv.path("local6.ip6trie"), LOCAL6)
+    write(srv.path("allow.ip4set"), ALLOW)
+    srv.start()
+    before = serial_of(srv)
+    write(srv.path("local.ip4set"), LOCAL + "198.51.100.30\n")
+    srv.ctl("reload")
+    t.ok(serial_of(srv) not in (None, before),
+         "a zone of the rule alone: its source file changed, a new serial")
+    t.eq(a_of(srv, h.rev4("198.51.100.1") + "." + SERVED),
+         ("NOERROR", ["127.0.0.2"]), "and the new escalation answers")
+    # an IPv4 rule is an IPv4 source: the zone exports in rbldnsd's form
+    r = srv.ctl("export", SERVED, "--format", "rbldnsd")
+    t.ok(r.returncode == 0 and "198.51.100.0/24" in r.stdout,
+         "a zone of an IPv4 rule exports as rbldnsd data", r.stdout[:300] +
+         r.stderr)
+    srv.stop()
+
+
 def lookup_and_log(t):
     srv = server()
     r = srv.ctl("lookup", "203.0.113.200")
@@ -407,5 +459,5 @@ zone:
 
 if __name__ == "__main__":
     h.run_suite("escalation", [aggregate, served_and_subzone,
-                               reload_drops, lookup_and_log, dynamic,
+                               reload_drops, rule_changes, lookup_and_log, dynamic,
                                upstream_window, served_sightings])
