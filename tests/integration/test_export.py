@@ -311,8 +311,11 @@ def failed_keeps_old(t):
     srv = x.setup()
     wrap = srv.path("rblmuxd-nodac")
     with open(wrap, "w") as f:
+        # root drops the right; anyone else never had it
         f.write("#!/bin/sh\nexec setpriv --bounding-set=-dac_override,"
-                "-dac_read_search -- %s \"$@\"\n" % h.RBLMUXD)
+                "-dac_read_search -- %s \"$@\"\n" % h.RBLMUXD
+                if os.geteuid() == 0 else
+                "#!/bin/sh\nexec %s \"$@\"\n" % h.RBLMUXD)
     os.chmod(wrap, 0o755)
     real, h.RBLMUXD = h.RBLMUXD, wrap
     try:
