@@ -406,6 +406,7 @@ struct export_job {
 	struct ev_loop		*loop;
 	pthread_t		 thread;
 	bool			 thread_none;	/* answered through async alone */
+	bool			 running;	/* thread started, not joined */
 	struct view		*v;		/* referenced */
 	const struct vlist	*vl;		/* a list */
 	struct zdump		*zd;		/* a zone */
@@ -545,6 +546,7 @@ job_thread(struct export_job *j, void *(*fn)(void *))
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0)
 		ev_async_stop(j->loop, &j->async);
+	j->running = rc == 0;
 	return -rc;
 }
 
@@ -583,8 +585,9 @@ job_done_cb(struct ev_loop *loop, ev_async *w, int revents)
 {
 	struct export_job *j = (struct export_job *)w;
 
-	if (!j->thread_none)
+	if (j->running)
 		pthread_join(j->thread, NULL);
+	j->running = false;
 	job_end(j);
 	(void)loop;
 	(void)revents;
@@ -791,4 +794,22 @@ export_cancel(struct export_job *j)
 {
 	if (j != NULL)
 		atomic_store(&j->cancelled, true);
+}
+
+void
+export_stop(struct export_job *j)
+{
+	if (j == NULL)
+		return;
+	if (j->running) {
+		/* being written or synced: its outcome stands */
+		pthread_join(j->thread, NULL);
+		j->running = false;
+	} else if (!j->thread_none) {
+		/* a zone part written: its file is removed by job_free() */
+		j->ok = false;
+		snprintf(j->text, sizeof(j->text), "%.256s: server stopping; "
+		    "nothing was replaced\n", j->path);
+	}
+	job_end(j);
 }

@@ -371,6 +371,7 @@ main(int argc, char *argv[])
 		    serr || reset ? ": " : "",
 		    serr || reset ? strerror(serr ? serr : reset) : "");
 		free(owned);
+		free(ans);
 		return 2;
 	}
 	if ((size_t)(nl - ans) == 2 && memcmp(ans, "OK", 2) == 0)
@@ -380,6 +381,7 @@ main(int argc, char *argv[])
 	else {
 		fprintf(stderr, "rblmuxctl: %s: not an rblmuxd answer\n", sock);
 		free(owned);
+		free(ans);
 		return 2;
 	}
 	body = nl + 1;

@@ -10,8 +10,10 @@ like rblmuxd. Bad names and formats get an error and no file.
 """
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -346,7 +348,38 @@ def failed_keeps_old(t):
          q)
 
 
+def stopped_midway(t):
+    """A server stopped while it writes a zone's export answers the
+    client (the export did not replace the file, or did so whole) and
+    leaves no temporary file beside the target."""
+    srv = x.start(x.setup(big=200000), [])
+    out = srv.path("stop.zone")
+    with open(out, "w") as f:
+        f.write("old content\n")
+    p = subprocess.Popen([h.RBLMUXCTL, "-s", srv.sock, "export", x.ZONE,
+                          "--format", "zone", "--output", out],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    deadline = time.time() + 30
+    while time.time() < deadline and not any(
+            n.startswith("stop.zone.tmp") for n in os.listdir(srv.tmp)):
+        time.sleep(0.01)
+    srv.signal(signal.SIGTERM)
+    so, se = p.communicate(timeout=60)
+    t.eq(srv.stop(), 0, "the server stops cleanly")
+    t.ok(("server stopping; nothing was replaced" in se and
+          p.returncode == 1) or ("written to" in so and p.returncode == 0),
+         "the client is told how its export ended", so + se)
+    with open(out) as f:
+        text = f.read()
+    t.ok(text == "old content\n" or (text.startswith("$ORIGIN") and
+                                     text.count("\n") > 200000),
+         "the target is the old file or the whole new one", text[:60])
+    t.eq([n for n in os.listdir(srv.tmp) if n.startswith("stop.zone")],
+         ["stop.zone"], "no temporary file is left")
+
+
 if __name__ == "__main__":
     h.run_suite("test_export", [zone_file, rbldnsd_files, not_regular,
                                  private_tmp, replaced_whole,
-                                 failed_keeps_old])
+                                 failed_keeps_old, stopped_midway])
