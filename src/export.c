@@ -629,7 +629,8 @@ job_step_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 /*
  * open_output - the export's temporary file, beside the target so that a
- * rename makes it the target (links to the target are followed first);
+ * rename makes it the target (links to the target are followed first; a
+ * link to nothing is refused, the link kept);
  * NULL with the reason in err. An existing target must be a regular
  * file: a FIFO, a device or a directory is not a file to write an
  * export to (stat() waits for no reader). The new file gets the old
@@ -659,6 +660,11 @@ open_output(struct export_job *j, char *err, size_t errcap)
 		}
 	} else if (errno != ENOENT) {
 		snprintf(err, errcap, "%.256s: %s", j->path, strerror(errno));
+		return NULL;
+	} else if (lstat(j->path, &st) == 0) {
+		/* renamed over, the link would be lost, its file not made */
+		snprintf(err, errcap, "%.256s: a symbolic link to a file that "
+		    "does not exist; nothing was replaced", j->path);
 		return NULL;
 	}
 	n = strlen(j->path) + 16;

@@ -208,17 +208,23 @@ def rbldnsd_files(t):
 def not_regular(t):
     """An output that is not a regular file is refused at once: a FIFO
     without a reader would hold the server in open(), a device or a
-    directory is not a file to write an export to. Queries go on."""
+    directory is not a file to write an export to; a link to nothing
+    would be replaced by the file, not make it. Queries go on."""
     srv = x.start(x.setup(), [])
     fifo = srv.path("export.fifo")
     os.mkfifo(fifo)
+    dangling = srv.path("dangling")
+    os.symlink(srv.path("missing/four.rbldnsd"), dangling)
     for path, why in ((fifo, "not a regular file"),
                       ("/dev/null", "not a regular file"),
-                      (srv.tmp, "Is a directory")):
+                      (srv.tmp, "Is a directory"),
+                      (dangling, "a symbolic link to a file that does "
+                       "not exist")):
         r = srv.ctl("export", "four", "--format", "rbldnsd", "--output",
                     path, timeout=10)
         t.ok(r.returncode == 1 and why in r.stderr,
              "export to %s: %s" % (path, why), r.stderr)
+    t.ok(os.path.islink(dangling), "the link to nothing is kept")
     q = x.answer(srv.port, h.rev4("127.0.0.2") + "." + x.ZONE, "A")
     t.ok(q is not None and q[0] == "NOERROR", "the server still answers",
          q)
