@@ -278,6 +278,46 @@ def private_tmp(t):
     t.eq(os.listdir(tmpdir), [], "and is removed")
 
 
+def stdout_cut_short(t):
+    """An export to standard output whose reader goes away (`| head`),
+    or that is interrupted while the server writes it, says so and
+    leaves nothing in the temporary directory, not even once the
+    server is done."""
+    srv = x.start(x.setup(big=100000), [])
+    tmpdir = srv.path("tmp")
+    os.mkdir(tmpdir)
+    env = dict(os.environ, TMPDIR=tmpdir)
+    r = subprocess.run("%s -s %s export %s --format zone | head -1" %
+                       (h.RBLMUXCTL, srv.sock, x.ZONE), shell=True,
+                       env=env, capture_output=True, text=True, timeout=60)
+    t.ok(r.stdout == "$ORIGIN %s.\n" % x.ZONE and
+         "Broken pipe" in r.stderr, "a reader that goes: said so",
+         r.stdout[:60] + r.stderr)
+    t.eq(os.listdir(tmpdir), [], "and nothing is left behind")
+
+    def server_file():
+        try:
+            return any(os.listdir(os.path.join(tmpdir, d))
+                       for d in os.listdir(tmpdir))
+        except OSError:
+            return False
+    p = subprocess.Popen([h.RBLMUXCTL, "-s", srv.sock, "export", x.ZONE,
+                          "--format", "zone"], env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    h.poll_until(lambda: server_file() or p.poll() is not None, 30.0,
+                 0.005)
+    p.send_signal(signal.SIGINT)
+    p.communicate(timeout=30)
+    t.eq(p.returncode, -signal.SIGINT,
+         "interrupted while the server writes: ends by its signal")
+    # the export the server went on with ends before this one does
+    r = srv.ctl("export", x.ZONE, "--format", "zone", "--output",
+                srv.path("after.zone"), timeout=60)
+    t.ok(r.returncode == 0, "the server exports again", r.stderr)
+    t.eq(os.listdir(tmpdir), [], "and nothing is left behind, the "
+         "server's file included")
+
+
 def replaced_whole(t):
     """An export over an existing file writes a new file beside it and
     renames it over the old one: a reader that opened the old file
@@ -388,4 +428,5 @@ def stopped_midway(t):
 if __name__ == "__main__":
     h.run_suite("test_export", [zone_file, rbldnsd_files, not_regular,
                                  private_tmp, replaced_whole,
-                                 failed_keeps_old, stopped_midway])
+                                 failed_keeps_old, stopped_midway,
+                                 stdout_cut_short])
