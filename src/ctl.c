@@ -1171,18 +1171,14 @@ ctl_reload_done(struct ctl *c, uint64_t covers, bool ok, const char *text)
 void
 ctl_close(struct ctl *c)
 {
-	struct ctl_client *cl, *next;
 	struct stat st;
 
 	if (c == NULL)
 		return;
 	if (c->loop != NULL) {
 		ctl_reload_done(c, c->asked, false, "server stopping\n");
-		/* an export ends now (no temporary file left) and answers */
-		for (cl = c->clients; cl != NULL; cl = next) {
-			next = cl->next;  /* reply() may free cl, never another */
-			export_stop(cl->job);
-		}
+		/* exports end now (no temporary file left) and answer */
+		export_stop_all();
 		while (c->clients != NULL)
 			client_free(c->clients);
 		ev_io_stop(c->loop, &c->io);

@@ -407,6 +407,7 @@ struct export_job {
 	pthread_t		 thread;
 	bool			 thread_none;	/* answered through async alone */
 	bool			 running;	/* thread started, not joined */
+	struct export_job	*prev, *next;	/* jobs, in the loop */
 	struct view		*v;		/* referenced */
 	const struct vlist	*vl;		/* a list */
 	struct zdump		*zd;		/* a zone */
@@ -550,10 +551,18 @@ job_thread(struct export_job *j, void *(*fn)(void *))
 	return -rc;
 }
 
+static struct export_job *jobs;		/* running, asked for or not */
+
 /* job_free - all a job holds */
 static void
 job_free(struct export_job *j)
 {
+	if (j->prev != NULL)
+		j->prev->next = j->next;
+	else if (jobs == j)
+		jobs = j->next;
+	if (j->next != NULL)
+		j->next->prev = j->prev;
 	if (j->f != NULL)
 		fclose(j->f);
 	if (j->tmp != NULL) {
@@ -727,6 +736,9 @@ export_start(struct ev_loop *loop, struct view *v, const char *name,
 	ev_async_init(&j->async, job_done_cb);
 	ev_init(&j->step, job_step_cb);
 	j->step.data = j;
+	if ((j->next = jobs) != NULL)
+		jobs->prev = j;
+	jobs = j;
 	j->name = strdup(name);
 	j->format = strdup(format);
 	j->path = strdup(path);
@@ -802,11 +814,10 @@ export_cancel(struct export_job *j)
 		atomic_store(&j->cancelled, true);
 }
 
-void
+/* export_stop - one job ended now (see export_stop_all()) */
+static void
 export_stop(struct export_job *j)
 {
-	if (j == NULL)
-		return;
 	if (j->running) {
 		/* being written or synced: its outcome stands */
 		pthread_join(j->thread, NULL);
@@ -818,4 +829,11 @@ export_stop(struct export_job *j)
 		    "nothing was replaced\n", j->path);
 	}
 	job_end(j);
+}
+
+void
+export_stop_all(void)
+{
+	while (jobs != NULL)
+		export_stop(jobs);
 }
