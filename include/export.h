@@ -54,5 +54,13 @@ int	 export_start(struct ev_loop *loop, struct view *v, const char *name,
 /* The asker went away: finish, but call nobody. */
 void	 export_cancel(struct export_job *j);
 
+/*
+ * The server is stopping: end every export now, in the loop, and answer
+ * those not cancelled. A file a thread is writing or syncing is waited
+ * for, its outcome the answer; a zone still being written in the loop
+ * is given up, its temporary file removed (the old file stays).
+ */
+void	 export_stop_all(void);
+
 
 #endif /* RBLMUX_EXPORT_H */

@@ -97,8 +97,9 @@ struct zdump;
 /*
  * Start dumping zone z of v (a served zone; v must live until
  * zdump_free()) with this SOA serial, answering as at time now. axfr:
- * the SOA comes again as the last record. Returns 0 and *out, or
- * RBLMUX_ENOMEM, RBLMUX_EINVAL (not a served zone).
+ * the SOA comes again as the last record. The zone's dynamic blocks and
+ * names are taken now (see zdump_more). Returns 0 and *out, or
+ * RBLMUX_ENOMEM, RBLMUX_EINVAL (not a served zone), or zdump_more's code.
  */
 int	 zdump_new(const struct view *v, const struct vzone *z,
 	    uint32_t serial, time_t now, bool axfr, struct zdump **out);
@@ -124,10 +125,11 @@ void	 zdump_mark_blocks(struct zdump *zd);
 /*
  * Data that is not in list files: dynamic entries, escalated prefixes.
  * What they answer comes from the zone's lookup like the rest; the walk
- * only needs their blocks. When set, zdump_more is called at the start
- * of each family's walk (family AF_INET or AF_INET6) to give them, each
- * through add(ctx, key, plen) with the key in network order: a prefix
- * off the octet (nibble) boundary is taken as the blocks it covers.
+ * only needs their blocks. When set, zdump_more is called by zdump_new()
+ * (not when a dump of the same snapshot runs) for each family of the
+ * zone (AF_INET, AF_INET6) to give them, each through
+ * add(ctx, key, plen) with the key in network order: a prefix off the
+ * octet (nibble) boundary is taken as the blocks it covers.
  * They are held sorted for the walk (24 bytes a block): unlike list
  * files they are not in tree order, and they change while a transfer
  * runs (the walk asks the lookup at the time of each block; a change
@@ -142,7 +144,7 @@ extern zdump_more_fn *zdump_more;
 /*
  * Snapshots of a zone's dynamic blocks and names made so far: dumps of
  * one zone, view and serial that run at the same time share one (the
- * first to need it sorts it; the last to end frees it).
+ * first one's zdump_new() sorts it; the last to end frees it).
  */
 uint64_t zdump_snapshots_made(void);
 

@@ -1177,6 +1177,8 @@ ctl_close(struct ctl *c)
 		return;
 	if (c->loop != NULL) {
 		ctl_reload_done(c, c->asked, false, "server stopping\n");
+		/* exports end now (no temporary file left) and answer */
+		export_stop_all();
 		while (c->clients != NULL)
 			client_free(c->clients);
 		ev_io_stop(c->loop, &c->io);

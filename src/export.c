@@ -406,6 +406,8 @@ struct export_job {
 	struct ev_loop		*loop;
 	pthread_t		 thread;
 	bool			 thread_none;	/* answered through async alone */
+	bool			 running;	/* thread started, not joined */
+	struct export_job	*prev, *next;	/* jobs, in the loop */
 	struct view		*v;		/* referenced */
 	const struct vlist	*vl;		/* a list */
 	struct zdump		*zd;		/* a zone */
@@ -545,13 +547,22 @@ job_thread(struct export_job *j, void *(*fn)(void *))
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0)
 		ev_async_stop(j->loop, &j->async);
+	j->running = rc == 0;
 	return -rc;
 }
+
+static struct export_job *jobs;		/* running, asked for or not */
 
 /* job_free - all a job holds */
 static void
 job_free(struct export_job *j)
 {
+	if (j->prev != NULL)
+		j->prev->next = j->next;
+	else if (jobs == j)
+		jobs = j->next;
+	if (j->next != NULL)
+		j->next->prev = j->prev;
 	if (j->f != NULL)
 		fclose(j->f);
 	if (j->tmp != NULL) {
@@ -583,8 +594,9 @@ job_done_cb(struct ev_loop *loop, ev_async *w, int revents)
 {
 	struct export_job *j = (struct export_job *)w;
 
-	if (!j->thread_none)
+	if (j->running)
 		pthread_join(j->thread, NULL);
+	j->running = false;
 	job_end(j);
 	(void)loop;
 	(void)revents;
@@ -626,7 +638,8 @@ job_step_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 /*
  * open_output - the export's temporary file, beside the target so that a
- * rename makes it the target (links to the target are followed first);
+ * rename makes it the target (links to the target are followed first; a
+ * link to nothing is refused, the link kept);
  * NULL with the reason in err. An existing target must be a regular
  * file: a FIFO, a device or a directory is not a file to write an
  * export to (stat() waits for no reader). The new file gets the old
@@ -656,6 +669,11 @@ open_output(struct export_job *j, char *err, size_t errcap)
 		}
 	} else if (errno != ENOENT) {
 		snprintf(err, errcap, "%.256s: %s", j->path, strerror(errno));
+		return NULL;
+	} else if (lstat(j->path, &st) == 0) {
+		/* renamed over, the link would be lost, its file not made */
+		snprintf(err, errcap, "%.256s: a symbolic link to a file that "
+		    "does not exist; nothing was replaced", j->path);
 		return NULL;
 	}
 	n = strlen(j->path) + 16;
@@ -718,6 +736,9 @@ export_start(struct ev_loop *loop, struct view *v, const char *name,
 	ev_async_init(&j->async, job_done_cb);
 	ev_init(&j->step, job_step_cb);
 	j->step.data = j;
+	if ((j->next = jobs) != NULL)
+		jobs->prev = j;
+	jobs = j;
 	j->name = strdup(name);
 	j->format = strdup(format);
 	j->path = strdup(path);
@@ -791,4 +812,28 @@ export_cancel(struct export_job *j)
 {
 	if (j != NULL)
 		atomic_store(&j->cancelled, true);
+}
+
+/* export_stop - one job ended now (see export_stop_all()) */
+static void
+export_stop(struct export_job *j)
+{
+	if (j->running) {
+		/* being written or synced: its outcome stands */
+		pthread_join(j->thread, NULL);
+		j->running = false;
+	} else if (!j->thread_none) {
+		/* a zone part written: its file is removed by job_free() */
+		j->ok = false;
+		snprintf(j->text, sizeof(j->text), "%.256s: server stopping; "
+		    "nothing was replaced\n", j->path);
+	}
+	job_end(j);
+}
+
+void
+export_stop_all(void)
+{
+	while (jobs != NULL)
+		export_stop(jobs);
 }

@@ -5,8 +5,11 @@
  * when the server said OK, 1 when it reported an error, 2 when the
  * command is too long or the server could not be reached.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,6 +108,12 @@ quiet(void *arg, const char *file, unsigned line, const char *msg)
 	fprintf(stderr, "%s:%u: %s\n", file ? file : "-", line, msg);
 }
 
+/* the signal that interrupted an export to stdout, or 0 */
+static volatile sig_atomic_t stop_sig;
+
+/* the temporary directory of an export to stdout, removed at exit */
+static char export_dir[PATH_MAX];
+
 /*
  * read_answer - the whole answer before any of it is printed, so that a
  * slow reader of our output never holds the server up (it disconnects
@@ -130,7 +139,7 @@ read_answer(int fd, size_t *lenp, int *reset)
 			buf = p;
 		}
 		n = read(fd, buf + len, cap - len);
-		if (n < 0 && errno == EINTR)
+		if (n < 0 && errno == EINTR && stop_sig == 0)
 			continue;
 		if (n < 0) {
 			/* a reset after the answer: the server read no more */
@@ -145,18 +154,70 @@ read_answer(int fd, size_t *lenp, int *reset)
 	return buf;
 }
 
-/* the temporary directory of an export to stdout and the file the
-   server writes in it, removed at exit */
-static char export_dir[PATH_MAX];
-static char *export_tmp;
-
+/*
+ * rm_tmp - at exit: the temporary directory of an export to stdout,
+ * with what the server wrote in it (the export, or the file it is
+ * writing: once the directory is gone it can neither finish nor make
+ * another)
+ */
 static void
 rm_tmp(void)
 {
-	if (export_tmp != NULL)
-		unlink(export_tmp);
-	if (export_dir[0] != '\0')
-		rmdir(export_dir);
+	struct dirent *de;
+	DIR *d;
+
+	if (export_dir[0] == '\0')
+		return;
+	if ((d = opendir(export_dir)) != NULL) {
+		while ((de = readdir(d)) != NULL)
+			if (strcmp(de->d_name, ".") != 0 &&
+			    strcmp(de->d_name, "..") != 0)
+				(void)unlinkat(dirfd(d), de->d_name, 0);
+		closedir(d);
+	}
+	(void)rmdir(export_dir);
+	export_dir[0] = '\0';
+}
+
+/* on_stop - SIGINT, SIGTERM, SIGHUP during an export to stdout */
+static void
+on_stop(int sig)
+{
+	stop_sig = sig;
+}
+
+/* die_if_stopped - interrupted: clean up, then end by the signal */
+static void
+die_if_stopped(void)
+{
+	int sig = stop_sig;
+
+	if (sig == 0)
+		return;
+	rm_tmp();
+	signal(sig, SIG_DFL);
+	raise(sig);
+	exit(2);
+}
+
+/*
+ * catch_stop - an export to stdout cleans up when interrupted (the
+ * wait for the server is cut short) or when its reader goes (a write
+ * fails instead of killing us)
+ */
+static void
+catch_stop(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction sa;
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;	/* no SA_RESTART: read() returns */
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
 }
 
 /*
@@ -205,13 +266,14 @@ export_words(int argc, char **argv, char **w, char **tmp, char *abs,
 			return 2;
 		}
 		atexit(rm_tmp);
+		catch_stop();
 		if (snprintf(abs, abscap, "%s/export", export_dir) >=
 		    (int)abscap) {
 			fprintf(stderr, "rblmuxctl: %s: path too long\n",
 			    export_dir);
 			return 2;
 		}
-		*tmp = export_tmp = abs;
+		*tmp = abs;
 	} else if (output[0] == '/')
 		snprintf(abs, abscap, "%s", output);
 	else if (getcwd(cwd, sizeof(cwd)) == NULL ||
@@ -261,11 +323,13 @@ copy_out(const char *path)
 		fprintf(stderr, "rblmuxctl: %s: %s\n", path, strerror(errno));
 		return 2;
 	}
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+	while (stop_sig == 0 && (n = fread(buf, 1, sizeof(buf), f)) > 0)
 		if (fwrite(buf, 1, n, stdout) != n)
 			break;
 	fclose(f);
-	if (fflush(stdout) != 0) {
+	if (stop_sig != 0)
+		return 2;
+	if (ferror(stdout) || fflush(stdout) != 0) {
 		fprintf(stderr, "rblmuxctl: writing the export: %s\n",
 		    strerror(errno));
 		return 2;
@@ -366,11 +430,13 @@ main(int argc, char *argv[])
 		serr = errno;
 	ans = read_answer(fd, &alen, &reset);
 	close(fd);
+	die_if_stopped();
 	if (alen == 0 || (nl = memchr(ans, '\n', alen)) == NULL) {
 		fprintf(stderr, "rblmuxctl: no answer from %s%s%s\n", sock,
 		    serr || reset ? ": " : "",
 		    serr || reset ? strerror(serr ? serr : reset) : "");
 		free(owned);
+		free(ans);
 		return 2;
 	}
 	if ((size_t)(nl - ans) == 2 && memcmp(ans, "OK", 2) == 0)
@@ -380,6 +446,7 @@ main(int argc, char *argv[])
 	else {
 		fprintf(stderr, "rblmuxctl: %s: not an rblmuxd answer\n", sock);
 		free(owned);
+		free(ans);
 		return 2;
 	}
 	body = nl + 1;
@@ -389,6 +456,7 @@ main(int argc, char *argv[])
 			ok = 0;
 		else if (!ok)
 			fwrite(body, 1, alen - (size_t)(body - ans), stderr);
+		die_if_stopped();
 		free(owned);
 		free(ans);
 		return ok ? 0 : 1;

@@ -103,6 +103,9 @@ struct zsnap {
 };
 
 static struct zsnap *snaps;		/* live snapshots */
+
+static int	snap_family(struct zdump *, bool);
+static int	snap_names(struct zdump *);
 static uint64_t snap_made;		/* made, for the tests */
 
 /* snap_get - the snapshot of (v, z, serial), shared or new; NULL */
@@ -231,6 +234,7 @@ zdump_new(const struct view *v, const struct vzone *z, uint32_t serial,
     time_t now, bool axfr, struct zdump **out)
 {
 	struct zdump *zd;
+	int rc;
 
 	if (!z->serve)
 		return RBLMUX_EINVAL;
@@ -246,6 +250,16 @@ zdump_new(const struct view *v, const struct vzone *z, uint32_t serial,
 	zd->now = now;
 	zd->axfr = axfr;
 	zd->phase = PH_SOA;
+	/*
+	 * The dynamic data as it is now, at this serial: a change during a
+	 * long dump has a new serial and is not in this one
+	 */
+	if (((z->families & VFAM_IP4) && (rc = snap_family(zd, false)) != 0) ||
+	    ((z->families & VFAM_IP6) && (rc = snap_family(zd, true)) != 0) ||
+	    ((z->families & VFAM_NAME) && (rc = snap_names(zd)) != 0)) {
+		zdump_free(zd);
+		return rc;
+	}
 	*out = zd;
 	return 0;
 }
@@ -407,6 +421,51 @@ more_add(void *ctx, const uint8_t key[16], unsigned plen)
 	return 0;
 }
 
+/* family_width - the key width and block step of a family */
+static void
+family_width(struct zdump *zd, bool ip6)
+{
+	zd->width = ip6 ? 128 : 32;
+	zd->step = ip6 ? 4 : 8;
+}
+
+/*
+ * snap_family - the snapshot's sorted blocks of dynamic entries and
+ * escalated prefixes of one family, as they are when the dump starts
+ */
+static int
+snap_family(struct zdump *zd, bool ip6)
+{
+	struct zsnap *sn = zd->snap;
+	int rc;
+
+	if (sn->have[ip6] || zdump_more == NULL)
+		return 0;
+	family_width(zd, ip6);
+	rc = zdump_more(zd->v, zd->z, ip6 ? AF_INET6 : AF_INET, zd->now,
+	    more_add, zd);
+	if (rc != 0)
+		return rc;
+	if (zd->more_n > 0) {
+		size_t k, n = 1;
+
+		if ((rc = list_sort_records(zd->more, zd->more_n,
+		    sizeof(*zd->more), sizeof(zd->more->k))) != 0)
+			return rc;
+		for (k = 1; k < zd->more_n; k++)	/* each block once */
+			if (memcmp(&zd->more[k], &zd->more[n - 1],
+			    sizeof(*zd->more)) != 0)
+				zd->more[n++] = zd->more[k];
+		zd->more_n = n;
+	}
+	sn->more[ip6] = zd->more;
+	sn->nmore[ip6] = zd->more_n;
+	sn->have[ip6] = true;
+	zd->more = NULL;
+	zd->more_n = zd->more_cap = 0;
+	return 0;
+}
+
 /* family_start - the walk of one family: its lists and test points */
 static int
 family_start(struct zdump *zd, bool ip6)
@@ -415,10 +474,8 @@ family_start(struct zdump *zd, bool ip6)
 	struct zsnap *sn = zd->snap;
 	struct stream *s;
 	size_t i;
-	int rc;
 
-	zd->width = ip6 ? 128 : 32;
-	zd->step = ip6 ? 4 : 8;
+	family_width(zd, ip6);
 	zd->leaf = zd->width / zd->step;
 	zd->nkids = 1u << zd->step;
 	zd->nst = 0;
@@ -435,32 +492,9 @@ family_start(struct zdump *zd, bool ip6)
 		if (z->exempt[i] != NULL)
 			add_stream(zd, z->exempt[i]->data);
 	zd->started = true;
-	/* dynamic entries, escalated prefixes: sorted once a snapshot */
-	if (zdump_more == NULL || zd->nst >= MAX_STREAMS)
+	/* dynamic entries, escalated prefixes: the snapshot's */
+	if (zd->nst >= MAX_STREAMS)
 		return 0;
-	if (!sn->have[ip6]) {
-		rc = zdump_more(zd->v, z, ip6 ? AF_INET6 : AF_INET, zd->now,
-		    more_add, zd);
-		if (rc != 0)
-			return rc;
-		if (zd->more_n > 0) {
-			size_t k, n = 1;
-
-			if ((rc = list_sort_records(zd->more, zd->more_n,
-			    sizeof(*zd->more), sizeof(zd->more->k))) != 0)
-				return rc;
-			for (k = 1; k < zd->more_n; k++)  /* each block once */
-				if (memcmp(&zd->more[k], &zd->more[n - 1],
-				    sizeof(*zd->more)) != 0)
-					zd->more[n++] = zd->more[k];
-			zd->more_n = n;
-		}
-		sn->more[ip6] = zd->more;
-		sn->nmore[ip6] = zd->more_n;
-		sn->have[ip6] = true;
-		zd->more = NULL;
-		zd->more_n = zd->more_cap = 0;
-	}
 	if (sn->nmore[ip6] > 0) {
 		s = &zd->st[zd->nst++];
 		memset(s, 0, sizeof(*s));
@@ -1024,12 +1058,6 @@ add_nstream(struct zdump *zd, const struct vlist *vl)
 
 	if (vl == NULL)
 		return 0;
-	if (!zd->snap->have_names && dyn_any(vl->dyn)) {
-		int rc = dyn_walk(vl->dyn, zd->now, dyn_name, zd);
-
-		if (rc != 0)
-			return rc < 0 ? rc : RBLMUX_EINVAL;
-	}
 	if (vl->data == NULL || list_type(vl->data) != LIST_DNSET ||
 	    zd->nnms >= MAX_STREAMS)
 		return 0;
@@ -1040,6 +1068,58 @@ add_nstream(struct zdump *zd, const struct vlist *vl)
 	return 0;
 }
 
+/* snap_dyn_names - a list's dynamic names into the dump's pool */
+static int
+snap_dyn_names(struct zdump *zd, const struct vlist *vl)
+{
+	int rc = 0;
+
+	if (vl != NULL && dyn_any(vl->dyn) &&
+	    (rc = dyn_walk(vl->dyn, zd->now, dyn_name, zd)) > 0)
+		rc = RBLMUX_EINVAL;
+	return rc;
+}
+
+/*
+ * snap_names - the snapshot's sorted dynamic names, as they are when the
+ * dump starts
+ */
+static int
+snap_names(struct zdump *zd)
+{
+	const struct vzone *z = zd->z;
+	struct zsnap *sn = zd->snap;
+	size_t i, k, n;
+	int rc = 0;
+
+	if (sn->have_names)
+		return 0;
+	for (i = 0; i < z->nsrc && rc == 0; i++)
+		if (z->src[i].kind == VSRC_LIST)
+			rc = snap_dyn_names(zd, z->src[i].vl);
+	for (i = 0; i < z->nexempt && rc == 0; i++)
+		rc = snap_dyn_names(zd, z->exempt[i]);
+	if (rc != 0)
+		return rc;
+	if (zd->dn > 0) {
+		qsort_r(zd->doff, zd->dn, sizeof(*zd->doff), doff_cmp,
+		    zd->dpool);
+		for (k = 1, n = 1; k < zd->dn; k++)	/* each name once */
+			if (doff_cmp(&zd->doff[k], &zd->doff[n - 1],
+			    zd->dpool) != 0)
+				zd->doff[n++] = zd->doff[k];
+		zd->dn = n;
+	}
+	sn->dpool = zd->dpool;
+	sn->doff = zd->doff;
+	sn->dn = zd->dn;
+	sn->have_names = true;
+	zd->dpool = NULL;
+	zd->doff = NULL;
+	zd->dn = zd->dplen = zd->dpcap = zd->dcap = 0;
+	return 0;
+}
+
 /* names_start - the walk of the names: lists, test point, dynamic */
 static int
 names_start(struct zdump *zd)
@@ -1047,7 +1127,7 @@ names_start(struct zdump *zd)
 	const struct vzone *z = zd->z;
 	struct zsnap *sn = zd->snap;
 	struct nstream *s;
-	size_t i, k, n;
+	size_t i;
 	int rc = 0;
 
 	zd->nnms = 1;			/* the test point */
@@ -1065,25 +1145,6 @@ names_start(struct zdump *zd)
 	zd->started = true;
 	if (rc != 0)
 		return rc;
-	if (!sn->have_names) {
-		/* sorted once a snapshot */
-		if (zd->dn > 0) {
-			qsort_r(zd->doff, zd->dn, sizeof(*zd->doff), doff_cmp,
-			    zd->dpool);
-			for (k = 1, n = 1; k < zd->dn; k++) /* each name once */
-				if (doff_cmp(&zd->doff[k], &zd->doff[n - 1],
-				    zd->dpool) != 0)
-					zd->doff[n++] = zd->doff[k];
-			zd->dn = n;
-		}
-		sn->dpool = zd->dpool;
-		sn->doff = zd->doff;
-		sn->dn = zd->dn;
-		sn->have_names = true;
-		zd->dpool = NULL;
-		zd->doff = NULL;
-		zd->dn = zd->dplen = zd->dpcap = zd->dcap = 0;
-	}
 	if (sn->dn == 0)
 		return 0;
 	s = &zd->nms[zd->nnms++];

@@ -10,8 +10,10 @@ like rblmuxd. Bad names and formats get an error and no file.
 """
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -206,17 +208,23 @@ def rbldnsd_files(t):
 def not_regular(t):
     """An output that is not a regular file is refused at once: a FIFO
     without a reader would hold the server in open(), a device or a
-    directory is not a file to write an export to. Queries go on."""
+    directory is not a file to write an export to; a link to nothing
+    would be replaced by the file, not make it. Queries go on."""
     srv = x.start(x.setup(), [])
     fifo = srv.path("export.fifo")
     os.mkfifo(fifo)
+    dangling = srv.path("dangling")
+    os.symlink(srv.path("missing/four.rbldnsd"), dangling)
     for path, why in ((fifo, "not a regular file"),
                       ("/dev/null", "not a regular file"),
-                      (srv.tmp, "Is a directory")):
+                      (srv.tmp, "Is a directory"),
+                      (dangling, "a symbolic link to a file that does "
+                       "not exist")):
         r = srv.ctl("export", "four", "--format", "rbldnsd", "--output",
                     path, timeout=10)
         t.ok(r.returncode == 1 and why in r.stderr,
              "export to %s: %s" % (path, why), r.stderr)
+    t.ok(os.path.islink(dangling), "the link to nothing is kept")
     q = x.answer(srv.port, h.rev4("127.0.0.2") + "." + x.ZONE, "A")
     t.ok(q is not None and q[0] == "NOERROR", "the server still answers",
          q)
@@ -268,6 +276,46 @@ def private_tmp(t):
          "the temporary file was writable by its owner alone",
          sorted(oct(m) for m in modes))
     t.eq(os.listdir(tmpdir), [], "and is removed")
+
+
+def stdout_cut_short(t):
+    """An export to standard output whose reader goes away (`| head`),
+    or that is interrupted while the server writes it, says so and
+    leaves nothing in the temporary directory, not even once the
+    server is done."""
+    srv = x.start(x.setup(big=100000), [])
+    tmpdir = srv.path("tmp")
+    os.mkdir(tmpdir)
+    env = dict(os.environ, TMPDIR=tmpdir)
+    r = subprocess.run("%s -s %s export %s --format zone | head -1" %
+                       (h.RBLMUXCTL, srv.sock, x.ZONE), shell=True,
+                       env=env, capture_output=True, text=True, timeout=60)
+    t.ok(r.stdout == "$ORIGIN %s.\n" % x.ZONE and
+         "Broken pipe" in r.stderr, "a reader that goes: said so",
+         r.stdout[:60] + r.stderr)
+    t.eq(os.listdir(tmpdir), [], "and nothing is left behind")
+
+    def server_file():
+        try:
+            return any(os.listdir(os.path.join(tmpdir, d))
+                       for d in os.listdir(tmpdir))
+        except OSError:
+            return False
+    p = subprocess.Popen([h.RBLMUXCTL, "-s", srv.sock, "export", x.ZONE,
+                          "--format", "zone"], env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    h.poll_until(lambda: server_file() or p.poll() is not None, 30.0,
+                 0.005)
+    p.send_signal(signal.SIGINT)
+    p.communicate(timeout=30)
+    t.eq(p.returncode, -signal.SIGINT,
+         "interrupted while the server writes: ends by its signal")
+    # the export the server went on with ends before this one does
+    r = srv.ctl("export", x.ZONE, "--format", "zone", "--output",
+                srv.path("after.zone"), timeout=60)
+    t.ok(r.returncode == 0, "the server exports again", r.stderr)
+    t.eq(os.listdir(tmpdir), [], "and nothing is left behind, the "
+         "server's file included")
 
 
 def replaced_whole(t):
@@ -349,7 +397,39 @@ def failed_keeps_old(t):
          q)
 
 
+def stopped_midway(t):
+    """A server stopped while it writes a zone's export answers the
+    client (the export did not replace the file, or did so whole) and
+    leaves no temporary file beside the target."""
+    srv = x.start(x.setup(big=200000), [])
+    out = srv.path("stop.zone")
+    with open(out, "w") as f:
+        f.write("old content\n")
+    p = subprocess.Popen([h.RBLMUXCTL, "-s", srv.sock, "export", x.ZONE,
+                          "--format", "zone", "--output", out],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    deadline = time.time() + 30
+    while time.time() < deadline and not any(
+            n.startswith("stop.zone.tmp") for n in os.listdir(srv.tmp)):
+        time.sleep(0.01)
+    srv.signal(signal.SIGTERM)
+    so, se = p.communicate(timeout=60)
+    t.eq(srv.stop(), 0, "the server stops cleanly")
+    t.ok(("server stopping; nothing was replaced" in se and
+          p.returncode == 1) or ("written to" in so and p.returncode == 0),
+         "the client is told how its export ended", so + se)
+    with open(out) as f:
+        text = f.read()
+    t.ok(text == "old content\n" or (text.startswith("$ORIGIN") and
+                                     text.count("\n") > 200000),
+         "the target is the old file or the whole new one", text[:60])
+    t.eq([n for n in os.listdir(srv.tmp) if n.startswith("stop.zone")],
+         ["stop.zone"], "no temporary file is left")
+
+
 if __name__ == "__main__":
     h.run_suite("test_export", [zone_file, rbldnsd_files, not_regular,
                                  private_tmp, replaced_whole,
-                                 failed_keeps_old])
+                                 failed_keeps_old, stopped_midway,
+                                 stdout_cut_short])

@@ -851,13 +851,14 @@ test_shared_snapshot(void **state)
 	made = zdump_snapshots_made();
 	assert_int_equal(zdump_new(v, z, 7, NOW, true, &a), 0);
 	assert_int_equal(zdump_new(v, z, 7, NOW, true, &b), 0);
+	assert_int_equal(more_calls, 1);	/* a and b: sorted once */
 	assert_int_equal(zdump_new(v, z, 8, NOW, true, &c), 0);
+	assert_int_equal(more_calls, 2);	/* serial 8: its own */
 	n = run_dump(a);
 	assert_true(n > 4);
 	assert_int_equal(run_dump(b), n);
-	assert_int_equal(more_calls, 1);	/* a and b: sorted once */
 	assert_int_equal(run_dump(c), n);
-	assert_int_equal(more_calls, 2);	/* serial 8: its own */
+	assert_int_equal(more_calls, 2);
 	assert_int_equal(zdump_snapshots_made() - made, 2);
 	zdump_free(a);
 	zdump_free(b);
@@ -870,6 +871,50 @@ test_shared_snapshot(void **state)
 	view_unref(v);
 }
 
+/* the dynamic blocks now: counting_more's, then one more once added */
+static bool more_added;
+
+static int
+growing_more(const struct view *v, const struct vzone *z, int family,
+    time_t now, zdump_add_fn *add, void *ctx)
+{
+	static const uint8_t k[16] = { 10, 7, 7, 7 };
+	int rc = counting_more(v, z, family, now, add, ctx);
+
+	if (rc == 0 && more_added && family == AF_INET)
+		rc = add(ctx, k, 32);
+	return rc;
+}
+
+/*
+ * A dump holds the dynamic blocks as they were when it started, at its
+ * serial: one added while it runs (a new serial) is not in it.
+ */
+static void
+test_snapshot_at_start(void **state)
+{
+	struct view *v;
+	const struct vzone *z;
+	struct zdump *a, *b;
+	size_t n;
+
+	(void)state;
+	v = one_list_view("10.1.2.0/24 :127.0.0.2:block\n");
+	z = view_zone(v, "zd.test");
+	zdump_more = growing_more;
+	more_added = false;
+	assert_int_equal(zdump_new(v, z, 7, NOW, true, &a), 0);
+	more_added = true;		/* serial 8 */
+	assert_int_equal(zdump_new(v, z, 8, NOW, true, &b), 0);
+	n = run_dump(a);
+	assert_int_equal(run_dump(b), n + 1);
+	zdump_free(a);
+	zdump_free(b);
+	zdump_more = NULL;
+	more_added = false;
+	view_unref(v);
+}
+
 int
 main(void)
 {
@@ -879,6 +924,7 @@ main(void)
 		cmocka_unit_test(test_names_under_wildcard),
 		cmocka_unit_test(test_random_name_zones),
 		cmocka_unit_test(test_shared_snapshot),
+		cmocka_unit_test(test_snapshot_at_start),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
