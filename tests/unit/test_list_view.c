@@ -456,7 +456,7 @@ test_changed_while_read(void **state)
 	 * must land before the loader reaches the end; a scheduler that
 	 * kept the rewriter away that long makes the round void.
 	 */
-	for (tries = 0; tries < 5; tries++) {
+	for (tries = 0; tries < 20; tries++) {
 		big_b();
 		assert_int_equal(changing_build(vc, NULL, 1, &w, &v1), 0);
 		if (w.midread == 1)
