@@ -60,6 +60,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <time.h>
 
 enum list_type {
@@ -258,6 +259,23 @@ int	 list_walk(const struct list *l, list_walk_fn *fn, void *arg);
  */
 size_t	 list_txt_expand(const char *tmpl, const char *subject, char *buf,
 	    size_t bufsz);
+
+/*
+ * Order of two byte-string keys (a name list's, the zone dump's): their
+ * common length byte by byte, then the shorter first.
+ */
+static inline int
+list_keycmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+	int c = memcmp(a, b, alen < blen ? alen : blen);
+
+	if (c != 0)
+		return c;
+	return alen < blen ? -1 : alen > blen;
+}
+
+/* The dotted form of a host-order A value (lv_a) in buf; returns buf. */
+const char	*list_fmt_a(uint32_t a, char *buf, size_t cap);
 
 /*
  * Positions of an address list's data in tree order, for publishing it

@@ -615,15 +615,6 @@ split(char *line, char **argv, int max)
 	}
 }
 
-/* fmt_a - dotted form of a host-order IPv4 value */
-static const char *
-fmt_a(uint32_t a, char *buf, size_t cap)
-{
-	snprintf(buf, cap, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255,
-	    (a >> 8) & 255, a & 255);
-	return buf;
-}
-
 static const char *const answer_names[] = { "bitmask", "each", "score" };
 
 /* The upstream client lookup and flush read (NULL: none) */
@@ -702,7 +693,7 @@ explain_upstream(const struct view *v, const struct vsource *src,
 	    &ui) ? health_state_name((enum health_state)ui.state) :
 	    "not running", use);
 	if (as->status == ASRC_LISTED)
-		ctl_printf(o, " %s ttl %u", fmt_a(as->a, a, sizeof(a)),
+		ctl_printf(o, " %s ttl %u", list_fmt_a(as->a, a, sizeof(a)),
 		    as->ttl);
 	if (!have || !cache_rec_get(rec, cache_src_id(u->zone), &e) ||
 	    e.status == CACHE_NONE) {
@@ -749,7 +740,7 @@ explain_escalation(const struct view *v, const struct vsource *src,
 		n = escal_view_txt(v, src->escal, &h, txt, sizeof(txt) - 1);
 		txt[n] = '\0';
 		ctl_printf(o, ": listed %s ttl %u \"%s\"\n",
-		    fmt_a(as->a, a, sizeof(a)), as->ttl, txt);
+		    list_fmt_a(as->a, a, sizeof(a)), as->ttl, txt);
 	} else
 		ctl_printf(o, ": %s\n", !h.escalated ? "not listed" :
 		    h.excluded ? "not listed (excluded)" :
@@ -844,7 +835,7 @@ explain_zone(const struct view *v, const struct vzone *z,
 				    sizeof(mt) - 1);
 			mt[tl] = '\0';
 			ctl_printf(o, "  %-12s local list: listed %s ttl %u%s%s"
-			    "%s", src->name, fmt_a(lv->lv_a, a, sizeof(a)),
+			    "%s", src->name, list_fmt_a(lv->lv_a, a, sizeof(a)),
 			    lv->lv_ttl, lv->lv_txt ? " \"" : "", mt,
 			    lv->lv_txt ? "\"" : "");
 			dyn_note(dyn_of(src->vl, &wk.s, now, lv), now, o);
@@ -873,7 +864,7 @@ explain_zone(const struct view *v, const struct vzone *z,
 	}
 	ctl_printf(o, "  answer:");
 	for (k = 0; k < merged.na; k++)
-		ctl_printf(o, " %s", fmt_a(merged.a[k], a, sizeof(a)));
+		ctl_printf(o, " %s", list_fmt_a(merged.a[k], a, sizeof(a)));
 	ctl_printf(o, " ttl %u\n", merged.ttl);
 	{
 		size_t tl = merge_txt(hits, nhits, mt, sizeof(mt) - 1);

@@ -70,15 +70,6 @@ dyn_ctl_expiry(const struct dyn_info *di, time_t now, char *buf, size_t cap)
 	return buf;
 }
 
-/* fmt_a - dotted form of a host-order IPv4 value */
-static const char *
-fmt_a(uint32_t a, char *buf, size_t cap)
-{
-	snprintf(buf, cap, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255,
-	    (a >> 8) & 255, a & 255);
-	return buf;
-}
-
 /* quoted - a reason between quotes, '"' and '\' escaped by '\' */
 static void
 print_reason(struct ctl_out *o, const char *r)
@@ -100,7 +91,7 @@ show_one(struct ctl_out *o, const struct dyn_info *di, time_t now)
 	char a[16], ex[96];
 
 	ctl_printf(o, "%s\t%s\t%s\t%s\t", di->list, di->text,
-	    fmt_a(di->value, a, sizeof(a)), dyn_ctl_expiry(di, now, ex,
+	    list_fmt_a(di->value, a, sizeof(a)), dyn_ctl_expiry(di, now, ex,
 	    sizeof(ex)));
 	print_reason(o, di->reason);
 	ctl_printf(o, "\n");
@@ -456,7 +447,7 @@ list_add(struct dyn *d, const struct view *v, int argc, char **argv,
 	if (dyn_parse(cl->type, r.entry, &k, err, sizeof(err)) == 0 &&
 	    (di = dyn_find(d, cl->name, &k)) != NULL)
 		ctl_printf(o, "%s %s %s %s, %s\n", rc == 1 ? "added" :
-		    "refreshed", cl->name, di->text, fmt_a(di->value, a,
+		    "refreshed", cl->name, di->text, list_fmt_a(di->value, a,
 		    sizeof(a)), dyn_ctl_expiry(di, now, ex, sizeof(ex)));
 	return true;
 }

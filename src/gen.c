@@ -68,15 +68,6 @@ struct gen {
 
 static const char *const answer_word[] = { "bitmask", "each", "score" };
 
-/* fmt_ip4 - dotted form of a host-order address */
-static const char *
-fmt_ip4(uint32_t a, char *buf, size_t cap)
-{
-	snprintf(buf, cap, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255,
-	    (a >> 8) & 255, a & 255);
-	return buf;
-}
-
 /* upper_name - NAME from name: upper case, '_' for anything else */
 static void
 upper_name(const char *s, size_t len, char *out, size_t cap)
@@ -158,7 +149,7 @@ describe(const struct view *v, const struct vsource *src, char *buf,
 		    c->upstreams[src->upstream].zone, n ? "answers" : "lists it");
 		for (i = 0; i < n && len < cap; i++)
 			len += (size_t)snprintf(buf + len, cap - len, "%s%s",
-			    i ? " or " : " ", fmt_ip4(vals[i], a, sizeof(a)));
+			    i ? " or " : " ", list_fmt_a(vals[i], a, sizeof(a)));
 		return;
 	case VSRC_ESCALATION:
 		for (i = 0; i < c->nescalations; i++)
@@ -446,13 +437,13 @@ sa_subtest(const struct gen_rule *r, char *buf, size_t cap)
 	}
 	if (r->nvals == 1) {
 		/* an address must equal one of the answers */
-		fmt_ip4(r->vals[0], buf, cap);
+		list_fmt_a(r->vals[0], buf, cap);
 		return;
 	}
 	/* several: a regular expression over the answer's text */
 	len = (size_t)snprintf(buf, cap, "^(?:");
 	for (i = 0; i < r->nvals && len < cap; i++) {
-		fmt_ip4(r->vals[i], a, sizeof(a));
+		list_fmt_a(r->vals[i], a, sizeof(a));
 		len += (size_t)snprintf(buf + len, cap - len, "%s", i ? "|" :
 		    "");
 		for (char *p = a; *p != '\0' && len + 3 < cap; p++) {
@@ -684,12 +675,12 @@ gen_exim(struct gen *g)
 		ctl_printf(g->o, "\n  deny    dnslists = %s", zone);
 		switch (r->how) {
 		case GH_BIT:
-			ctl_printf(g->o, "&%s", fmt_ip4(r->bit, a, sizeof(a)));
+			ctl_printf(g->o, "&%s", list_fmt_a(r->bit, a, sizeof(a)));
 			break;
 		case GH_VALUE:
 			for (k = 0; k < r->nvals; k++)
 				ctl_printf(g->o, "%s%s", k ? "," : "=",
-				    fmt_ip4(r->vals[k], a, sizeof(a)));
+				    list_fmt_a(r->vals[k], a, sizeof(a)));
 			break;
 		case GH_SCORE:
 			for (k = g->threshold; k <= g->maxscore; k++)
@@ -764,7 +755,7 @@ rspamd_rbl(struct gen *g, const struct gen_rule *r)
 			ctl_printf(g->o, "[");
 			for (k = 0; k < x->nvals; k++)
 				ctl_printf(g->o, "%s\"%s\"", k ? ", " : "",
-				    fmt_ip4(x->vals[k], a, sizeof(a)));
+				    list_fmt_a(x->vals[k], a, sizeof(a)));
 			ctl_printf(g->o, "];\n");
 		}
 	}

@@ -96,17 +96,6 @@ make_key(const char *name, size_t len, struct dnkey *k)
 	return k->k_nlab > 0;
 }
 
-/* kcmp - order of two keys */
-static int
-kcmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
-{
-	int c = memcmp(a, b, alen < blen ? alen : blen);
-
-	if (c != 0)
-		return c;
-	return alen < blen ? -1 : alen > blen;
-}
-
 /* arr_push - append an entry */
 static int
 arr_push(struct dnarr *a, uint32_t key, uint32_t vidx)
@@ -224,7 +213,7 @@ ecmp(const void *x, const void *y, void *arg)
 	const struct dne *a = x, *b = y;
 	int c;
 
-	c = kcmp(pool + a->e_key + 1, pool[a->e_key],
+	c = list_keycmp(pool + a->e_key + 1, pool[a->e_key],
 	    pool + b->e_key + 1, pool[b->e_key]);
 	if (c != 0)
 		return c;
@@ -301,7 +290,7 @@ lower(const struct dnset *d, const struct dnarr *a, const uint8_t *key,
 
 		mid = lo + (hi - lo) / 2;
 		p = d->d_pool + a->a_e[mid].e_key;
-		if (kcmp(p + 1, p[0], key, klen) < 0)
+		if (list_keycmp(p + 1, p[0], key, klen) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -322,7 +311,7 @@ find_run(const struct dnset *d, const struct dnarr *a, const uint8_t *key,
 
 	for (hi = lo; hi < a->a_n; hi++) {
 		p = d->d_pool + a->a_e[hi].e_key;
-		if (kcmp(p + 1, p[0], key, klen) != 0)
+		if (list_keycmp(p + 1, p[0], key, klen) != 0)
 			break;
 	}
 	if (hi == lo)
@@ -390,7 +379,7 @@ listed_below(const struct dnset *d, const struct dnarr *a, uint8_t *key,
 		if (i + 1 < a->a_n) {
 			const uint8_t *q = d->d_pool + a->a_e[i + 1].e_key;
 
-			if (kcmp(p + 1, p[0], q + 1, q[0]) == 0)
+			if (list_keycmp(p + 1, p[0], q + 1, q[0]) == 0)
 				continue;
 		}
 		if (a->a_e[i].e_vidx != LIST_VEXCL)
@@ -457,7 +446,7 @@ dnset_walk(const struct list *l, struct list_walker *w)
 			for (j = i + 1; j < a->a_n; j++) {
 				const uint8_t *q = d->d_pool + a->a_e[j].e_key;
 
-				if (kcmp(p + 1, p[0], q + 1, q[0]) != 0)
+				if (list_keycmp(p + 1, p[0], q + 1, q[0]) != 0)
 					break;
 			}
 			/* "com\0example" back to "example.com" */
@@ -496,7 +485,7 @@ after(const struct dnset *d, const struct dnarr *a, bool all,
 		return 0;
 	for (i = lower(d, a, key, klen); i < a->a_n; i++) {
 		p = d->d_pool + a->a_e[i].e_key;
-		if (kcmp(p + 1, p[0], key, klen) != 0)
+		if (list_keycmp(p + 1, p[0], key, klen) != 0)
 			break;
 	}
 	return i;
@@ -517,7 +506,7 @@ list_dnset_next(const struct list *l, bool first, struct list_npos *pos)
 		if (i >= a->a_n)
 			continue;
 		p = d->d_pool + a->a_e[i].e_key;
-		if (best == NULL || kcmp(p + 1, p[0], best + 1, best[0]) < 0)
+		if (best == NULL || list_keycmp(p + 1, p[0], best + 1, best[0]) < 0)
 			best = p;
 	}
 	if (best == NULL)

@@ -12,6 +12,7 @@
 #include <ctype.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -382,6 +383,15 @@ list_resolve_values(struct list_loader *ld, struct list *l, uint32_t ttl)
 		len += n + 1;
 	}
 	return 0;
+}
+
+/* list_fmt_a - dotted form of a host-order A value */
+const char *
+list_fmt_a(uint32_t a, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255,
+	    (a >> 8) & 255, a & 255);
+	return buf;
 }
 
 /* list_txt_expand - expand "$" and "$$" in a resolved template */

@@ -1005,17 +1005,6 @@ dyn_name(void *arg, const struct list_entry *e)
 	return 0;
 }
 
-/* nkcmp - order of two name keys */
-static int
-nkcmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
-{
-	int c = memcmp(a, b, alen < blen ? alen : blen);
-
-	if (c != 0)
-		return c;
-	return alen < blen ? -1 : alen > blen;
-}
-
 /* doff_cmp - order of dynamic names, for qsort_r */
 static int
 doff_cmp(const void *x, const void *y, void *arg)
@@ -1023,7 +1012,7 @@ doff_cmp(const void *x, const void *y, void *arg)
 	const uint8_t *pool = arg, *a = pool + *(const uint32_t *)x,
 	    *b = pool + *(const uint32_t *)y;
 
-	return nkcmp(a + 1, a[0], b + 1, b[0]);
+	return list_keycmp(a + 1, a[0], b + 1, b[0]);
 }
 
 /* nstream_next - advance a name stream; false at its end */
@@ -1301,7 +1290,7 @@ names_step(struct zdump *zd, zdump_fn *fn, void *arg)
 
 	for (i = 0; i < zd->nnms; i++)
 		if (zd->nms[i].live && (best == zd->nnms ||
-		    nkcmp(zd->nms[i].pos.key, zd->nms[i].pos.klen,
+		    list_keycmp(zd->nms[i].pos.key, zd->nms[i].pos.klen,
 		    zd->nms[best].pos.key, zd->nms[best].pos.klen) < 0))
 			best = i;
 	if (best == zd->nnms) {
@@ -1312,7 +1301,7 @@ names_step(struct zdump *zd, zdump_fn *fn, void *arg)
 	}
 	p = zd->nms[best].pos;
 	for (i = 0; i < zd->nnms; i++)
-		while (zd->nms[i].live && nkcmp(zd->nms[i].pos.key,
+		while (zd->nms[i].live && list_keycmp(zd->nms[i].pos.key,
 		    zd->nms[i].pos.klen, p.key, p.klen) <= 0)
 			nstream_next(zd, &zd->nms[i], false);
 	/* leave the names that do not hold it */

@@ -1296,6 +1296,17 @@ def poll_until(fn, timeout=10.0, interval=0.2):
         time.sleep(interval)
 
 
+def ctl_stats(srv):
+    """`rblmuxctl stats` of srv as a dict of its numeric counters."""
+    r = srv.ctl("stats")
+    out = {}
+    for line in r.stdout.splitlines():
+        k, _, v = line.partition(": ")
+        if v.isdigit():
+            out[k] = int(v)
+    return out
+
+
 def open_fds(pid, samples=10, interval=0.05):
     """The fewest descriptors process pid holds over a few samples: a
     control connection that has just been answered may still be open on

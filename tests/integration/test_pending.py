@@ -98,13 +98,7 @@ def server(upstream, deadline_ms=20000, maxp=4096, conf=CONF):
 
 
 def stats(srv):
-    r = srv.ctl("stats")
-    out = {}
-    for line in r.stdout.splitlines():
-        k, _, v = line.partition(": ")
-        if v.isdigit():
-            out[k] = int(v)
-    return out
+    return h.ctl_stats(srv)
 
 
 def wait_stat(srv, key, want, timeout=20.0):

@@ -59,13 +59,7 @@ def conf(rrl=True):
 
 
 def stats(srv):
-    r = srv.ctl("stats")
-    out = {}
-    for line in r.stdout.splitlines():
-        k, _, v = line.partition(": ")
-        if v.isdigit():
-            out[k] = int(v)
-    return out
+    return h.ctl_stats(srv)
 
 
 def kind(data):

@@ -14,27 +14,7 @@
 #include "acl.h"
 #include "err.h"
 #include "failalloc.h"
-
-/* peer - a sockaddr for a text address */
-static struct sockaddr_storage
-peer(const char *text)
-{
-	struct sockaddr_storage ss;
-
-	memset(&ss, 0, sizeof(ss));
-	if (strchr(text, ':') != NULL) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-
-		s6->sin6_family = AF_INET6;
-		assert_int_equal(inet_pton(AF_INET6, text, &s6->sin6_addr), 1);
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-
-		s4->sin_family = AF_INET;
-		assert_int_equal(inet_pton(AF_INET, text, &s4->sin_addr), 1);
-	}
-	return ss;
-}
+#include "peer_testlib.h"
 
 /* rule - an access-control line */
 static struct conf_acl
